@@ -1,0 +1,3 @@
+from faceeditor.app import main
+import sys
+sys.exit(main())

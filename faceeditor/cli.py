@@ -1,0 +1,67 @@
+"""faceeditor-cli: headless commands of the app.
+
+Each module in faceeditor/commands/ is one subcommand (the module name, with _ as -); it defines
+``HELP: str``, ``add_arguments(parser)`` and ``run(args) -> int``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from faceeditor import __version__
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit code 2, no traceback."""
+
+
+def _discover(package: str) -> dict[str, object]:
+    pkg = importlib.import_module(package)
+    found = {}
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        found[info.name.replace("_", "-")] = importlib.import_module(f"{package}.{info.name}")
+    return found
+
+
+def build_parser(prog: str, package: str, description: str) -> tuple[argparse.ArgumentParser, dict]:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = _discover(package)
+    for name, module in commands.items():
+        p = sub.add_parser(name, help=getattr(module, "HELP", None), description=getattr(module, "HELP", None))
+        module.add_arguments(p)
+    return parser, commands
+
+
+def dispatch(prog: str, package: str, description: str, argv: Sequence[str] | None) -> int:
+    parser, commands = build_parser(prog, package, description)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return int(commands[args.command].run(args) or 0)
+    except CLIError as exc:
+        print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog} {args.command}: cancelled", file=sys.stderr)
+        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return dispatch("faceeditor-cli", "faceeditor.commands", "FaceEditor headless commands.", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Qt-free inference: model-pack manifests, ONNX Runtime sessions, task requests."""

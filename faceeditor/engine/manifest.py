@@ -1,0 +1,203 @@
+"""The model-pack manifest (shared/DESIGN.md §3) as dataclasses with JSON load/save.
+
+A pack is a folder holding `manifest.json` and the ONNX files it names. This module only describes and
+(de)serialises; checking a pack against its ONNX graphs lives in `faceeditor.engine.validate`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+TASKS = (
+    "parse",
+    "edit_attributes",
+    "edit_expression",
+    "synthesize",
+    "classify_attributes",
+    "classify_expression",
+)
+DTYPES = ("float32", "float16", "int64", "int32", "uint8", "bool")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be read or is malformed; the message names the field."""
+
+
+@dataclass
+class TensorSpec:
+    """One graph input or output. A dim given as a string (e.g. "batch") is dynamic."""
+
+    name: str
+    shape: list[int | str]
+    dtype: str = "float32"
+
+
+@dataclass
+class ModelEntry:
+    name: str                      # unique within the pack, e.g. "parser", "G_rgb"
+    task: str                      # one of TASKS
+    file: str                      # ONNX file name, relative to the pack folder
+    sha256: str                    # of that file
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    method: str = ""               # trainer method, e.g. "secgan", "parser"
+    backbone: str = ""             # e.g. "stargan", "attgan", "bisenet"
+    resolution: int = 0
+    # How uint8 RGB maps to the network's input: x / 255 * scale + offset ("minus1_1" = [-1, 1]).
+    normalization: str = "minus1_1"
+    classes: list[str] = field(default_factory=list)      # parse classes the model reads or writes
+    attributes: list[str] = field(default_factory=list)   # attribute order of its condition / output
+    expressions: list[str] = field(default_factory=list)
+    data_domain: str = ""          # e.g. "synthfaces", "celeba"
+    config: dict[str, Any] = field(default_factory=dict)  # the trainer config it came from
+    metrics: dict[str, Any] = field(default_factory=dict)  # measured at export
+    extra: dict[str, Any] = field(default_factory=dict)    # task-specific settings (e.g. slider range)
+
+
+@dataclass
+class Manifest:
+    name: str
+    models: list[ModelEntry]
+    version: str = "0.1.0"
+    description: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+    def model(self, name: str) -> ModelEntry:
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(f"pack {self.name!r} has no model {name!r}")
+
+    def models_for(self, task: str) -> list[ModelEntry]:
+        return [m for m in self.models if m.task == task]
+
+    # --- (de)serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Manifest:
+        if not isinstance(data, dict):
+            raise ManifestError("manifest: expected a JSON object at the top level")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ManifestError(f"schema_version: expected {SCHEMA_VERSION}, found {version!r}")
+        _check_keys("manifest", data, cls)
+        models_raw = data.get("models")
+        if not isinstance(models_raw, list) or not models_raw:
+            raise ManifestError("models: expected a non-empty list")
+        models = [_model_from_dict(i, m) for i, m in enumerate(models_raw)]
+        names = [m.name for m in models]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ManifestError(f"models: duplicate model names {sorted(dup)}")
+        return cls(
+            name=_typed("name", data.get("name"), str),
+            models=models,
+            version=_typed("version", data.get("version", "0.1.0"), str),
+            description=_typed("description", data.get("description", ""), str),
+            schema_version=version,
+        )
+
+    def save(self, pack_dir: str | os.PathLike) -> Path:
+        """Write manifest.json atomically into pack_dir."""
+        path = Path(pack_dir) / MANIFEST_NAME
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, pack_dir: str | os.PathLike) -> Manifest:
+        path = Path(pack_dir) / MANIFEST_NAME
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ManifestError(f"{path}: no manifest.json in this folder") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ManifestError(f"{path}: cannot read ({exc})") from None
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ManifestError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        return cls.from_dict(data)
+
+
+def _check_keys(where: str, data: dict, cls: type) -> None:
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ManifestError(f"{where}: unknown field(s) {unknown}")
+
+
+def _typed(where: str, value: Any, typ: type | tuple[type, ...]) -> Any:
+    if not isinstance(value, typ) or isinstance(value, bool) and typ is int:
+        raise ManifestError(f"{where}: expected {getattr(typ, '__name__', typ)}, found {value!r}")
+    return value
+
+
+def _tensor_from_dict(where: str, data: Any) -> TensorSpec:
+    if not isinstance(data, dict):
+        raise ManifestError(f"{where}: expected an object")
+    _check_keys(where, data, TensorSpec)
+    name = _typed(f"{where}.name", data.get("name"), str)
+    shape = data.get("shape")
+    if not isinstance(shape, list) or not all(
+        (isinstance(d, int) and not isinstance(d, bool) and d > 0) or (isinstance(d, str) and d) for d in shape
+    ):
+        raise ManifestError(f"{where}.shape: expected a list of positive ints or dim names, found {shape!r}")
+    dtype = data.get("dtype", "float32")
+    if dtype not in DTYPES:
+        raise ManifestError(f"{where}.dtype: expected one of {DTYPES}, found {dtype!r}")
+    return TensorSpec(name=name, shape=list(shape), dtype=dtype)
+
+
+def _model_from_dict(i: int, data: Any) -> ModelEntry:
+    where = f"models[{i}]"
+    if not isinstance(data, dict):
+        raise ManifestError(f"{where}: expected an object")
+    _check_keys(where, data, ModelEntry)
+    name = _typed(f"{where}.name", data.get("name"), str)
+    where = f"models[{name}]"
+    task = data.get("task")
+    if task not in TASKS:
+        raise ManifestError(f"{where}.task: expected one of {TASKS}, found {task!r}")
+    file = _typed(f"{where}.file", data.get("file"), str)
+    if Path(file).is_absolute() or ".." in Path(file).parts or not file.endswith(".onnx"):
+        raise ManifestError(f"{where}.file: must be a relative .onnx path inside the pack, found {file!r}")
+    sha = _typed(f"{where}.sha256", data.get("sha256"), str)
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise ManifestError(f"{where}.sha256: expected 64 lowercase hex digits")
+    for key in ("inputs", "outputs"):
+        if not isinstance(data.get(key), list) or not data[key]:
+            raise ManifestError(f"{where}.{key}: expected a non-empty list")
+    inputs = [_tensor_from_dict(f"{where}.inputs[{j}]", t) for j, t in enumerate(data["inputs"])]
+    outputs = [_tensor_from_dict(f"{where}.outputs[{j}]", t) for j, t in enumerate(data["outputs"])]
+    kwargs: dict[str, Any] = {}
+    for key, typ in (("method", str), ("backbone", str), ("resolution", int), ("normalization", str),
+                     ("data_domain", str), ("config", dict), ("metrics", dict), ("extra", dict)):
+        if key in data:
+            kwargs[key] = _typed(f"{where}.{key}", data[key], typ)
+    for key in ("classes", "attributes", "expressions"):
+        if key in data:
+            value = data[key]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ManifestError(f"{where}.{key}: expected a list of strings")
+            kwargs[key] = list(value)
+    return ModelEntry(name=name, task=task, file=file, sha256=sha, inputs=inputs, outputs=outputs, **kwargs)

@@ -1,0 +1,1 @@
+"""Qt views: main window, canvas, panels, workers, dialogs."""

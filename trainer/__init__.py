@@ -1,0 +1,1 @@
+"""Headless PyTorch trainer: datasets, networks, methods, metrics and ONNX export."""

@@ -1,0 +1,1 @@
+"""Subcommands of faceeditor-train: each module here defines add_arguments(parser) and run(args) -> int."""

@@ -1,0 +1,65 @@
+"""Datasets by name, and the one sample format every dataset yields.
+
+A sample is a dict of tensors; a dataset leaves out the keys it has no label for:
+
+    image       float32 (3, H, W) in [-1, 1], RGB
+    mask        int64 (H, W), class indices of faceeditor.core.labels.PARSE_CLASSES
+    attrs       float32 (15,) in {0, 1}, faceeditor.core.labels.EVALUATOR_ATTRIBUTES order
+                (the first 13 are ATTRIBUTES); a dataset without Smiling/Wearing_Lipstick sets
+                `attrs_known` False there
+    attrs_known bool (15,), which entries of attrs are labelled
+    expression  int64 (), index into faceeditor.core.labels.EXPRESSIONS
+    landmarks   float32 (68, 2), pixel (x, y) at the sample's resolution, iBUG order
+    identity    int64 (), an identity id where the dataset has one
+    index       int64 (), position of the sample in its dataset
+
+Dataset classes are constructed as ``cls(cfg: DataConfig, split: str)`` with split one of
+"train", "val", "test".
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+# name -> "module:Class"; modules are imported only when a dataset is built.
+DATASETS: dict[str, str] = {
+    "synthfaces": "trainer.data.synthfaces_dataset:SynthFacesDataset",
+    "celeba": "trainer.data.celeba:CelebADataset",
+    "celebamask_hq": "trainer.data.celebamask_hq:CelebAMaskHQDataset",
+    "rafd": "trainer.data.rafd:RaFDDataset",
+    "affectnet": "trainer.data.affectnet:AffectNetDataset",
+}
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class DataConfig:
+    """Where the data is and how to read it; part of every training config."""
+
+    name: str = "synthfaces"
+    root: str = "data/synthfaces"
+    resolution: int = 128
+    # "default" = the dataset's own split; CelebA also knows "attgan" (182000 / 637 / rest).
+    split_scheme: str = "default"
+    skip_bad: bool = False
+    cache_dir: str = ""          # empty = <root>/.cache
+    limit: int = 0               # 0 = all samples; otherwise the first `limit` of the split
+    flip: bool = False           # random horizontal flip (swaps l_/r_ classes and landmarks)
+    num_workers: int = 2
+
+
+def dataset_class(name: str) -> type:
+    try:
+        target = DATASETS[name]
+    except KeyError:
+        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}") from None
+    module_name, cls_name = target.split(":")
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+def build_dataset(cfg: DataConfig, split: str):
+    """The dataset named by cfg, for one split."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    return dataset_class(cfg.name)(cfg, split)

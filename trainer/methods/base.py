@@ -1,0 +1,118 @@
+"""The contract between the one training loop (trainer/loop.py) and a method.
+
+The loop owns: device placement, DistributedDataParallel wrapping, autocast, LR schedules, data iteration,
+checkpoints, logging, the NaN guard and sample grids. A method owns its networks, its optimisers and what one
+training step does (losses and the update schedule, e.g. D every step and G every n_critic).
+
+Adding a method = one file in trainer/methods/ with a Method subclass decorated with @register_method, and
+its name in METHODS below.
+"""
+from __future__ import annotations
+
+import importlib
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from trainer.config import TrainConfig
+
+# name -> module that defines it (imported on demand so that one broken method cannot break the others).
+METHODS: dict[str, str] = {
+    "parser": "trainer.methods.parser",
+    "classifier": "trainer.methods.classifier",
+}
+_REGISTRY: dict[str, type[Method]] = {}
+
+
+def register_method(cls: type[Method]) -> type[Method]:
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def method_class(name: str) -> type[Method]:
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; known: {', '.join(sorted(METHODS))}")
+    if name not in _REGISTRY:
+        importlib.import_module(METHODS[name])
+    return _REGISTRY[name]
+
+
+@dataclass
+class ExportSpec:
+    """One network to export as one ONNX model of a pack.
+
+    `module` maps the named inputs (in order) to the named outputs (in order); batch is dim 0 of every
+    input and output and is exported as dynamic.
+    """
+
+    name: str                                   # model name in the manifest, also the ONNX file stem
+    task: str                                   # a faceeditor.engine.manifest.TASKS entry
+    module: nn.Module
+    example_inputs: dict[str, torch.Tensor]
+    output_names: list[str]
+    backbone: str = ""
+    resolution: int = 0
+    classes: list[str] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)
+    expressions: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Method:
+    """Base of all training methods."""
+
+    name: ClassVar[str] = ""
+    config_class: ClassVar[type[TrainConfig]] = TrainConfig
+
+    def __init__(self, cfg: TrainConfig, device: torch.device):
+        self.cfg = cfg
+        self.device = device
+        # Filled by the loop: build_networks() moved to device, possibly DDP-wrapped; use these in steps.
+        self.nets: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    # --- set-up ---------------------------------------------------------------------------------
+    def build_networks(self) -> dict[str, nn.Module]:
+        """Create the networks (on CPU); the loop moves and wraps them and stores them in self.nets."""
+        raise NotImplementedError
+
+    def trainable(self) -> list[str]:
+        """Names of the networks that are trained (and DDP-wrapped); the rest are frozen helpers."""
+        return list(self.nets)
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Optimisers over self.nets (Adam with the paper's betas by default)."""
+        return {
+            n: torch.optim.Adam(self.nets[n].parameters(), lr=self.cfg.lr, betas=tuple(self.cfg.betas))
+            for n in self.trainable()
+        }
+
+    # --- training -------------------------------------------------------------------------------
+    def autocast(self) -> AbstractContextManager:
+        """bf16 autocast on CUDA when cfg.amp, else a no-op. Wrap forward passes in it."""
+        if self.device.type == "cuda" and self.cfg.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return nullcontext()
+
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
+        """One iteration: forward, losses, backward, optimiser steps. Returns the losses as floats
+        (the loop logs them and stops on a NaN/Inf among them)."""
+        raise NotImplementedError
+
+    # --- outputs --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample_images(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Images (N, 3, H, W) in [-1, 1] for the sample grid: typically inputs and outputs stacked."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def evaluate(self, loader: torch.utils.data.DataLoader) -> dict[str, float]:
+        """The paper's evaluation protocol on the given data; metric name -> value."""
+        raise NotImplementedError
+
+    def export_specs(self) -> list[ExportSpec]:
+        """The networks the app uses, ready for ONNX export (eval mode, unwrapped)."""
+        raise NotImplementedError
