@@ -121,36 +121,33 @@ class ClassifierMethod(Method):
 
     @torch.no_grad()
     def sample_images(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Each image above a strip of cells, one per attribute / expression.
+        """Two rows stacked along N: the images, and under each a chart of one bar per attribute /
+        expression whose length is the predicted probability.
 
         Attributes: green = predicted right, red = wrong, grey = unlabelled. Expression: the true class's
-        cell is blue if predicted right; otherwise the predicted cell is red and the true one grey.
+        bar is green when predicted, blue when missed; a wrongly predicted class's bar is red.
         """
-        image = batch["image"].to(self.device).float()
+        image = batch["image"].to(self.device).float().clamp(-1, 1)
         logits, _ = self.predict(image)
+        target, known = self._targets(batch)
         n, _, h, w = image.shape
         k = logits.shape[1]
-        strip = torch.full((n, 3, max(4, h // 16), w), -1.0, device=self.device)
-        cell = w // k
-        target, known = self._targets(batch)
+        probs = torch.sigmoid(logits) if self.task == "attributes" else torch.softmax(logits, dim=1)
+        chart = torch.full_like(image, -1.0)
+        row = max(h // k, 1)
         for i in range(n):
+            pred = int(logits[i].argmax())
             for j in range(k):
                 if self.task == "attributes":
-                    if not known[i, j]:
-                        colour = _GREY
-                    else:
-                        colour = _GREEN if (logits[i, j] > 0) == (target[i, j] > 0.5) else _RED
+                    colour = _GREY if not known[i, j] else (
+                        _GREEN if bool(logits[i, j] > 0) == bool(target[i, j] > 0.5) else _RED)
                 else:
-                    pred = int(logits[i].argmax())
                     true = int(target[i])
-                    if j == true:
-                        colour = _BLUE if pred == true else _GREY
-                    elif j == pred:
-                        colour = _RED
-                    else:
-                        continue
-                strip[i, :, 1:-1, j * cell + 1:(j + 1) * cell - 1] = colour.to(self.device)[:, None, None]
-        return torch.cat([image, strip], dim=2)
+                    colour = (_GREEN if pred == true else _BLUE) if j == true else (_RED if j == pred else _GREY)
+                length = max(1, int(round(float(probs[i, j]) * w)))
+                y0 = j * row
+                chart[i, :, y0:y0 + max(row - 1, 1), :length] = colour.to(self.device)[:, None, None]
+        return torch.cat([image, chart], dim=0)
 
     @torch.no_grad()
     def evaluate(self, loader: torch.utils.data.DataLoader) -> dict[str, float]:

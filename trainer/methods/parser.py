@@ -113,14 +113,12 @@ class ParserMethod(Method):
 
     @torch.no_grad()
     def sample_images(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Per sample, side by side: image | colourised ground truth (grey if none) | colourised prediction."""
-        image = batch["image"].to(self.device)
+        """Three rows stacked along N: images, colourised ground truth (black if none), colourised
+        prediction."""
+        image = batch["image"].to(self.device).float().clamp(-1, 1)
         pred = colorize_batch(self.predict(image))
-        if "mask" in batch:
-            gt = colorize_batch(batch["mask"].to(self.device))
-        else:
-            gt = torch.zeros_like(image)
-        return torch.cat([image.float().clamp(-1, 1), gt, pred], dim=3)
+        gt = colorize_batch(batch["mask"].to(self.device)) if "mask" in batch else torch.full_like(image, -1.0)
+        return torch.cat([image, gt, pred], dim=0)
 
     @torch.no_grad()
     def evaluate(self, loader: torch.utils.data.DataLoader) -> dict[str, float]:
