@@ -25,6 +25,10 @@ RECOGNITION_MODEL_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 # dlib's HOG detector on a 12 MP photo, upsampled once, takes seconds and a lot of memory.
 DEFAULT_DETECT_MAX_SIDE = 2048
 
+# Detector scores below this are borderline: real but hard faces and most false positives live there.
+# They are listed after every surer face, so "the first face" is a confident one when there is one.
+BORDERLINE_SCORE = 0.3
+
 # Descriptor distance below which dlib's model says "same person" (dlib's documented threshold).
 SAME_PERSON_DISTANCE = 0.6
 
@@ -146,7 +150,10 @@ def _fit_landmarks(image: np.ndarray, box: tuple[float, float, float, float]) ->
 
 def detect_faces(image: np.ndarray, *, upsample: int = 1, min_score: float | None = None,
                  max_side: int | None = DEFAULT_DETECT_MAX_SIDE) -> list[Face]:
-    """Every frontal face in an RGB uint8 image, largest first, each with its 68 landmarks.
+    """Every frontal face in an RGB uint8 image, each with its 68 landmarks.
+
+    Faces are ordered largest first, except that borderline detections (score below
+    :data:`BORDERLINE_SCORE`) come after all surer ones.
 
     ``upsample`` enlarges the image that many times (x2 each) before detection, to find smaller faces
     (dlib's HOG detector sees faces from about 80 px wide, 40 px with one upsampling) at a cost in time.
@@ -159,20 +166,20 @@ def detect_faces(image: np.ndarray, *, upsample: int = 1, min_score: float | Non
     small, factor = _shrink_for_detection(rgb, max_side)
     rects, scores, _ = _get("detector").run(small, int(upsample), 0.0)
     faces = []
-    for rect, score in zip(rects, scores):
+    for rect, score in zip(rects, scores, strict=True):
         if min_score is not None and score < min_score:
             continue
         box = (rect.left() * factor, rect.top() * factor, (rect.right() + 1) * factor - 1,
                (rect.bottom() + 1) * factor - 1)
         faces.append(Face(box=tuple(float(v) for v in box), score=float(score),
                           landmarks=_fit_landmarks(rgb, box)))
-    faces.sort(key=lambda f: (-f.area, -f.score))
+    faces.sort(key=lambda f: (f.score < BORDERLINE_SCORE, -f.area, -f.score))
     return faces
 
 
-def detect_largest_face(image: np.ndarray, *, upsample: int = 1,
+def detect_face(image: np.ndarray, *, upsample: int = 1,
                         max_side: int | None = DEFAULT_DETECT_MAX_SIDE) -> Face:
-    """The largest face in the image; :class:`NoFaceError` when there is none."""
+    """The main face: the first of :func:`detect_faces`; :class:`NoFaceError` when there is none."""
     faces = detect_faces(image, upsample=upsample, max_side=max_side)
     if not faces:
         raise NoFaceError(
@@ -191,7 +198,7 @@ def landmarks_in_box(image: np.ndarray, box: tuple[float, float, float, float]) 
 
 
 def face_descriptor(image: np.ndarray, face: Face, *, num_jitters: int = 0) -> np.ndarray:
-    """dlib's 128-D identity descriptor (float64, unit-ish length) of ``face`` in ``image``.
+    """dlib's 128-D identity descriptor (float64) of ``face`` in ``image``.
 
     Two descriptors closer than :data:`SAME_PERSON_DISTANCE` (Euclidean) are, per dlib, the same person.
     """

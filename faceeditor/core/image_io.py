@@ -10,17 +10,17 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
 
-ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview]
+ImageSource = str | os.PathLike | bytes | bytearray | memoryview
 
 # Pillow itself refuses images above 2 x Image.MAX_IMAGE_PIXELS (179 MP with its default); our default is
 # that same figure, so the two guards agree. A caller may lower it (e.g. for thumbnails of untrusted uploads).
@@ -67,6 +67,20 @@ def _check_path(path: Path, name: str) -> None:
         raise ImageLoadError(name, "the file is empty (0 bytes)")
 
 
+_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"),
+               (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"BM", "BMP"))
+
+
+def _sniff(head: bytes) -> str | None:
+    """The format a file's first bytes announce, if it is one we support."""
+    for magic, kind in _SIGNATURES:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return None
+
+
 def _open_checked(source: ImageSource, max_pixels: int) -> tuple[Image.Image, str]:
     """Open ``source`` (headers only), refuse it when too large, then decode it fully."""
     name = _describe(source)
@@ -78,42 +92,60 @@ def _open_checked(source: ImageSource, max_pixels: int) -> tuple[Image.Image, st
         if not isinstance(source, (str, os.PathLike)):
             raise TypeError(f"expected a path or bytes, got {type(source).__name__}")
         path = Path(source)
-        _check_path(path, name)
         try:
+            _check_path(path, name)
             fp = open(path, "rb")  # noqa: SIM115 - closed below, whatever happens
-        except OSError as exc:
+        except OSError as exc:  # permission denied, name too long, ...
             raise ImageLoadError(name, exc.strerror or str(exc)) from None
     try:
         try:
             img = Image.open(fp, formats=SUPPORTED_FORMATS)
         except UnidentifiedImageError:
+            fp.seek(0)  # type: ignore[attr-defined]
+            kind = _sniff(fp.read(16))  # type: ignore[attr-defined]
+            if kind:
+                raise ImageLoadError(name, f"starts like a {kind} file, but its header is truncated or "
+                                           "damaged") from None
             raise ImageLoadError(
                 name, "not an image in a supported format (" + ", ".join(SUPPORTED_FORMATS) + ")") from None
-        except Image.DecompressionBombError as exc:
-            raise ImageLoadError(name, f"image too large ({exc})") from None
+        except Image.DecompressionBombError as exc:  # Pillow's own guard, above 2 x MAX_IMAGE_PIXELS
+            found = re.search(r"\((\d+) pixels\)", str(exc))
+            claimed = f"{int(found.group(1)):,} pixels" if found else "more pixels than Pillow accepts"
+            limit = min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or 0) or max_pixels)
+            raise ImageLoadError(name, f"image too large: its header claims {claimed}, more than the limit "
+                                       f"of {limit:,} pixels (possible decompression bomb)") from None
         except Exception as exc:  # decoders raise many types on hostile headers
             raise ImageLoadError(name, f"unreadable image header ({type(exc).__name__}: {exc})") from None
-        width, height = img.size
-        if width <= 0 or height <= 0:
-            raise ImageLoadError(name, f"invalid image size {width}x{height}")
-        if width * height > max_pixels:
-            raise ImageLoadError(
-                name, f"image too large: {width}x{height} = {width * height:,} pixels exceeds the limit "
-                      f"of {max_pixels:,} pixels (possible decompression bomb)")
         try:
-            img.load()
-        except MemoryError:
-            raise ImageLoadError(name, f"not enough memory to decode {width}x{height} pixels") from None
-        except Exception as exc:
-            reason = str(exc) or type(exc).__name__
-            if "truncated" in reason.lower() or isinstance(exc, EOFError):
-                reason = f"the file is truncated or damaged ({reason})"
-            else:
-                reason = f"the image data is damaged or unsupported ({type(exc).__name__}: {reason})"
-            raise ImageLoadError(name, reason) from None
+            _check_size_and_decode(img, name, max_pixels)
+        except BaseException:
+            img.close()
+            raise
         return img, name
     finally:
         fp.close()  # type: ignore[attr-defined]
+
+
+def _check_size_and_decode(img: Image.Image, name: str, max_pixels: int) -> None:
+    """Refuse an image whose header is over the pixel limit, then decode its pixels."""
+    width, height = img.size
+    if width <= 0 or height <= 0:
+        raise ImageLoadError(name, f"invalid image size {width}x{height}")
+    if width * height > max_pixels:
+        raise ImageLoadError(
+            name, f"image too large: its header claims {width}x{height} = {width * height:,} pixels, "
+                  f"more than the limit of {max_pixels:,} pixels (possible decompression bomb)")
+    try:
+        img.load()
+    except MemoryError:
+        raise ImageLoadError(name, f"not enough memory to decode {width}x{height} pixels") from None
+    except Exception as exc:
+        reason = str(exc) or type(exc).__name__
+        if "truncated" in reason.lower() or isinstance(exc, EOFError):
+            reason = f"the file is truncated or damaged ({reason})"
+        else:
+            reason = f"the image data is damaged or unsupported ({type(exc).__name__}: {reason})"
+        raise ImageLoadError(name, reason) from None
 
 
 def _apply_orientation(img: Image.Image, name: str) -> Image.Image:
@@ -207,7 +239,7 @@ def _to_rgb_array(img: Image.Image, name: str, background: Sequence[int]) -> np.
 
 def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                background: Sequence[int] = (255, 255, 255)) -> np.ndarray:
-    """Read a photo from a path or bytes as a C-contiguous uint8 RGB array of shape (H, W, 3).
+    """Read a photo from a path or bytes as a writeable, C-contiguous uint8 RGB array (H, W, 3).
 
     The EXIF orientation is applied; alpha is composited over ``background``; 16-bit images are scaled to
     8 bit; only the first frame of animations and multi-page files is read. Images with more than
@@ -231,7 +263,9 @@ def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         img.close()
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:  # defensive: never hand on a surprise
         raise ImageLoadError(name, f"decoded to an unexpected array {arr.shape} {arr.dtype}")
-    return np.ascontiguousarray(arr)
+    if not (arr.flags.c_contiguous and arr.flags.writeable):  # arrays viewing Pillow's buffer are read-only
+        arr = np.array(arr, order="C")
+    return arr
 
 
 def load_index_mask(source: ImageSource, *, num_classes: int | None = None,
@@ -274,6 +308,8 @@ def load_index_mask(source: ImageSource, *, num_classes: int | None = None,
             raise ImageLoadError(name, f"mode {mode!r} cannot hold a class-index mask")
     finally:
         img.close()
+    if not (mask.flags.c_contiguous and mask.flags.writeable):
+        mask = np.array(mask, order="C")
     if num_classes is not None and mask.size and int(mask.max()) >= num_classes:
         raise ImageLoadError(name, f"mask holds class index {int(mask.max())}, "
                                    f"but there are only {num_classes} classes (0..{num_classes - 1})")
