@@ -3,13 +3,11 @@
 dlib says two descriptors closer than 0.6 (Euclidean) are the same person; we report the mean cosine
 similarity, the mean Euclidean distance and the fraction of pairs under 0.6. The descriptor function is a
 parameter (`descriptor_fn(image_uint8 (H, W, 3)) -> (128,)`); the default detects the largest face with
-dlib and describes it (dlib is imported only when the default is used).
+dlib and describes it (faceeditor.core.face_detect; dlib is imported only when the default is used).
 """
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,50 +22,18 @@ class NoFaceFound(ValueError):
     """The descriptor function found no face in an image."""
 
 
-def _model_file(name: str) -> str:
-    """A model file of the face-recognition-models wheel, found without importing the package (its
-    __init__ needs pkg_resources, which recent setuptools no longer ships)."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(location) / "models" / name
-        if path.is_file():
-            return str(path)
-    raise FileNotFoundError(f"dlib model {name} not found; install it with `pip install face-recognition-models`")
-
-
 def dlib_descriptor_fn() -> DescriptorFn:
-    """The default descriptor: faceeditor.core.face_detect when present, else dlib's models directly.
+    """The default descriptor: the main face found by faceeditor.core.face_detect, described by dlib's
+    128-D model. Raises NoFaceFound when an image holds no detectable face."""
+    from faceeditor.core import face_detect  # dlib itself is imported there on first use
 
-    Raises NoFaceFound when an image holds no detectable face.
-    """
-    try:
-        from faceeditor.core import face_detect  # type: ignore[attr-defined]
-    except ImportError:
-        face_detect = None
-    if face_detect is not None:
-        def describe_core(image: np.ndarray) -> np.ndarray:
-            try:
-                face = face_detect.detect_largest_face(image)
-            except face_detect.NoFaceError as exc:
-                raise NoFaceFound(str(exc)) from None
-            if face is None:
-                raise NoFaceFound("no face found")
-            return face_detect.face_descriptor(image, face)
-        return describe_core
-
-    import dlib
-
-    detector = dlib.get_frontal_face_detector()
-    predictor = dlib.shape_predictor(_model_file("shape_predictor_68_face_landmarks.dat"))
-    recognizer = dlib.face_recognition_model_v1(_model_file("dlib_face_recognition_resnet_model_v1.dat"))
-
-    def describe_dlib(image: np.ndarray) -> np.ndarray:
-        rects = detector(image, 1)
-        if len(rects) == 0:
-            raise NoFaceFound("no face found")
-        rect = max(rects, key=lambda r: r.width() * r.height())
-        return np.array(recognizer.compute_face_descriptor(image, predictor(image, rect)), dtype=np.float64)
-    return describe_dlib
+    def describe(image: np.ndarray) -> np.ndarray:
+        try:
+            face = face_detect.detect_face(image)
+        except face_detect.NoFaceError as exc:
+            raise NoFaceFound(str(exc)) from None
+        return face_detect.face_descriptor(image, face)
+    return describe
 
 
 def to_uint8_images(images: Any) -> list[np.ndarray]:
