@@ -117,7 +117,8 @@ class AttentionRefinement(nn.Module):
     def __init__(self, cin: int, cout: int):
         super().__init__()
         self.conv = ConvBNReLU(cin, cout, 3)
-        self.attention = nn.Sequential(nn.Conv2d(cout, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.Sigmoid())
+        # no BatchNorm on the 1×1 pooled map: it would fail on a batch of one and adds nothing there
+        self.attention = nn.Sequential(nn.Conv2d(cout, cout, 1), nn.Sigmoid())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = self.conv(x)
@@ -133,7 +134,7 @@ class ContextPath(nn.Module):
         _, c16, c32 = self.backbone.channels[1:]
         self.arm16 = AttentionRefinement(c16, channels)
         self.arm32 = AttentionRefinement(c32, channels)
-        self.global_context = ConvBNReLU(c32, channels, 1)
+        self.global_context = nn.Sequential(nn.Conv2d(c32, channels, 1), nn.ReLU(inplace=True))
         self.refine32 = ConvBNReLU(channels, channels, 3)
         self.refine16 = ConvBNReLU(channels, channels, 3)
 

@@ -28,6 +28,9 @@ def test_tiny_shapes_and_aux_heads(cfg):
     assert torch.allclose(logits, out, atol=1e-6)
     assert len(aux) == (2 if cfg.arch == "bisenet" else 0)
     assert all(a.shape == out.shape for a in aux)
+    net.train()
+    logits, aux = net(x[:1], with_aux=True)                     # a batch of one trains too
+    (logits.mean() + sum(a.mean() for a in aux)).backward()
 
 
 @pytest.mark.parametrize("arch", ["bisenet", "unet"])
