@@ -1,0 +1,119 @@
+"""Validation of 19-class index masks, in memory and on disk.
+
+A mask handed to synthesis or to the interpolation code must be a 2-D array of class indices below
+NUM_CLASSES (faceeditor.core.labels), of the size the model expects. Anything else is refused with a
+:class:`MaskError` that names the file (or the argument) and what is wrong, instead of failing deep inside
+a warp or a network.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES
+
+# Decoding refuses anything larger: a mask is at most a few megapixels.
+MAX_MASK_PIXELS = 64 * 1024 * 1024
+
+
+class MaskError(ValueError):
+    """A mask is unusable; the message says which one and why."""
+
+
+def _size_hw(size: int | tuple[int, int]) -> tuple[int, int]:
+    if isinstance(size, (int, np.integer)):
+        return int(size), int(size)
+    h, w = size
+    return int(h), int(w)
+
+
+def validate_mask(mask: object, expected_size: int | tuple[int, int] | None = None, *,
+                  num_classes: int = NUM_CLASSES, name: str = "mask") -> np.ndarray:
+    """Return ``mask`` as a C-contiguous uint8 (H, W) array after checking shape, dtype and indices.
+
+    ``expected_size`` is S (square) or (H, W). Class indices must be below ``num_classes``.
+    """
+    arr = np.asarray(mask)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim != 2:
+        raise MaskError(f"{name}: expected a 2-D array of class indices, got shape {arr.shape}")
+    if arr.size == 0:
+        raise MaskError(f"{name}: the mask is empty ({arr.shape[0]}x{arr.shape[1]})")
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        if np.issubdtype(arr.dtype, np.floating) and np.isfinite(arr).all() and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        else:
+            raise MaskError(f"{name}: expected integer class indices, got dtype {arr.dtype}")
+    lo, hi = int(arr.min()), int(arr.max())
+    if lo < 0 or hi >= num_classes:
+        bad = hi if hi >= num_classes else lo
+        count = int(((arr < 0) | (arr >= num_classes)).sum())
+        raise MaskError(f"{name}: unknown class index {bad} in {count} pixel(s); "
+                        f"classes are 0..{num_classes - 1}"
+                        + (f" ({', '.join(PARSE_CLASSES)})" if num_classes == NUM_CLASSES else ""))
+    if expected_size is not None:
+        eh, ew = _size_hw(expected_size)
+        if arr.shape != (eh, ew):
+            raise MaskError(f"{name}: size {arr.shape[1]}x{arr.shape[0]} (WxH) does not match the expected "
+                            f"{ew}x{eh}")
+    return np.ascontiguousarray(arr, dtype=np.uint8)
+
+
+def load_mask(path: str | os.PathLike, expected_size: int | tuple[int, int] | None = None, *,
+              num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """Read a class-index mask (8-bit grey or palette PNG, or a grey image saved as RGB) and validate it.
+
+    Raises :class:`MaskError` for a missing or unreadable file, a colour image, an unknown class index, or
+    a size other than ``expected_size`` (S or (H, W)).
+    """
+    name = repr(os.fspath(path))
+    p = Path(path)
+    if not p.exists():
+        raise MaskError(f"cannot load mask {name}: no such file")
+    if not p.is_file():
+        raise MaskError(f"cannot load mask {name}: not a regular file")
+    if p.stat().st_size == 0:
+        raise MaskError(f"cannot load mask {name}: the file is empty")
+    try:
+        with Image.open(p) as img:
+            w, h = img.size
+            if w * h > MAX_MASK_PIXELS:
+                raise MaskError(f"cannot load mask {name}: {w}x{h} is too large for a mask")
+            img.load()
+            mode = img.mode
+            if mode in ("L", "P"):
+                arr = np.array(img, dtype=np.uint8)
+            elif mode == "1":
+                arr = np.array(img.convert("L"), dtype=np.uint8) // 255
+            elif mode in ("I", "I;16", "I;16B", "I;16L"):
+                arr = np.array(img, dtype=np.int64)
+            elif mode in ("RGB", "RGBA"):
+                rgb = np.array(img.convert("RGB"))
+                if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
+                    raise MaskError(f"cannot load mask {name}: a colour image, not a class-index mask "
+                                    "(save masks as 8-bit grey or palette PNGs whose values are class indices)")
+                arr = rgb[..., 0]
+            else:
+                raise MaskError(f"cannot load mask {name}: image mode {mode!r} cannot hold class indices")
+    except MaskError:
+        raise
+    except UnidentifiedImageError:
+        raise MaskError(f"cannot load mask {name}: not an image file") from None
+    except Image.DecompressionBombError as exc:
+        raise MaskError(f"cannot load mask {name}: image too large ({exc})") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise MaskError(f"cannot load mask {name}: damaged or unsupported image ({exc})") from None
+    return validate_mask(arr, expected_size, num_classes=num_classes, name=f"mask {name}")
+
+
+def save_mask(path: str | os.PathLike, mask: np.ndarray) -> None:
+    """Write a validated mask as an 8-bit grey PNG (atomically: temporary file, then os.replace)."""
+    arr = validate_mask(mask)
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.tmp")
+    Image.fromarray(arr, "L").save(tmp, format="PNG")
+    os.replace(tmp, p)
