@@ -1,9 +1,9 @@
 """Rasterise 68 iBUG landmarks into a 19-class face-parsing mask (SCGAN's landmark-driven masks).
 
 The face parts a landmark set determines — face oval (skin), brows, eyes, nose, lips, mouth interior — are
-drawn as smooth sub-pixel polygons (centripetal Catmull-Rom curves through the points, filled with
-``cv2.fillPoly`` at 1/16 pixel precision), so the result does not depend on the resolution beyond
-pixelation. Drawn onto a base mask, the parts replace the base's own face parts while hair, background,
+drawn as smooth polygons (centripetal Catmull-Rom curves through the points) filled exactly in floating
+point (a pixel belongs to a part when its centre lies inside), so the result does not depend on the
+resolution beyond pixelation and a mirrored face gives the mirrored mask. Drawn onto a base mask, the parts replace the base's own face parts while hair, background,
 cloth, neck and ears stay, and occluders (hair, hat) keep covering the face where the base has them.
 
 Sizes and thicknesses are in units of the inter-ocular distance, so the same options fit any face size.
@@ -13,15 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from faceeditor.core.face_geometry import FaceFrame, as_landmarks, face_frame
 from faceeditor.core.labels import CLASS_INDEX, NUM_CLASSES
 from faceeditor.core.mask_io import validate_mask
 
-_SHIFT = 4                      # fillPoly fixed-point bits: 1/16 pixel
-_ONE = 1 << _SHIFT
 _NONE = 255
 
 # The classes a landmark set determines; a base mask's own pixels of these classes are replaced.
@@ -204,10 +201,51 @@ def face_part_polygons(landmarks: np.ndarray, style: MaskStyle = DEFAULT_STYLE
     return parts
 
 
+def polygon_coverage(polygon: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Boolean (H, W): pixels whose centre (integer x, y) lies inside ``polygon`` (non-zero winding).
+
+    An exact scanline fill in floating point: unlike cv2.fillPoly (which also takes pixels up to half a
+    pixel outside the outline) it is unbiased, so areas and mirror images come out right at any size.
+    """
+    h, w = size
+    p = np.asarray(polygon, np.float64)
+    a, b = p, np.roll(p, -1, axis=0)
+    up = b[:, 1] > a[:, 1]
+    lo = np.where(up[:, None], a, b)          # each edge from its lower-y end, so shared edges agree
+    hi = np.where(up[:, None], b, a)
+    wind = np.where(up, 1, -1)
+    keep = hi[:, 1] > lo[:, 1]
+    lo, hi, wind = lo[keep], hi[keep], wind[keep]
+    r0 = np.clip(np.ceil(lo[:, 1]), 0, h).astype(np.int64)           # rows r with lo.y <= r < hi.y
+    r1 = np.clip(np.ceil(hi[:, 1]), 0, h).astype(np.int64)
+    counts = np.maximum(r1 - r0, 0)
+    out = np.zeros((h, w), bool)
+    total = int(counts.sum())
+    if total == 0:
+        return out
+    edge = np.repeat(np.arange(len(counts)), counts)
+    rows = r0[edge] + (np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts))
+    slope = (hi[:, 0] - lo[:, 0]) / (hi[:, 1] - lo[:, 1])
+    xs = lo[edge, 0] + (rows - lo[edge, 1]) * slope[edge]
+    order = np.lexsort((xs, rows))
+    rows, xs, wd = rows[order], xs[order], wind[edge][order]
+    # winding number just right of each crossing, counted from the row's first crossing
+    csum = np.cumsum(wd)
+    row_start = np.r_[True, rows[1:] != rows[:-1]]
+    base = np.maximum.accumulate(np.where(row_start, np.arange(len(rows)), 0))
+    winding = csum - (csum[base] - wd[base])
+    inside = (winding[:-1] != 0) & (rows[1:] == rows[:-1])
+    c0 = np.clip(np.ceil(xs[:-1][inside]), 0, w).astype(np.int64)
+    c1 = np.clip(np.ceil(xs[1:][inside]), 0, w).astype(np.int64)     # columns c0 <= c < c1
+    rr = rows[:-1][inside]
+    diff = np.zeros((h, w + 1), np.int32)
+    np.add.at(diff, (rr, c0), 1)
+    np.add.at(diff, (rr, c1), -1)
+    return np.cumsum(diff[:, :w], axis=1) > 0
+
+
 def _fill(canvas: np.ndarray, polygon: np.ndarray, value: int) -> None:
-    fixed = np.round(polygon * _ONE).astype(np.int64)
-    fixed = np.clip(fixed, -(1 << 26), 1 << 26).astype(np.int32)  # keep far-off points drawable
-    cv2.fillPoly(canvas, [fixed.reshape(-1, 1, 2)], int(value), lineType=cv2.LINE_8, shift=_SHIFT)
+    canvas[polygon_coverage(polygon, canvas.shape)] = value
 
 
 def rasterise_parts(landmarks: np.ndarray, size: int | tuple[int, int],

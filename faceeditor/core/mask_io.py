@@ -8,11 +8,13 @@ a warp or a network.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from faceeditor.core.image_io import ImageLoadError, load_index_mask
 from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES
 
 # Decoding refuses anything larger: a mask is at most a few megapixels.
@@ -64,49 +66,19 @@ def validate_mask(mask: object, expected_size: int | tuple[int, int] | None = No
 
 
 def load_mask(path: str | os.PathLike, expected_size: int | tuple[int, int] | None = None, *,
-              num_classes: int = NUM_CLASSES) -> np.ndarray:
-    """Read a class-index mask (8-bit grey or palette PNG, or a grey image saved as RGB) and validate it.
+              num_classes: int = NUM_CLASSES, palette: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+    """Read a class-index mask file and validate it (decoding by image_io.load_index_mask).
 
-    Raises :class:`MaskError` for a missing or unreadable file, a colour image, an unknown class index, or
-    a size other than ``expected_size`` (S or (H, W)).
+    Accepted: 8-bit grey or palette PNGs whose values are class indices, grey images saved as RGB, and
+    colour-coded masks when ``palette`` (class index -> RGB) is given. Raises :class:`MaskError` for a
+    missing or unreadable file, a colour image without palette, an unknown class index, or a size other
+    than ``expected_size`` (S or (H, W)).
     """
     name = repr(os.fspath(path))
-    p = Path(path)
-    if not p.exists():
-        raise MaskError(f"cannot load mask {name}: no such file")
-    if not p.is_file():
-        raise MaskError(f"cannot load mask {name}: not a regular file")
-    if p.stat().st_size == 0:
-        raise MaskError(f"cannot load mask {name}: the file is empty")
     try:
-        with Image.open(p) as img:
-            w, h = img.size
-            if w * h > MAX_MASK_PIXELS:
-                raise MaskError(f"cannot load mask {name}: {w}x{h} is too large for a mask")
-            img.load()
-            mode = img.mode
-            if mode in ("L", "P"):
-                arr = np.array(img, dtype=np.uint8)
-            elif mode == "1":
-                arr = np.array(img.convert("L"), dtype=np.uint8) // 255
-            elif mode in ("I", "I;16", "I;16B", "I;16L"):
-                arr = np.array(img, dtype=np.int64)
-            elif mode in ("RGB", "RGBA"):
-                rgb = np.array(img.convert("RGB"))
-                if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
-                    raise MaskError(f"cannot load mask {name}: a colour image, not a class-index mask "
-                                    "(save masks as 8-bit grey or palette PNGs whose values are class indices)")
-                arr = rgb[..., 0]
-            else:
-                raise MaskError(f"cannot load mask {name}: image mode {mode!r} cannot hold class indices")
-    except MaskError:
-        raise
-    except UnidentifiedImageError:
-        raise MaskError(f"cannot load mask {name}: not an image file") from None
-    except Image.DecompressionBombError as exc:
-        raise MaskError(f"cannot load mask {name}: image too large ({exc})") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise MaskError(f"cannot load mask {name}: damaged or unsupported image ({exc})") from None
+        arr = load_index_mask(path, palette=palette, max_pixels=MAX_MASK_PIXELS)
+    except ImageLoadError as exc:
+        raise MaskError(f"cannot load mask {name}: {exc.reason}") from None
     return validate_mask(arr, expected_size, num_classes=num_classes, name=f"mask {name}")
 
 
