@@ -4,7 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faceeditor.core.face_geometry import LandmarkError, frontal_template, head_turn_landmarks, smile_landmarks
+from faceeditor.core.face_geometry import (
+    LandmarkError,
+    frontal_template,
+    head_turn_landmarks,
+    smile_landmarks,
+)
 from faceeditor.core.labels import CLASS_INDEX
 from faceeditor.core.landmark_mask import landmarks_to_mask
 from faceeditor.core.mask_io import MaskError
