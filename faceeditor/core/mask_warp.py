@@ -1,10 +1,12 @@
 """Warp a mask (or an image) from one set of 68 landmarks to another, piecewise-affinely.
 
-The destination image is cut into the Delaunay triangles of the destination landmarks plus anchor points
-(the forehead outline the landmarks imply, and fixed points along and just outside the image border).
-Every destination pixel takes its value from the source position given by the affine map of its
-triangle, so the face moves with its landmarks, and hair, background and cloth follow the face smoothly
-while the image border stays put. Masks are sampled with nearest neighbour (class indices never blend),
+The destination image is cut into the Delaunay triangles of the destination landmarks plus anchor points:
+the forehead outline the landmarks imply and a ring around the face, both carried with the head's rigid
+motion (a similarity fitted on landmarks that expressions hardly move), and fixed points along and just
+outside the image border. Every destination pixel takes its value from the source position given by the
+affine map of its triangle, so the face parts move with their landmarks, hair, ears and glasses move with
+the head (not with raised brows or an opened jaw), and the background and cloth fade smoothly into the
+fixed border. Masks are sampled with nearest neighbour (class indices never blend),
 images bilinearly.
 
 Backward mapping over a triangulation of the *destination* means that a source triangle may be
@@ -26,17 +28,51 @@ _SHIFT = 8
 _NO_TRIANGLE = np.iinfo(np.uint16).max
 
 
+# Landmarks that expressions hardly move (upper jaw line, nose bridge, eye corners): their motion is the
+# head's own, which hair, ears, hats and glasses follow.
+HEAD_POINTS: tuple[int, ...] = (0, 1, 2, 14, 15, 16, 27, 28, 29, 30, 36, 39, 42, 45)
+
+
 @dataclass(frozen=True)
 class WarpOptions:
-    """border_points: anchors per image side (fixed); forehead: also move the forehead outline that the
-    landmarks imply (carries hair above the brows along with the face); style: used for that outline."""
+    """How the space around the landmarks moves.
+
+    border_points: fixed anchors per image side. outline: the forehead outline the landmarks imply is
+    added as control points: ``"follow"`` builds it from the destination landmarks (jaw ends, nose) with
+    the brows placed by the head's motion alone, so that raised brows do not drag the hair; ``"rigid"``
+    carries the source outline with the head's similarity (fitted on HEAD_POINTS); ``"none"`` leaves it
+    out. ring: a ring of points around the face outline, scaled by this factor about the face's centre
+    and carried rigidly with the head (None: no ring). style: for the outline.
+
+    Defaults chosen on SynthFaces re-renders (benchmarks/mask_warp_synthfaces.py): "follow" without a
+    ring was best for both expression and head-pose changes; a rigid ring helps expressions a hair and
+    hurts head turns, where the skull does not move like the face.
+    """
 
     border_points: int = 4
-    forehead: bool = True
+    outline: str = "follow"
+    ring: float | None = None
+    ring_points: int = 16
     style: MaskStyle = DEFAULT_STYLE
 
 
 DEFAULT_WARP = WarpOptions()
+
+
+def head_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2x3 least-squares similarity (rotation, uniform scale, translation) taking the source head points
+    onto the destination ones."""
+    a, b = src[list(HEAD_POINTS)], dst[list(HEAD_POINTS)]
+    ma, mb = a.mean(axis=0), b.mean(axis=0)
+    a0, b0 = a - ma, b - mb
+    denom = float((a0 ** 2).sum())
+    if denom < 1e-12:
+        return np.array([[1.0, 0.0, mb[0] - ma[0]], [0.0, 1.0, mb[1] - ma[1]]])
+    # complex-number form of the Procrustes fit: b0 ~ (p + i q) * a0
+    p = float((a0[:, 0] * b0[:, 0] + a0[:, 1] * b0[:, 1]).sum()) / denom
+    q = float((a0[:, 0] * b0[:, 1] - a0[:, 1] * b0[:, 0]).sum()) / denom
+    rot = np.array([[p, -q], [q, p]])
+    return np.hstack([rot, (mb - rot @ ma)[:, None]])
 
 
 def _border_anchors(h: int, w: int, per_side: int) -> np.ndarray:
@@ -52,14 +88,38 @@ def _border_anchors(h: int, w: int, per_side: int) -> np.ndarray:
 
 def control_points(src: np.ndarray, dst: np.ndarray, size: tuple[int, int],
                    options: WarpOptions = DEFAULT_WARP) -> tuple[np.ndarray, np.ndarray]:
-    """Corresponding (N, 2) source and destination points: landmarks, forehead outline, border anchors."""
+    """Corresponding (N, 2) source and destination points: the landmarks, the forehead outline, a ring
+    around the face (see WarpOptions) and the fixed border anchors."""
+    if options.outline not in ("rigid", "follow", "none"):
+        raise ValueError(f"outline must be 'rigid', 'follow' or 'none', got {options.outline!r}")
     h, w = size
-    src_pts, dst_pts = [as_landmarks(src, "source landmarks")], [as_landmarks(dst, "destination landmarks")]
-    if options.forehead:
-        src_pts.append(forehead_arc(src_pts[0], options.style))
-        dst_pts.append(forehead_arc(dst_pts[0], options.style))
+    src_lm, dst_lm = as_landmarks(src, "source landmarks"), as_landmarks(dst, "destination landmarks")
+    src_pts, dst_pts = [src_lm], [dst_lm]
+    head = head_similarity(src_lm, dst_lm)
+
+    def rigid(points: np.ndarray) -> np.ndarray:
+        return points @ head[:, :2].T + head[:, 2]
+
+    arc = forehead_arc(src_lm, options.style)
+    if options.outline == "rigid":
+        src_pts.append(arc)
+        dst_pts.append(rigid(arc))
+    elif options.outline == "follow":
+        # the destination's own outline (jaw ends, nose length), but with the brows where the head's
+        # motion alone puts them: raising the brows is an expression, not a bigger forehead
+        steady = dst_lm.copy()
+        steady[17:27] = rigid(src_lm[17:27])
+        src_pts.append(arc)
+        dst_pts.append(forehead_arc(steady, options.style))
+    if options.ring:
+        outline = np.vstack([src_lm[0:17], arc])
+        centre = outline.mean(axis=0)
+        pick = np.linspace(0, len(outline), options.ring_points, endpoint=False).astype(int)
+        ring = centre + (outline[pick] - centre) * float(options.ring)
+        src_pts.append(ring)
+        dst_pts.append(rigid(ring))
     anchors = _border_anchors(h, w, options.border_points)
-    # face points outside the anchor rectangle would make the border move; keep them just inside it
+    # points outside the anchor rectangle would make the border move; keep them just inside it
     lo, hi = np.array([-0.5, -0.5]), np.array([w - 0.5, h - 0.5])
     src_all = np.vstack([np.clip(p, lo, hi) for p in src_pts] + [anchors])
     dst_all = np.vstack([np.clip(p, lo, hi) for p in dst_pts] + [anchors])

@@ -17,6 +17,7 @@ from faceeditor.core.mask_warp import (
     WarpOptions,
     control_points,
     delaunay_triangles,
+    head_similarity,
     warp_field,
     warp_image,
     warp_mask,
@@ -97,7 +98,7 @@ def test_closed_mouth_opening_and_points_off_image():
 def test_options_and_bad_input():
     pts = frontal_template(S)
     m = painted(pts)
-    plain = warp_mask(m, pts, pts + 3, options=WarpOptions(border_points=1, forehead=False))
+    plain = warp_mask(m, pts, pts + 3, options=WarpOptions(border_points=1, outline="none", ring=None))
     assert plain.shape == m.shape
     with pytest.raises(LandmarkError, match="destination landmarks"):
         warp_mask(m, pts, pts[:10])
@@ -139,3 +140,21 @@ def test_synthfaces_warp_beats_no_warp():
             gains_acc.append((warped == dst.mask).mean() - (src.mask == dst.mask).mean())
             gains_miou.append(miou(warped, dst.mask) - miou(src.mask, dst.mask))
     assert np.mean(gains_acc) > 0 and np.mean(gains_miou) > 0
+
+
+def test_head_motion_is_a_similarity_and_raised_brows_leave_the_hair():
+    pts = frontal_template(S)
+    angle = np.deg2rad(7.0)
+    rot = 1.1 * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    moved = pts @ rot.T + [3.0, -2.0]
+    m = head_similarity(pts, moved)
+    assert np.allclose(pts @ m[:, :2].T + m[:, 2], moved)
+    base = painted(pts)
+    raised = pts.copy()
+    raised[17:27, 1] -= 4.0                                   # surprise: the brows go up, the head stays
+    out = warp_mask(base, pts, raised)
+    hair_before, hair_after = base == C["hair"], out == C["hair"]
+    assert (hair_before & hair_after).sum() / (hair_before | hair_after).sum() > 0.97
+    brow = landmarks_to_mask(raised, S) == C["l_brow"]
+    moved_brow = warp_mask(landmarks_to_mask(pts, S), pts, raised) == C["l_brow"]
+    assert (moved_brow & brow).sum() / (moved_brow | brow).sum() > 0.8     # while the brows do move
