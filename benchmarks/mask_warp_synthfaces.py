@@ -7,6 +7,9 @@ the source mask and the two landmark sets, and compares with the truth:
   no warp        the source mask unchanged (the reference every other figure is measured against)
   warp           mask_warp.warp_mask (piecewise-affine over the landmark triangulation)
   warp + parts   landmark_mask.landmarks_to_mask(target landmarks, base=warped mask)
+  warp + mouth   the same, redrawing only the lips and the mouth interior (parts=MOUTH_CLASSES)
+  warp + inside  the warped mask with only the mouth interior drawn over it, when the target's mouth is
+                 open wider than the source's (what Interpolation does by default with a keyframe mask)
   parts only     landmarks_to_mask(target landmarks, base=source mask), no warp
   landmarks      landmarks_to_mask(target landmarks) alone, scored on the six landmark regions
 
@@ -22,7 +25,12 @@ import time
 import numpy as np
 
 from faceeditor.core.labels import EXPRESSIONS, NUM_CLASSES
-from faceeditor.core.landmark_mask import landmarks_to_mask, to_landmark_regions
+from faceeditor.core.landmark_mask import (
+    MOUTH_CLASSES,
+    landmarks_to_mask,
+    mouth_opening,
+    to_landmark_regions,
+)
 from faceeditor.core.mask_warp import warp_mask
 
 
@@ -75,7 +83,8 @@ def main() -> None:
 
     scenarios = ["expression"] + (["pose"] if hasattr(sf, "with_pose") else [])
     for scenario in scenarios:
-        scores = {k: Score() for k in ("no warp", "warp", "warp + parts", "parts only")}
+        scores = {k: Score() for k in ("no warp", "warp", "warp + parts", "warp + mouth", "warp + inside",
+                                        "parts only")}
         regions = {k: Score(7) for k in ("no warp", "landmarks")}
         t0, n = time.perf_counter(), 0
         for src, dst in pairs(sf, args.identities, args.size, scenario):
@@ -83,6 +92,13 @@ def main() -> None:
             scores["no warp"].add(src.mask, dst.mask)
             scores["warp"].add(warped, dst.mask)
             scores["warp + parts"].add(landmarks_to_mask(dst.landmarks, args.size, base=warped), dst.mask)
+            scores["warp + mouth"].add(landmarks_to_mask(dst.landmarks, args.size, base=warped,
+                                                         parts=MOUTH_CLASSES), dst.mask)
+            inside = warped
+            if mouth_opening(dst.landmarks) > mouth_opening(src.landmarks):
+                inside = landmarks_to_mask(dst.landmarks, args.size, base=warped, parts=("mouth",),
+                                           replace_stale=False)
+            scores["warp + inside"].add(inside, dst.mask)
             scores["parts only"].add(landmarks_to_mask(dst.landmarks, args.size, base=src.mask), dst.mask)
             truth6 = to_landmark_regions(dst.mask)
             regions["no warp"].add(to_landmark_regions(src.mask), truth6)

@@ -7,7 +7,8 @@ keyframe is optional and interpolated over the keyframes that set it (held befor
 last): landmarks along a linear, Catmull-Rom or monotone cubic curve in time; z by spherical interpolation
 (slerp) so that the latent norm stays typical; attributes and expression weights linearly. The mask of a
 frame is the nearest keyframe mask warped piecewise-affinely from that keyframe's landmarks to the frame's
-(so painted hair and cloth follow the face), with the face parts redrawn from the frame's landmarks.
+(so painted hair and cloth follow the face), with the mouth interior drawn from the frame's landmarks when
+the mouth opens; without keyframe masks, every face part is drawn from the frame's landmarks.
 Between two different keyframe masks the class shapes morph through their signed distance fields.
 
 Also the paper's two presets: :func:`left2right_keyframes` (a head turn) and
@@ -24,11 +25,18 @@ import numpy as np
 
 from faceeditor.core.face_geometry import as_landmarks, frontal_template, head_turn_landmarks, smile_landmarks
 from faceeditor.core.labels import EXPRESSIONS
-from faceeditor.core.landmark_mask import DEFAULT_STYLE, MaskStyle, landmark_region_lut, landmarks_to_mask
+from faceeditor.core.landmark_mask import (
+    DEFAULT_STYLE,
+    MaskStyle,
+    landmark_region_lut,
+    landmarks_to_mask,
+    mouth_opening,
+)
 from faceeditor.core.mask_io import validate_mask
 from faceeditor.core.mask_warp import DEFAULT_WARP, WarpOptions, warp_mask
 
 CURVES: tuple[str, ...] = ("linear", "catmull_rom", "monotone")
+DRAW_PARTS: tuple[str, ...] = ("auto", "all", "mouth", "none")
 DEFAULT_NZ = 512
 
 
@@ -201,12 +209,16 @@ class Interpolation:
 
     size: (H, W) or S of the masks; needed when no keyframe has a mask but landmarks are given.
     curve: landmark curve (CURVES). regions: group masks into the six landmark regions.
-    draw_parts: redraw the face parts from the frame's landmarks over the warped mask.
+    draw_parts: what to draw from the frame's landmarks over the warped keyframe mask: ``"all"`` face
+    parts, ``"mouth"`` (the mouth interior, when the mouth is open wider than in the keyframe: a warp
+    cannot open a closed mouth), ``"none"``; ``"auto"`` is "mouth" when keyframe masks exist (the warped
+    painted mask is the better guess for everything else, see benchmarks/mask_warp_synthfaces.py) and
+    "all" when the masks come from landmarks alone.
     """
 
     def __init__(self, keyframes: Sequence[Keyframe], *, size: int | tuple[int, int] | None = None,
                  nz: int = DEFAULT_NZ, curve: str = "catmull_rom", regions: bool = False,
-                 draw_parts: bool = True, style: MaskStyle = DEFAULT_STYLE,
+                 draw_parts: str = "auto", style: MaskStyle = DEFAULT_STYLE,
                  warp: WarpOptions = DEFAULT_WARP):
         if not keyframes:
             raise KeyframeError("need at least one keyframe")
@@ -217,7 +229,9 @@ class Interpolation:
         if len(set(frames)) != len(frames):
             dup = sorted({f for f in frames if frames.count(f) > 1})
             raise KeyframeError(f"two keyframes at the same frame: {dup}")
-        self.curve, self.regions, self.draw_parts = curve, regions, draw_parts
+        if draw_parts not in DRAW_PARTS:
+            raise KeyframeError(f"draw_parts must be one of {', '.join(DRAW_PARTS)}, got {draw_parts!r}")
+        self.curve, self.regions = curve, regions
         self.style, self.warp, self.nz = style, warp, int(nz)
         self.first, self.last = frames[0], frames[-1]
 
@@ -272,6 +286,9 @@ class Interpolation:
         self.size = hw
         if self._lms is not None and self.size is None:
             raise KeyframeError("landmark keyframes without any mask: pass size=(H, W) for the masks")
+        if draw_parts == "auto":
+            draw_parts = "mouth" if self._mask_keys else "all"
+        self.draw_parts = draw_parts
 
     def __len__(self) -> int:
         return self.last - self.first + 1
@@ -314,20 +331,25 @@ class Interpolation:
             chosen = [self._mask_keys[max(i, 0)]]
             if 0 <= i < len(times) - 1 and frame > times[i]:
                 chosen.append(self._mask_keys[i + 1])
-            warped = []
+            warped, opening = [], 0.0
             for t, m in chosen:
                 if landmarks is not None:
-                    m = warp_mask(m, self.landmarks_at(t), landmarks, options=self.warp)
+                    src = self.landmarks_at(t)
+                    m = warp_mask(m, src, landmarks, options=self.warp)
+                    opening = max(opening, mouth_opening(src))
                 warped.append(m)
             if len(warped) == 2:
                 (ta, _), (tb, _) = chosen
                 base = morph_masks(warped[0], warped[1], (frame - ta) / (tb - ta))
             else:
                 base = warped[0]
-        if landmarks is not None and self.draw_parts:
-            out = landmarks_to_mask(landmarks, self.size, base=base, style=self.style)
-        else:
-            out = base
+        out = base
+        if landmarks is not None:
+            if self.draw_parts == "all" or base is None:
+                out = landmarks_to_mask(landmarks, self.size, base=base, style=self.style)
+            elif self.draw_parts == "mouth" and mouth_opening(landmarks) > opening:
+                out = landmarks_to_mask(landmarks, self.size, base=base, style=self.style,
+                                        parts=("mouth",), replace_stale=False)
         if out is not None and self.regions:
             out = landmark_region_lut()[out]
         return out

@@ -11,6 +11,7 @@ The paper's six landmark regions are available as a grouping of the 19 classes (
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,8 @@ _NONE = 255
 # The classes a landmark set determines; a base mask's own pixels of these classes are replaced.
 LANDMARK_CLASSES: tuple[str, ...] = ("skin", "l_brow", "r_brow", "l_eye", "r_eye", "nose", "mouth",
                                      "u_lip", "l_lip")
+# The parts whose shape an expression changes most, and whose topology only they can change (a mouth opens).
+MOUTH_CLASSES: tuple[str, ...] = ("mouth", "u_lip", "l_lip")
 
 # SCGAN on CelebA (§5.1): 68 dlib landmarks "separate facial attributes into six different regions". The
 # paper does not list them; these are the six that the landmark groups outline, with everything else
@@ -250,41 +253,61 @@ def polygon_coverage(polygon: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.cumsum(diff[:, :w], axis=1) > 0
 
 
+def mouth_opening(landmarks: np.ndarray) -> float:
+    """Area inside the inner lips (60-67) over the squared eyes-to-nose-base distance (which neither a
+    head turn nor an expression changes much); 0 for a closed mouth."""
+    pts = as_landmarks(landmarks)
+    inner = pts[60:68]
+    x, y = inner[:, 0], inner[:, 1]
+    area = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    eye_mid = 0.5 * (pts[36:42].mean(axis=0) + pts[42:48].mean(axis=0))
+    return area / max(float(np.sum((pts[33] - eye_mid) ** 2)), 1e-12)
+
+
 def _fill(canvas: np.ndarray, polygon: np.ndarray, value: int) -> None:
     canvas[polygon_coverage(polygon, canvas.shape)] = value
 
 
 def rasterise_parts(landmarks: np.ndarray, size: int | tuple[int, int],
-                    style: MaskStyle = DEFAULT_STYLE) -> np.ndarray:
+                    style: MaskStyle = DEFAULT_STYLE, parts: Collection[str] = LANDMARK_CLASSES) -> np.ndarray:
     """The face parts alone: uint8 (H, W) of class indices, 255 where no part lies."""
     h, w = _size_hw(size)
     canvas = np.full((h, w), _NONE, np.uint8)
     for name, poly in face_part_polygons(landmarks, style):
-        _fill(canvas, poly, CLASS_INDEX[name])
+        if name in parts:
+            _fill(canvas, poly, CLASS_INDEX[name])
     return canvas
 
 
 def landmarks_to_mask(landmarks: np.ndarray, size: int | tuple[int, int], *,
                       base: np.ndarray | None = None, style: MaskStyle = DEFAULT_STYLE,
-                      occluders: tuple[str, ...] = ("hair", "hat"), regions: bool = False) -> np.ndarray:
+                      occluders: tuple[str, ...] = ("hair", "hat"), regions: bool = False,
+                      parts: Collection[str] = LANDMARK_CLASSES, replace_stale: bool = True) -> np.ndarray:
     """A 19-class mask (uint8, (H, W) = ``size``) with the face parts the landmarks determine.
 
-    Without ``base`` everything else is background. With ``base`` (same size), the base's own
-    landmark-determined parts are first turned into skin, then the new parts are drawn over it, except on
-    the base's ``occluders`` pixels (hair over the forehead stays hair). With ``regions`` the result is
-    grouped into the six landmark regions (values 0..6, see LANDMARK_REGIONS).
+    Without ``base`` everything else is background. With ``base`` (same size), the base's own pixels of
+    the classes in ``parts`` are first turned into skin (unless ``replace_stale`` is False), then the new
+    parts are drawn over it, except on the base's ``occluders`` pixels (hair over the forehead stays
+    hair). ``parts`` (a subset of LANDMARK_CLASSES, default all) limits what is redrawn: e.g.
+    ``parts=("mouth",), replace_stale=False`` only opens the mouth interior in a warped mask (a warp
+    cannot open a closed mouth). With ``regions`` the result is grouped into the six landmark regions
+    (values 0..6, see LANDMARK_REGIONS).
     """
+    unknown = set(parts) - set(LANDMARK_CLASSES)
+    if unknown:
+        raise ValueError(f"parts: {sorted(unknown)} are not drawn from landmarks; use some of "
+                         f"{', '.join(LANDMARK_CLASSES)}")
     h, w = _size_hw(size)
-    parts = rasterise_parts(landmarks, (h, w), style)
+    drawn = rasterise_parts(landmarks, (h, w), style, parts)
     if base is None:
-        out = np.where(parts == _NONE, CLASS_INDEX["background"], parts).astype(np.uint8)
+        out = np.where(drawn == _NONE, CLASS_INDEX["background"], drawn).astype(np.uint8)
     else:
         out = validate_mask(base, (h, w), name="base mask").copy()
-        stale = np.isin(out, [CLASS_INDEX[n] for n in LANDMARK_CLASSES if n != "skin"])
-        out[stale] = CLASS_INDEX["skin"]
-        keep = np.isin(out, [CLASS_INDEX[n] for n in occluders]) if occluders else np.zeros_like(stale)
-        draw = (parts != _NONE) & ~keep
-        out[draw] = parts[draw]
+        if replace_stale:
+            out[np.isin(out, [CLASS_INDEX[n] for n in parts if n != "skin"])] = CLASS_INDEX["skin"]
+        keep = np.isin(out, [CLASS_INDEX[n] for n in occluders]) if occluders else np.zeros(out.shape, bool)
+        draw = (drawn != _NONE) & ~keep
+        out[draw] = drawn[draw]
     return landmark_region_lut()[out] if regions else out
 
 

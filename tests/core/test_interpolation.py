@@ -211,3 +211,22 @@ def test_nosmile2smile_raises_corners_and_opens_the_mouth():
     assert np.all(np.diff(interior) >= -2)               # opens progressively
     assert np.allclose(it.landmarks_at(16), smile_landmarks(frontal_template(S), 1.0))
     assert it.expression_at(16)[EXPRESSIONS.index("happy")] == pytest.approx(1.0)
+
+
+def test_a_painted_mask_opens_its_mouth_only_where_the_warp_cannot():
+    pts = frontal_template(S)
+    base = np.zeros((S, S), np.uint8)
+    base[S - 10:, :] = C["cloth"]
+    painted = landmarks_to_mask(pts, S, base=base)
+    keys = nosmile2smile_keyframes(size=S, frames=9, steps=3, mask=painted)
+    auto = Interpolation(keys, size=S)
+    assert auto.draw_parts == "mouth"
+    assert np.array_equal(auto.mask_at(0), painted)                  # the keyframe's own mask, exactly
+    last = auto.mask_at(8)
+    assert (last == C["mouth"]).sum() > 20 and (last[S - 10:] == C["cloth"]).all()
+    none = Interpolation(keys, size=S, draw_parts="none")
+    assert (none.mask_at(8) == C["mouth"]).sum() == 0                # a warp alone keeps the mouth shut
+    redrawn = Interpolation(keys, size=S, draw_parts="all").mask_at(8)
+    assert np.array_equal(redrawn == C["mouth"], landmarks_to_mask(auto.landmarks_at(8), S) == C["mouth"])
+    with pytest.raises(KeyframeError, match="draw_parts"):
+        Interpolation(keys, size=S, draw_parts="some")

@@ -17,9 +17,11 @@ from faceeditor.core.face_geometry import (
 from faceeditor.core.labels import CLASS_INDEX, flip_class_lut
 from faceeditor.core.landmark_mask import (
     LANDMARK_REGIONS,
+    MOUTH_CLASSES,
     colorize_mask,
     landmark_region_lut,
     landmarks_to_mask,
+    mouth_opening,
     to_landmark_regions,
 )
 from faceeditor.core.mask_io import MaskError, load_mask, save_mask, validate_mask
@@ -203,3 +205,18 @@ def test_landmarks_json_round_trip_and_errors(tmp_path):
     (tmp_path / "junk.json").write_text("{not json")
     with pytest.raises(LandmarkError, match="not a JSON"):
         load_landmarks(tmp_path / "junk.json")
+
+
+def test_partial_redraw_and_mouth_opening():
+    closed = frontal_template(S)
+    open_ = smile_landmarks(closed, 1.0)
+    assert mouth_opening(closed) == pytest.approx(0.0, abs=1e-9) and mouth_opening(open_) > 0.02
+    base = landmarks_to_mask(closed, S)
+    only_mouth = landmarks_to_mask(open_, S, base=base, parts=("mouth",), replace_stale=False)
+    changed = only_mouth != base
+    assert set(np.unique(only_mouth[changed])) == {C["mouth"]}          # nothing but the interior drawn
+    lips = landmarks_to_mask(open_, S, base=base, parts=MOUTH_CLASSES)
+    assert np.array_equal(lips == C["nose"], base == C["nose"])         # the nose was left alone
+    assert (lips == C["mouth"]).sum() == (landmarks_to_mask(open_, S) == C["mouth"]).sum()
+    with pytest.raises(ValueError, match="not drawn from landmarks"):
+        landmarks_to_mask(open_, S, parts=("hair",))
