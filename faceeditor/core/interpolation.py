@@ -212,7 +212,7 @@ class Interpolation:
     draw_parts: what to draw from the frame's landmarks over the warped keyframe mask: ``"all"`` face
     parts, ``"mouth"`` (the mouth interior, when the mouth is open wider than in the keyframe: a warp
     cannot open a closed mouth), ``"none"``; ``"auto"`` is "mouth" when keyframe masks exist (the warped
-    painted mask is the better guess for everything else, see benchmarks/mask_warp_synthfaces.py) and
+    painted mask is the better guess for everything else, see benchmarks/landmark_masks_synthfaces.py) and
     "all" when the masks come from landmarks alone.
     """
 

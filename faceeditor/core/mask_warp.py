@@ -44,7 +44,7 @@ class WarpOptions:
     out. ring: a ring of points around the face outline, scaled by this factor about the face's centre
     and carried rigidly with the head (None: no ring). style: for the outline.
 
-    Defaults chosen on SynthFaces re-renders (benchmarks/mask_warp_synthfaces.py): "follow" without a
+    Defaults chosen on SynthFaces re-renders (benchmarks/landmark_masks_synthfaces.py): "follow" without a
     ring was best for both expression and head-pose changes; a rigid ring helps expressions a hair and
     hurts head turns, where the skull does not move like the face.
     """

@@ -230,3 +230,20 @@ def test_a_painted_mask_opens_its_mouth_only_where_the_warp_cannot():
     assert np.array_equal(redrawn == C["mouth"], landmarks_to_mask(auto.landmarks_at(8), S) == C["mouth"])
     with pytest.raises(KeyframeError, match="draw_parts"):
         Interpolation(keys, size=S, draw_parts="some")
+
+
+def test_head_turn_predicts_synthfaces_own_head_turns():
+    """SynthFaces renders true head turns: lifting the frontal landmarks onto the depth prior and turning
+    them must land far closer to the true landmarks than leaving them frontal."""
+    from trainer.data import synthfaces as sf
+
+    turned, frontal = [], []
+    for seed in range(3):
+        p = sf.with_pose(sf.with_expression(sf.sample_params(700 + seed), "neutral"), 0.0, 0.0, 0.0)
+        start = sf.render(p, size=S).landmarks.astype(float)
+        iod = face_frame(start).iod
+        for yaw in (-25.0, 25.0):
+            truth = sf.render(sf.with_pose(p, yaw, 0.0, 0.0), size=S).landmarks
+            turned.append(np.linalg.norm(head_turn_landmarks(start, yaw) - truth, axis=1).mean() / iod)
+            frontal.append(np.linalg.norm(start - truth, axis=1).mean() / iod)
+    assert np.mean(turned) < 0.3 * np.mean(frontal)

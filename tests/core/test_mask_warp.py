@@ -122,7 +122,7 @@ def _miou(a: np.ndarray, b: np.ndarray) -> float:
 def test_synthfaces_warp_predicts_the_true_mask_better_than_no_warp(change):
     """Re-render one identity with another expression or head pose: warping the source's true mask to the
     new landmarks must come closer to the new render's true mask than the unchanged source mask.
-    (benchmarks/mask_warp_synthfaces.py gives the figures on more faces.)"""
+    (benchmarks/landmark_masks_synthfaces.py gives the figures on more faces.)"""
     from trainer.data import synthfaces as sf
 
     err = {"none": 0, "warp": 0}

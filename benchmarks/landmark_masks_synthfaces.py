@@ -14,8 +14,11 @@ the source mask and the two landmark sets, and compares with the truth:
   landmarks      landmarks_to_mask(target landmarks) alone, scored on the six landmark regions
 
 It prints pixel accuracy, mean IoU over the classes present, and the error ratio (1 - acc) against no warp.
+Last, the Left2Right head-turn model: face_geometry.head_turn_landmarks applied to the frontal landmarks
+against the landmarks of SynthFaces' own turned renders (mean point error in inter-ocular distances),
+with not turning at all as the reference.
 
-    PYTHONPATH=. python benchmarks/mask_warp_synthfaces.py --identities 20 --size 128
+    PYTHONPATH=. python benchmarks/landmark_masks_synthfaces.py --identities 20 --size 128
 """
 from __future__ import annotations
 
@@ -113,6 +116,26 @@ def main() -> None:
         ref6 = 1.0 - regions["no warp"].accuracy
         for name, s in regions.items():
             print(f"  6 regions, {name:<10}{s.accuracy:6.4f} {s.miou:9.4f} {(1 - s.accuracy) / ref6:22.3f}")
+    if hasattr(sf, "with_pose"):
+        head_turns(sf, args.identities, args.size)
+
+
+def head_turns(sf, identities: int, size: int) -> None:
+    from faceeditor.core.face_geometry import face_frame, head_turn_landmarks
+
+    print(f"\nhead turns: {identities} identities, yaw -30/-15/15/30 at {size}px")
+    print(f"  {'yaw':>5} {'turned':>8} {'not turned':>11} {'ratio':>7}")
+    for yaw in (-30.0, -15.0, 15.0, 30.0):
+        turned, frontal = [], []
+        for seed in range(identities):
+            p = sf.with_pose(sf.with_expression(sf.sample_params(3000 + seed), "neutral"), 0.0, 0.0, 0.0)
+            start = sf.render(p, size=size).landmarks.astype(float)
+            truth = sf.render(sf.with_pose(p, yaw, 0.0, 0.0), size=size).landmarks
+            iod = face_frame(start).iod
+            turned.append(np.linalg.norm(head_turn_landmarks(start, yaw) - truth, axis=1).mean() / iod)
+            frontal.append(np.linalg.norm(start - truth, axis=1).mean() / iod)
+        print(f"  {yaw:5.0f} {np.mean(turned):8.3f} {np.mean(frontal):11.3f} "
+              f"{np.mean(turned) / np.mean(frontal):7.3f}")
 
 
 if __name__ == "__main__":
