@@ -22,6 +22,7 @@ from faceeditor.core.landmark_mask import (
     landmark_region_lut,
     landmarks_to_mask,
     mouth_opening,
+    polygon_coverage,
     to_landmark_regions,
 )
 from faceeditor.core.mask_io import MaskError, load_mask, save_mask, validate_mask
@@ -220,3 +221,30 @@ def test_partial_redraw_and_mouth_opening():
     assert (lips == C["mouth"]).sum() == (landmarks_to_mask(open_, S) == C["mouth"]).sum()
     with pytest.raises(ValueError, match="not drawn from landmarks"):
         landmarks_to_mask(open_, S, parts=("hair",))
+
+
+def test_polygon_fill_matches_point_in_polygon():
+    import cv2
+
+    rng = np.random.default_rng(7)
+    ys, xs = np.mgrid[0:60, 0:80]
+    centres = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
+    for _ in range(20):
+        n = int(rng.integers(3, 12))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+        radii = rng.uniform(5, 35, n)                       # star-shaped, often concave
+        poly = np.stack([40 + radii * np.cos(angles), 30 + radii * np.sin(angles)], axis=1)
+        got = polygon_coverage(poly, (60, 80)).ravel()
+        contour = poly.astype(np.float32).reshape(-1, 1, 2)
+        dist = np.array([cv2.pointPolygonTest(contour, (float(x), float(y)), True) for x, y in centres])
+        clear = np.abs(dist) > 1e-3                          # centres on an edge may go either way
+        assert np.array_equal(got[clear], dist[clear] > 0)
+
+
+def test_non_square_masks_keep_x_as_columns():
+    h, w = 100, 140
+    pts = frontal_template((h, w))
+    m = landmarks_to_mask(pts, (h, w))
+    assert m.shape == (h, w)
+    assert at(m, pts[42:48].mean(axis=0)) == C["l_eye"] and at(m, pts[36:42].mean(axis=0)) == C["r_eye"]
+    assert pts[:, 0].max() < w and pts[:, 1].max() < h

@@ -162,3 +162,13 @@ def test_head_motion_is_a_similarity_and_raised_brows_leave_the_hair():
     still_brow = landmarks_to_mask(pts, S) == C["l_brow"]
     iou_moved = (moved_brow & brow).sum() / (moved_brow | brow).sum()
     assert iou_moved > 0.7 and iou_moved > 2 * (still_brow & brow).sum() / (still_brow | brow).sum()
+
+
+def test_non_square_warp():
+    h, w = 90, 150
+    pts = frontal_template((h, w))
+    m = landmarks_to_mask(pts, (h, w))
+    assert np.array_equal(warp_mask(m, pts, pts), m)
+    out = warp_mask(m, pts, pts + [12.0, 0.0])
+    eye = pts[42:48].mean(axis=0) + [12.0, 0.0]
+    assert out[int(round(eye[1])), int(round(eye[0]))] == C["l_eye"]
