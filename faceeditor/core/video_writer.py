@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -155,9 +155,9 @@ class _SingleFileWriter(FrameWriter):
 
     def _make_temp(self) -> Path:
         """Called by ``_open``: the temporary file the output grows in, next to the final name."""
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        self._tmp = _temp_name(self.path, ".part")
+        fd = os.open(self._tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)  # usual permissions (umask)
         os.close(fd)
-        self._tmp = Path(tmp)
         return self._tmp
 
     def _publish(self) -> None:
@@ -173,6 +173,15 @@ class _SingleFileWriter(FrameWriter):
 
     def _close_handles(self) -> None:
         pass
+
+
+def _temp_name(path: Path, suffix: str) -> Path:
+    """A fresh hidden name next to ``path`` (mkstemp/mkdtemp would make the export private: mode 0600)."""
+    for _ in range(100):
+        candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}{suffix}")
+        if not candidate.exists():
+            return candidate
+    raise VideoWriteError(f"cannot find a free temporary name next to {str(path)!r}")
 
 
 def _even(n: int) -> int:
@@ -326,7 +335,9 @@ class PngSequenceWriter(FrameWriter):
         return self.path / f"{self.prefix}{self.start + index:0{self.digits}d}.png"
 
     def _open(self, height: int, width: int) -> None:
-        self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent))
+        tmp = _temp_name(self.path, ".part")
+        os.mkdir(tmp)
+        self._tmp = tmp
 
     def _write(self, frame: np.ndarray) -> None:
         assert self._tmp is not None
@@ -339,8 +350,7 @@ class PngSequenceWriter(FrameWriter):
     def _publish(self) -> None:
         old = None
         if self.path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".old", dir=self.path.parent))
-            os.rmdir(old)
+            old = _temp_name(self.path, ".old")
             os.replace(self.path, old)
         assert self._tmp is not None
         os.replace(self._tmp, self.path)

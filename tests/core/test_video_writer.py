@@ -193,3 +193,14 @@ def test_bad_frames_and_paths(tmp_path):
         g.write(np.full((8, 8), 100, np.uint8))
         g.write(np.full((8, 8, 4), 100, np.uint8))
     assert decode(tmp_path / "gray.mp4")[1].shape == (2, 8, 8, 3)
+
+
+def test_exports_get_the_usual_file_permissions(tmp_path, head_turn_specs):
+    reference = tmp_path / "reference.txt"
+    reference.write_text("x")
+    expected = reference.stat().st_mode & 0o777
+    for name in ("p.mp4", "p.gif"):
+        render_interpolation(head_turn_specs[:2], fake_synthesis, open_writer(tmp_path / name, fps=10))
+        assert (tmp_path / name).stat().st_mode & 0o777 == expected
+    render_interpolation(head_turn_specs[:2], fake_synthesis, open_writer(tmp_path / "seq"))
+    assert (tmp_path / "seq" / "frame_00000.png").stat().st_mode & 0o777 == expected
