@@ -249,13 +249,13 @@ class BaseEngine:
                 raise RequestError(f"masks: {model.key} reads a semantic mask; pass one mask per image "
                                    f"(e.g. from a parse request)")
             feeds["mask"] = self._onehot(model, self._masks("masks", req.masks, len(images)))
-        names = ["image"] + (["mask_probs"] if model.has_output("mask_probs") else [])
+        names = ["edited"] + (["mask_probs"] if model.has_output("mask_probs") else [])
         out = self._forward(model, feeds, names, token)
         masks = None
         if "mask_probs" in out:
             masks = P.labels_to_masks(out["mask_probs"].argmax(axis=1), sizes)
         return EditResult(
-            images=P.tensor_to_images(out["image"], sizes, model.entry.normalization),
+            images=P.tensor_to_images(out["edited"], sizes, model.entry.normalization),
             masks=masks,
             mask_classes=tuple(model.entry.classes) if masks is not None else (),
             inference_ms=self.last_inference_ms or 0.0,
@@ -273,8 +273,8 @@ class BaseEngine:
             "image": self._image_tensor(model, images),
             "expression": P.condition_matrix("expression", expression, names, len(images)),
         }
-        out = self._forward(model, feeds, ["image"], token)
-        return EditResult(images=P.tensor_to_images(out["image"], sizes, model.entry.normalization),
+        out = self._forward(model, feeds, ["edited"], token)
+        return EditResult(images=P.tensor_to_images(out["edited"], sizes, model.entry.normalization),
                           inference_ms=self.last_inference_ms or 0.0)
 
     def _synthesize(self, req: SynthesizeRequest, model: LoadedModel, token: _RunToken) -> SynthesizeResult:

@@ -23,7 +23,7 @@ NZ = 16
 def fake_manifest(resolution: int = 64, mask_input: bool = False) -> Manifest:
     """A manifest with one model per task whose tensors follow the conventions of requests.py: every
     output, and the optional inputs only if `mask_input` (then edit_attributes needs masks)."""
-    sizes = {"image": 3, "y_diff": len(ATTRIBUTES), "attrs": len(ATTRIBUTES), "expression": len(EXPRESSIONS),
+    sizes = {"image": 3, "edited": 3, "y_diff": len(ATTRIBUTES), "attrs": len(ATTRIBUTES), "expression": len(EXPRESSIONS),
              "z": NZ, "mask": len(PARSE_CLASSES), "probs": len(PARSE_CLASSES),
              "mask_probs": len(PARSE_CLASSES), "features": 32}
     models = []
@@ -106,11 +106,11 @@ class FakeEngine(BaseEngine):
         elif task in ("edit_attributes", "edit_expression"):
             cond = "y_diff" if task == "edit_attributes" else "expression"
             shift = feeds[cond] @ self._colours[cond]                           # (N, 3)
-            made["image"] = np.clip(image + shift[:, :, None, None], -1, 1).astype(np.float32)
+            made["edited"] = np.clip(image + shift[:, :, None, None], -1, 1).astype(np.float32)
             if "mask" in feeds:
                 made["mask_probs"] = feeds["mask"].copy()
             else:
-                made["mask_probs"] = self._labels_onehot(self._labels_from(made["image"]))
+                made["mask_probs"] = self._labels_onehot(self._labels_from(made["edited"]))
         elif task == "synthesize":
             base = np.einsum("nchw,ck->nkhw", feeds["mask"], self._palette)
             tint = feeds["z"] @ self._z_tint + feeds["attrs"] @ self._colours["attrs"]

@@ -19,11 +19,11 @@ dim in the manifest, e.g. "batch"); images are float32 NCHW RGB in [-1, 1] (`nor
                                 manifest `attributes` (STGAN difference vector; continuous intensities,
                                 0 = keep); optional mask float32 (N,C,H,W) one-hot in manifest `classes`
                                 for generators that read a semantic mask
-                       outputs: image (N,3,H,W) in [-1,1]; optional mask_probs float32 (N,C,H,W) (the
+                       outputs: edited (N,3,H,W) in [-1,1]; optional mask_probs float32 (N,C,H,W) (the
                                 semantic branch's predicted target mask, e.g. SeCGAN's G_seg)
   edit_expression      inputs:  image (N,3,H,W); expression float32 (N,8) one-hot times intensity in the
                                 order of manifest `expressions` (RaFD order, faceeditor.core.labels)
-                       outputs: image (N,3,H,W)
+                       outputs: edited (N,3,H,W)
   synthesize           inputs:  mask float32 (N,C,H,W) one-hot; z float32 (N,nz) latent;
                                 attrs float32 (N,A) target attributes in manifest `attributes` order
                        outputs: image (N,3,H,W)
@@ -33,6 +33,8 @@ dim in the manifest, e.g. "batch"); images are float32 NCHW RGB in [-1, 1] (`nor
   classify_expression  inputs:  image (N,3,H,W)
                        outputs: logits float32 (N,8) (softmax gives probabilities); optional features
 
+Edited images are output as `edited`, not `image`: an ONNX graph cannot have an output named like one
+of its inputs (the TorchScript exporter silently renames the input to "image.1").
 Inputs must be exactly these (no others: the engine could not feed them); outputs may include extra
 tensors, which the engine ignores. Masks given by callers use the 19 parse classes of
 faceeditor.core.labels; the engine maps them onto a model's own `classes` (same names, or SeCGAN's 12
@@ -68,8 +70,8 @@ TASK_INPUTS: dict[str, tuple[TensorRule, ...]] = {
 }
 TASK_OUTPUTS: dict[str, tuple[TensorRule, ...]] = {
     "parse": (TensorRule("probs", 4), TensorRule("labels", 3, "int64")),
-    "edit_attributes": (TensorRule("image", 4), TensorRule("mask_probs", 4, required=False)),
-    "edit_expression": (TensorRule("image", 4),),
+    "edit_attributes": (TensorRule("edited", 4), TensorRule("mask_probs", 4, required=False)),
+    "edit_expression": (TensorRule("edited", 4),),
     "synthesize": (TensorRule("image", 4),),
     "classify_attributes": (TensorRule("logits", 2), TensorRule("features", 2, required=False)),
     "classify_expression": (TensorRule("logits", 2), TensorRule("features", 2, required=False)),

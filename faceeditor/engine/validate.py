@@ -197,6 +197,7 @@ def _check_sizes(entry: ModelEntry) -> list[str]:
     n_expr = len(entry.expressions) or None
     expect("inputs", inputs, "image", 1, 3, "RGB channels")
     expect("outputs", outputs, "image", 1, 3, "RGB channels")
+    expect("outputs", outputs, "edited", 1, 3, "RGB channels")
     expect("inputs", inputs, "y_diff", 1, n_attrs, "len(attributes)")
     expect("inputs", inputs, "attrs", 1, n_attrs, "len(attributes)")
     expect("inputs", inputs, "expression", 1, n_expr, "len(expressions)")
