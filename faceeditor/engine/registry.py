@@ -25,7 +25,8 @@ APP_NAME = "faceeditor"
 def bundled_models_dirs() -> list[Path]:
     """`resources/models` next to the package (source checkout / editable install) or inside it."""
     pkg = Path(__file__).resolve().parents[1]
-    return [pkg.parent / "resources" / "models", pkg / "resources" / "models"]
+    inside = pkg / "resources" / "models"
+    return [pkg.parent / "resources" / "models"] + ([inside] if inside.is_dir() else [])
 
 
 def user_models_dir() -> Path:
