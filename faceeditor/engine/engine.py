@@ -182,6 +182,24 @@ class BaseEngine:
         result.provider = self.last_provider
         return result
 
+    def forward(self, model: LoadedModel | str, feeds: dict[str, np.ndarray],
+                outputs: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Run a model's graph on raw tensors (already normalised, model resolution), batched like
+        requests. For evaluation, parity checks and benchmarks; the app uses `run`."""
+        if isinstance(model, str):
+            if model not in self._models:
+                raise RequestError(f"model: no loaded model {model!r}")
+            model = self._models[model]
+        names = outputs if outputs is not None else [t.name for t in model.entry.outputs]
+        token = _RunToken()
+        with self._lock:
+            self._tokens.add(token)
+        try:
+            return self._forward(model, feeds, names, token)
+        finally:
+            with self._lock:
+                self._tokens.discard(token)
+
     def _infer(self, model: LoadedModel, feeds: dict[str, np.ndarray], outputs: list[str],
                token: _RunToken) -> list[np.ndarray]:
         """One forward pass on one chunk; returns the named outputs in order."""

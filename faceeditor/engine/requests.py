@@ -91,7 +91,7 @@ Condition = Mapping[str, float] | Sequence[float] | np.ndarray
 # --- requests -------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(eq=False)  # requests and results hold arrays: compare by identity
 class Request:
     """Base of all requests. `model` picks a model of the task: "name" or "pack/name"; None = the first
     loaded model of the task."""
@@ -100,7 +100,7 @@ class Request:
     model: str | None = field(default=None, kw_only=True)
 
 
-@dataclass
+@dataclass(eq=False)
 class ParseRequest(Request):
     """Face parsing: one 19-class (or the model's classes) mask per image."""
 
@@ -109,7 +109,7 @@ class ParseRequest(Request):
     want_probs: bool = False      # also return the class probabilities (at the model's resolution)
 
 
-@dataclass
+@dataclass(eq=False)
 class EditAttributesRequest(Request):
     """Attribute editing with the difference vector y_diff (slider intensities; 0 = unchanged)."""
 
@@ -119,7 +119,7 @@ class EditAttributesRequest(Request):
     masks: Images | None = None   # uint8 (H, W) parse-class masks, for models with a `mask` input
 
 
-@dataclass
+@dataclass(eq=False)
 class EditExpressionRequest(Request):
     """Expression editing: a name (with intensity) or a vector in the model's expression order."""
 
@@ -129,7 +129,7 @@ class EditExpressionRequest(Request):
     intensity: float = 1.0        # scales a named expression (ignored for vectors)
 
 
-@dataclass
+@dataclass(eq=False)
 class SynthesizeRequest(Request):
     """Mask-to-face synthesis G(z, attrs, mask). Give z, or seeds (one per mask, or one for all)."""
 
@@ -140,14 +140,14 @@ class SynthesizeRequest(Request):
     seeds: int | Sequence[int] | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class ClassifyAttributesRequest(Request):
     task = "classify_attributes"
     images: Images
     want_features: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class ClassifyExpressionRequest(Request):
     task = "classify_expression"
     images: Images
@@ -163,7 +163,7 @@ REQUEST_TYPES: dict[str, type[Request]] = {
 # --- results --------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(eq=False)
 class Result:
     """Base of all results: which model answered, on which execution provider, and how long the
     inference itself took (pre/post-processing excluded)."""
@@ -173,14 +173,14 @@ class Result:
     inference_ms: float = field(default=0.0, kw_only=True)
 
 
-@dataclass
+@dataclass(eq=False)
 class ParseResult(Result):
     masks: list[np.ndarray]                 # uint8 (H, W) indices into `classes`, at each input's size
     classes: tuple[str, ...]
     probs: list[np.ndarray] | None = None   # float32 (C, h, w) at the model's resolution
 
 
-@dataclass
+@dataclass(eq=False)
 class EditResult(Result):
     """Result of edit_attributes and edit_expression."""
 
@@ -189,13 +189,13 @@ class EditResult(Result):
     mask_classes: tuple[str, ...] = ()
 
 
-@dataclass
+@dataclass(eq=False)
 class SynthesizeResult(Result):
     images: list[np.ndarray]                # uint8 (H, W, 3) at each mask's size
     z: np.ndarray | None = None             # float32 (N, nz): the latents used (seeds resolved)
 
 
-@dataclass
+@dataclass(eq=False)
 class ClassifyResult(Result):
     logits: np.ndarray                      # float32 (N, K)
     probs: np.ndarray                       # float32 (N, K): sigmoid (attributes) or softmax (expression)

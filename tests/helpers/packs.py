@@ -29,32 +29,34 @@ ALL_TASKS = ("parse", "edit_attributes", "edit_expression", "synthesize", "class
 
 
 def export_onnx(module: nn.Module, inputs: dict[str, torch.Tensor], output_names: list[str],
-                path: Path) -> None:
-    """Export with a dynamic batch dim on every named input and output."""
+                path: Path, dynamic_batch: bool = True) -> None:
+    """Export with a dynamic batch dim on every named input and output (or the example's batch size)."""
     module.eval()
-    dynamic = {name: {0: "batch"} for name in [*inputs, *output_names]}
+    dynamic = {name: {0: "batch"} for name in [*inputs, *output_names]} if dynamic_batch else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(module, tuple(inputs.values()), str(path), input_names=list(inputs),
                           output_names=output_names, dynamic_axes=dynamic, opset_version=17, dynamo=False)
 
 
-def _specs(names: list[str], tensors) -> list[TensorSpec]:
+def _specs(names: list[str], tensors, dynamic_batch: bool = True) -> list[TensorSpec]:
     dtypes = {torch.float32: "float32", torch.int64: "int64"}
-    return [TensorSpec(n, ["batch", *t.shape[1:]], dtypes[t.dtype]) for n, t in zip(names, tensors, strict=True)]
+    return [TensorSpec(n, ["batch" if dynamic_batch else t.shape[0], *t.shape[1:]], dtypes[t.dtype])
+            for n, t in zip(names, tensors, strict=True)]
 
 
 def export_model(pack_dir: Path, name: str, task: str, module: nn.Module, inputs: dict[str, torch.Tensor],
-                 output_names: list[str], **entry_fields) -> ModelEntry:
+                 output_names: list[str], dynamic_batch: bool = True, **entry_fields) -> ModelEntry:
     """Export `module` as `<name>.onnx` into pack_dir and describe it as a manifest entry."""
     pack_dir.mkdir(parents=True, exist_ok=True)
     path = pack_dir / f"{name}.onnx"
-    export_onnx(module, inputs, output_names, path)
+    export_onnx(module, inputs, output_names, path, dynamic_batch)
     with torch.no_grad():
         outs = module(*inputs.values())
     outs = outs if isinstance(outs, tuple) else (outs,)
     return ModelEntry(name=name, task=task, file=path.name, sha256=file_sha256(path),
-                      inputs=_specs(list(inputs), inputs.values()), outputs=_specs(output_names, outs),
+                      inputs=_specs(list(inputs), inputs.values(), dynamic_batch),
+                      outputs=_specs(output_names, outs, dynamic_batch),
                       **entry_fields)
 
 
