@@ -82,9 +82,13 @@ class LoadedModel:
 
 
 class _RunToken:
+    """State of one request in flight (so concurrent requests never mix their timings)."""
+
     def __init__(self) -> None:
         self.cancelled = False
         self.run_options = None     # onnxruntime.RunOptions of the real engine, to terminate a run
+        self.elapsed_ms = 0.0       # time spent in forward passes
+        self.provider = ""          # execution provider that ran them
 
 
 class BaseEngine:
@@ -179,7 +183,8 @@ class BaseEngine:
             with self._lock:
                 self._tokens.discard(token)
         result.model = model.key
-        result.provider = self.last_provider
+        result.provider = token.provider or self.last_provider
+        result.inference_ms = token.elapsed_ms
         return result
 
     def forward(self, model: LoadedModel | str, feeds: dict[str, np.ndarray],
@@ -211,7 +216,6 @@ class BaseEngine:
         n = next(iter(feeds.values())).shape[0]
         chunk, fixed = model.batch_size(self.max_batch)
         parts: list[list[np.ndarray]] = []
-        elapsed = 0.0
         for start in range(0, n, chunk):
             if token.cancelled:
                 raise Cancelled()
@@ -221,9 +225,9 @@ class BaseEngine:
                 part = {k: np.concatenate([v, np.repeat(v[-1:], chunk - real, axis=0)]) for k, v in part.items()}
             t0 = time.perf_counter()
             out = self._infer(model, part, outputs, token)
-            elapsed += time.perf_counter() - t0
+            token.elapsed_ms += (time.perf_counter() - t0) * 1000.0
             parts.append([o[:real] for o in out])
-        self.last_inference_ms = elapsed * 1000.0
+        self.last_inference_ms = token.elapsed_ms
         return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(outputs)}
 
     # --- tasks --------------------------------------------------------------------------------
@@ -253,7 +257,6 @@ class BaseEngine:
             masks=P.labels_to_masks(out["labels"], sizes),
             classes=tuple(model.entry.classes),
             probs=list(out["probs"].astype(np.float32)) if req.want_probs else None,
-            inference_ms=self.last_inference_ms or 0.0,
         )
 
     def _edit_attributes(self, req: EditAttributesRequest, model: LoadedModel, token: _RunToken) -> EditResult:
@@ -276,7 +279,6 @@ class BaseEngine:
             images=P.tensor_to_images(out["edited"], sizes, model.entry.normalization),
             masks=masks,
             mask_classes=tuple(model.entry.classes) if masks is not None else (),
-            inference_ms=self.last_inference_ms or 0.0,
         )
 
     def _edit_expression(self, req: EditExpressionRequest, model: LoadedModel, token: _RunToken) -> EditResult:
@@ -292,8 +294,7 @@ class BaseEngine:
             "expression": P.condition_matrix("expression", expression, names, len(images)),
         }
         out = self._forward(model, feeds, ["edited"], token)
-        return EditResult(images=P.tensor_to_images(out["edited"], sizes, model.entry.normalization),
-                          inference_ms=self.last_inference_ms or 0.0)
+        return EditResult(images=P.tensor_to_images(out["edited"], sizes, model.entry.normalization))
 
     def _synthesize(self, req: SynthesizeRequest, model: LoadedModel, token: _RunToken) -> SynthesizeResult:
         masks = self._masks("masks", req.masks)
@@ -320,7 +321,7 @@ class BaseEngine:
         out = self._forward(model, feeds, ["image"], token)
         return SynthesizeResult(
             images=P.tensor_to_images(out["image"], [m.shape[:2] for m in masks], model.entry.normalization),
-            z=z, inference_ms=self.last_inference_ms or 0.0,
+            z=z,
         )
 
     def _classify(self, req: ClassifyAttributesRequest | ClassifyExpressionRequest, model: LoadedModel,
@@ -335,7 +336,7 @@ class BaseEngine:
         else:
             probs, labels = P.softmax(logits, axis=1), model.entry.expressions
         return ClassifyResult(logits=logits, probs=probs, names=tuple(labels),
-                              features=out.get("features"), inference_ms=self.last_inference_ms or 0.0)
+                              features=out.get("features"))
 
 
 class Engine(BaseEngine):
@@ -403,7 +404,7 @@ class Engine(BaseEngine):
         import onnxruntime as ort
 
         sess = self.session(model)
-        self.last_provider = sess.get_providers()[0]
+        token.provider = self.last_provider = sess.get_providers()[0]
         token.run_options = ort.RunOptions()
         if token.cancelled:
             raise Cancelled()

@@ -92,6 +92,7 @@ class FakeEngine(BaseEngine):
             time.sleep(min(left, 0.01))
 
     def _infer(self, model: LoadedModel, feeds, outputs, token) -> list[np.ndarray]:
+        token.provider = self.last_provider
         self._wait(token)
         if self.fail_with is not None:
             exc, self.fail_with = self.fail_with, None
