@@ -370,6 +370,13 @@ class Engine(BaseEngine):
         self._add_pack(manifest, Path(pack_dir))
         return manifest
 
+    def unload_pack(self, name: str) -> None:
+        """Forget a pack and free its sessions."""
+        for model in self.models():
+            if model.pack == name and model.pack_dir is not None:
+                self.cache.discard_file(model_path(model.pack_dir, model.entry))
+        super().unload_pack(name)
+
     def set_threads(self, intra_op_threads: int = 0, inter_op_threads: int = 0) -> None:
         self.settings = SessionSettings(self.settings.provider, intra_op_threads, inter_op_threads,
                                         self.settings.cuda_device)

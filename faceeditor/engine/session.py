@@ -92,6 +92,16 @@ class SessionCache:
     def note_for(self, path: str | os.PathLike, settings: SessionSettings) -> str | None:
         return self.notes.get(self.key(path, settings))
 
+    def discard_file(self, path: str | os.PathLike) -> int:
+        """Drop every session of one model file (e.g. when its pack is unloaded); returns how many."""
+        target = str(Path(path).resolve())
+        with self._lock:
+            keys = [k for k in self._sessions if k[0] == target]
+            for k in keys:
+                del self._sessions[k]
+                self.notes.pop(k, None)
+        return len(keys)
+
     def clear(self) -> None:
         with self._lock:
             self._sessions.clear()

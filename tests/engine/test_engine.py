@@ -217,6 +217,8 @@ def test_session_cache_reuse(built_edit_pack, edit_pack):
     c = Engine([edit_pack], provider="cpu", cache=cache)
     c.run(EditAttributesRequest([img], {}))
     assert cache.builds == 3                       # another file -> its own session
+    c.unload_pack("editpack")
+    assert len(cache) == 2 and not c.has_task("edit_attributes")   # the copy's session is freed
     opts = b.session("editpack/G").get_session_options()
     assert opts.intra_op_num_threads == 1
     import onnxruntime as ort
