@@ -110,9 +110,13 @@ def batch_stream(dataset: Any, batch_size: int, *, seed: int, rank: int = 0, wor
     """A DataLoader yielding collated batches forever from batch `start` on; also the batches per epoch."""
     sampler = EpochBatches(len(dataset), batch_size, seed=seed, rank=rank, world_size=world_size,
                            start=start)
+    # Its own generator: creating the iterator draws the workers' base seed, which must not come from
+    # (and shift) the global RNG that the training step uses.
+    generator = torch.Generator().manual_seed(_mix64(seed) >> 1)
     loader = DataLoader(
         SeededSamples(dataset),
         batch_sampler=sampler,
+        generator=generator,
         num_workers=num_workers,
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,
