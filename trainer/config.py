@@ -155,7 +155,7 @@ def coerce(key: str, tp: Any, value: Any) -> Any:
             return tuple(coerce(f"{key}[{i}]", args[0], v) for i, v in enumerate(value))
         if len(value) != len(args):
             raise ConfigError(f"{key}: expected {type_name(tp)} ({len(args)} values), got {list(value)!r}")
-        return tuple(coerce(f"{key}[{i}]", a, v) for i, (a, v) in enumerate(zip(args, value)))
+        return tuple(coerce(f"{key}[{i}]", a, v) for i, (a, v) in enumerate(zip(args, value, strict=True)))
     if origin is list:
         if not isinstance(value, (list, tuple)):
             raise _bad(key, tp, value)
@@ -239,7 +239,7 @@ def parse_text(key: str, tp: Any, text: str) -> Any:
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
             if len(parts) != len(args):
                 raise ConfigError(f"{key}: expected {type_name(tp)} ({len(args)} values), got {text!r}")
-            return tuple(parse_text(f"{key}[{i}]", a, p) for i, (a, p) in enumerate(zip(args, parts)))
+            return tuple(parse_text(f"{key}[{i}]", a, p) for i, (a, p) in enumerate(zip(args, parts, strict=True)))
         values = [parse_text(f"{key}[{i}]", elem, p) for i, p in enumerate(parts)]
         return tuple(values) if origin is tuple else values
     if origin is dict or dataclasses.is_dataclass(tp):

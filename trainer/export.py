@@ -24,7 +24,7 @@ import torch
 
 from faceeditor.engine.manifest import MANIFEST_NAME, TASKS, Manifest, ManifestError, ModelEntry, TensorSpec
 from trainer.checkpoint import load_trained_method
-from trainer.config import to_dict, write_text_atomic
+from trainer.config import to_dict
 from trainer.data.registry import build_dataset
 from trainer.loop import METRICS_NAME
 from trainer.methods.base import ExportSpec
@@ -172,7 +172,7 @@ def check_parity(spec: ExportSpec, path: Path, cases: dict[str, dict[str, torch.
             raise ExportError(f"{spec.name}: the module returns {len(expected)} outputs but "
                               f"{len(spec.output_names)} output names are given")
         got = run_onnx(path, inputs, spec.output_names)
-        for res, exp, onx in zip(results, expected, got):
+        for res, exp, onx in zip(results, expected, got, strict=True):
             exp_np = exp.detach().cpu().numpy()
             res.integer = not (exp.dtype.is_floating_point or exp.dtype.is_complex)
             if exp_np.shape != onx.shape:
@@ -196,7 +196,7 @@ def _tensor_specs(names: list[str], tensors: tuple[torch.Tensor, ...] | list[tor
                   where: str) -> list[TensorSpec]:
     return [TensorSpec(name=n, shape=["batch", *[int(d) for d in t.shape[1:]]],
                        dtype=_dtype_name(t.dtype, f"{where}.{n}"))
-            for n, t in zip(names, tensors)]
+            for n, t in zip(names, tensors, strict=True)]
 
 
 def _check_spec(spec: ExportSpec) -> None:

@@ -299,7 +299,7 @@ class _Run:
                 except RuntimeError as exc:
                     raise TrainingError(f"{ckpt_path}: weights of {name!r} do not fit the config's "
                                         f"network: {str(exc).splitlines()[0]}") from None
-        for name, net in nets.items():
+        for net in nets.values():
             net.to(self.device)
             if self.channels_last:
                 net.to(memory_format=torch.channels_last)

@@ -60,5 +60,5 @@ def test_augmentation_is_the_same_with_workers_and_after_resume() -> None:
     assert torch.equal(batches(5, 3, workers=0)[0], plain[5:])
     assert torch.equal(batches(0, 8, workers=2)[0], plain)
     # the flips really happen (and differ between epochs): some samples are mirrored, not all
-    mirrored = sum(not torch.equal(img, ds.images[int(i)]) for img, i in zip(plain.flatten(0, 1), index.flatten()))
+    mirrored = sum(not torch.equal(img, ds.images[int(i)]) for img, i in zip(plain.flatten(0, 1), index.flatten(), strict=True))
     assert 0 < mirrored < 32
