@@ -135,6 +135,27 @@ def batch_to_device(batch: dict[str, Any], device: torch.device, channels_last: 
     return out
 
 
+def place_networks(method: Method, nets: dict[str, nn.Module], cfg: TrainConfig, device: torch.device) -> None:
+    """The loop's network set-up, shared with the benchmarks: move to the device (channels_last on CUDA),
+    DDP-wrap the trainable networks under torchrun, torch.compile those the method allows when
+    cfg.compile, then build the method's optimisers. Fills method.nets and method.optimizers."""
+    for net in nets.values():
+        net.to(device)
+        if device.type == "cuda" and cfg.channels_last:
+            net.to(memory_format=torch.channels_last)
+    method.nets = dict(nets)
+    trainable = method.trainable()
+    compilable = method.compilable() if cfg.compile else []
+    wrapped: dict[str, nn.Module] = {}
+    for name, net in nets.items():
+        w = distributed.wrap(net, device) if name in trainable else net
+        if name in compilable:
+            w = torch.compile(w)
+        wrapped[name] = w
+    method.nets = wrapped
+    method.optimizers = method.build_optimizers()
+
+
 def _grad_norm_finite(nets: list[nn.Module]) -> tuple[bool, str, float]:
     """Whether every gradient is finite (one fused norm per network, one host sync in all)."""
     norms = []
@@ -299,20 +320,7 @@ class _Run:
                 except RuntimeError as exc:
                     raise TrainingError(f"{ckpt_path}: weights of {name!r} do not fit the config's "
                                         f"network: {str(exc).splitlines()[0]}") from None
-        for net in nets.values():
-            net.to(self.device)
-            if self.channels_last:
-                net.to(memory_format=torch.channels_last)
-        method.nets = dict(nets)
-        trainable = method.trainable()
-        wrapped: dict[str, nn.Module] = {}
-        for name, net in nets.items():
-            w = distributed.wrap(net, self.device) if name in trainable else net
-            if cfg.compile:
-                w = torch.compile(w)
-            wrapped[name] = w
-        method.nets = wrapped
-        method.optimizers = method.build_optimizers()
+        place_networks(method, nets, cfg, self.device)
         self.schedulers = {
             n: torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(cfg, s))
             for n, opt in method.optimizers.items()
@@ -331,7 +339,7 @@ class _Run:
             self.step = int(state["step"])
             self.batches = int(state["data"]["batches"])
         self.method = method
-        self.trainable_nets = [distributed.unwrap(method.nets[n]) for n in trainable]
+        self.trainable_nets = [distributed.unwrap(method.nets[n]) for n in method.trainable()]
 
         try:
             self.train_set = build_dataset(cfg.data, "train")

@@ -90,6 +90,11 @@ class Method:
         """Names of the networks that are trained (and DDP-wrapped); the rest are frozen helpers."""
         return list(self.nets)
 
+    def compilable(self) -> list[str]:
+        """Names of the networks that torch.compile may wrap when cfg.compile is set. Leave out those that
+        need double backward (a WGAN-GP critic: torch.compile does not support create_graph=True)."""
+        return list(self.nets)
+
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Optimisers over self.nets (Adam with the paper's betas by default)."""
         return {n: self.adam(self.nets[n].parameters()) for n in self.trainable()}
