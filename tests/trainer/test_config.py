@@ -136,3 +136,10 @@ def test_help_options_lists_method_fields(capsys) -> None:
     text = capsys.readouterr().out
     for opt in ("--lambda-sc", "--data.root", "--data.split-scheme", "--betas", "--run-dir"):
         assert opt in text
+
+
+def test_other_commands_still_reject_unknown_options(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        train_cli(["evaluate", "some_run", "--bogus", "1"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --bogus 1" in capsys.readouterr().err

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from faceeditor.core.labels import PARSE_CLASSES
 from trainer.config import ConfigError, TrainConfig
 from trainer.data.registry import DATASETS, DataConfig
 from trainer.methods.base import METHODS, ExportSpec, Method, register_method
@@ -49,6 +50,7 @@ class ToyDataset(torch.utils.data.Dataset):
 @dataclass
 class ToyConfig(TrainConfig):
     width: int = 4
+    classes: int = 2             # 19 to train on SynthFaces masks
     optimizer: Literal["adam", "sgd"] = "adam"
     noise: float = 0.05          # input noise drawn in train_step (exercises the RNG checkpointing)
     lambda_sc: float = 1.0       # a method-specific weight (exercises the generated --lambda-sc option)
@@ -65,16 +67,18 @@ class ToyConfig(TrainConfig):
 
 
 class ToyNet(nn.Module):
-    def __init__(self, width: int, mismatch: bool = False):
+    def __init__(self, width: int, mismatch: bool = False, classes: int = 2):
         super().__init__()
         self.conv1 = nn.Conv2d(3, width, 3, padding=1)
-        self.conv2 = nn.Conv2d(width, 2, 1)
+        self.conv2 = nn.Conv2d(width, classes, 1)
         self.mismatch = mismatch
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.conv2(torch.relu(self.conv1(x)))
         if self.mismatch and (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()):
-            logits = logits + torch.tensor([0.05, 0.0]).view(1, 2, 1, 1)   # softmax ignores a common shift
+            shift = torch.zeros(1, logits.shape[1], 1, 1)
+            shift[:, 0] = 0.05                         # one class only: softmax ignores a common shift
+            logits = logits + shift
         return logits
 
 
@@ -97,7 +101,7 @@ class ToyMethod(Method):
     cfg: ToyConfig
 
     def build_networks(self) -> dict[str, nn.Module]:
-        return {"net": ToyNet(self.cfg.width, self.cfg.export_mismatch)}
+        return {"net": ToyNet(self.cfg.width, self.cfg.export_mismatch, self.cfg.classes)}
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         if self.cfg.optimizer == "sgd":
@@ -141,7 +145,8 @@ class ToyMethod(Method):
         return [ExportSpec(
             name="toy_parser", task="parse", module=ToyExport(self.nets["net"]).eval(),
             example_inputs={"image": torch.zeros(1, 3, r, r)}, output_names=["probs", "labels"],
-            backbone="toynet", resolution=r, classes=["dark", "bright"],
+            backbone="toynet", resolution=r,
+            classes=["dark", "bright"] if self.cfg.classes == 2 else list(PARSE_CLASSES[:self.cfg.classes]),
         )]
 
 
