@@ -1,7 +1,9 @@
 """faceeditor-cli: headless commands of the app.
 
 Each module in faceeditor/commands/ is one subcommand (the module name, with _ as -); it defines
-``HELP: str``, ``add_arguments(parser)`` and ``run(args) -> int``.
+``HELP: str``, ``add_arguments(parser)`` and ``run(args) -> int``. A module that sets
+``ACCEPTS_EXTRA_ARGS = True`` receives the arguments its parser does not know in ``args.extra_args``
+(faceeditor-train train turns them into config overrides); for all others they are an error.
 """
 from __future__ import annotations
 
@@ -43,7 +45,10 @@ def build_parser(prog: str, package: str, description: str) -> tuple[argparse.Ar
 
 def dispatch(prog: str, package: str, description: str, argv: Sequence[str] | None) -> int:
     parser, commands = build_parser(prog, package, description)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not (args.command and getattr(commands[args.command], "ACCEPTS_EXTRA_ARGS", False)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra_args = extra
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.command:

@@ -113,6 +113,7 @@ class Manifest:
         text = json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".tmp")
         try:
+            os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a pack is meant to be shared and copied
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
                 fh.flush()

@@ -10,6 +10,7 @@ its name in METHODS below.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -46,6 +47,10 @@ class ExportSpec:
 
     `module` maps the named inputs (in order) to the named outputs (in order); batch is dim 0 of every
     input and output and is exported as dynamic.
+
+    `inputs_from_batch` maps a dataset batch (the sample dicts of trainer/data/registry.py, collated) to
+    the module's inputs for the export parity check on real data; without it, inputs whose names are keys
+    of the batch are taken from it (cast to the example's dtype) and the others are drawn at random.
     """
 
     name: str                                   # model name in the manifest, also the ONNX file stem
@@ -59,6 +64,8 @@ class ExportSpec:
     attributes: list[str] = field(default_factory=list)
     expressions: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    normalization: str = "minus1_1"             # faceeditor.engine.manifest.ModelEntry.normalization
+    inputs_from_batch: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None
 
 
 class Method:
@@ -83,12 +90,23 @@ class Method:
         """Names of the networks that are trained (and DDP-wrapped); the rest are frozen helpers."""
         return list(self.nets)
 
+    def compilable(self) -> list[str]:
+        """Names of the networks that torch.compile may wrap when cfg.compile is set. Leave out those that
+        need double backward (a WGAN-GP critic: torch.compile does not support create_graph=True)."""
+        return list(self.nets)
+
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Optimisers over self.nets (Adam with the paper's betas by default)."""
-        return {
-            n: torch.optim.Adam(self.nets[n].parameters(), lr=self.cfg.lr, betas=tuple(self.cfg.betas))
-            for n in self.trainable()
-        }
+        return {n: self.adam(self.nets[n].parameters()) for n in self.trainable()}
+
+    def adam(self, params: Iterable[Any], lr: float | None = None,
+             betas: tuple[float, float] | None = None, **kwargs: Any) -> torch.optim.Adam:
+        """Adam with cfg.lr / cfg.betas unless given; the fused CUDA kernel on GPUs (one launch for all
+        parameters instead of several per tensor)."""
+        if self.device.type == "cuda":
+            kwargs.setdefault("fused", True)
+        return torch.optim.Adam(params, lr=self.cfg.lr if lr is None else lr,
+                                betas=tuple(self.cfg.betas if betas is None else betas), **kwargs)
 
     # --- training -------------------------------------------------------------------------------
     def autocast(self) -> AbstractContextManager:
@@ -102,10 +120,22 @@ class Method:
         (the loop logs them and stops on a NaN/Inf among them)."""
         raise NotImplementedError
 
+    # --- extra state ----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """State of the method beyond its networks and optimisers that a checkpoint must keep for an exact
+        resume (e.g. a running average, a fixed noise batch); tensors and plain types only, so that
+        torch.load(weights_only=True) reads it back."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Inverse of state_dict(), called on resume after the networks and optimisers are restored."""
+
     # --- outputs --------------------------------------------------------------------------------
     @torch.no_grad()
     def sample_images(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Images (N, 3, H, W) in [-1, 1] for the sample grid: typically inputs and outputs stacked."""
+        """Images (N, 3, H, W) in [-1, 1] for the sample grid: typically inputs and outputs stacked
+        along N; the grid has one column per sample of `batch`, so each kind of image is one row.
+        The loop calls it (and evaluate) on rank 0 only, with self.nets unwrapped and in eval mode."""
         raise NotImplementedError
 
     @torch.no_grad()

@@ -1,0 +1,129 @@
+"""Find model packs and tell which are usable.
+
+Packs are folders holding `manifest.json`, found as subfolders of (in this order of precedence):
+folders the caller adds (e.g. `faceeditor-cli models --dir`), the user's data folder
+(`platformdirs.user_data_dir("faceeditor")/models`, where installing a pack = copying its folder) and the
+bundled `resources/models/`. A search folder that is itself a pack is listed too. Every pack is validated;
+a broken one is listed with its reasons and never stops the others from being listed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from faceeditor.engine.manifest import MANIFEST_NAME, Manifest
+from faceeditor.engine.validate import check_pack
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "faceeditor"
+
+
+def bundled_models_dirs() -> list[Path]:
+    """`resources/models` next to the package (source checkout / editable install) or inside it."""
+    pkg = Path(__file__).resolve().parents[1]
+    inside = pkg / "resources" / "models"
+    return [pkg.parent / "resources" / "models"] + ([inside] if inside.is_dir() else [])
+
+
+def user_models_dir() -> Path:
+    """Where the user installs packs (created on demand by the model manager, not here)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"
+
+
+def default_search_dirs() -> list[tuple[Path, str]]:
+    return [(user_models_dir(), "user")] + [(d, "bundled") for d in bundled_models_dirs()]
+
+
+@dataclass
+class PackInfo:
+    """One pack folder and what validation found."""
+
+    path: Path
+    source: str                         # "extra", "user" or "bundled"
+    manifest: Manifest | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return self.manifest is not None and not self.errors
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name if self.manifest is not None else self.path.name
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.errors)
+
+    def to_dict(self) -> dict:
+        m = self.manifest
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "source": self.source,
+            "valid": self.valid,
+            "errors": list(self.errors),
+            "version": m.version if m else None,
+            "description": m.description if m else None,
+            "models": [{"name": e.name, "task": e.task, "method": e.method, "backbone": e.backbone,
+                        "resolution": e.resolution, "data_domain": e.data_domain} for e in m.models] if m else [],
+        }
+
+
+def _pack_folders(search_dir: Path) -> list[Path]:
+    if (search_dir / MANIFEST_NAME).is_file():
+        return [search_dir]
+    return sorted(p for p in search_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def inspect_pack(path: Path, source: str = "extra") -> PackInfo:
+    """Validate one pack folder; never raises."""
+    try:
+        manifest, errors = check_pack(path)
+    except Exception as exc:  # a bug or an OS oddity in one pack must not break the listing
+        log.exception("checking pack %s failed", path)
+        return PackInfo(path, source, None, [f"unexpected error while checking: {type(exc).__name__}: {exc}"])
+    return PackInfo(path, source, manifest, errors)
+
+
+class PackRegistry:
+    """The packs found in the search folders, validated. `scan()` re-reads the disk."""
+
+    def __init__(self, extra_dirs: Iterable[str | os.PathLike] = (), include_defaults: bool = True):
+        self.search_dirs: list[tuple[Path, str]] = [(Path(d), "extra") for d in extra_dirs]
+        if include_defaults:
+            self.search_dirs += default_search_dirs()
+        self.packs: list[PackInfo] = []
+
+    def scan(self) -> list[PackInfo]:
+        found: list[PackInfo] = []
+        seen: set[Path] = set()
+        for search_dir, source in self.search_dirs:
+            if not search_dir.is_dir():
+                continue
+            try:
+                folders = _pack_folders(search_dir)
+            except OSError as exc:
+                found.append(PackInfo(search_dir, source, None, [f"cannot list this folder ({exc.strerror or exc})"]))
+                continue
+            for folder in folders:
+                key = folder.resolve()
+                if key in seen:
+                    continue
+                seen.add(key)
+                found.append(inspect_pack(folder, source))
+        self.packs = found
+        return found
+
+    def valid(self) -> list[PackInfo]:
+        return [p for p in self.packs if p.valid]
+
+    def get(self, name: str) -> PackInfo | None:
+        """The first valid pack of that name, in search order (extra, user, bundled)."""
+        return next((p for p in self.packs if p.valid and p.name == name), None)

@@ -1,0 +1,30 @@
+"""Packs built once per test session (ONNX export takes a second each); tests get private copies."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.packs import ALL_TASKS, TestPack, copy_pack, make_test_pack
+
+
+@pytest.fixture(scope="session")
+def built_edit_pack(tmp_path_factory) -> TestPack:
+    return make_test_pack(tmp_path_factory.mktemp("built"), "editpack")
+
+
+@pytest.fixture(scope="session")
+def built_all_pack(tmp_path_factory) -> TestPack:
+    return make_test_pack(tmp_path_factory.mktemp("built"), "allpack", tasks=ALL_TASKS)
+
+
+@pytest.fixture
+def edit_pack(built_edit_pack, tmp_path) -> Path:
+    """A private copy of a valid one-model pack (model "G", edit_attributes) that a test may damage."""
+    return copy_pack(built_edit_pack, tmp_path / "packs")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_data(tmp_path, monkeypatch):
+    """Keep the user's real pack folder out of the tests (platformdirs honours XDG_DATA_HOME)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))

@@ -1,0 +1,321 @@
+"""Engine: same numbers as PyTorch, request pre/post-processing, batching, caching, providers."""
+from __future__ import annotations
+
+import logging
+import threading
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from faceeditor.core.labels import ATTRIBUTES, EXPRESSIONS, NUM_CLASSES
+from faceeditor.engine import session as session_module
+from faceeditor.engine.engine import Cancelled, Engine, EngineError
+from faceeditor.engine.processing import RequestError
+from faceeditor.engine.requests import (
+    ClassifyAttributesRequest,
+    ClassifyExpressionRequest,
+    ClassifyResult,
+    EditAttributesRequest,
+    EditExpressionRequest,
+    EditResult,
+    ParseRequest,
+    ParseResult,
+    SynthesizeRequest,
+    SynthesizeResult,
+)
+from faceeditor.engine.session import SessionCache
+from faceeditor.engine.validate import PackError
+from tests.helpers.packs import edit_manifest, export_model, make_test_pack
+
+
+def _rng_image(h, w, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def _random_feeds(model, n, seed=0):
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for spec in model.entry.inputs:
+        shape = [n if isinstance(d, str) else d for d in spec.shape]
+        if spec.name == "mask":
+            idx = rng.integers(0, shape[1], (n, *shape[2:]))
+            feeds[spec.name] = np.eye(shape[1], dtype=np.float32)[idx].transpose(0, 3, 1, 2).copy()
+        else:
+            feeds[spec.name] = rng.uniform(-1, 1, shape).astype(np.float32)
+    return feeds
+
+
+@pytest.fixture(scope="module")
+def all_engine(built_all_pack):
+    return Engine([built_all_pack.path], provider="cpu", intra_op_threads=1)
+
+
+def test_engine_matches_pytorch_for_every_task(built_all_pack, all_engine):
+    for model in all_engine.models():
+        feeds = _random_feeds(model, 3, seed=len(model.key))
+        got = all_engine.forward(model, feeds)
+        module = built_all_pack.modules[model.entry.name]
+        with torch.no_grad():
+            want = module(*[torch.from_numpy(v) for v in feeds.values()])
+        want = want if isinstance(want, tuple) else (want,)
+        for spec, w in zip(model.entry.outputs, want, strict=True):
+            g, w = got[spec.name], w.numpy()
+            assert g.shape == w.shape, (model.key, spec.name)
+            if spec.name == "labels":
+                p = np.sort(want[0].numpy(), axis=1)
+                clear = (p[:, -1] - p[:, -2]) > 1e-4   # argmax ties may legitimately differ
+                assert np.array_equal(g[clear], w[clear]), model.key
+            else:
+                np.testing.assert_allclose(g, w, atol=1e-4, rtol=0, err_msg=f"{model.key}.{spec.name}")
+
+
+def test_edit_request_equals_pytorch_pipeline(built_edit_pack):
+    """uint8 in -> uint8 out at the input's size, equal to doing the same steps by hand with PyTorch."""
+    engine = Engine([built_edit_pack.path], provider="cpu")
+    img = _rng_image(48, 40, seed=5)
+    y = {"Bald": 1.0, "Young": -0.5, "Male": 1.7}
+    result = engine.run(EditAttributesRequest([img], y))
+    assert isinstance(result, EditResult) and result.masks is None
+    assert result.model == "editpack/G" and result.provider == "CPUExecutionProvider"
+    assert result.inference_ms > 0 and engine.last_inference_ms == result.inference_ms
+    (out,) = result.images
+    assert out.dtype == np.uint8 and out.shape == (48, 40, 3)
+
+    x = cv2.resize(img, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32) / 127.5 - 1
+    c = np.zeros((1, len(ATTRIBUTES)), np.float32)
+    for name, v in y.items():
+        c[0, ATTRIBUTES.index(name)] = v
+    with torch.no_grad():
+        t = built_edit_pack.modules["G"](torch.from_numpy(x.transpose(2, 0, 1)[None].copy()), torch.from_numpy(c))
+    ref = (t[0].numpy().transpose(1, 2, 0) + 1) * 127.5
+    ref = np.clip(np.rint(cv2.resize(ref, (40, 48), interpolation=cv2.INTER_LINEAR)), 0, 255)
+    assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1
+
+
+def test_batching_mixed_sizes_and_chunks(built_edit_pack):
+    engine = Engine([built_edit_pack.path], provider="cpu", max_batch=2)
+    images = [_rng_image(32 + 7 * i, 30 + 5 * i, seed=i) for i in range(5)]
+    y = np.linspace(-1, 1, 5 * len(ATTRIBUTES), dtype=np.float32).reshape(5, -1)
+    together = engine.run(EditAttributesRequest(images, y)).images
+    alone = [engine.run(EditAttributesRequest([im], y[i])).images[0] for i, im in enumerate(images)]
+    for a, b, im in zip(together, alone, images, strict=True):
+        assert a.shape == im.shape
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_fixed_batch_graph_is_padded(tmp_path, built_edit_pack):
+    """A graph exported with a fixed batch of 2 gets 3 images as 2 + (1 padded to 2)."""
+    pack = tmp_path / "fixed"
+    module = built_edit_pack.modules["G"]
+    entry = export_model(pack, "G", "edit_attributes", module,
+                         {"image": torch.zeros(2, 3, 32, 32), "y_diff": torch.zeros(2, len(ATTRIBUTES))},
+                         ["edited"], dynamic_batch=False, resolution=32, attributes=list(ATTRIBUTES))
+    from faceeditor.engine.manifest import Manifest
+
+    Manifest(name="fixed", models=[entry]).save(pack)
+    engine = Engine([pack], provider="cpu")
+    assert engine.models()[0].batch_size(16) == (2, True)
+    images = [_rng_image(32, 32, seed=i) for i in range(3)]
+    out = engine.run(EditAttributesRequest(images, {"Bangs": 1.0})).images
+    ref = Engine([built_edit_pack.path], provider="cpu").run(EditAttributesRequest(images, {"Bangs": 1.0})).images
+    assert len(out) == 3
+    for a, b in zip(out, ref, strict=True):
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_every_task_through_requests(all_engine):
+    img = _rng_image(40, 36)
+    parsed = all_engine.run(ParseRequest([img, img[:20]], want_probs=True))
+    assert isinstance(parsed, ParseResult) and len(parsed.classes) == NUM_CLASSES
+    assert [m.shape for m in parsed.masks] == [(40, 36), (20, 36)]
+    assert all(m.dtype == np.uint8 and m.max() < NUM_CLASSES for m in parsed.masks)
+    assert parsed.probs[0].shape == (NUM_CLASSES, 32, 32)
+    np.testing.assert_allclose(parsed.probs[0].sum(axis=0), 1, atol=1e-5)
+
+    expr = all_engine.run(EditExpressionRequest([img], "happy", intensity=0.7))
+    assert expr.images[0].shape == img.shape
+    by_vector = all_engine.run(EditExpressionRequest([img], np.eye(8)[EXPRESSIONS.index("happy")] * 0.7))
+    assert np.array_equal(expr.images[0], by_vector.images[0])
+
+    masks = [parsed.masks[0], np.zeros((64, 64), np.uint8)]
+    synth = all_engine.run(SynthesizeRequest(masks, {"Male": 1.0}, seeds=[1, 2]))
+    assert isinstance(synth, SynthesizeResult) and [s.shape for s in synth.images] == [(40, 36, 3), (64, 64, 3)]
+    again = all_engine.run(SynthesizeRequest(masks, {"Male": 1.0}, z=synth.z))
+    assert all(np.array_equal(a, b) for a, b in zip(synth.images, again.images, strict=True))
+    other = all_engine.run(SynthesizeRequest(masks, {"Male": 1.0}, seeds=7))
+    assert np.array_equal(other.z[0], other.z[1]) and not np.array_equal(other.z[0], synth.z[0])
+
+    attrs = all_engine.run(ClassifyAttributesRequest([img, img], want_features=True))
+    assert isinstance(attrs, ClassifyResult) and attrs.names == ATTRIBUTES
+    assert attrs.logits.shape == (2, 13) and attrs.features.shape == (2, 8)
+    assert ((attrs.probs > 0) & (attrs.probs < 1)).all()
+    ex = all_engine.run(ClassifyExpressionRequest([img]))
+    assert ex.features is None and ex.names == EXPRESSIONS
+    np.testing.assert_allclose(ex.probs.sum(axis=1), 1, atol=1e-6)
+
+
+def test_editor_with_mask_input(tmp_path):
+    pack = make_test_pack(tmp_path, "maskpack", edit_mask_input=True)
+    engine = Engine([pack.path], provider="cpu")
+    img = _rng_image(32, 32)
+    mask = np.zeros((50, 50), np.uint8)
+    mask[10:40, 10:40] = 1
+    out = engine.run(EditAttributesRequest([img], {"Bangs": 1.0}, masks=[mask]))
+    assert out.images[0].shape == (32, 32, 3)
+    other = engine.run(EditAttributesRequest([img], {"Bangs": 1.0}, masks=[np.zeros((50, 50), np.uint8)]))
+    assert not np.array_equal(out.images[0], other.images[0])  # the mask really reaches the network
+    with pytest.raises(RequestError, match="masks: maskpack/G reads a semantic mask"):
+        engine.run(EditAttributesRequest([img], {"Bangs": 1.0}))
+    with pytest.raises(RequestError, match="masks: 2 masks for 1 images"):
+        engine.run(EditAttributesRequest([img], {"Bangs": 1.0}, masks=[mask, mask]))
+
+
+def test_request_errors(all_engine):
+    img = _rng_image(32, 32)
+    with pytest.raises(RequestError, match=r"images\[1\]: expected a uint8 \(H, W, 3\) RGB array"):
+        all_engine.run(ParseRequest([img, img.astype(np.float32)]))
+    with pytest.raises(RequestError, match=r"y_diff: unknown name\(s\) \['Smiling'\]"):
+        all_engine.run(EditAttributesRequest([img], {"Smiling": 1.0}))
+    with pytest.raises(RequestError, match="expression: unknown 'joyful'"):
+        all_engine.run(EditExpressionRequest([img], "joyful"))
+    with pytest.raises(RequestError, match="model: no loaded model 'nope'"):
+        all_engine.run(ParseRequest([img], model="nope"))
+    with pytest.raises(RequestError, match="model: allpack/G does 'edit_attributes', not 'parse'"):
+        all_engine.run(ParseRequest([img], model="allpack/G"))
+    with pytest.raises(RequestError, match="z: give a latent vector z or seeds"):
+        all_engine.run(SynthesizeRequest([np.zeros((8, 8), np.uint8)], {}))
+    with pytest.raises(RequestError, match=r"z: expected finite values of shape \(4,\)"):
+        all_engine.run(SynthesizeRequest([np.zeros((8, 8), np.uint8)], {}, z=np.zeros(5)))
+    with pytest.raises(RequestError, match="not an engine request"):
+        all_engine.run("parse this")
+    assert not Engine().has_task("parse")
+    with pytest.raises(RequestError, match="no loaded model can do 'parse'"):
+        Engine().run(ParseRequest([img]))
+
+
+def test_refuses_an_invalid_pack(edit_pack):
+    edit_manifest(edit_pack, lambda m: m["models"][0]["inputs"][0].update(name="input"))
+    with pytest.raises(PackError, match=r"models\[G\].inputs\[0\].name: manifest says 'input'"):
+        Engine([edit_pack])
+
+
+def test_session_cache_reuse(built_edit_pack, edit_pack):
+    cache = SessionCache()
+    a = Engine([built_edit_pack.path], provider="cpu", cache=cache)
+    img = _rng_image(32, 32)
+    a.run(EditAttributesRequest([img], {}))
+    a.run(EditAttributesRequest([img, img], {"Bald": 1}))
+    assert cache.builds == 1 and len(cache) == 1
+    b = Engine([built_edit_pack.path], provider="cpu", cache=cache)
+    assert b.session("editpack/G") is a.session("editpack/G")
+    assert cache.builds == 1
+    b.set_threads(intra_op_threads=1)
+    b.run(EditAttributesRequest([img], {}))
+    assert cache.builds == 2                       # different thread count -> its own session
+    c = Engine([edit_pack], provider="cpu", cache=cache)
+    c.run(EditAttributesRequest([img], {}))
+    assert cache.builds == 3                       # another file -> its own session
+    c.unload_pack("editpack")
+    assert len(cache) == 2 and not c.has_task("edit_attributes")   # the copy's session is freed
+    opts = b.session("editpack/G").get_session_options()
+    assert opts.intra_op_num_threads == 1
+    import onnxruntime as ort
+
+    assert opts.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+
+
+def test_cuda_asked_for_on_a_cpu_machine_falls_back_with_reason(built_edit_pack, caplog, monkeypatch):
+    monkeypatch.setattr(session_module, "available_providers", lambda: ["CPUExecutionProvider"])
+    engine = Engine([built_edit_pack.path], provider="cuda")
+    assert engine.providers == ["CPUExecutionProvider"]
+    with caplog.at_level(logging.WARNING, logger="faceeditor.engine.session"):
+        result = engine.run(EditAttributesRequest([_rng_image(32, 32)], {}))
+    assert result.provider == "CPUExecutionProvider"
+    assert engine.provider_note.startswith("CUDA was asked for but this onnxruntime build has no "
+                                           "CUDAExecutionProvider")
+    assert any("CUDA was asked for" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+
+
+@pytest.mark.filterwarnings("ignore:Specified provider 'CUDAExecutionProvider':UserWarning")
+def test_cuda_listed_but_unusable_falls_back_with_reason(built_edit_pack, caplog, monkeypatch):
+    """onnxruntime may list CUDA yet fail to use it (no GPU/libraries): detected, logged, CPU used."""
+    monkeypatch.setattr(session_module, "available_providers",
+                        lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    engine = Engine([built_edit_pack.path], provider="cuda", cache=SessionCache())
+    with caplog.at_level(logging.WARNING, logger="faceeditor.engine.session"):
+        result = engine.run(EditAttributesRequest([_rng_image(32, 32)], {}))
+    assert result.provider == "CPUExecutionProvider"
+    assert engine.provider_note.startswith("CUDA was asked for but")
+    assert any(r.levelno == logging.WARNING and "CUDA was asked for" in r.getMessage() for r in caplog.records)
+
+
+def test_auto_without_cuda_is_quiet(built_edit_pack, caplog, monkeypatch):
+    monkeypatch.setattr(session_module, "available_providers", lambda: ["CPUExecutionProvider"])
+    engine = Engine([built_edit_pack.path], provider="auto", cache=SessionCache())
+    with caplog.at_level(logging.INFO, logger="faceeditor.engine.session"):
+        engine.run(EditAttributesRequest([_rng_image(32, 32)], {}))
+    assert engine.provider_note is None and not caplog.records
+
+
+class _CancellingSession:
+    """Wraps a real session; cancels the engine just before the real run starts."""
+
+    def __init__(self, sess, engine):
+        self.sess, self.engine = sess, engine
+
+    def get_providers(self):
+        return self.sess.get_providers()
+
+    def run(self, outputs, feeds, run_options):
+        self.engine.cancel()
+        assert run_options.terminate
+        return self.sess.run(outputs, feeds, run_options)
+
+
+def test_cancel_terminates_the_onnxruntime_run(built_edit_pack, monkeypatch):
+    engine = Engine([built_edit_pack.path], provider="cpu", cache=SessionCache())
+    real = engine.session("editpack/G")
+    monkeypatch.setattr(engine, "session", lambda model: _CancellingSession(real, engine))
+    with pytest.raises(Cancelled):
+        engine.run(EditAttributesRequest([_rng_image(32, 32)], {}))
+    monkeypatch.undo()
+    # A cancel affects only requests in flight: the next one runs.
+    engine.cancel()
+    assert engine.run(EditAttributesRequest([_rng_image(32, 32)], {})).images
+
+
+def test_inference_failure_is_an_engine_error(built_edit_pack, monkeypatch):
+    engine = Engine([built_edit_pack.path], provider="cpu", cache=SessionCache())
+    real = engine.session("editpack/G")
+
+    class Broken(_CancellingSession):
+        def run(self, outputs, feeds, run_options):
+            raise RuntimeError("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : bad allocation\nmore")
+
+    monkeypatch.setattr(engine, "session", lambda model: Broken(real, engine))
+    with pytest.raises(EngineError, match=r"editpack/G: inference failed \(\[ONNXRuntimeError\].*bad allocation\)$"):
+        engine.run(EditAttributesRequest([_rng_image(32, 32)], {}))
+
+
+def test_concurrent_requests_share_sessions(built_edit_pack):
+    engine = Engine([built_edit_pack.path], provider="cpu", cache=SessionCache())
+    img = _rng_image(32, 32)
+    expected = engine.run(EditAttributesRequest([img], {"Bald": 1})).images[0]
+    results, errors = [], []
+
+    def work():
+        try:
+            results.append(engine.run(EditAttributesRequest([img], {"Bald": 1})).images[0])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 4
+    assert all(np.array_equal(r, expected) for r in results)
+    assert engine.cache.builds == 1

@@ -1,0 +1,1 @@
+"""Reusable test helpers (import as `from tests.helpers.packs import make_test_pack`)."""

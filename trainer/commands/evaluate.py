@@ -1,0 +1,53 @@
+"""faceeditor-train evaluate: run a trained run's evaluation protocol on one split.
+
+    faceeditor-train evaluate runs/parser --split test
+
+The metrics are printed as JSON and merged into <RUN_DIR>/metrics.json under the split's name (the export
+copies that file into the pack's manifest).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from faceeditor.cli import CLIError
+
+HELP = "evaluate a trained run on a split of its dataset (metrics into RUN_DIR/metrics.json)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `train`")
+    parser.add_argument("--split", default="val", choices=("train", "val", "test"),
+                        help="which split to evaluate on (default: val)")
+    parser.add_argument("--checkpoint", metavar="FILE.pt", help="a checkpoint other than the latest")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    parser.add_argument("--batch-size", type=int, default=0, help="default: the run's batch_size")
+    parser.add_argument("--data-root", metavar="DIR", help="read the data from here instead of the "
+                        "config's data.root (e.g. on another machine)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from trainer.checkpoint import CheckpointError, load_trained_method
+    from trainer.config import ConfigError
+    from trainer.loop import TrainingError, evaluate_split, resolve_device, write_metrics
+
+    try:
+        device = resolve_device(args.device)
+        method, state = load_trained_method(args.run_dir, device, args.checkpoint)
+    except (CheckpointError, ConfigError, TrainingError) as exc:
+        raise CLIError(str(exc)) from None
+    if args.data_root:
+        method.cfg.data.root = args.data_root
+    if args.batch_size < 0:
+        raise CLIError("--batch-size: expected a positive integer")
+    try:
+        metrics = evaluate_split(method, method.cfg, args.split, device, args.batch_size or None)
+    except NotImplementedError:
+        raise CLIError(f"method {method.cfg.method!r} has no evaluation protocol") from None
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"cannot evaluate on the {args.split} split of {method.cfg.data.name!r} at "
+                       f"{method.cfg.data.root}: {exc}") from None
+    step = int(state["step"])
+    write_metrics(args.run_dir, args.split, step, metrics)
+    print(json.dumps({"split": args.split, "step": step, **metrics}, indent=2))
+    return 0
