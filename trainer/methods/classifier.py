@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from faceeditor.core.labels import EVALUATOR_ATTRIBUTES, EXPRESSIONS
-from trainer.config import TrainConfig
+from trainer.config import ConfigError, TrainConfig
 from trainer.data.registry import DataConfig
 from trainer.methods.base import ExportSpec, Method, register_method
 from trainer.metrics.accuracy import MultiClassAccuracy, MultiLabelAccuracy
@@ -28,7 +29,7 @@ TASKS = ("attributes", "expression")
 class ClassifierConfig(TrainConfig):
     method: str = "classifier"
     data: DataConfig = field(default_factory=lambda: DataConfig(flip=True))
-    task: str = "attributes"           # "attributes" (15, multi-label) | "expression" (8, multi-class)
+    task: Literal["attributes", "expression"] = "attributes"   # 15 multi-label | 8 multi-class
     width: int = 32                    # channels of the first stage; doubled per stage up to feature_dim
     feature_dim: int = 256             # penultimate features (Fréchet distance space)
     stages: int = 5
@@ -39,6 +40,13 @@ class ClassifierConfig(TrainConfig):
     betas: tuple[float, float] = (0.9, 0.999)
     sample_every: int = 500
     ckpt_every: int = 500
+
+    def check(self) -> None:
+        super().check()
+        try:
+            self.net_config()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     def net_config(self) -> ClassifierNetConfig:
         if self.task not in TASKS:

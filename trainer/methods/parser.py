@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ from torch import nn
 
 from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES
 from faceeditor.core.palette import PALETTE
-from trainer.config import TrainConfig
+from trainer.config import ConfigError, TrainConfig
 from trainer.data.registry import DataConfig
 from trainer.losses.ohem_ce import OhemCrossEntropy
 from trainer.methods.base import ExportSpec, Method, register_method
@@ -28,7 +29,7 @@ from trainer.nets.parser import ParserExport, ParserNetConfig, build_parser_net
 class ParserConfig(TrainConfig):
     method: str = "parser"
     data: DataConfig = field(default_factory=lambda: DataConfig(flip=True))
-    arch: str = "bisenet"                       # "bisenet" | "unet"
+    arch: Literal["bisenet", "unet"] = "bisenet"
     width: int = 16                             # base channels (BiSeNet backbone stage 1, UNet level 0)
     blocks: tuple[int, ...] = (1, 1, 1, 1)      # BiSeNet residual blocks per backbone stage
     spatial_stride: int = 4                     # BiSeNet spatial-path stride: 8 as the paper, 4 for 128²
@@ -43,6 +44,17 @@ class ParserConfig(TrainConfig):
     betas: tuple[float, float] = (0.9, 0.999)
     sample_every: int = 500
     ckpt_every: int = 500
+
+    def check(self) -> None:
+        super().check()
+        try:
+            self.net_config()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if not 0.0 < self.ohem_thresh <= 1.0:
+            raise ConfigError(f"ohem_thresh: expected a probability in (0, 1], got {self.ohem_thresh!r}")
+        if self.ohem_n_min < 0 or self.aux_weight < 0:
+            raise ConfigError("ohem_n_min and aux_weight: expected values >= 0")
 
     def net_config(self) -> ParserNetConfig:
         return ParserNetConfig(arch=self.arch, width=self.width, num_classes=NUM_CLASSES,

@@ -86,3 +86,13 @@ def test_clear_errors(cpu, attach):
         m.train_step({"image": torch.zeros(2, 3, 32, 32)}, 0)
     with pytest.raises(ValueError, match="task"):
         ClassifierMethod(ClassifierConfig(task="pose"), cpu)
+
+
+def test_config_checks():
+    from trainer.config import ConfigError, config_from_data
+
+    assert config_from_data({"task": "expression"}, method="classifier").task == "expression"
+    with pytest.raises(ConfigError, match="task"):
+        config_from_data({"task": "pose"}, method="classifier")
+    with pytest.raises(ConfigError, match="dropout"):
+        ClassifierConfig(dropout=2.0).check()

@@ -77,3 +77,17 @@ def test_clear_error_without_masks(cpu, attach):
         m.train_step({"image": torch.zeros(1, 3, 32, 32)}, 0)
     with pytest.raises(ValueError, match="arch"):
         ParserMethod(ParserConfig(arch="deeplab"), cpu)
+
+
+def test_config_checks_and_command_line():
+    from trainer.config import ConfigError, config_from_data
+
+    cfg = config_from_data({"arch": "unet", "width": 12, "blocks": [2, 2, 2, 2]}, method="parser")
+    assert cfg.arch == "unet" and cfg.blocks == (2, 2, 2, 2)
+    cfg.check()
+    with pytest.raises(ConfigError, match="arch"):
+        config_from_data({"arch": "deeplab"}, method="parser")
+    with pytest.raises(ConfigError, match="spatial_stride"):
+        ParserConfig(spatial_stride=3).check()
+    with pytest.raises(ConfigError, match="ohem_thresh"):
+        ParserConfig(ohem_thresh=1.5).check()
