@@ -220,11 +220,11 @@ def _catmull(points: np.ndarray, per: int = 4) -> np.ndarray:
     return np.concatenate(out)
 
 
-def hair_length(p: FaceParams) -> float:
-    """Style length after Male and Bald: 0 crop .. 3 long."""
+def hair_length(p: FaceParams, bald: bool = True) -> float:
+    """Style length after Male (and Bald): 0 crop .. 3 long."""
     m = p.attr("Male")
     style = p.hair.style_f + (p.hair.style_m - p.hair.style_f) * m
-    return float(style * max(0.0, 1.0 - 2.0 * p.attr("Bald")))
+    return float(style * (max(0.0, 1.0 - 2.0 * p.attr("Bald")) if bald else 1.0))
 
 
 class _Batch:
@@ -314,7 +314,8 @@ def build(p: FaceParams, size: int) -> Geometry:
     # --- surfaces for per-pixel casting --------------------------------------------------------------
     g.skull = g.prepare(Ellipsoid(fm.skull_c.copy(), fm.skull_r.copy()))
     length = hair_length(p)
-    vol = p.hair.volume * (0.45 + 0.55 * min(length, 2.0) / 2.0) + 0.03
+    # the volume (which the hat sits on) does not shrink with Bald, so a hat keeps its size
+    vol = p.hair.volume * (0.45 + 0.55 * min(hair_length(p, bald=False), 2.0) / 2.0) + 0.03
     g.values["hair_len"] = length
     g.values["hair_vol"] = vol
     g.shell = g.prepare(Ellipsoid(fm.skull_c.copy(), fm.skull_r + np.array([vol, vol * 1.25, vol])))
@@ -328,6 +329,7 @@ def build(p: FaceParams, size: int) -> Geometry:
     xi = np.linspace(0.0, 1.0, 11)          # outer corner -> inner corner
     h_up = sh.eye_h * 0.62 * (1.0 + 0.5 * acts["upper_lid"]) * (1.0 - 0.12 * acts["smile"])
     h_lo = sh.eye_h * 0.42 * max(0.25, 1.0 - 0.5 * acts["lower_lid"] - 0.25 * acts["smile"])
+    h_up_brow = sh.eye_h * 0.62 * (1.0 + 0.5 * max(acts["upper_lid"], 0.0))   # brows stay clear of this
     eye_y = sh.eye_y
     third = np.array([0.0, 1 / 3, 2 / 3, 1.0])
     for side, name, idx in ((-1, "r_eye", 36), (1, "l_eye", 42)):
@@ -387,7 +389,7 @@ def build(p: FaceParams, size: int) -> Geometry:
         u = u + side * 0.025 * min(acts["brow_inner"], 0.0) * (1 - tau) ** 2
         thick = sh.brow_thick * (1.2 - 0.55 * tau) * (1.0 + 0.65 * bushy) * (1.0 + 0.25 * m)
         # a lowered brow stops short of the upper lid
-        y = np.minimum(y, eye_y - sh.eye_tilt * (tau > 0.5) - h_up - 0.045 - thick * 0.45)
+        y = np.minimum(y, eye_y - sh.eye_tilt * (tau > 0.5) - h_up_brow - 0.045 - thick * 0.45)
         top = B.on_face(u, y - thick * 0.55, 0.01)
         bot = B.on_face(u, y + thick * 0.45, 0.01)
         defer(g.polys, name, np.concatenate([top, bot[::-1]]))
@@ -520,7 +522,7 @@ def build(p: FaceParams, size: int) -> Geometry:
         bot_t = np.linspace(0.55, 1.0 + fm.delta, 9)
         reach = 0.42
     else:
-        hw0 = float(fm.face_halfwidth(np.array([Y_JAW + 0.02]))[0]) * 1.05
+        hw0 = float(fm.face_halfwidth(np.array([Y_JAW + 0.02]))[0]) * 0.97
         cy0 = Y_JAW + 0.02 if bs == 0 else 0.3
         cy1 = 0.42 if bs == 0 else 0.55
         top_u = np.array([-hw0, -0.62, -mw - 0.06, -0.1, 0.0, 0.1, mw + 0.06, 0.62, hw0])
@@ -528,7 +530,7 @@ def build(p: FaceParams, size: int) -> Geometry:
         bot_t = np.linspace(0.0 if bs == 0 else float(fm.t_of_y(0.3)), 1.0 + fm.delta, 12)
         reach = 10.0
     yy, aa, _, _ = fm.ring(bot_t)
-    aa = np.minimum(aa * 1.06, reach)
+    aa = np.minimum(aa * 0.97, reach)         # inside the face: the skin's outline clips the rest
     yy = yy + 0.04 * (bot_t / bot_t[-1])
     bot_u = np.concatenate([aa, -aa[::-1]])
     bot_y = np.concatenate([yy, yy[::-1]])
@@ -640,6 +642,13 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
     g.values["hair_end"] = y_end
     if length <= 0.55 or p.attr("Bald") >= 0.5:
         return
+    if p.hair.tuck >= 0.5 and length > 1.5 and p.hair.tex[0] % 3 == 0:
+        # hair up in a bun at the back of the crown
+        ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+        r = 0.36 + 0.08 * p.hair.volume * 5
+        bun = np.stack([r * np.cos(ang), -1.2 + 0.85 * r * np.sin(ang), np.full(24, -0.75)], -1)
+        g.polys["hair_back"] = g.px(bun)
+        return
     ell = _ellipse_points(cen_sh, b_sh, 64)
     y_w = cen_sh[1] + 0.05
     flare = 0.08 + 0.12 * p.hair.curl + 0.05 * p.hair.volume * 5
@@ -687,9 +696,9 @@ def _body_polys(g: Geometry, p: FaceParams, sh, sc, m: float, centre: np.ndarray
                                           [-nwk * 1.02, 1.5]]))
     sw = sc.shoulder * (1.0 + 0.12 * m)
     neckline = sc.neckline
-    dip = {0: 1.85, 1: 2.3, 2: 1.9, 3: 1.2}[neckline]
-    top_y = 1.55 if neckline != 3 else 1.15
-    shoulder_l = np.array([[-nwk - 0.08, top_y], [-0.9 * sw, 1.72], [-1.65 * sw, 1.9], [-2.15 * sw, 2.2],
+    dip = {0: 1.75, 1: 2.2, 2: 1.8, 3: 1.15}[neckline]
+    top_y = 1.42 if neckline != 3 else 1.1
+    shoulder_l = np.array([[-nwk - 0.08, top_y], [-0.9 * sw, 1.6], [-1.65 * sw, 1.78], [-2.15 * sw, 2.1],
                            [-2.45 * sw, 2.8], [-2.6 * sw, 4.0]])
     shoulder_r = shoulder_l * np.array([-1, 1])
     if neckline == 3:
