@@ -439,7 +439,8 @@ def build(p: FaceParams, size: int) -> Geometry:
                        + 0.06 * acts["asym"])
     lip_u = sh.lip_u * (1.0 - 0.45 * acts["press"]) * (1.0 - 0.15 * acts["smile"])
     lip_l = sh.lip_l * (1.0 - 0.45 * acts["press"]) * (1.0 + 0.12 * acts["round"])
-    gap = 0.06 * acts["open"]
+    o = max(0.0, acts["open"] - 0.3) / 0.7                 # lips part from open = 0.3 on
+    gap = 0.09 * min(o, 1.0) + 0.05 * max(o - 1.0, 0.0)
     y_cR = y_m - 0.055 * acts["smile"] + 0.045 * acts["corner_down"] + 0.012 * acts["stretch"]
     y_cL = y_cR - 0.065 * acts["asym"]
     uR, uL = -mw, mw + 0.03 * acts["asym"]
@@ -454,14 +455,14 @@ def build(p: FaceParams, size: int) -> Geometry:
         prof = np.clip(1.0 - v ** 2, 0.0, 1.0)
         if kind == "uo":     # upper outer: cupid's bow
             bow = np.exp(-((np.abs(v) - 0.32) / 0.22) ** 2) * (0.35 * sh.cupid)
-            y = base - lip_u * (prof ** 0.55) * (1.0 + bow - 0.3 * sh.cupid * np.exp(-(v / 0.12) ** 2))
+            y = base - lip_u * (0.12 + 0.88 * prof ** 0.55) * (1.0 + bow - 0.3 * sh.cupid * np.exp(-(v / 0.12) ** 2))
             y = y - raise_ * prof
         elif kind == "ui":   # upper inner
             y = base - 0.006 * prof - raise_ * 1.3 * prof ** 0.8
         elif kind == "li":   # lower inner
             y = base + gap * prof ** 0.65 - 0.004 * prof
         else:                # lower outer
-            y = base + gap * prof ** 0.65 + lip_l * prof ** 0.5
+            y = base + gap * prof ** 0.65 + lip_l * (0.12 + 0.88 * prof ** 0.5)
         return u, y
 
     def mouth_pts(v, kind, inner=False):

@@ -34,7 +34,7 @@ EXPRESSION_ACTIONS: dict[str, dict[str, float]] = {
                   "lower_lid": 0.7, "corner_down": 0.6, "open": 0.35},
     "fearful": {"brow_raise": 0.8, "brow_inner": 1.0, "upper_lid": 1.0, "stretch": 1.0, "open": 1.1,
                 "corner_down": 0.3},
-    "happy": {"smile": 1.0, "lower_lid": 0.55, "open": 0.9, "brow_raise": 0.1},
+    "happy": {"smile": 1.0, "lower_lid": 0.55, "open": 1.0, "brow_raise": 0.1},
     "neutral": {},
     "sad": {"brow_inner": 1.0, "brow_raise": -0.15, "upper_lid": -0.45, "corner_down": 1.0, "press": 0.3},
     "surprised": {"brow_raise": 1.0, "upper_lid": 1.0, "open": 2.0, "round": 1.0},
@@ -188,7 +188,7 @@ class FaceParams:
         acts = {a: v * k for a, v in EXPRESSION_ACTIONS[self.expression].items()}
         acts = {a: acts.get(a, 0.0) for a in ACTIONS}
         acts["smile"] = max(acts["smile"], self.attr("Smiling"))
-        acts["open"] = max(acts["open"], 0.8 * self.attr("Mouth_Slightly_Open"))
+        acts["open"] = max(acts["open"], self.attr("Mouth_Slightly_Open"))
         return acts
 
 
@@ -212,7 +212,7 @@ def attribute_labels(p: FaceParams) -> dict[str, bool]:
         "Bushy_Eyebrows": p.attr("Bushy_Eyebrows") >= 0.5,
         "Eyeglasses": p.attr("Eyeglasses") >= 0.5,
         "Male": p.attr("Male") >= 0.5,
-        "Mouth_Slightly_Open": acts["open"] >= 0.4,
+        "Mouth_Slightly_Open": acts["open"] >= 0.5,
         "Mustache": p.attr("Mustache") >= 0.5,
         "No_Beard": p.attr("No_Beard") >= 0.5,
         "Pale_Skin": p.attr("Pale_Skin") >= 0.5,
@@ -385,13 +385,21 @@ def sample_params(seed: int) -> FaceParams:
     yaw = float(np.clip(r_pose.normal(0.0, 17.0), -38.0, 38.0))
     pitch = float(np.clip(r_pose.normal(0.0, 5.0), -12.0, 12.0))
     roll = float(np.clip(r_pose.normal(0.0, 5.0), -12.0, 12.0))
+    r_attr = part_rng(seed, "attributes")
+    attrs = _sample_attrs(r_attr, expression)
+    hair = _sample_hair(part_rng(seed, "hair"))
+    scene = _sample_scene(part_rng(seed, "scene"))
+    # people who wear earrings mostly keep their hair behind the ears, and necklaces mostly come with
+    # open necklines (a sampling correlation; edits never change the hair or the clothes)
+    if attrs[ATTR_INDEX["Wearing_Earrings"]] >= 0.5 and hair.tuck < 0.5 and r_attr.random() < 0.85:
+        hair = replace(hair, tuck=1.0)
+    if attrs[ATTR_INDEX["Wearing_Necklace"]] >= 0.5 and scene.neckline == 3 and r_attr.random() < 0.85:
+        scene = replace(scene, neckline=0)
     return FaceParams(
-        seed=seed, identity=seed,
-        attrs=_sample_attrs(part_rng(seed, "attributes"), expression),
+        seed=seed, identity=seed, attrs=attrs,
         expression=expression, expression_intensity=1.0, yaw=yaw, pitch=pitch, roll=roll,
         shape=_sample_shape(part_rng(seed, "shape")), look=_sample_look(part_rng(seed, "look")),
-        hair=_sample_hair(part_rng(seed, "hair")), scene=_sample_scene(part_rng(seed, "scene")),
-        acc=_sample_acc(part_rng(seed, "accessories")),
+        hair=hair, scene=scene, acc=_sample_acc(part_rng(seed, "accessories")),
     )
 
 

@@ -1,6 +1,6 @@
 """Drawing a SynthFaces face: layers composited back to front, each on its own small region of interest.
 
-Every layer has a coverage (anti-aliased: cv2 fills with LINE_AA and sub-pixel coordinates, or an
+Every layer has a coverage (anti-aliased: shapes drawn at 4 x 4 sub-samples per pixel and averaged, or an
 implicit surface whose coverage is 0.5 + its signed distance in pixels) and a colour; a pixel's class is
 that of the top-most layer covering at least half of it. A layer's colour depends only on the parameters
 of its own part and the scene, and compositing is ``out = below * (1 - a) + colour * a`` (exact when
@@ -61,24 +61,49 @@ def _union(*rois):
     return (min(r[0] for r in rois), min(r[1] for r in rois), max(r[2] for r in rois), max(r[3] for r in rois))
 
 
-def _fix(pts: np.ndarray, roi) -> np.ndarray:
-    return np.round((np.asarray(pts) - (roi[0], roi[1])) * ONE).astype(np.int32).reshape(-1, 1, 2)
+SS = 4      # sub-samples per pixel and axis for coverage
 
 
-def _fill(roi, *polys, value: int = 255) -> np.ndarray:
-    """Anti-aliased coverage (float32 0..1) of filled polygons in an ROI."""
-    buf = np.zeros((roi[3] - roi[1], roi[2] - roi[0]), np.uint8)
-    cv2.fillPoly(buf, [_fix(p, roi) for p in polys], value, cv2.LINE_AA, SHIFT)
-    return buf.astype(F32) * F32(1.0 / 255.0)
+class _Cover:
+    """Area coverage of shapes in an ROI: drawn without anti-aliasing at SS x SS sub-samples per pixel
+    and averaged (cv2's LINE_AA fills are about a pixel too fat, which swallows thin parts)."""
+
+    def __init__(self, roi):
+        self.roi = roi
+        self.buf = np.zeros(((roi[3] - roi[1]) * SS, (roi[2] - roi[0]) * SS), np.uint8)
+
+    def pts(self, p) -> np.ndarray:
+        q = (np.asarray(p, np.float64).reshape(-1, 2) - (self.roi[0], self.roi[1])) * SS + (SS - 1) / 2
+        return np.round(q * ONE).astype(np.int32).reshape(-1, 1, 2)
+
+    def fill(self, *polys, value: int = 255) -> _Cover:
+        cv2.fillPoly(self.buf, [self.pts(p) for p in polys], value, cv2.LINE_8, SHIFT)
+        return self
+
+    def line(self, lines, thickness_px: float, closed: bool = False, value: int = 255) -> _Cover:
+        t = max(1, int(round(thickness_px * SS)))
+        cv2.polylines(self.buf, [self.pts(p) for p in lines], closed, value, t, cv2.LINE_8, SHIFT)
+        return self
+
+    def circle(self, c, r_px: float, thickness_px: float = -1.0, value: int = 255) -> _Cover:
+        t = -1 if thickness_px < 0 else max(1, int(round(thickness_px * SS)))
+        cc = self.pts(c)[0, 0]
+        cv2.circle(self.buf, (int(cc[0]), int(cc[1])), int(round(r_px * SS * ONE)), value, t, cv2.LINE_8, SHIFT)
+        return self
+
+    def get(self) -> np.ndarray:
+        w, h = self.roi[2] - self.roi[0], self.roi[3] - self.roi[1]
+        return cv2.resize(self.buf, (w, h), interpolation=cv2.INTER_AREA).astype(F32) * F32(1.0 / 255.0)
 
 
-def _stroke(roi, lines, thickness_px: float, closed: bool = False, value: int = 255, buf=None) -> np.ndarray:
-    """Anti-aliased coverage (uint8) of polylines of a given thickness (px)."""
-    if buf is None:
-        buf = np.zeros((roi[3] - roi[1], roi[2] - roi[0]), np.uint8)
-    t = max(1, int(round(thickness_px)))
-    cv2.polylines(buf, [_fix(p, roi) for p in lines], closed, value, t, cv2.LINE_AA, SHIFT)
-    return buf
+def _fill(roi, *polys) -> np.ndarray:
+    """Coverage (float32 0..1) of filled polygons in an ROI."""
+    return _Cover(roi).fill(*polys).get()
+
+
+def _stroke(roi, lines, thickness_px: float, closed: bool = False) -> np.ndarray:
+    """Coverage (float32 0..1) of polylines of a given thickness (px)."""
+    return _Cover(roi).line(lines, thickness_px, closed).get()
 
 
 def _grid(roi):
@@ -425,17 +450,15 @@ def _necklace(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
     if roi is None:
         return
     kind = p.acc.necklace_kind
-    buf = np.zeros((roi[3] - roi[1], roi[2] - roi[0]), np.uint8)
+    cover = _Cover(roi)
     if kind == 1:
         for q in line:
-            cv2.circle(buf, tuple(int(x) for x in _fix(q, roi)[0, 0]), int(0.03 * g.s * ONE), 255, -1,
-                       cv2.LINE_AA, SHIFT)
+            cover.circle(q, max(0.6, 0.032 * g.s))
     else:
-        _stroke(roi, [line], max(1.5, 0.024 * g.s), buf=buf)
+        cover.line([line], max(1.0, 0.024 * g.s))
     if kind == 2:
-        cv2.circle(buf, tuple(int(x) for x in _fix(pend, roi)[0, 0]), int(0.055 * g.s * ONE), 255, -1,
-                   cv2.LINE_AA, SHIFT)
-    cov = buf.astype(F32) * F32(1 / 255)
+        cover.circle(pend, max(0.8, 0.055 * g.s))
+    cov = cover.get()
     metal = np.array(p.acc.metal if kind != 1 else (0.93, 0.91, 0.86), F32)
     glint = 0.75 + 0.4 * textures.window("fine", roi[0], roi[1], roi[2] - roi[0], roi[3] - roi[1], (3, 7))
     col = metal * np.clip(glint, 0.3, 1.4)[..., None] * light.tint
@@ -480,19 +503,16 @@ def _earring(cv: Canvas, g: Geometry, p: FaceParams, light: Light, side: int, fa
     roi = _roi(np.array([lobe - 0.12 * s, lobe + np.array([0.12, 0.3]) * s]), cv.size)
     if roi is None:
         return
-    buf = np.zeros((roi[3] - roi[1], roi[2] - roi[0]), np.uint8)
-    c = tuple(int(x) for x in _fix(lobe, roi)[0, 0])
+    cover = _Cover(roi)
     if kind == 0:
-        cv2.circle(buf, c, int(max(0.04 * s, 1.0) * ONE), 255, -1, cv2.LINE_AA, SHIFT)
+        cover.circle(lobe, max(0.05 * s, 0.8))
     elif kind == 1:
-        cc = tuple(int(x) for x in _fix(lobe + np.array([0.0, 0.075 * s]), roi)[0, 0])
-        cv2.circle(buf, cc, int(0.075 * s * ONE), 255, max(1, int(round(0.03 * s))), cv2.LINE_AA, SHIFT)
+        cover.circle(lobe + np.array([0.0, 0.075 * s]), 0.075 * s, max(0.8, 0.03 * s))
     else:
         end = lobe + np.array([0.0, 0.12 * s])
-        _stroke(roi, [np.array([lobe, end])], max(1.0, 0.02 * s), buf=buf)
-        cv2.circle(buf, tuple(int(x) for x in _fix(end + np.array([0, 0.03 * s]), roi)[0, 0]),
-                   int(0.045 * s * ONE), 255, -1, cv2.LINE_AA, SHIFT)
-    cov = buf.astype(F32) * F32(1 / 255)
+        cover.line([np.array([lobe, end])], max(0.8, 0.025 * s))
+        cover.circle(end + np.array([0, 0.03 * s]), max(0.8, 0.05 * s))
+    cov = cover.get()
     glint = np.full(cov.shape, 0.8, F32)
     _blob_add(glint, roi, lobe + np.array([-0.01, 0.02]) * s, 0.03 * s, 0.03 * s, 0.5)
     col = np.array(p.acc.metal, F32) * glint[..., None] * light.tint
@@ -507,7 +527,7 @@ def _glasses_arm(cv: Canvas, g: Geometry, p: FaceParams, light: Light, side: int
     roi = _roi(line, cv.size, pad=3)
     if roi is None:
         return
-    cov = _stroke(roi, [line], max(1.0, 0.8 * g.values["glasses_thick"])).astype(F32) * F32(1 / 255)
+    cov = _stroke(roi, [line], max(0.8, 0.8 * g.values["glasses_thick"]))
     col = np.broadcast_to(np.array(p.acc.glasses_rgb, F32) * light.tint * 0.85, cov.shape + (3,))
     cv.put(roi, cov * v, col, C["eye_g"], mask_alpha=np.minimum(cov * 2.0, 1.0) * (v >= 0.5))
 
@@ -538,23 +558,23 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     col = skin * (shade * (1.0 + 0.018 * fine + 0.018 * mid))[..., None]
     col[..., 2] *= 0.9 + 0.1 * shade              # shadows are warmer
     # darkening lines: creases, folds, wrinkles
-    dark = np.zeros((h, w), np.uint8)
-    th = max(1.0, 0.016 * s)
+    dark = _Cover(roi)
+    th = max(0.6, 0.016 * s)
     age = (1.0 - p.attr("Young")) * p.look.wrinkle
     for nm in ("r_eye", "l_eye"):
-        _stroke(roi, [g.lines[nm + "_crease"]], th, value=int(110 + 70 * age), buf=dark)
+        dark.line([g.lines[nm + "_crease"]], th, value=int(110 + 70 * age))
         if age > 0.05:
-            _stroke(roi, [g.lines[nm + "_bag"]], th, value=int(140 * age), buf=dark)
-            _stroke(roi, g.values[nm + "_feet"], th, value=int(110 * age), buf=dark)
+            dark.line([g.lines[nm + "_bag"]], th, value=int(140 * age))
+            dark.line(g.values[nm + "_feet"], th, value=int(110 * age))
     fold = 0.2 + 0.8 * max(acts["smile"], 0.6 * acts["asym"]) + 0.5 * age + 0.4 * acts["nose_wrinkle"]
-    _stroke(roi, [g.lines["fold_r"], g.lines["fold_l"]], th * 1.3, value=int(min(255, 85 * fold)), buf=dark)
+    dark.line([g.lines["fold_r"], g.lines["fold_l"]], th * 1.3, value=int(min(255, 85 * fold)))
     if age > 0.05 or acts["brow_raise"] > 0.2:
         v = int(min(255, 110 * age + 110 * max(acts["brow_raise"], 0.0)))
-        _stroke(roi, g.values["forehead_lines"], th, value=v, buf=dark)
+        dark.line(g.values["forehead_lines"], th, value=v)
     furrow = max(-acts["brow_inner"], 0.0) + 0.6 * acts["nose_wrinkle"]
     if furrow > 0.05:
-        _stroke(roi, g.values["furrow"], th, value=int(min(255, 150 * furrow)), buf=dark)
-    darkness = _blur(dark.astype(F32) * F32(0.35 / 255.0), 0.012 * s + 0.35)
+        dark.line(g.values["furrow"], th, value=int(min(255, 150 * furrow)))
+    darkness = _blur(dark.get() * F32(0.35), 0.012 * s + 0.35)
     # eye sockets, nose shadow, under the nose and the lower lip
     for nm in ("r_eye", "l_eye"):
         c = g.values[nm + "_eye_centre"]
@@ -606,8 +626,7 @@ def _eye(cv: Canvas, g: Geometry, p: FaceParams, light: Light, name: str) -> Non
     if roi is None:
         return
     opening = _fill(roi, poly)
-    lash_t = max(1.0, 0.024 * s)
-    lash = _stroke(roi, [upper], lash_t).astype(F32) * F32(1 / 255)
+    lash = _stroke(roi, [upper], max(0.8, 0.028 * s))
     xs, ys = _grid(roi)
     order = np.argsort(upper[:, 0])
     lid_y = np.interp(xs[0], upper[order, 0], upper[order, 1]).astype(F32)[None, :]
@@ -736,7 +755,7 @@ def _mouth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
     n_lo = np.array([0.0, -0.5, 0.87]) @ g.r_full.T
     sh_up = float(light.lambert(n_up[None])[0])
     sh_lo = float(light.lambert(n_lo[None])[0])
-    line = _blur(_stroke(roi, [g.lines["lip_line"]], max(1.0, 0.016 * s)).astype(F32) * F32(1 / 255), 0.3)
+    line = _blur(_stroke(roi, [g.lines["lip_line"]], max(0.6, 0.016 * s)), 0.3)
     tex = textures.window("strands", roi[0], roi[1], roi[2] - roi[0], roi[3] - roi[1], (91, 13))
     hl = np.zeros_like(line)
     _blob_add(hl, roi, lo[len(lo) // 4] + np.array([0, -0.012 * s]), 0.1 * s, 0.025 * s,
@@ -846,10 +865,9 @@ def _glasses(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
     if roi is None:
         return
     xs, ys = _grid(roi)
-    t = max(1.0, g.values["glasses_thick"])
+    t = max(0.8, g.values["glasses_thick"])
     lens = _fill(roi, lr, ll)
-    frame = _stroke(roi, [lr, ll], t, closed=True)
-    frame = _stroke(roi, [g.lines["bridge"]], t, buf=frame).astype(F32) * F32(1 / 255)
+    frame = _Cover(roi).line([lr, ll], t, closed=True).line([g.lines["bridge"]], t).get()
     x0, y0, x1, y1 = roi
     cur = cv.mask[y0:y1, x0:x1]
     keep = ~np.isin(cur, (C["l_eye"], C["r_eye"], C["l_brow"], C["r_brow"], C["hair"]))
@@ -981,8 +999,12 @@ def render(p: FaceParams, size: int = 128) -> SynthSample:
     _hat(cv, g, p, light)
     cv.settle()
     image = _finish(cv, p)
+    labels = attribute_labels(p)
+    # small accessories can hide behind hair or a collar: their labels say whether they can be seen
+    labels["Wearing_Earrings"] = bool(labels["Wearing_Earrings"] and (cv.mask == C["ear_r"]).any())
+    labels["Wearing_Necklace"] = bool(labels["Wearing_Necklace"] and (cv.mask == C["neck_l"]).any())
     return SynthSample(
-        image=image, mask=cv.mask, landmarks=g.landmarks.copy(), attributes=attribute_labels(p),
+        image=image, mask=cv.mask, landmarks=g.landmarks.copy(), attributes=labels,
         expression=p.expression, pose=(p.yaw, p.pitch, p.roll), identity=p.identity, params=p,
     )
 
