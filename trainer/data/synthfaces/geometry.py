@@ -481,20 +481,22 @@ def build(p: FaceParams, size: int) -> Geometry:
     defer(g.polys, "mouth", np.concatenate([ui_i, li_i[::-1]]))
     defer(g.values, "lip_line_parts", (uo_i[0], ui_i, li_i, uo_i[-1]))
     g.values["mouth_gap_px"] = gap * s
-    th_u = 0.055 + 0.02 * acts["upper_lip_raise"]
-    u_t, y_t = mouth_curve(vv * 0.85, "ui")
-    defer(g.polys, "teeth_u", np.concatenate([B.on_face(u_t, y_t - 0.02, 0.03),
-                                              B.on_face(u_t[::-1], (y_t + th_u)[::-1], 0.03)]))
-    u_b, y_b = mouth_curve(vv * 0.7, "li")
-    defer(g.polys, "teeth_l", np.concatenate([B.on_face(u_b, y_b + 0.02, 0.03),
-                                              B.on_face(u_b[::-1], (y_b - 0.035)[::-1], 0.03)]))
-    defer(g.values, "tooth_x", B.on_face(np.linspace(uR, uL, 11)[1:-1] * 0.8, np.full(9, y_m + 0.01), 0.03))
+    if gap > 0:
+        th_u = 0.055 + 0.02 * acts["upper_lip_raise"]
+        u_t, y_t = mouth_curve(vv * 0.85, "ui")
+        defer(g.polys, "teeth_u", np.concatenate([B.on_face(u_t, y_t - 0.02, 0.03),
+                                                  B.on_face(u_t[::-1], (y_t + th_u)[::-1], 0.03)]))
+        u_b, y_b = mouth_curve(vv * 0.7, "li")
+        defer(g.polys, "teeth_l", np.concatenate([B.on_face(u_b, y_b + 0.02, 0.03),
+                                                  B.on_face(u_b[::-1], (y_b - 0.035)[::-1], 0.03)]))
+        defer(g.values, "tooth_x", B.on_face(np.linspace(uR, uL, 11)[1:-1] * 0.8, np.full(9, y_m + 0.01), 0.03))
     lm_idx[48:55] = mouth_pts(np.array([-1.0, -0.62, -0.3, 0.0, 0.3, 0.62, 1.0]), "uo")
     lm_idx[55:60] = mouth_pts(np.array([0.62, 0.3, 0.0, -0.3, -0.62]), "lo")
     lm_idx[60:65] = mouth_pts(np.array([-1.0, -0.45, 0.0, 0.45, 1.0]), "ui", True)
     lm_idx[65:68] = mouth_pts(np.array([0.45, 0.0, -0.45]), "li", True)
     defer(g.points, "mouth_centre", mouth_pts(np.array(0.0), "li", True))
     g.values["lip_u"], g.values["lip_l"] = lip_u, lip_l
+    facial_hair = (p.attr("Mustache") > 0 or p.attr("No_Beard") < 1 or 0.2 * m * p.look.stubble > 0.01)
     # nasolabial folds
     for side, nm in ((-1, "r"), (1, "l")):
         u_c = uR if side < 0 else uL
@@ -502,40 +504,41 @@ def build(p: FaceParams, size: int) -> Geometry:
         pts_u = np.array([side * nw * 1.05, side * (nw * 1.3 + 0.03), u_c + side * 0.07, u_c + side * 0.06])
         pts_y = np.array([y_tip - 0.02, y_base + 0.12, y_c + 0.02, y_c + 0.15])
         defer(g.lines, f"fold_{nm}", B.on_face(*_catmull(np.stack([pts_u, pts_y], -1), 4).T))
-    # moustache
-    mus_top = y_base + 0.03
-    mus_bot = y_m - lip_u * 0.6
-    style = p.look.mustache_style
-    droop = 0.08 if style == 2 else (0.02 if style == 1 else 0.05)
-    thick = 0.45 if style == 1 else 1.0
-    mu = np.array([-mw - 0.04, -mw * 0.6, -0.1, 0.0, 0.1, mw * 0.6, mw + 0.04])
-    top_y = np.array([y_cR - 0.02, mus_top + 0.04, mus_top, mus_top + 0.01, mus_top, mus_top + 0.04, y_cL - 0.02])
-    top_y = mus_bot - (mus_bot - top_y) * thick
-    bot_y = np.array([y_cR + droop, mus_bot + 0.01, mus_bot, mus_bot - 0.005, mus_bot, mus_bot + 0.01,
-                      y_cL + droop])
-    defer(g.polys, "mustache", B.on_face(np.concatenate([mu, mu[::-1]]), np.concatenate([top_y, bot_y[::-1]]), 0.01))
-    # beard: between a line across the cheeks (under the lower lip in the middle) and the jaw contour
-    bs = p.look.beard_style
-    y_under = y_m + lip_l + gap + 0.03
-    if bs == 1:      # goatee
-        top_u = np.array([-mw * 0.95, -0.12, 0.0, 0.12, mw * 0.95])
-        top_y = np.array([y_m + 0.02, y_under, y_under + 0.01, y_under, y_m + 0.02])
-        bot_t = np.linspace(0.55, 1.0 + fm.delta, 9)
-        reach = 0.42
-    else:
-        hw0 = float(fm.face_halfwidth(np.array([Y_JAW + 0.02]))[0]) * 0.97
-        cy0 = Y_JAW + 0.02 if bs == 0 else 0.3
-        cy1 = 0.42 if bs == 0 else 0.55
-        top_u = np.array([-hw0, -0.62, -mw - 0.06, -0.1, 0.0, 0.1, mw + 0.06, 0.62, hw0])
-        top_y = np.array([cy0, cy1, y_m - 0.04, y_under, y_under + 0.01, y_under, y_m - 0.04, cy1, cy0])
-        bot_t = np.linspace(0.0 if bs == 0 else float(fm.t_of_y(0.3)), 1.0 + fm.delta, 12)
-        reach = 10.0
-    yy, aa, _, _ = fm.ring(bot_t)
-    aa = np.minimum(aa * 0.97, reach)         # inside the face: the skin's outline clips the rest
-    yy = yy + 0.04 * (bot_t / bot_t[-1])
-    bot_u = np.concatenate([aa, -aa[::-1]])
-    bot_y = np.concatenate([yy, yy[::-1]])
-    defer(g.polys, "beard", B.on_face(np.concatenate([top_u, bot_u]), np.concatenate([top_y, bot_y]), 0.01))
+    if facial_hair:
+        # moustache
+        mus_top = y_base + 0.03
+        mus_bot = y_m - lip_u * 0.6
+        style = p.look.mustache_style
+        droop = 0.08 if style == 2 else (0.02 if style == 1 else 0.05)
+        thick = 0.45 if style == 1 else 1.0
+        mu = np.array([-mw - 0.04, -mw * 0.6, -0.1, 0.0, 0.1, mw * 0.6, mw + 0.04])
+        top_y = np.array([y_cR - 0.02, mus_top + 0.04, mus_top, mus_top + 0.01, mus_top, mus_top + 0.04, y_cL - 0.02])
+        top_y = mus_bot - (mus_bot - top_y) * thick
+        bot_y = np.array([y_cR + droop, mus_bot + 0.01, mus_bot, mus_bot - 0.005, mus_bot, mus_bot + 0.01,
+                          y_cL + droop])
+        defer(g.polys, "mustache", B.on_face(np.concatenate([mu, mu[::-1]]), np.concatenate([top_y, bot_y[::-1]]), 0.01))
+        # beard: between a line across the cheeks (under the lower lip in the middle) and the jaw contour
+        bs = p.look.beard_style
+        y_under = y_m + lip_l + gap + 0.03
+        if bs == 1:      # goatee
+            top_u = np.array([-mw * 0.95, -0.12, 0.0, 0.12, mw * 0.95])
+            top_y = np.array([y_m + 0.02, y_under, y_under + 0.01, y_under, y_m + 0.02])
+            bot_t = np.linspace(0.55, 1.0 + fm.delta, 9)
+            reach = 0.42
+        else:
+            hw0 = float(fm.face_halfwidth(np.array([Y_JAW + 0.02]))[0]) * 0.97
+            cy0 = Y_JAW + 0.02 if bs == 0 else 0.3
+            cy1 = 0.42 if bs == 0 else 0.55
+            top_u = np.array([-hw0, -0.62, -mw - 0.06, -0.1, 0.0, 0.1, mw + 0.06, 0.62, hw0])
+            top_y = np.array([cy0, cy1, y_m - 0.04, y_under, y_under + 0.01, y_under, y_m - 0.04, cy1, cy0])
+            bot_t = np.linspace(0.0 if bs == 0 else float(fm.t_of_y(0.3)), 1.0 + fm.delta, 12)
+            reach = 10.0
+        yy, aa, _, _ = fm.ring(bot_t)
+        aa = np.minimum(aa * 0.97, reach)         # inside the face: the skin's outline clips the rest
+        yy = yy + 0.04 * (bot_t / bot_t[-1])
+        bot_u = np.concatenate([aa, -aa[::-1]])
+        bot_y = np.concatenate([yy, yy[::-1]])
+        defer(g.polys, "beard", B.on_face(np.concatenate([top_u, bot_u]), np.concatenate([top_y, bot_y]), 0.01))
     defer(g.values, "cheek_pts", B.on_face(np.array([-0.55, 0.55]), np.array([0.33, 0.33])))
     defer(g.values, "forehead_lines", [
         B.on_face(np.linspace(-0.45, 0.45, 9), np.full(9, eye_y - sh.brow_gap - 0.13 - 0.085 * i)
@@ -567,33 +570,36 @@ def build(p: FaceParams, size: int) -> Geometry:
         defer(g.points, name + "_lobe", e[0])
         defer(g.points, name + "_top", e[1])
 
-    # --- glasses -------------------------------------------------------------------------------------
-    lw, lh = sh.eye_w * 1.55, sh.eye_h * 2.05
-    ang = np.linspace(0, 2 * np.pi, 28, endpoint=False)
-    shape = p.acc.glasses_shape
-    n_exp = {0: 2.0, 1: 4.5, 2: 2.6}[shape]
-    cx_ = np.sign(np.cos(ang)) * np.abs(np.cos(ang)) ** (2 / n_exp)
-    cy_ = np.sign(np.sin(ang)) * np.abs(np.sin(ang)) ** (2 / n_exp)
-    if shape == 2:   # aviator: deeper towards the bottom
-        cy_ = cy_ * (1.0 + 0.25 * (cy_ > 0))
-    z_lens = float(surf.front_z(sh.eye_sep, eye_y)) + 0.18
-    for side, name in ((-1, "r"), (1, "l")):
-        ue = side * sh.eye_sep
-        gu = ue + side * 0.01 + cx_ * lw
-        gy = eye_y + 0.015 + cy_ * lh * (0.8 if shape == 0 else 1.0)
-        defer(g.polys, f"lens_{name}", B.point3(np.stack([gu, gy, np.full_like(gu, z_lens)], -1)))
-        outer = [ue + side * lw, eye_y - 0.02, z_lens - 0.02]
-        temple = [side * float(fm.skull_halfwidth(eye_y)), eye_y - 0.03, -0.05]
-        ear_top = [side * float(fm.skull_halfwidth(sh.ear_y)) * 1.02, sh.ear_y - 0.13, -0.2]
-        defer(g.lines, f"arm_{name}", B.point3(np.array([outer, temple, ear_top])))
-    zb = float(surf.front_z(0.0, eye_y)) + 0.2
-    bridge_u = np.linspace(-sh.eye_sep + lw * 0.95, sh.eye_sep - lw * 0.95, 5)
-    bridge_y = eye_y - 0.02 - 0.03 * np.cos(np.linspace(-1.4, 1.4, 5))
-    defer(g.lines, "bridge", B.point3(np.stack([bridge_u, bridge_y, np.full(5, zb)], -1)))
-    g.values["glasses_thick"] = p.acc.glasses_thick * s
+    if p.attr("Eyeglasses") > 0:
+        # --- glasses -------------------------------------------------------------------------------------
+        lw, lh = sh.eye_w * 1.55, sh.eye_h * 2.05
+        ang = np.linspace(0, 2 * np.pi, 28, endpoint=False)
+        shape = p.acc.glasses_shape
+        n_exp = {0: 2.0, 1: 4.5, 2: 2.6}[shape]
+        cx_ = np.sign(np.cos(ang)) * np.abs(np.cos(ang)) ** (2 / n_exp)
+        cy_ = np.sign(np.sin(ang)) * np.abs(np.sin(ang)) ** (2 / n_exp)
+        if shape == 2:   # aviator: deeper towards the bottom
+            cy_ = cy_ * (1.0 + 0.25 * (cy_ > 0))
+        z_lens = float(surf.front_z(sh.eye_sep, eye_y)) + 0.18
+        for side, name in ((-1, "r"), (1, "l")):
+            ue = side * sh.eye_sep
+            gu = ue + side * 0.01 + cx_ * lw
+            gy = eye_y + 0.015 + cy_ * lh * (0.8 if shape == 0 else 1.0)
+            defer(g.polys, f"lens_{name}", B.point3(np.stack([gu, gy, np.full_like(gu, z_lens)], -1)))
+            outer = [ue + side * lw, eye_y - 0.02, z_lens - 0.02]
+            temple = [side * float(fm.skull_halfwidth(eye_y)), eye_y - 0.03, -0.05]
+            ear_top = [side * float(fm.skull_halfwidth(sh.ear_y)) * 1.02, sh.ear_y - 0.13, -0.2]
+            defer(g.lines, f"arm_{name}", B.point3(np.array([outer, temple, ear_top])))
+        zb = float(surf.front_z(0.0, eye_y)) + 0.2
+        bridge_u = np.linspace(-sh.eye_sep + lw * 0.95, sh.eye_sep - lw * 0.95, 5)
+        bridge_y = eye_y - 0.02 - 0.03 * np.cos(np.linspace(-1.4, 1.4, 5))
+        defer(g.lines, "bridge", B.point3(np.stack([bridge_u, bridge_y, np.full(5, zb)], -1)))
+        g.values["glasses_thick"] = p.acc.glasses_thick * s
 
     # --- hat outlines --------------------------------------------------------------------------------
-    if p.acc.hat_kind == 1:   # cap visor, a flat half-disc in front of the forehead
+    if p.attr("Wearing_Hat") <= 0:
+        pass
+    elif p.acc.hat_kind == 1:   # cap visor, a flat half-disc in front of the forehead
         va = np.linspace(-np.pi / 2, np.pi / 2, 13)
         vr = fm.W * 0.95
         band_y = p.hair.hairline - 0.07

@@ -35,9 +35,9 @@ def panel(sample: SynthSample) -> np.ndarray:
     pts = np.round(sample.landmarks * 16).astype(np.int32)
     for name, (a, b) in LANDMARK_GROUPS.items():
         cv2.polylines(lmk, [pts[a:b].reshape(-1, 1, 2)], name in _CLOSED, (60, 255, 60), 1, cv2.LINE_AA, 4)
-    r = max(1, size // 128)
+    r = int(16 * max(0.6, size / 200))
     for p in pts:
-        cv2.circle(lmk, (int(p[0]), int(p[1])), r * 16, (255, 40, 40), -1, cv2.LINE_AA, 4)
+        cv2.circle(lmk, (int(p[0]), int(p[1])), r, (255, 40, 40), -1, cv2.LINE_AA, 4)
     return np.concatenate([img, over, lmk], 1)
 
 

@@ -13,7 +13,7 @@ ATTRIBUTE_REGIONS: dict[str, tuple[str, ...]] = {
     "Black_Hair": ("hair",),
     "Blond_Hair": ("hair",),
     "Brown_Hair": ("hair",),
-    "Bushy_Eyebrows": ("l_brow", "r_brow"),
+    "Bushy_Eyebrows": ("l_brow", "r_brow", "eye_g"),
     "Eyeglasses": ("eye_g", "l_eye", "r_eye", "l_brow", "r_brow"),
     # Male moves the jaw line, lowers and thickens the brows, shortens the hair and widens the neck and
     # shoulders; the eyes, nose and mouth keep their places.

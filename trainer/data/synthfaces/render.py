@@ -68,12 +68,13 @@ class _Cover:
     """Area coverage of shapes in an ROI: drawn without anti-aliasing at SS x SS sub-samples per pixel
     and averaged (cv2's LINE_AA fills are about a pixel too fat, which swallows thin parts)."""
 
-    def __init__(self, roi):
+    def __init__(self, roi, ss: int = SS):
         self.roi = roi
-        self.buf = np.zeros(((roi[3] - roi[1]) * SS, (roi[2] - roi[0]) * SS), np.uint8)
+        self.ss = ss
+        self.buf = np.zeros(((roi[3] - roi[1]) * ss, (roi[2] - roi[0]) * ss), np.uint8)
 
     def pts(self, p) -> np.ndarray:
-        q = (np.asarray(p, np.float64).reshape(-1, 2) - (self.roi[0], self.roi[1])) * SS + (SS - 1) / 2
+        q = (np.asarray(p, np.float64).reshape(-1, 2) - (self.roi[0], self.roi[1])) * self.ss + (self.ss - 1) / 2
         return np.round(q * ONE).astype(np.int32).reshape(-1, 1, 2)
 
     def fill(self, *polys, value: int = 255) -> _Cover:
@@ -81,14 +82,14 @@ class _Cover:
         return self
 
     def line(self, lines, thickness_px: float, closed: bool = False, value: int = 255) -> _Cover:
-        t = max(1, int(round(thickness_px * SS)))
+        t = max(1, int(round(thickness_px * self.ss)))
         cv2.polylines(self.buf, [self.pts(p) for p in lines], closed, value, t, cv2.LINE_8, SHIFT)
         return self
 
     def circle(self, c, r_px: float, thickness_px: float = -1.0, value: int = 255) -> _Cover:
-        t = -1 if thickness_px < 0 else max(1, int(round(thickness_px * SS)))
+        t = -1 if thickness_px < 0 else max(1, int(round(thickness_px * self.ss)))
         cc = self.pts(c)[0, 0]
-        cv2.circle(self.buf, (int(cc[0]), int(cc[1])), int(round(r_px * SS * ONE)), value, t, cv2.LINE_8, SHIFT)
+        cv2.circle(self.buf, (int(cc[0]), int(cc[1])), int(round(r_px * self.ss * ONE)), value, t, cv2.LINE_8, SHIFT)
         return self
 
     def get(self) -> np.ndarray:
@@ -145,6 +146,8 @@ def _edge_alpha(f: np.ndarray) -> np.ndarray:
 
 
 _K3 = np.ones((3, 3), np.uint8)
+_EYE_G = C["eye_g"]
+_HAIR = C["hair"]
 
 
 def _tidy(alpha: np.ndarray) -> np.ndarray:
@@ -169,10 +172,10 @@ class Canvas:
     """The image being composed, its class mask, and the layers that made it.
 
     After all layers are drawn, ``settle`` removes every layer's coverage from pixels that are more than
-    one pixel away from any pixel of that layer's class in the final mask, and composites again if that
-    changed anything. A hidden part can then not show through an occluder's anti-aliased edge where
-    none of it is visible: every pixel a layer touches is next to a pixel labelled with its class. That
-    is what makes the ground-truth edits local (see regions.py).
+    one pixel away from any pixel of that layer's class in the final mask (or of glasses, which the face
+    is seen through), unless a later opaque layer hides them anyway, and composites those places again.
+    A hidden part can then not show through an occluder's anti-aliased edge where none of it is
+    visible, which is what makes the ground-truth edits local (see regions.py).
     """
 
     def __init__(self, size: int):
@@ -203,20 +206,34 @@ class Canvas:
         view += colour * a
 
     def settle(self) -> None:
-        changed = False
-        for layer in self.layers:
+        dirty = []
+        covered = np.zeros(self.mask.shape, bool)       # opaque coverage of the layers above
+        for layer in reversed(self.layers):
             (x0, y0, x1, y1), alpha, _, cls = layer
-            if cls is None:
-                continue
-            near = cv2.dilate((self.mask[y0:y1, x0:x1] == cls).view(np.uint8), _K3)
-            stray = (alpha > 0.0) & (near == 0)
-            if stray.any():
-                layer[1] = np.where(stray, F32(0.0), alpha)
-                changed = True
-        if changed:
-            self.img[:] = self.base
-            for roi, alpha, colour, _ in self.layers:
-                self._blend(roi, alpha, colour)
+            if cls is not None:
+                m = self.mask[y0:y1, x0:x1]
+                seen = m == cls
+                if cls != _HAIR:    # the face is seen through glass lenses (hair is not drawn under them)
+                    seen |= m == _EYE_G
+                near = cv2.dilate(seen.view(np.uint8), _K3)
+                stray = (alpha > 0.0) & (near == 0) & ~covered[y0:y1, x0:x1]
+                if stray.any():
+                    ys, xs = np.nonzero(stray)
+                    dirty.append((x0 + int(xs.min()), y0 + int(ys.min()),
+                                  x0 + int(xs.max()) + 1, y0 + int(ys.max()) + 1))
+                    layer[1] = alpha = np.where(stray, F32(0.0), alpha)
+            covered[y0:y1, x0:x1] |= alpha >= 1.0
+        # composite again, only where something changed (each box from the base up: overlapping
+        # boxes are simply recomputed twice)
+        for dx0, dy0, dx1, dy1 in dirty:
+            self.img[dy0:dy1, dx0:dx1] = self.base[dy0:dy1, dx0:dx1]
+            for (x0, y0, x1, y1), alpha, colour, _ in self.layers:
+                ix0, iy0, ix1, iy1 = max(x0, dx0), max(y0, dy0), min(x1, dx1), min(y1, dy1)
+                if ix1 <= ix0 or iy1 <= iy0:
+                    continue
+                sl = (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0))
+                col = np.broadcast_to(colour, alpha.shape + (3,))[sl]
+                self._blend((ix0, iy0, ix1, iy1), alpha[sl], col)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -244,6 +261,22 @@ class Light:
     def spec(self, n: np.ndarray, power: float) -> np.ndarray:
         d = n[..., 0] * self.half[0] + n[..., 1] * self.half[1] + n[..., 2] * self.half[2]
         return (np.clip(d, 0.0, 1.0) ** power).astype(F32)
+
+
+def _cover_ellipse(g: Geometry, e: Ellipsoid, xs, ys) -> np.ndarray:
+    """Anti-aliased coverage of an ellipsoid's silhouette (no normals, no hit points)."""
+    s = g.s
+    dx = (xs - F32(e.centre_px[0])) * F32(1.0 / s)
+    dy = (ys - F32(e.centre_px[1])) * F32(1.0 / s)
+    a = e.a_cam
+    a22, a02, a12 = float(a[2, 2]), float(a[0, 2]), float(a[1, 2])
+    b00 = float(a[0, 0]) - a02 * a02 / a22
+    b01 = float(a[0, 1]) - a02 * a12 / a22
+    b11 = float(a[1, 1]) - a12 * a12 / a22
+    gx = b00 * dx + b01 * dy
+    gy = b01 * dx + b11 * dy
+    g2 = gx * dx + gy * dy
+    return np.clip(0.5 + (1.0 - g2) / (2.0 * np.sqrt(gx * gx + gy * gy) + F32(1e-6)) * F32(s), 0.0, 1.0)
 
 
 def _cast(g: Geometry, e: Ellipsoid, xs, ys, want_hit: bool = True, want_sd: bool = False):
@@ -546,7 +579,7 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     xs, ys = _grid(roi)
     h, w = roi[3] - roi[1], roi[2] - roi[0]
     low_cov = _fill(roi, lower)
-    sk_cov, _, _ = _cast(g, g.skull, xs, ys, want_hit=False)
+    sk_cov = _cover_ellipse(g, g.skull, xs, ys)
     cov = np.maximum(sk_cov, low_cov)
     _, _, n = _cast(g, g.shade, xs, ys, want_hit=False)
     shade = light.lambert(n)
@@ -558,7 +591,7 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     col = skin * (shade * (1.0 + 0.018 * fine + 0.018 * mid))[..., None]
     col[..., 2] *= 0.9 + 0.1 * shade              # shadows are warmer
     # darkening lines: creases, folds, wrinkles
-    dark = _Cover(roi)
+    dark = _Cover(roi, ss=2)                     # blurred below: two sub-samples are enough
     th = max(0.6, 0.016 * s)
     age = (1.0 - p.attr("Young")) * p.look.wrinkle
     for nm in ("r_eye", "l_eye"):
@@ -604,8 +637,8 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     mus = p.attr("Mustache")
     stub = 0.2 * p.attr("Male") * p.look.stubble
     if beard > 0 or mus > 0 or stub > 0.01:
-        bcov = _blur(_fill(roi, g.polys["beard"]), 0.025 * s + 0.3)
-        mcov = _blur(_fill(roi, g.polys["mustache"]), 0.012 * s + 0.3)
+        bcov = _blur(_Cover(roi, ss=2).fill(g.polys["beard"]).get(), 0.025 * s + 0.3)
+        mcov = _blur(_Cover(roi, ss=2).fill(g.polys["mustache"]).get(), 0.012 * s + 0.3)
         k = 128.0 / S
         hair_t = textures.gather("strands", (ys * (k * 0.35)).astype(np.int32) + p.look.tex[1],
                                  (xs * (k * 1.6)).astype(np.int32) + p.look.tex[0])
