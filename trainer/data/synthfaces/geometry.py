@@ -238,10 +238,16 @@ class _Batch:
         self.n_free = 0
 
     def on_face(self, u, y, lift=0.0) -> np.ndarray:
-        u, y, lift = np.broadcast_arrays(np.asarray(u, np.float64), np.asarray(y, np.float64),
-                                         np.asarray(lift, np.float64))
+        u = np.asarray(u, np.float64)
+        y = np.asarray(y, np.float64)
+        if u.shape != y.shape:
+            u, y = np.broadcast_arrays(u, y)
         shape = u.shape
-        self.face.append((u.ravel(), y.ravel(), lift.ravel()))
+        if isinstance(lift, float):
+            lift = np.full(u.size, lift)
+        else:
+            lift = np.broadcast_to(np.asarray(lift, np.float64), shape).ravel()
+        self.face.append((u.ravel(), y.ravel(), lift))
         idx = np.arange(self.n_face, self.n_face + u.size).reshape(shape)
         self.n_face += u.size
         return idx
@@ -266,7 +272,8 @@ class _Batch:
 
     def __call__(self, idx) -> np.ndarray:
         idx = np.asarray(idx)
-        idx = np.where(idx >= 1_000_000, idx - 1_000_000 + self.n_face, idx)
+        if idx.size and idx.max() >= 1_000_000:
+            idx = np.where(idx >= 1_000_000, idx - 1_000_000 + self.n_face, idx)
         return self.table[idx]
 
 
@@ -536,9 +543,16 @@ def build(p: FaceParams, size: int) -> Geometry:
         yy, aa, _, _ = fm.ring(bot_t)
         aa = np.minimum(aa * 0.97, reach)         # inside the face: the skin's outline clips the rest
         yy = yy + 0.04 * (bot_t / bot_t[-1])
-        bot_u = np.concatenate([aa, -aa[::-1]])
-        bot_y = np.concatenate([yy, yy[::-1]])
-        defer(g.polys, "beard", B.on_face(np.concatenate([top_u, bot_u]), np.concatenate([top_y, bot_y]), 0.01))
+        # two halves, each a simple polygon from the chin's middle outwards (a single outline folds over
+        # itself on the far side of a turned head)
+        mid = len(top_u) // 2
+        halves = []
+        for side in (-1, 1):
+            tu = top_u[mid:] if side > 0 else top_u[mid::-1]
+            ty = top_y[mid:] if side > 0 else top_y[mid::-1]
+            halves.append(B.on_face(np.concatenate([tu, side * aa, [0.0]]),
+                                    np.concatenate([ty, yy, [yy[-1]]]), 0.01))
+        defer(g.values, "beard_halves", halves)
     defer(g.values, "cheek_pts", B.on_face(np.array([-0.55, 0.55]), np.array([0.33, 0.33])))
     defer(g.values, "forehead_lines", [
         B.on_face(np.linspace(-0.45, 0.45, 9), np.full(9, eye_y - sh.brow_gap - 0.13 - 0.085 * i)
@@ -676,8 +690,8 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
     left_up, right_up = g.values["left_up"], g.values["right_up"]
     cover = 0.09 + 0.05 * p.hair.volume * 5
     for side, chain, name in ((-1, left_up, "curtain_r"), (1, right_up, "curtain_l")):
-        y_top = Y_JAW - 0.25
-        yc = np.linspace(y_top, y_end, 12)
+        y_top = min(Y_JAW - 0.25, p.hair.hairline + 0.3)     # up to the temple: no gap below the cap
+        yc = np.linspace(y_top, y_end, 14)
         face_x = np.interp(yc, chain[:, 1], chain[:, 0])
         below = yc > chain[-1, 1] - 0.05
         neck_x = side * (sh.neck_w + 0.12) + PIVOT[0]

@@ -139,10 +139,11 @@ def _mix(a, b, t):
     return a * (1.0 - t) + b * t
 
 
-def _edge_alpha(f: np.ndarray) -> np.ndarray:
-    """Anti-aliased coverage of the region f > 0: 0.5 + f / |grad f| (f sampled on the pixel grid)."""
+def _edge_alpha(f: np.ndarray, jitter_px: np.ndarray | float = 0.0) -> np.ndarray:
+    """Anti-aliased coverage of the region f > 0: 0.5 + f / |grad f| (f sampled on the pixel grid),
+    its edge moved by ``jitter_px``."""
     gy, gx = np.gradient(f)
-    return np.clip(0.5 + f / (np.sqrt(gx * gx + gy * gy) + F32(1e-4)), 0.0, 1.0).astype(F32)
+    return np.clip(0.5 + f / (np.sqrt(gx * gx + gy * gy) + F32(1e-4)) + jitter_px, 0.0, 1.0).astype(F32)
 
 
 _K3 = np.ones((3, 3), np.uint8)
@@ -637,7 +638,10 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     mus = p.attr("Mustache")
     stub = 0.2 * p.attr("Male") * p.look.stubble
     if beard > 0 or mus > 0 or stub > 0.01:
-        bcov = _blur(_Cover(roi, ss=2).fill(g.polys["beard"]).get(), 0.025 * s + 0.3)
+        cover = _Cover(roi, ss=2)
+        for half in g.values["beard_halves"]:
+            cover.fill(half)
+        bcov = _blur(cover.get(), 0.025 * s + 0.3)
         mcov = _blur(_Cover(roi, ss=2).fill(g.polys["mustache"]).get(), 0.012 * s + 0.3)
         k = 128.0 / S
         hair_t = textures.gather("strands", (ys * (k * 0.35)).astype(np.int32) + p.look.tex[1],
@@ -850,7 +854,10 @@ def _hair_cap(cv: Canvas, g: Geometry, p: FaceParams, light: Light, ctx: dict) -
                            (theta * F32(s * 1.7 * k)).astype(np.int32) + h.tex[0])
     fuzz = np.clip(fuzz, -1.5, 1.5) * F32((0.4 + 0.8 * h.curl) * S / 128.0)
     cov = np.clip(0.5 + sd + fuzz, 0.0, 1.0)
-    hair_a = _edge_alpha(H - qy) * cov
+    # ragged ends along the hairline too (strands of different lengths)
+    ends = textures.gather("strands", (qy * F32(3.0)).astype(np.int32) + h.tex[0],
+                           (theta * F32(s * 1.7 * k)).astype(np.int32) + h.tex[1] + 17)
+    hair_a = _edge_alpha(H - qy, np.clip(ends, -1.5, 1.5) * F32(0.7 * S / 128.0)) * cov
     # behind the cheeks and jaw: a hard cut, so that no hair shows through the face's anti-aliased edge
     # where nothing else of the hair is visible (e.g. between the face and an ear drawn on top)
     block = _paste(roi, ctx["skin_roi"], ctx["lower_cov"]) >= 0.5
@@ -861,7 +868,7 @@ def _hair_cap(cv: Canvas, g: Geometry, p: FaceParams, light: Light, ctx: dict) -
     iy = qy * F32(s * 0.6 * k)
     strand = _strands(ix, iy, h.tex, h.curl)
     part = np.exp(-((theta - 0.35 * h.part) * 20.0) ** 2) * np.clip((-qy - 0.95) * 3.0, 0, 1)
-    dark = (1.0 - 0.3 * np.clip(1.0 - (H - qy) * 8.0, 0, 1)) * (1.0 - 0.3 * part)
+    dark = (1.0 - 0.12 * np.clip(1.0 - (H - qy) * 8.0, 0, 1)) * (1.0 - 0.3 * part)
     col = _hair_shade(light, hair_colour(p), n, strand, dark)
     cv.put(roi, hair_a, col, C["hair"])
 
