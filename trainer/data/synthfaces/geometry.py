@@ -220,11 +220,11 @@ def _catmull(points: np.ndarray, per: int = 4) -> np.ndarray:
     return np.concatenate(out)
 
 
-def hair_length(p: FaceParams) -> float:
-    """Style length after Male and Bald: 0 crop .. 3 long."""
+def hair_length(p: FaceParams, bald: bool = True) -> float:
+    """Style length after Male (and Bald): 0 crop .. 3 long."""
     m = p.attr("Male")
     style = p.hair.style_f + (p.hair.style_m - p.hair.style_f) * m
-    return float(style * max(0.0, 1.0 - 2.0 * p.attr("Bald")))
+    return float(style * (max(0.0, 1.0 - 2.0 * p.attr("Bald")) if bald else 1.0))
 
 
 class _Batch:
@@ -238,10 +238,16 @@ class _Batch:
         self.n_free = 0
 
     def on_face(self, u, y, lift=0.0) -> np.ndarray:
-        u, y, lift = np.broadcast_arrays(np.asarray(u, np.float64), np.asarray(y, np.float64),
-                                         np.asarray(lift, np.float64))
+        u = np.asarray(u, np.float64)
+        y = np.asarray(y, np.float64)
+        if u.shape != y.shape:
+            u, y = np.broadcast_arrays(u, y)
         shape = u.shape
-        self.face.append((u.ravel(), y.ravel(), lift.ravel()))
+        if isinstance(lift, float):
+            lift = np.full(u.size, lift)
+        else:
+            lift = np.broadcast_to(np.asarray(lift, np.float64), shape).ravel()
+        self.face.append((u.ravel(), y.ravel(), lift))
         idx = np.arange(self.n_face, self.n_face + u.size).reshape(shape)
         self.n_face += u.size
         return idx
@@ -266,7 +272,8 @@ class _Batch:
 
     def __call__(self, idx) -> np.ndarray:
         idx = np.asarray(idx)
-        idx = np.where(idx >= 1_000_000, idx - 1_000_000 + self.n_face, idx)
+        if idx.size and idx.max() >= 1_000_000:
+            idx = np.where(idx >= 1_000_000, idx - 1_000_000 + self.n_face, idx)
         return self.table[idx]
 
 
@@ -314,7 +321,8 @@ def build(p: FaceParams, size: int) -> Geometry:
     # --- surfaces for per-pixel casting --------------------------------------------------------------
     g.skull = g.prepare(Ellipsoid(fm.skull_c.copy(), fm.skull_r.copy()))
     length = hair_length(p)
-    vol = p.hair.volume * (0.45 + 0.55 * min(length, 2.0) / 2.0) + 0.03
+    # the volume (which the hat sits on) does not shrink with Bald, so a hat keeps its size
+    vol = p.hair.volume * (0.45 + 0.55 * min(hair_length(p, bald=False), 2.0) / 2.0) + 0.03
     g.values["hair_len"] = length
     g.values["hair_vol"] = vol
     g.shell = g.prepare(Ellipsoid(fm.skull_c.copy(), fm.skull_r + np.array([vol, vol * 1.25, vol])))
@@ -328,6 +336,7 @@ def build(p: FaceParams, size: int) -> Geometry:
     xi = np.linspace(0.0, 1.0, 11)          # outer corner -> inner corner
     h_up = sh.eye_h * 0.62 * (1.0 + 0.5 * acts["upper_lid"]) * (1.0 - 0.12 * acts["smile"])
     h_lo = sh.eye_h * 0.42 * max(0.25, 1.0 - 0.5 * acts["lower_lid"] - 0.25 * acts["smile"])
+    h_up_brow = sh.eye_h * 0.62 * (1.0 + 0.5 * max(acts["upper_lid"], 0.0))   # brows stay clear of this
     eye_y = sh.eye_y
     third = np.array([0.0, 1 / 3, 2 / 3, 1.0])
     for side, name, idx in ((-1, "r_eye", 36), (1, "l_eye", 42)):
@@ -387,7 +396,7 @@ def build(p: FaceParams, size: int) -> Geometry:
         u = u + side * 0.025 * min(acts["brow_inner"], 0.0) * (1 - tau) ** 2
         thick = sh.brow_thick * (1.2 - 0.55 * tau) * (1.0 + 0.65 * bushy) * (1.0 + 0.25 * m)
         # a lowered brow stops short of the upper lid
-        y = np.minimum(y, eye_y - sh.eye_tilt * (tau > 0.5) - h_up - 0.045 - thick * 0.45)
+        y = np.minimum(y, eye_y - sh.eye_tilt * (tau > 0.5) - h_up_brow - 0.045 - thick * 0.45)
         top = B.on_face(u, y - thick * 0.55, 0.01)
         bot = B.on_face(u, y + thick * 0.45, 0.01)
         defer(g.polys, name, np.concatenate([top, bot[::-1]]))
@@ -437,7 +446,8 @@ def build(p: FaceParams, size: int) -> Geometry:
                        + 0.06 * acts["asym"])
     lip_u = sh.lip_u * (1.0 - 0.45 * acts["press"]) * (1.0 - 0.15 * acts["smile"])
     lip_l = sh.lip_l * (1.0 - 0.45 * acts["press"]) * (1.0 + 0.12 * acts["round"])
-    gap = 0.06 * acts["open"]
+    o = max(0.0, acts["open"] - 0.3) / 0.7                 # lips part from open = 0.3 on
+    gap = 0.09 * min(o, 1.0) + 0.05 * max(o - 1.0, 0.0)
     y_cR = y_m - 0.055 * acts["smile"] + 0.045 * acts["corner_down"] + 0.012 * acts["stretch"]
     y_cL = y_cR - 0.065 * acts["asym"]
     uR, uL = -mw, mw + 0.03 * acts["asym"]
@@ -452,14 +462,14 @@ def build(p: FaceParams, size: int) -> Geometry:
         prof = np.clip(1.0 - v ** 2, 0.0, 1.0)
         if kind == "uo":     # upper outer: cupid's bow
             bow = np.exp(-((np.abs(v) - 0.32) / 0.22) ** 2) * (0.35 * sh.cupid)
-            y = base - lip_u * (prof ** 0.55) * (1.0 + bow - 0.3 * sh.cupid * np.exp(-(v / 0.12) ** 2))
+            y = base - lip_u * (0.12 + 0.88 * prof ** 0.55) * (1.0 + bow - 0.3 * sh.cupid * np.exp(-(v / 0.12) ** 2))
             y = y - raise_ * prof
         elif kind == "ui":   # upper inner
             y = base - 0.006 * prof - raise_ * 1.3 * prof ** 0.8
         elif kind == "li":   # lower inner
             y = base + gap * prof ** 0.65 - 0.004 * prof
         else:                # lower outer
-            y = base + gap * prof ** 0.65 + lip_l * prof ** 0.5
+            y = base + gap * prof ** 0.65 + lip_l * (0.12 + 0.88 * prof ** 0.5)
         return u, y
 
     def mouth_pts(v, kind, inner=False):
@@ -478,20 +488,22 @@ def build(p: FaceParams, size: int) -> Geometry:
     defer(g.polys, "mouth", np.concatenate([ui_i, li_i[::-1]]))
     defer(g.values, "lip_line_parts", (uo_i[0], ui_i, li_i, uo_i[-1]))
     g.values["mouth_gap_px"] = gap * s
-    th_u = 0.055 + 0.02 * acts["upper_lip_raise"]
-    u_t, y_t = mouth_curve(vv * 0.85, "ui")
-    defer(g.polys, "teeth_u", np.concatenate([B.on_face(u_t, y_t - 0.02, 0.03),
-                                              B.on_face(u_t[::-1], (y_t + th_u)[::-1], 0.03)]))
-    u_b, y_b = mouth_curve(vv * 0.7, "li")
-    defer(g.polys, "teeth_l", np.concatenate([B.on_face(u_b, y_b + 0.02, 0.03),
-                                              B.on_face(u_b[::-1], (y_b - 0.035)[::-1], 0.03)]))
-    defer(g.values, "tooth_x", B.on_face(np.linspace(uR, uL, 11)[1:-1] * 0.8, np.full(9, y_m + 0.01), 0.03))
+    if gap > 0:
+        th_u = 0.055 + 0.02 * acts["upper_lip_raise"]
+        u_t, y_t = mouth_curve(vv * 0.85, "ui")
+        defer(g.polys, "teeth_u", np.concatenate([B.on_face(u_t, y_t - 0.02, 0.03),
+                                                  B.on_face(u_t[::-1], (y_t + th_u)[::-1], 0.03)]))
+        u_b, y_b = mouth_curve(vv * 0.7, "li")
+        defer(g.polys, "teeth_l", np.concatenate([B.on_face(u_b, y_b + 0.02, 0.03),
+                                                  B.on_face(u_b[::-1], (y_b - 0.035)[::-1], 0.03)]))
+        defer(g.values, "tooth_x", B.on_face(np.linspace(uR, uL, 11)[1:-1] * 0.8, np.full(9, y_m + 0.01), 0.03))
     lm_idx[48:55] = mouth_pts(np.array([-1.0, -0.62, -0.3, 0.0, 0.3, 0.62, 1.0]), "uo")
     lm_idx[55:60] = mouth_pts(np.array([0.62, 0.3, 0.0, -0.3, -0.62]), "lo")
     lm_idx[60:65] = mouth_pts(np.array([-1.0, -0.45, 0.0, 0.45, 1.0]), "ui", True)
     lm_idx[65:68] = mouth_pts(np.array([0.45, 0.0, -0.45]), "li", True)
     defer(g.points, "mouth_centre", mouth_pts(np.array(0.0), "li", True))
     g.values["lip_u"], g.values["lip_l"] = lip_u, lip_l
+    facial_hair = (p.attr("Mustache") > 0 or p.attr("No_Beard") < 1 or 0.2 * m * p.look.stubble > 0.01)
     # nasolabial folds
     for side, nm in ((-1, "r"), (1, "l")):
         u_c = uR if side < 0 else uL
@@ -499,40 +511,48 @@ def build(p: FaceParams, size: int) -> Geometry:
         pts_u = np.array([side * nw * 1.05, side * (nw * 1.3 + 0.03), u_c + side * 0.07, u_c + side * 0.06])
         pts_y = np.array([y_tip - 0.02, y_base + 0.12, y_c + 0.02, y_c + 0.15])
         defer(g.lines, f"fold_{nm}", B.on_face(*_catmull(np.stack([pts_u, pts_y], -1), 4).T))
-    # moustache
-    mus_top = y_base + 0.03
-    mus_bot = y_m - lip_u * 0.6
-    style = p.look.mustache_style
-    droop = 0.08 if style == 2 else (0.02 if style == 1 else 0.05)
-    thick = 0.45 if style == 1 else 1.0
-    mu = np.array([-mw - 0.04, -mw * 0.6, -0.1, 0.0, 0.1, mw * 0.6, mw + 0.04])
-    top_y = np.array([y_cR - 0.02, mus_top + 0.04, mus_top, mus_top + 0.01, mus_top, mus_top + 0.04, y_cL - 0.02])
-    top_y = mus_bot - (mus_bot - top_y) * thick
-    bot_y = np.array([y_cR + droop, mus_bot + 0.01, mus_bot, mus_bot - 0.005, mus_bot, mus_bot + 0.01,
-                      y_cL + droop])
-    defer(g.polys, "mustache", B.on_face(np.concatenate([mu, mu[::-1]]), np.concatenate([top_y, bot_y[::-1]]), 0.01))
-    # beard: between a line across the cheeks (under the lower lip in the middle) and the jaw contour
-    bs = p.look.beard_style
-    y_under = y_m + lip_l + gap + 0.03
-    if bs == 1:      # goatee
-        top_u = np.array([-mw * 0.95, -0.12, 0.0, 0.12, mw * 0.95])
-        top_y = np.array([y_m + 0.02, y_under, y_under + 0.01, y_under, y_m + 0.02])
-        bot_t = np.linspace(0.55, 1.0 + fm.delta, 9)
-        reach = 0.42
-    else:
-        hw0 = float(fm.face_halfwidth(np.array([Y_JAW + 0.02]))[0]) * 1.05
-        cy0 = Y_JAW + 0.02 if bs == 0 else 0.3
-        cy1 = 0.42 if bs == 0 else 0.55
-        top_u = np.array([-hw0, -0.62, -mw - 0.06, -0.1, 0.0, 0.1, mw + 0.06, 0.62, hw0])
-        top_y = np.array([cy0, cy1, y_m - 0.04, y_under, y_under + 0.01, y_under, y_m - 0.04, cy1, cy0])
-        bot_t = np.linspace(0.0 if bs == 0 else float(fm.t_of_y(0.3)), 1.0 + fm.delta, 12)
-        reach = 10.0
-    yy, aa, _, _ = fm.ring(bot_t)
-    aa = np.minimum(aa * 1.06, reach)
-    yy = yy + 0.04 * (bot_t / bot_t[-1])
-    bot_u = np.concatenate([aa, -aa[::-1]])
-    bot_y = np.concatenate([yy, yy[::-1]])
-    defer(g.polys, "beard", B.on_face(np.concatenate([top_u, bot_u]), np.concatenate([top_y, bot_y]), 0.01))
+    if facial_hair:
+        # moustache
+        mus_top = y_base + 0.03
+        mus_bot = y_m - lip_u * 0.6
+        style = p.look.mustache_style
+        droop = 0.08 if style == 2 else (0.02 if style == 1 else 0.05)
+        thick = 0.45 if style == 1 else 1.0
+        mu = np.array([-mw - 0.04, -mw * 0.6, -0.1, 0.0, 0.1, mw * 0.6, mw + 0.04])
+        top_y = np.array([y_cR - 0.02, mus_top + 0.04, mus_top, mus_top + 0.01, mus_top, mus_top + 0.04, y_cL - 0.02])
+        top_y = mus_bot - (mus_bot - top_y) * thick
+        bot_y = np.array([y_cR + droop, mus_bot + 0.01, mus_bot, mus_bot - 0.005, mus_bot, mus_bot + 0.01,
+                          y_cL + droop])
+        defer(g.polys, "mustache", B.on_face(np.concatenate([mu, mu[::-1]]), np.concatenate([top_y, bot_y[::-1]]), 0.01))
+        # beard: between a line across the cheeks (under the lower lip in the middle) and the jaw contour
+        bs = p.look.beard_style
+        y_under = y_m + lip_l + gap + 0.03
+        if bs == 1:      # goatee
+            top_u = np.array([-mw * 0.95, -0.12, 0.0, 0.12, mw * 0.95])
+            top_y = np.array([y_m + 0.02, y_under, y_under + 0.01, y_under, y_m + 0.02])
+            bot_t = np.linspace(0.55, 1.0 + fm.delta, 9)
+            reach = 0.42
+        else:
+            hw0 = float(fm.face_halfwidth(np.array([Y_JAW + 0.02]))[0]) * 0.97
+            cy0 = Y_JAW + 0.02 if bs == 0 else 0.3
+            cy1 = 0.42 if bs == 0 else 0.55
+            top_u = np.array([-hw0, -0.62, -mw - 0.06, -0.1, 0.0, 0.1, mw + 0.06, 0.62, hw0])
+            top_y = np.array([cy0, cy1, y_m - 0.04, y_under, y_under + 0.01, y_under, y_m - 0.04, cy1, cy0])
+            bot_t = np.linspace(0.0 if bs == 0 else float(fm.t_of_y(0.3)), 1.0 + fm.delta, 12)
+            reach = 10.0
+        yy, aa, _, _ = fm.ring(bot_t)
+        aa = np.minimum(aa * 0.97, reach)         # inside the face: the skin's outline clips the rest
+        yy = yy + 0.04 * (bot_t / bot_t[-1])
+        # two halves, each a simple polygon from the chin's middle outwards (a single outline folds over
+        # itself on the far side of a turned head)
+        mid = len(top_u) // 2
+        halves = []
+        for side in (-1, 1):
+            tu = top_u[mid:] if side > 0 else top_u[mid::-1]
+            ty = top_y[mid:] if side > 0 else top_y[mid::-1]
+            halves.append(B.on_face(np.concatenate([tu, side * aa, [0.0]]),
+                                    np.concatenate([ty, yy, [yy[-1]]]), 0.01))
+        defer(g.values, "beard_halves", halves)
     defer(g.values, "cheek_pts", B.on_face(np.array([-0.55, 0.55]), np.array([0.33, 0.33])))
     defer(g.values, "forehead_lines", [
         B.on_face(np.linspace(-0.45, 0.45, 9), np.full(9, eye_y - sh.brow_gap - 0.13 - 0.085 * i)
@@ -564,33 +584,36 @@ def build(p: FaceParams, size: int) -> Geometry:
         defer(g.points, name + "_lobe", e[0])
         defer(g.points, name + "_top", e[1])
 
-    # --- glasses -------------------------------------------------------------------------------------
-    lw, lh = sh.eye_w * 1.55, sh.eye_h * 2.05
-    ang = np.linspace(0, 2 * np.pi, 28, endpoint=False)
-    shape = p.acc.glasses_shape
-    n_exp = {0: 2.0, 1: 4.5, 2: 2.6}[shape]
-    cx_ = np.sign(np.cos(ang)) * np.abs(np.cos(ang)) ** (2 / n_exp)
-    cy_ = np.sign(np.sin(ang)) * np.abs(np.sin(ang)) ** (2 / n_exp)
-    if shape == 2:   # aviator: deeper towards the bottom
-        cy_ = cy_ * (1.0 + 0.25 * (cy_ > 0))
-    z_lens = float(surf.front_z(sh.eye_sep, eye_y)) + 0.18
-    for side, name in ((-1, "r"), (1, "l")):
-        ue = side * sh.eye_sep
-        gu = ue + side * 0.01 + cx_ * lw
-        gy = eye_y + 0.015 + cy_ * lh * (0.8 if shape == 0 else 1.0)
-        defer(g.polys, f"lens_{name}", B.point3(np.stack([gu, gy, np.full_like(gu, z_lens)], -1)))
-        outer = [ue + side * lw, eye_y - 0.02, z_lens - 0.02]
-        temple = [side * float(fm.skull_halfwidth(eye_y)), eye_y - 0.03, -0.05]
-        ear_top = [side * float(fm.skull_halfwidth(sh.ear_y)) * 1.02, sh.ear_y - 0.13, -0.2]
-        defer(g.lines, f"arm_{name}", B.point3(np.array([outer, temple, ear_top])))
-    zb = float(surf.front_z(0.0, eye_y)) + 0.2
-    bridge_u = np.linspace(-sh.eye_sep + lw * 0.95, sh.eye_sep - lw * 0.95, 5)
-    bridge_y = eye_y - 0.02 - 0.03 * np.cos(np.linspace(-1.4, 1.4, 5))
-    defer(g.lines, "bridge", B.point3(np.stack([bridge_u, bridge_y, np.full(5, zb)], -1)))
-    g.values["glasses_thick"] = p.acc.glasses_thick * s
+    if p.attr("Eyeglasses") > 0:
+        # --- glasses -------------------------------------------------------------------------------------
+        lw, lh = sh.eye_w * 1.55, sh.eye_h * 2.05
+        ang = np.linspace(0, 2 * np.pi, 28, endpoint=False)
+        shape = p.acc.glasses_shape
+        n_exp = {0: 2.0, 1: 4.5, 2: 2.6}[shape]
+        cx_ = np.sign(np.cos(ang)) * np.abs(np.cos(ang)) ** (2 / n_exp)
+        cy_ = np.sign(np.sin(ang)) * np.abs(np.sin(ang)) ** (2 / n_exp)
+        if shape == 2:   # aviator: deeper towards the bottom
+            cy_ = cy_ * (1.0 + 0.25 * (cy_ > 0))
+        z_lens = float(surf.front_z(sh.eye_sep, eye_y)) + 0.18
+        for side, name in ((-1, "r"), (1, "l")):
+            ue = side * sh.eye_sep
+            gu = ue + side * 0.01 + cx_ * lw
+            gy = eye_y + 0.015 + cy_ * lh * (0.8 if shape == 0 else 1.0)
+            defer(g.polys, f"lens_{name}", B.point3(np.stack([gu, gy, np.full_like(gu, z_lens)], -1)))
+            outer = [ue + side * lw, eye_y - 0.02, z_lens - 0.02]
+            temple = [side * float(fm.skull_halfwidth(eye_y)), eye_y - 0.03, -0.05]
+            ear_top = [side * float(fm.skull_halfwidth(sh.ear_y)) * 1.02, sh.ear_y - 0.13, -0.2]
+            defer(g.lines, f"arm_{name}", B.point3(np.array([outer, temple, ear_top])))
+        zb = float(surf.front_z(0.0, eye_y)) + 0.2
+        bridge_u = np.linspace(-sh.eye_sep + lw * 0.95, sh.eye_sep - lw * 0.95, 5)
+        bridge_y = eye_y - 0.02 - 0.03 * np.cos(np.linspace(-1.4, 1.4, 5))
+        defer(g.lines, "bridge", B.point3(np.stack([bridge_u, bridge_y, np.full(5, zb)], -1)))
+        g.values["glasses_thick"] = p.acc.glasses_thick * s
 
     # --- hat outlines --------------------------------------------------------------------------------
-    if p.acc.hat_kind == 1:   # cap visor, a flat half-disc in front of the forehead
+    if p.attr("Wearing_Hat") <= 0:
+        pass
+    elif p.acc.hat_kind == 1:   # cap visor, a flat half-disc in front of the forehead
         va = np.linspace(-np.pi / 2, np.pi / 2, 13)
         vr = fm.W * 0.95
         band_y = p.hair.hairline - 0.07
@@ -640,6 +663,13 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
     g.values["hair_end"] = y_end
     if length <= 0.55 or p.attr("Bald") >= 0.5:
         return
+    if p.hair.tuck >= 0.5 and length > 1.5 and p.hair.tex[0] % 3 == 0:
+        # hair up in a bun at the back of the crown
+        ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+        r = 0.36 + 0.08 * p.hair.volume * 5
+        bun = np.stack([r * np.cos(ang), -1.2 + 0.85 * r * np.sin(ang), np.full(24, -0.75)], -1)
+        g.polys["hair_back"] = g.px(bun)
+        return
     ell = _ellipse_points(cen_sh, b_sh, 64)
     y_w = cen_sh[1] + 0.05
     flare = 0.08 + 0.12 * p.hair.curl + 0.05 * p.hair.volume * 5
@@ -660,8 +690,8 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
     left_up, right_up = g.values["left_up"], g.values["right_up"]
     cover = 0.09 + 0.05 * p.hair.volume * 5
     for side, chain, name in ((-1, left_up, "curtain_r"), (1, right_up, "curtain_l")):
-        y_top = Y_JAW - 0.25
-        yc = np.linspace(y_top, y_end, 12)
+        y_top = min(Y_JAW - 0.25, p.hair.hairline + 0.3)     # up to the temple: no gap below the cap
+        yc = np.linspace(y_top, y_end, 14)
         face_x = np.interp(yc, chain[:, 1], chain[:, 0])
         below = yc > chain[-1, 1] - 0.05
         neck_x = side * (sh.neck_w + 0.12) + PIVOT[0]
@@ -687,9 +717,9 @@ def _body_polys(g: Geometry, p: FaceParams, sh, sc, m: float, centre: np.ndarray
                                           [-nwk * 1.02, 1.5]]))
     sw = sc.shoulder * (1.0 + 0.12 * m)
     neckline = sc.neckline
-    dip = {0: 1.85, 1: 2.3, 2: 1.9, 3: 1.2}[neckline]
-    top_y = 1.55 if neckline != 3 else 1.15
-    shoulder_l = np.array([[-nwk - 0.08, top_y], [-0.9 * sw, 1.72], [-1.65 * sw, 1.9], [-2.15 * sw, 2.2],
+    dip = {0: 1.75, 1: 2.2, 2: 1.8, 3: 1.15}[neckline]
+    top_y = 1.42 if neckline != 3 else 1.1
+    shoulder_l = np.array([[-nwk - 0.08, top_y], [-0.9 * sw, 1.6], [-1.65 * sw, 1.78], [-2.15 * sw, 2.1],
                            [-2.45 * sw, 2.8], [-2.6 * sw, 4.0]])
     shoulder_r = shoulder_l * np.array([-1, 1])
     if neckline == 3:
