@@ -91,8 +91,9 @@ def _json_bytes(obj: Any, what: str) -> bytes:
         raise ProjectError(f"cannot save the project: {what} is not JSON-serialisable ({exc})") from None
 
 
-def project_bytes(project: Project, *, fast: bool = False) -> dict[str, bytes]:
-    """The members of a project as bytes (fast: lighter PNG compression, for autosaves)."""
+def project_bytes(project: Project, *, fast: bool = False, image_png: bytes | None = None) -> dict[str, bytes]:
+    """The members of a project as bytes (fast: lighter PNG compression, for autosaves). `image_png`
+    reuses an earlier encoding of the same photo (it never changes within a document)."""
     image = np.asarray(project.image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ProjectError(f"cannot save the project: image must be uint8 RGB (H, W, 3), got {image.shape} {image.dtype}")
@@ -101,7 +102,7 @@ def project_bytes(project: Project, *, fast: bool = False) -> dict[str, bytes]:
         PROJECT_MEMBER: _json_bytes({"format": FORMAT, "schema_version": SCHEMA_VERSION,
                                      "saved_at": time.time(), "source": project.source,
                                      "image_size": [int(image.shape[1]), int(image.shape[0])]}, "project.json"),
-        IMAGE_MEMBER: _png_bytes(image, "RGB", level),
+        IMAGE_MEMBER: image_png if image_png is not None else _png_bytes(image, "RGB", level),
         LANDMARKS_MEMBER: _json_bytes({"landmarks": None if project.landmarks is None else
                                        np.asarray(project.landmarks, np.float64).tolist()}, "landmarks"),
         EDITS_MEMBER: _json_bytes(project.edits, "edits"),

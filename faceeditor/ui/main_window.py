@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QByteArray, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -41,10 +41,12 @@ from PySide6.QtWidgets import (
 from faceeditor.core.autosave import AutosaveSession, Orphan, discard_orphan, find_orphans
 from faceeditor.core.document import DEFAULT_RESOLUTION, Document, Opened, initial_mask, open_path
 from faceeditor.core.labels import CLASS_INDEX, NUM_CLASSES, PARSE_CLASSES
+from faceeditor.core.palette import PALETTE
 from faceeditor.core.preferences import Preferences
 from faceeditor.core.project import EXTENSION, ProjectError, load_project, project_bytes, write_members
 from faceeditor.engine.engine import BaseEngine
 from faceeditor.engine.requests import EditAttributesRequest, ParseRequest, SynthesizeRequest
+from faceeditor.ui import icons
 from faceeditor.ui.app_engine import EngineSetup, build_engine, first_model, missing_reason, provider_name
 from faceeditor.ui.canvas import CanvasView, Tool
 from faceeditor.ui.panels import AttributePanel, LayersPanel, MaskPanel, SynthesisPanel
@@ -61,6 +63,15 @@ AUTOSAVE_DELAY_MS = 2000
 AUTOSAVE_INTERVAL_MS = 60_000
 DIGIT_WINDOW_S = 0.8
 MAX_WORK_RESOLUTION = 1024
+
+
+def bundled_samples() -> list[Path]:
+    """Sample pictures shipped in resources/samples (a source checkout or an installed copy)."""
+    pkg = Path(__file__).resolve().parents[1]
+    for folder in (pkg.parent / "resources" / "samples", pkg / "resources" / "samples"):
+        if folder.is_dir():
+            return sorted(folder.glob("*.png"))
+    return []
 
 
 @dataclass
@@ -103,6 +114,7 @@ class MainWindow(QMainWindow):
         self._autosaved_counter = 0
         self._saved_counter = 0
         self._orphan_to_discard: Orphan | None = None
+        self._photo_png: tuple[np.ndarray, bytes] | None = None
         self._digit: tuple[int, float] | None = None
         self.workers = Workers(self)
         self.ch_open = self.workers.channel("open")
@@ -123,6 +135,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self._refresh_models()
+        self._update_brush_label()
         self.mask_panel.restore(self.prefs.get("tools", {}) if isinstance(self.prefs.get("tools"), dict) else {})
         self._update_actions()
 
@@ -140,6 +153,8 @@ class MainWindow(QMainWindow):
         for note in self.setup.notes:
             self.flash(note, error=True)
         self.resize(1440, 900)
+        if interactive:
+            self._restore_window_state()
 
     # ==============================================================================================
     # construction
@@ -225,21 +240,30 @@ class MainWindow(QMainWindow):
             self.tool_group.addAction(act)
             self.tool_actions[tool] = act
         self.tool_actions[Tool.BRUSH].setChecked(True)
+        for tool, make in ((Tool.BRUSH, icons.brush), (Tool.ERASER, icons.eraser), (Tool.FILL, icons.fill),
+                           (Tool.PICKER, icons.picker)):
+            self.tool_actions[tool].setIcon(make())
         self.act_mirror = self._action("Mirror", self.mask_panel.mirror.setChecked, "M",
                                        "Mirror painting about the face's axis, swapping left/right classes",
                                        checkable=True)
+        self.act_mirror.setIcon(icons.mirror())
         self.act_smaller = self._action("Smaller brush", lambda: self.mask_panel.grow_brush(1 / 1.25), "[")
         self.act_bigger = self._action("Bigger brush", lambda: self.mask_panel.grow_brush(1.25), "]")
         self.act_fit = self._action("&Fit", self.canvas.fit, "Ctrl+0", "Fit the photo in the window")
         self.act_actual = self._action("&1:1", self.canvas.one_to_one, "Ctrl+1", "One photo pixel per screen pixel")
+        self.act_fit.setIcon(icons.fit())
+        self.act_actual.setIcon(icons.actual_size())
         self.act_zoom_in = self._action("Zoom &in", lambda: self.canvas.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
         self.act_zoom_out = self._action("Zoom &out", lambda: self.canvas.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
         self.act_split = self._action("&Before/after split", self.layers_panel.split.setChecked, "S",
                                       "Original left of the divider, result right", checkable=True)
+        self.act_split.setIcon(icons.split())
         self.act_overlay = self._action("Mask &overlay", self.layers_panel.overlay.setChecked, "O",
                                         "Show the mask over the picture", checkable=True)
         self.act_overlay.setChecked(True)
         self.act_compare = self._action("Compare", tip="Hold to see the original (or hold \\ on the canvas)")
+        self.act_compare.setIcon(icons.compare())
+        self.act_parse.setIcon(icons.parse())
         self.crop_group = QActionGroup(self)
         self.crop_actions = {}
         for mode, text in (("face", "&Align the detected face"), ("whole", "&Whole image (already aligned)")):
@@ -260,6 +284,11 @@ class MainWindow(QMainWindow):
         m = bar.addMenu("&File")
         m.addActions([self.act_open])
         self.recent_menu = m.addMenu("Open &Recent")
+        samples = m.addMenu("Open &Sample")
+        for sample in bundled_samples():
+            act = samples.addAction(sample.stem)
+            act.triggered.connect(lambda _=False, p=sample: self.open_file(p))
+        samples.setEnabled(bool(samples.actions()))
         m.addActions([self.act_save, self.act_save_as])
         m.addSeparator()
         m.addActions([self.act_import_mask, self.act_export_mask, self.act_export_color, self.act_export_result])
@@ -303,6 +332,13 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         tb.addActions([self.act_fit, self.act_actual, self.act_split])
         tb.addAction(self.act_compare)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        tb.addWidget(spacer)
+        self.brush_label = QLabel()
+        self.brush_label.setToolTip("The class the brush paints, and the brush size")
+        self.brush_label.setContentsMargins(0, 0, 10, 0)
+        tb.addWidget(self.brush_label)
         compare_button = tb.widgetForAction(self.act_compare)
         compare_button.pressed.connect(lambda: self.canvas.set_comparing(True))
         compare_button.released.connect(lambda: self.canvas.set_comparing(False))
@@ -613,10 +649,20 @@ class MainWindow(QMainWindow):
         project = self._snapshot()
         counter = self._edit_counter
         session = self.autosave
-        self.ch_autosave.submit(lambda: session.write_members(project_bytes(project, fast=True)), tag=counter)
+        cache = self._photo_png                      # (photo array, its PNG bytes)
+        cached = cache[1] if cache is not None and cache[0] is project.image else None
 
-    def _autosaved(self, counter: int, path: Path) -> None:
+        def job():
+            members = project_bytes(project, fast=True, image_png=cached)
+            session.write_members(members)
+            return project.image, members["image.png"]
+
+        self.ch_autosave.submit(job, tag=counter)
+
+    def _autosaved(self, counter: int, encoded: tuple[np.ndarray, bytes]) -> None:
         self._autosaved_counter = counter
+        if self.doc is not None and encoded[0] is self.doc.photo:
+            self._photo_png = encoded
         if self._orphan_to_discard is not None:
             discard_orphan(self._orphan_to_discard)       # its work is safe in our own autosave now
             self._orphan_to_discard = None
@@ -670,12 +716,25 @@ class MainWindow(QMainWindow):
     def _tool_settings_changed(self) -> None:
         if self.doc is not None:
             self.mask_panel.apply_to(self.doc.mask)
+        self._update_brush_label()
         self.canvas.update_brush_cursor()
         self.prefs.data["tools"] = self.mask_panel.state()
 
     def set_tool(self, tool: Tool) -> None:
         self.tool_actions[tool].setChecked(True)
         self.canvas.set_tool(tool)
+        self._update_brush_label()
+
+    def _update_brush_label(self) -> None:
+        panel = self.mask_panel
+        label = panel.eraser.currentData() if self.canvas.tool == Tool.ERASER else panel.label
+        r, g, b = (int(c) for c in PALETTE[label])
+        lock = panel.lock.currentData()
+        extra = f" \u00b7 only over {PARSE_CLASSES[lock]}" if lock is not None else ""
+        extra += " \u00b7 mirrored" if panel.mirror.isChecked() else ""
+        self.brush_label.setText(f"<span style='color:rgb({r},{g},{b}); font-size:15px'>\u25cf</span> "
+                                 f"<b>{PARSE_CLASSES[label].replace('_', ' ')}</b> \u00b7 "
+                                 f"{panel.size_spin.value()} px{extra}")
 
     def _picked(self, label: int) -> None:
         self.mask_panel.select_class(label)
@@ -745,7 +804,7 @@ class MainWindow(QMainWindow):
             return
         doc = self.doc
         doc.recrop(mode)
-        self.set_document(doc)
+        self.set_document(doc, self.canvas.photo_item.pyramid)
         self._document_changed()
         self._rerun_outputs()
         self.flash("Re-cropped; the mask was carried over (its undo history starts afresh)")
@@ -758,6 +817,8 @@ class MainWindow(QMainWindow):
         self.act_undo.setEnabled(has and self.doc.mask.can_undo)
         self.act_redo.setEnabled(has and self.doc.mask.can_redo)
         self.act_parse.setEnabled(has and self.parser_model is not None)
+        self.crop_actions["face"].setEnabled(has and self.doc.landmarks is not None)
+        self.crop_actions["whole"].setEnabled(has)
 
     # --- import / export ------------------------------------------------------------------------
     def import_mask_dialog(self) -> None:
@@ -1054,8 +1115,24 @@ class MainWindow(QMainWindow):
         self.workers.shutdown()
         self.autosave.close()
         self.prefs.data["tools"] = self.mask_panel.state()
+        if self.interactive:
+            self.prefs.data["window"] = {"geometry": bytes(self.saveGeometry().toBase64()).decode("ascii"),
+                                         "state": bytes(self.saveState().toBase64()).decode("ascii")}
         self.prefs.save()
         super().closeEvent(event)
+
+    def _restore_window_state(self) -> None:
+        """Window size and dock layout as the user left them (ignored when unreadable)."""
+        saved = self.prefs.get("window")
+        if not isinstance(saved, dict):
+            return
+        try:
+            if isinstance(saved.get("geometry"), str):
+                self.restoreGeometry(QByteArray.fromBase64(saved["geometry"].encode("ascii")))
+            if isinstance(saved.get("state"), str):
+                self.restoreState(QByteArray.fromBase64(saved["state"].encode("ascii")))
+        except (ValueError, UnicodeError):
+            pass
 
 
 def _paster(doc: Document):
@@ -1138,6 +1215,7 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help="also load model packs from DIR (a pack folder or a folder of packs)")
     parser.add_argument("--provider", choices=("auto", "cuda", "cpu"), default="auto",
                         help="ONNX Runtime execution provider (default auto: CUDA when available)")
+    parser.add_argument("--sample", action="store_true", help="open a bundled sample picture")
     parser.add_argument("--offscreen", action="store_true", help="run without a display (Qt offscreen platform)")
     parser.add_argument("--screenshot", metavar="PNG", help="render the window to PNG and exit")
     parser.add_argument("--size", default="1440x900", metavar="WxH", help="window size (default 1440x900)")
@@ -1183,12 +1261,24 @@ def run(argv: Sequence[str]) -> int:
     try:
         window.resize(w, h)
         window.show()
-        if args.path:
-            window.open_file(args.path)
-        if not headless:
-            QTimer.singleShot(0, window.offer_recovery)
+        path = args.path
+        if path is None and (args.sample or (not headless and not window.prefs.recent_files())):
+            samples = bundled_samples()         # the first start (or --sample) shows a sample picture
+            path = str(samples[0]) if samples else None
+        if headless:
+            if path:
+                window.open_file(path)
+        else:
+            def startup():
+                if window.offer_recovery():
+                    if args.path:
+                        window.flash(f"Recovered unsaved work; {args.path} was not opened", error=True)
+                elif path:
+                    window.open_file(path)
+
+            QTimer.singleShot(0, startup)
             return app.exec()
-        return _screenshot(app, window, Path(args.screenshot), attrs, args.timeout, bool(args.path))
+        return _screenshot(app, window, Path(args.screenshot), attrs, args.timeout, bool(path))
     finally:
         sys.excepthook = guard.previous
 

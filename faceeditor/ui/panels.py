@@ -395,13 +395,15 @@ class AttributePanel(QWidget):
         col.setSpacing(2)
         if model is None:
             self.model_key = None
-            self.header.setText("<b>Attributes</b>")
+            self.header.setVisible(False)
             col.addWidget(notice(reason))
-            self.reset_all.setEnabled(False)
+            self.reset_all.setVisible(False)
             self.predicted_box.setVisible(False)
         else:
             entry = model.entry
             self.model_key = model.key
+            self.header.setVisible(True)
+            self.reset_all.setVisible(True)
             domain = f" · trained on {entry.data_domain}" if entry.data_domain else ""
             what = " / ".join(x for x in (entry.method, entry.backbone) if x)
             self.header.setText(f"<b>{model.key}</b> <span style='color:gray'>{what} · "
@@ -482,12 +484,13 @@ class SynthesisPanel(QWidget):
         col.setContentsMargins(0, 0, 0, 0)
         if model is None:
             self.model_key = None
-            self.header.setText("<b>Synthesis</b>")
+            self.header.setVisible(False)
             col.addWidget(notice(reason))
             self.preview.setVisible(False)
         else:
             entry = model.entry
             self.model_key = model.key
+            self.header.setVisible(True)
             domain = f" · trained on {entry.data_domain}" if entry.data_domain else ""
             self.header.setText(f"<b>{model.key}</b> <span style='color:gray'>{entry.method or 'synthesis'} · "
                                 f"{model.resolution}px{domain}</span>")

@@ -256,3 +256,35 @@ def test_drop_opens_a_file(window, qtbot, synth_sample_path):
     assert str(synth_sample_path.resolve()) in window.prefs.recent_files()
     assert window.recent_menu.actions()[0].text() == synth_sample_path.name
     _ = vp
+
+
+def test_digits_typed_into_a_spin_box_are_not_class_shortcuts(opened):
+    w = opened
+    w.mask_panel.select_class(HAIR)
+    spin = w.mask_panel.size_spin
+    spin.setFocus()
+    spin.selectAll()
+    QTest.keyClicks(spin, "30")
+    assert spin.value() == 30 and w.mask_panel.label == HAIR
+    assert w.doc.mask.brush_size == 30
+
+
+def test_switching_the_crop_carries_the_mask_over(qtbot, tmp_path, wide_photo_path):
+    w = make_window(qtbot, tmp_path)
+    try:
+        open_and_wait(w, qtbot, wide_photo_path)
+        assert w.doc.mode == "face" and w.crop_actions["face"].isChecked()
+        layer = w.doc.mask
+        layer.replace(np.zeros(layer.shape, np.uint8))
+        layer.data[100:140, 100:140] = HAIR                   # a block over the face
+        w.crop_actions["whole"].trigger()
+        assert w.doc.mode == "whole" and w.doc.mask is not layer
+        whole = w.doc.mask.data
+        assert (whole == HAIR).sum() > 100, "the painted block survives the re-crop"
+        assert w.canvas.image_rect.width() == 700 and w.is_modified
+        w.crop_actions["face"].trigger()
+        back = w.doc.mask.data
+        overlap = ((back == HAIR) & (layer.data == HAIR)).sum() / (layer.data == HAIR).sum()
+        assert overlap > 0.8
+    finally:
+        w.close()

@@ -389,3 +389,20 @@ def test_autosave_session_is_released_on_close(qtbot, tmp_path):
     assert session.active and session.lock_path.is_file()
     w.close()
     assert not session.active and not session.lock_path.exists()
+
+
+def test_autosave_encodes_the_photo_once_per_document(opened, qtbot, monkeypatch):
+    import faceeditor.core.project as project_mod
+    from tests.ui.test_canvas_painting import drag
+
+    w = opened
+    real = project_mod._png_bytes
+    modes = []
+    monkeypatch.setattr(project_mod, "_png_bytes", lambda arr, mode, level: modes.append(mode) or real(arr, mode, level))
+    for y in (20, 60):
+        drag(w.canvas, [(10, y), (50, y)])
+        w.autosave_now()
+        qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
+    assert modes.count("RGB") == 1 and modes.count("L") == 2
+    saved = load_project(w.autosave.path)
+    np.testing.assert_array_equal(saved.mask, w.doc.mask.data)
