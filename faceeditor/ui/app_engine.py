@@ -60,9 +60,17 @@ def first_model(engine: BaseEngine, task: str) -> LoadedModel | None:
     return models[0] if models else None
 
 
+def _short(path) -> str:
+    from pathlib import Path
+
+    home = str(Path.home())
+    text = str(path)
+    return "~" + text[len(home):] if home not in ("", "/") and text.startswith(home + "/") else text
+
+
 def missing_reason(task: str) -> str:
     return (f"No model pack with {TASK_PURPOSE.get(task, task)} is installed. Copy a pack folder into "
-            f"<code>{user_models_dir()}</code> or use <i>Models \u25b8 Load pack folder\u2026</i>; "
+            f"<code>{_short(user_models_dir())}</code> or use <i>Models \u25b8 Load pack folder\u2026</i>; "
             f"<code>faceeditor-cli models</code> lists what is found.")
 
 
