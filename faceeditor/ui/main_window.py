@@ -425,12 +425,19 @@ class MainWindow(QMainWindow):
                 act.setEnabled(False)
         if packs:
             self.models_menu.addSeparator()
+        for info in self.setup.packs:
+            if not info.valid:
+                act = self.models_menu.addAction(f"\u26a0 {info.name}: not usable")
+                act.setToolTip(info.reason)
+                act.setStatusTip(info.reason)
+                act.setEnabled(False)
         for task in ("parse", "edit_attributes", "synthesize"):
             if not self.engine.has_task(task):
                 act = self.models_menu.addAction(f"No pack for {task}")
                 act.setEnabled(False)
         self.models_menu.addSeparator()
         self.models_menu.addAction(self.act_load_pack)
+        self._update_actions()
 
     def work_resolution(self) -> int:
         res = [m.resolution for t in ("parse", "edit_attributes", "synthesize") for m in self.engine.models(t)]
@@ -819,6 +826,9 @@ class MainWindow(QMainWindow):
         self.act_parse.setEnabled(has and self.parser_model is not None)
         self.crop_actions["face"].setEnabled(has and self.doc.landmarks is not None)
         self.crop_actions["whole"].setEnabled(has)
+        self.mask_panel.landmarks_button.setEnabled(has)
+        self.mask_panel.clear_button.setEnabled(has)
+        self.mask_panel.parse_button.setEnabled(has and self.parser_model is not None)
 
     # --- import / export ------------------------------------------------------------------------
     def import_mask_dialog(self) -> None:

@@ -316,8 +316,9 @@ def test_real_tiny_packs_light_up_the_panels(qtbot, tmp_path, tiny_packs, synth_
     try:
         assert w.pack_label.text() == "Packs: tinypack" and w.provider_label.text() in ("CPU", "CUDA")
         assert list(w.attributes.sliders) == list(ATTRIBUTES)
-        assert w.synthesis.active and w.mask_panel.parse_button.isEnabled()
+        assert w.synthesis.active and not w.mask_panel.parse_button.isEnabled()   # nothing to parse yet
         open_and_wait(w, qtbot, synth_sample_path, timeout_ms=60000)
+        assert w.mask_panel.parse_button.isEnabled()
         assert w.doc.mask.history.undo_stack[-1].name == "Mask from parser"
         w.attributes.set_value("Bangs", 1.0)
         qtbot.waitUntil(lambda: w.result_photo is not None and not w.workers.busy, timeout=30000)
@@ -406,3 +407,25 @@ def test_autosave_encodes_the_photo_once_per_document(opened, qtbot, monkeypatch
     assert modes.count("RGB") == 1 and modes.count("L") == 2
     saved = load_project(w.autosave.path)
     np.testing.assert_array_equal(saved.mask, w.doc.mask.data)
+
+
+def test_loading_a_pack_at_run_time_lights_up_the_panels(qtbot, tmp_path, tiny_packs, synth_sample_path):
+    from faceeditor.engine.engine import Engine
+    from tests.helpers.packs import edit_manifest
+
+    broken = tmp_path / "broken"
+    import shutil
+
+    shutil.copytree(tiny_packs / "tinypack", broken)
+    edit_manifest(broken, lambda m: m["models"][0].update(sha256="0" * 64))
+    w = make_window(qtbot, tmp_path, engine=Engine())
+    try:
+        open_and_wait(w, qtbot, synth_sample_path)
+        assert not w.attributes.sliders and not w.mask_panel.parse_button.isEnabled()
+        assert not w.load_pack(broken) and "sha256" in w.errors[-1]
+        assert not w.attributes.sliders
+        assert w.load_pack(tiny_packs / "tinypack")
+        assert list(w.attributes.sliders) == list(ATTRIBUTES) and w.synthesis.active
+        assert w.mask_panel.parse_button.isEnabled() and w.pack_label.text() == "Packs: tinypack"
+    finally:
+        w.close()
