@@ -288,3 +288,19 @@ def test_switching_the_crop_carries_the_mask_over(qtbot, tmp_path, wide_photo_pa
         assert overlap > 0.8
     finally:
         w.close()
+
+
+def test_overlay_transform_matches_face_align():
+    """Crop pixel centres land where face_align's crop -> photo matrix puts them (+0.5: scene
+    coordinates are pixel corners), for a rotated and scaled crop."""
+    from faceeditor.core.face_align import similarity_transform, transform_points
+    from faceeditor.ui.canvas import crop_to_scene_transform
+
+    src = np.array([[10.0, 20.0], [50.0, 25.0], [30.0, 60.0]])
+    dst = np.array([[200.0, 100.0], [330.0, 150.0], [230.0, 260.0]])
+    m = similarity_transform(src, dst)
+    t = crop_to_scene_transform(m)
+    for x, y in ((0, 0), (17, 3), (63, 40)):
+        p = t.map(QPointF(x + 0.5, y + 0.5))
+        expected = transform_points(np.array([[x, y]], float), m)[0] + 0.5
+        assert p.x() == pytest.approx(expected[0]) and p.y() == pytest.approx(expected[1])
