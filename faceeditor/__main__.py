@@ -1,3 +1,5 @@
-from faceeditor.app import main
 import sys
+
+from faceeditor.app import main
+
 sys.exit(main())

@@ -64,4 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the imported module so that CLIError raised by commands is the class dispatch() catches.
+    from faceeditor.cli import main as _main
+
+    sys.exit(_main())
