@@ -29,7 +29,7 @@ from trainer.data.base import FaceFolderDataset, Record
 from trainer.data.errors import DatasetError
 from trainer.data.image_files import read_rgb
 from trainer.data.registry import DataConfig
-from trainer.data.transforms import crop_decoded, crop_resize_points, resize_image, square_around
+from trainer.data.transforms import crop, crop_resize_points, resize_image, square_around
 
 AFFECTNET_EXPRESSIONS = {0: "neutral", 1: "happy", 2: "sad", 3: "surprised", 4: "fearful", 5: "disgusted",
                          6: "angry", 7: "contemptuous"}
@@ -141,17 +141,14 @@ class AffectNetDataset(FaceFolderDataset):
     def decode(self, record: Record) -> dict[str, np.ndarray]:
         res = self.resolution
         box_xywh = record.labels["box"]
-        pixels, full = read_rgb(self.root / record.files[0],
-                                min_scale=lambda size: res / max(1, _side(face_crop(box_xywh, *size))))
+        pixels = read_rgb(self.root / record.files[0])
+        full = (pixels.shape[1], pixels.shape[0])
         x, y, w, h = box_xywh
         if not (0 <= x + w / 2 < full[0] and 0 <= y + h / 2 < full[1]):
             raise DatasetError(f"{self.root / record.files[0]}: face box {box_xywh} lies outside the "
                                f"{full[0]}x{full[1]} image")
         box = face_crop(box_xywh, *full)
-        return {"image": resize_image(crop_decoded(pixels, box, full), res),
+        return {"image": resize_image(crop(pixels, box), res),
                 "expression": np.int64(record.labels["expression"]),
                 "landmarks": crop_resize_points(record.labels["landmarks"], box, res)}
 
-
-def _side(box: tuple[int, int, int, int]) -> int:
-    return box[2] - box[0]

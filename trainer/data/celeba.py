@@ -27,7 +27,7 @@ from trainer.data.base import FaceFolderDataset, Record
 from trainer.data.errors import DatasetError, log
 from trainer.data.image_files import read_rgb
 from trainer.data.registry import DataConfig
-from trainer.data.transforms import center_square, crop_decoded, crop_resize_points, resize_image
+from trainer.data.transforms import center_square, crop, crop_resize_points, resize_image
 
 CELEBA_COUNT = 202599
 ATTGAN_SPLIT = (182000, 637)          # train, val; test = the rest
@@ -223,9 +223,9 @@ class CelebADataset(FaceFolderDataset):
     def decode(self, record: Record) -> dict[str, np.ndarray]:
         res = self.resolution
         path = self.root / record.files[0]
-        pixels, full = read_rgb(path, min_scale=lambda size: res / min(size))
-        box = center_square(*full)
-        image = resize_image(crop_decoded(pixels, box, full), res)
+        pixels = read_rgb(path)
+        box = center_square(pixels.shape[1], pixels.shape[0])
+        image = resize_image(crop(pixels, box), res)
         out = {"image": image, "attrs": record.labels["attrs"],
                "attrs_known": np.ones(len(EVALUATOR_ATTRIBUTES), dtype=np.bool_)}
         if "landmarks5" in self.label_specs:

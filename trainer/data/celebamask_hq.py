@@ -32,7 +32,7 @@ from trainer.data.celeba import proportional_split, read_attribute_table, read_l
 from trainer.data.errors import DatasetError, log
 from trainer.data.image_files import read_binary_mask, read_rgb
 from trainer.data.registry import DataConfig
-from trainer.data.transforms import center_square, crop_decoded, resize_image, resize_mask
+from trainer.data.transforms import center_square, crop, resize_image, resize_mask
 
 HQ_COUNT = 30000
 ATTGAN_HQ_SPLIT = (28000, 500)                 # train, val; test = the rest (1500)
@@ -178,8 +178,8 @@ class CelebAMaskHQDataset(FaceFolderDataset):
 
     def decode(self, record: Record) -> dict[str, np.ndarray]:
         res = self.resolution
-        pixels, full = read_rgb(self.root / record.files[0], min_scale=lambda size: res / min(size))
-        out = {"image": resize_image(crop_decoded(pixels, center_square(*full), full), res)}
+        pixels = read_rgb(self.root / record.files[0])
+        out = {"image": resize_image(crop(pixels, center_square(pixels.shape[1], pixels.shape[0])), res)}
         if self.has_mask:
             mask = self.compose_mask(record)
             h, w = mask.shape

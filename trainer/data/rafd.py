@@ -32,7 +32,7 @@ from trainer.data.base import FaceFolderDataset, Record
 from trainer.data.errors import DatasetError
 from trainer.data.image_files import read_rgb
 from trainer.data.registry import DataConfig
-from trainer.data.transforms import crop_decoded, resize_image
+from trainer.data.transforms import crop, resize_image
 
 RAFD_IDENTITIES, RAFD_TRAIN_IDENTITIES, RAFD_VAL_IDENTITIES = 67, 60, 3
 RAFD_ANGLES = ("000", "045", "090", "135", "180")
@@ -63,10 +63,6 @@ def rafd_face_box(width: int, height: int) -> tuple[int, int, int, int]:
     y0 = int(round(height * CROP_CENTER_Y_OF_HEIGHT)) - side // 2
     y0 = min(max(y0, 0), height - side)
     return x0, y0, x0 + side, y0 + side
-
-
-def _side(box: tuple[int, int, int, int]) -> int:
-    return box[2] - box[0]
 
 
 def identity_split(identities: list[int], seed: int) -> dict[str, set[int]]:
@@ -141,10 +137,9 @@ class RaFDDataset(FaceFolderDataset):
 
     def decode(self, record: Record) -> dict[str, np.ndarray]:
         res = self.resolution
-        pixels, full = read_rgb(self.root / record.files[0],
-                                min_scale=lambda size: res / _side(rafd_face_box(*size)))
-        box = rafd_face_box(*full)
-        image = resize_image(crop_decoded(pixels, box, full), res)
+        pixels = read_rgb(self.root / record.files[0])
+        box = rafd_face_box(pixels.shape[1], pixels.shape[0])
+        image = resize_image(crop(pixels, box), res)
         attrs = np.zeros(len(EVALUATOR_ATTRIBUTES), dtype=np.uint8)
         known = np.zeros(len(EVALUATOR_ATTRIBUTES), dtype=np.bool_)
         attrs[_MALE] = record.labels["gender"] == "male"

@@ -116,10 +116,7 @@ def tensor_to_image(tensor: torch.Tensor) -> np.ndarray:
     return arr.permute(1, 2, 0).cpu().numpy()
 
 
-def crop_decoded(pixels: np.ndarray, box: tuple[int, int, int, int], full_size: tuple[int, int]) -> np.ndarray:
-    """Crop `box` (in the file's full-size pixel coordinates) out of `pixels`, which may have been decoded
-    at a reduced scale (see image_files.read_rgb)."""
-    sx = pixels.shape[1] / full_size[0]
-    sy = pixels.shape[0] / full_size[1]
+def crop(pixels: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The (x0, y0, x1, y1) box of an (H, W, ...) array."""
     x0, y0, x1, y1 = box
-    return pixels[int(round(y0 * sy)):int(round(y1 * sy)), int(round(x0 * sx)):int(round(x1 * sx))]
+    return pixels[y0:y1, x0:x1]

@@ -84,7 +84,7 @@ def write_celebamask_hq(root: Path, n: int, mapping: list[int] | None = None, se
         eye[s // 2: s // 2 + 2, 4:8] = True
         layers["l_eye"] = eye
         reye = np.zeros((s, s), bool)
-        reye[s // 2: s // 2 + 2, s - 8: s - 4] = True
+        reye[s // 2: s // 2 + 2, s - 10: s - 6] = True    # not mirror-symmetric to l_eye
         layers["r_eye"] = reye
         if k % 2 == 0:
             hat = np.zeros((s, s), bool)

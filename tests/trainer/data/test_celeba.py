@@ -46,8 +46,9 @@ def test_centre_crop_drops_the_top_and_bottom_20_rows(celeba):
     root, _ = celeba
     img = build_dataset(cfg(root, resolution=64), "train")[0]["image"]
     rgb = ((img + 1) * 127.5).numpy()
-    # the magenta bands are outside the 178x178 centre crop: nothing of them survives
-    assert np.abs(rgb - np.asarray(handmade.colour_of(0), np.float32)[:, None, None]).max() < 6
+    # the magenta bands are outside the 178x178 centre crop: only JPEG's chroma bleed at the edge rows is left
+    diff = np.abs(rgb - np.asarray(handmade.colour_of(0), np.float32)[:, None, None])
+    assert diff[:, 2:-2].max() < 6 and diff.max() < 40
 
 
 def test_landmarks5_at_output_resolution(celeba):
@@ -104,7 +105,7 @@ def test_corrupt_jpeg_names_file_and_line(celeba):
     root, _ = celeba
     p = root / "img_align_celeba" / "000002.jpg"
     p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2])          # truncated
-    with pytest.raises(DatasetError, match=r"000002\.jpg.*list_attr_celeba\.txt line 4"):
+    with pytest.raises(DatasetError, match=r"000002\.jpg: the file is truncated.*list_attr_celeba\.txt line 4"):
         build_dataset(cfg(root), "train")
     ds = build_dataset(cfg(root, skip_bad=True), "train")
     assert len(ds) == 7 and ds.skips.bad == 1
@@ -113,7 +114,7 @@ def test_corrupt_jpeg_names_file_and_line(celeba):
 def test_zero_byte_image(celeba):
     root, _ = celeba
     (root / "img_align_celeba" / "000001.jpg").write_bytes(b"")
-    with pytest.raises(DatasetError, match=r"000001\.jpg: cannot read image"):
+    with pytest.raises(DatasetError, match=r"000001\.jpg: the file is empty.*line 3"):
         build_dataset(cfg(root), "train")
     assert len(build_dataset(cfg(root, skip_bad=True), "train")) == 7
 
