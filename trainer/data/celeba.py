@@ -6,6 +6,8 @@ Files under ``cfg.root``:
     list_eval_partition.txt           "000001.jpg 0" (0 train, 1 val, 2 test); needed by split_scheme "default"
     list_landmarks_align_celeba.txt   optional: count, 10 column names, "000001.jpg x y x y ..." (5 points)
     identity_CelebA.txt               optional: "000001.jpg 2880"
+The original distribution's sub-folders are found too: Img/img_align_celeba, Anno/*.txt, Eval/*.txt
+(torchvision's flat layout is the one above).
 
 Preprocessing: centre crop 178x178 (rows 20..197), resize to cfg.resolution (area). Samples carry the
 15 EVALUATOR_ATTRIBUTES (all known), ``landmarks5`` at output resolution when the landmark file exists and
@@ -167,28 +169,37 @@ class CelebADataset(FaceFolderDataset):
             raise DatasetError(f"unknown split_scheme {cfg.split_scheme!r} for CelebA; use 'default' or 'attgan'")
         super().__init__(cfg, split)
 
+    def _find(self, name: str, folders: tuple[str, ...]) -> Path:
+        """root/name, or root/<folder>/name for the original distribution's Anno/, Eval/ and Img/."""
+        for folder in ("", *folders):
+            path = self.root / folder / name
+            if path.exists():
+                return path
+        return self.root / name
+
     def label_files(self) -> list[Path]:
-        return [self.root / f for f in (self.attr_file, self.partition_file, self.landmark_file,
-                                        self.identity_file)]
+        return [self._find(f, ("Anno", "Eval")) for f in (self.attr_file, self.partition_file,
+                                                          self.landmark_file, self.identity_file)]
 
     def index(self, split: str) -> list[Record]:
-        attr_path = self.root / self.attr_file
+        attr_path = self._find(self.attr_file, ("Anno",))
+        image_dir = self._find(self.image_dir, ("Img",)).relative_to(self.root).as_posix()
         _, rows = read_attribute_table(self, attr_path)
         if self.cfg.split_scheme == "attgan":
             order = sorted(range(len(rows)), key=lambda k: rows[k][1])
             sizes = proportional_split(len(rows), CELEBA_COUNT, *ATTGAN_SPLIT)
             part = {rows[k][1]: split_of_position(pos, sizes) for pos, k in enumerate(order)}
         else:
-            ppath = self.root / self.partition_file
+            ppath = self._find(self.partition_file, ("Eval",))
             if not ppath.exists():
                 raise DatasetError(f"{ppath}: missing; it defines the official split "
                                    "(or use split_scheme 'attgan')")
             partitions = read_keyed_rows(self, ppath, 2, 0, "file name and partition", _partition)
             part = {f: p for f, (_, p) in partitions.items()}
-        lpath = self.root / self.landmark_file
+        lpath = self._find(self.landmark_file, ("Anno",))
         landmarks = (read_keyed_rows(self, lpath, 11, 2, "file name and 5 x,y points", _landmarks5)
                      if lpath.exists() else None)
-        ipath = self.root / self.identity_file
+        ipath = self._find(self.identity_file, ("Anno",))
         identities = (read_keyed_rows(self, ipath, 2, 0, "file name and identity", _identity)
                       if ipath.exists() else None)
 
@@ -198,7 +209,7 @@ class CelebADataset(FaceFolderDataset):
                 continue
             where = f"{attr_path.name} line {lineno}"
             if fname not in part:
-                self.bad(f"{self.root / self.partition_file}: no partition line for {fname} ({where})")
+                self.bad(f"{self._find(self.partition_file, ('Eval',))}: no partition line for {fname} ({where})")
                 continue
             if part[fname] != split:
                 continue
@@ -211,7 +222,7 @@ class CelebADataset(FaceFolderDataset):
                     break
                 labels[key] = table[fname][1]
             else:
-                records.append(Record((f"{self.image_dir}/{fname}",), where, labels))
+                records.append(Record((f"{image_dir}/{fname}",), where, labels))
         n_attr = len(EVALUATOR_ATTRIBUTES)
         self.label_specs = {"attrs": ((n_attr,), np.uint8), "attrs_known": ((n_attr,), np.bool_)}
         if landmarks is not None:

@@ -211,3 +211,14 @@ def test_flip_mirrors_landmarks5(celeba):
     # no flip outside the train split
     test = build_dataset(cfg(root, flip=True), "test")
     assert all(torch.equal(test[0]["image"], test[0]["image"]) for _ in range(5))
+
+
+def test_original_distribution_subfolders(celeba):
+    root, _ = celeba
+    for name, folder in (("list_attr_celeba.txt", "Anno"), ("list_landmarks_align_celeba.txt", "Anno"),
+                         ("list_eval_partition.txt", "Eval"), ("img_align_celeba", "Img")):
+        (root / folder).mkdir(exist_ok=True)
+        (root / name).rename(root / folder / name)
+    ds = build_dataset(cfg(root), "train")
+    assert len(ds) == 8 and ds.records[0].files[0] == "Img/img_align_celeba/000001.jpg"
+    assert "landmarks5" in ds[0]
