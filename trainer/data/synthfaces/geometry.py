@@ -1,0 +1,673 @@
+"""The 3D-ish head of a SynthFaces face and its projection: every outline the renderer fills, every
+implicit surface it ray-casts, and the 68 landmarks, all from one set of numbers.
+
+Head frame (head units, half face width ~ 1): x to the image's right for a frontal face (the subject's
+left), y down, z towards the camera, eye line at y = 0. The head is the union of a skull ellipsoid
+(forehead, temples, cranium; also the surface hair, hats and the bald scalp live on) and a stack of
+front-half cross-sections for the lower face (cheeks, jaw, chin). Features are points on that surface,
+pushed out where they protrude (nose, lips), rotated by yaw/pitch/roll about a pivot in the neck and
+projected orthographically. The body (neck, shoulders) is not rotated.
+
+Pixel convention: pixel (i, j) has its centre at x = j, y = i (as cv2 and dlib use).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .params import FaceParams
+
+PIVOT = np.array([0.0, 0.25, -0.3])
+Y_JAW = 0.12            # where the lower-face cross-sections start
+SKULL_C = (0.0, -0.35, -0.15)
+SKULL_R = (1.0, 1.18, 1.2)
+
+
+def _rot(yaw: float, pitch: float, roll: float) -> tuple[np.ndarray, np.ndarray]:
+    """(R_full, R_upright): rotation matrices acting on column vectors (head frame -> camera)."""
+    cy, sy = math.cos(yaw), math.sin(yaw)
+    cp, sp = math.cos(pitch), math.sin(pitch)
+    cr, sr = math.cos(roll), math.sin(roll)
+    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
+    rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
+    up = rx @ ry
+    return rz @ up, up
+
+
+def smoothstep(e0: float, e1: float, x):
+    t = np.clip((np.asarray(x, dtype=np.float64) - e0) / (e1 - e0), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+@dataclass
+class Ellipsoid:
+    """An ellipsoid in the head frame, prepared for per-pixel ray casting in the camera frame."""
+
+    centre: np.ndarray            # head frame
+    radii: np.ndarray
+    centre_px: np.ndarray = field(default=None)   # projected centre (px), set by Geometry
+    a_cam: np.ndarray = field(default=None)       # quadratic form in camera units
+
+
+@dataclass
+class Geometry:
+    """All outlines (pixel coordinates, float (N, 2) arrays) and surfaces of one face at one size."""
+
+    size: int
+    s: float                                  # pixels per head unit
+    centre: np.ndarray                        # pixel position of the head-frame origin (pose 0)
+    r_full: np.ndarray
+    r_up: np.ndarray
+    roll: float
+    landmarks: np.ndarray = None
+    polys: dict = field(default_factory=dict)         # name -> (N, 2) px
+    lines: dict = field(default_factory=dict)         # name -> (N, 2) px polylines
+    points: dict = field(default_factory=dict)        # name -> (2,) px
+    values: dict = field(default_factory=dict)        # misc numbers (px units unless said)
+    skull: Ellipsoid = None
+    shell: Ellipsoid = None                   # hair volume
+    hat_shell: Ellipsoid = None
+    shade: Ellipsoid = None                   # smooth surface used for skin normals
+    near_side: int = 0                        # +1: subject's left (x>0) side is nearer the camera; 0 frontal
+
+    # --- projections -------------------------------------------------------------------------------
+    def cam(self, p: np.ndarray, upright: bool = False) -> np.ndarray:
+        r = self.r_up if upright else self.r_full
+        return (np.asarray(p, dtype=np.float64) - PIVOT) @ r.T + PIVOT
+
+    def px(self, p: np.ndarray) -> np.ndarray:
+        """Head-frame points (N, 3) -> pixels (N, 2)."""
+        c = self.cam(p)
+        return np.stack([self.centre[0] + self.s * c[..., 0], self.centre[1] + self.s * c[..., 1]], -1)
+
+    def up_to_px(self, xy: np.ndarray) -> np.ndarray:
+        """Upright-camera (pre-roll) x, y in head units -> pixels (roll applied about the pivot)."""
+        xy = np.asarray(xy, dtype=np.float64)
+        cr, sr = math.cos(self.roll), math.sin(self.roll)
+        dx, dy = xy[..., 0] - PIVOT[0], xy[..., 1] - PIVOT[1]
+        x = PIVOT[0] + cr * dx - sr * dy
+        y = PIVOT[1] + sr * dx + cr * dy
+        return np.stack([self.centre[0] + self.s * x, self.centre[1] + self.s * y], -1)
+
+    def body_px(self, xy: np.ndarray) -> np.ndarray:
+        xy = np.asarray(xy, dtype=np.float64)
+        return np.stack([self.centre[0] + self.s * xy[..., 0], self.centre[1] + self.s * xy[..., 1]], -1)
+
+    def prepare(self, e: Ellipsoid) -> Ellipsoid:
+        """Camera-frame quadratic form and projected centre of an ellipsoid."""
+        inv = np.diag(1.0 / np.asarray(e.radii) ** 2)
+        e.a_cam = self.r_full @ inv @ self.r_full.T
+        e.centre_px = self.px(e.centre[None])[0]
+        return e
+
+
+class FaceModel:
+    """Surface of one head (identity + Male + expression) in the head frame."""
+
+    def __init__(self, p: FaceParams):
+        sh = p.shape
+        m = p.attr("Male")
+        self.p = p
+        self.m = m
+        self.W = sh.width * (1.0 + 0.03 * m)
+        self.skull_c = np.array(SKULL_C)
+        self.skull_r = np.array([SKULL_R[0] * self.W, SKULL_R[1] * sh.skull_h, SKULL_R[2]])
+        self.jaw_e = sh.jaw_f + (sh.jaw_m - sh.jaw_f) * m
+        self.chin_w = (sh.chin_f + (sh.chin_m - sh.chin_f) * m) * self.W
+        self.a0 = self.skull_halfwidth(Y_JAW) * (1.0 + 0.04 * sh.cheek)
+        self.chin_bottom = 1.13 * sh.length * (1.0 + 0.03 * m)
+        self.delta = 0.09
+        self.chin_y = Y_JAW + (self.chin_bottom - Y_JAW) / (1.0 + self.delta)
+        self.zf0 = self.skull_front(0.0, Y_JAW)
+        self.b0 = self.zf0 - SKULL_C[2]
+
+    # --- surfaces ----------------------------------------------------------------------------------
+    def skull_halfwidth(self, y):
+        c, r = self.skull_c, self.skull_r
+        return r[0] * np.sqrt(np.clip(1.0 - ((np.asarray(y) - c[1]) / r[1]) ** 2, 0.0, 1.0))
+
+    def skull_front(self, u, y):
+        c, r = self.skull_c, self.skull_r
+        q = 1.0 - (np.asarray(u) / r[0]) ** 2 - ((np.asarray(y) - c[1]) / r[1]) ** 2
+        return c[2] + r[2] * np.sqrt(np.clip(q, 0.02, 1.0))
+
+    def ring(self, t):
+        """Lower-face cross-section at parameter t (0 = top, 1 = chin, up to 1 + delta = chin bottom):
+        (y, half-width a, depth b, centre z c)."""
+        t = np.asarray(t, dtype=np.float64)
+        y = Y_JAW + t * (self.chin_y - Y_JAW)
+        tt = np.clip(t, 0.0, 1.0)
+        a = self.chin_w + (self.a0 - self.chin_w) * np.power(np.clip(1.0 - tt ** self.jaw_e, 0, 1), 0.5)
+        rounding = np.sqrt(np.clip(1.0 - ((t - 1.0) / self.delta) ** 2, 0.0, 1.0))
+        a = np.where(t > 1.0, self.chin_w * rounding, a)
+        zf = self.zf0 + (self.p.shape.chin_z - 0.1) * tt
+        b = self.b0 * (1.0 - 0.5 * tt)
+        return y, a, b, zf - b
+
+    def t_of_y(self, y):
+        return (np.asarray(y, dtype=np.float64) - Y_JAW) / (self.chin_y - Y_JAW)
+
+    def front_z(self, u, y):
+        """z of the face surface at frontal position (u, y)."""
+        u = np.asarray(u, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        upper = self.skull_front(u, y)
+        _, a, b, c = self.ring(np.clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
+        a = np.maximum(a, 1e-3)
+        lower = c + b * np.sqrt(np.clip(1.0 - (u / a) ** 2, 0.02, 1.0))
+        w = smoothstep(Y_JAW - 0.05, Y_JAW + 0.05, y)
+        return upper * (1 - w) + lower * w
+
+    def face_halfwidth(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        _, a, _, _ = self.ring(np.clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
+        return np.where(y < Y_JAW, self.skull_halfwidth(y), a)
+
+    def on_face(self, u, y, lift=0.0) -> np.ndarray:
+        u = np.asarray(u, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        return np.stack([u, y, self.front_z(u, y) + lift], -1)
+
+
+# ---------------------------------------------------------------------------------------------------
+
+def _resample(poly: np.ndarray, n: int) -> np.ndarray:
+    """n points equally spaced by arc length along a polyline."""
+    d = np.sqrt(((poly[1:] - poly[:-1]) ** 2).sum(-1))
+    cum = np.concatenate([[0.0], np.cumsum(d)])
+    t = np.linspace(0.0, cum[-1], n)
+    return np.stack([np.interp(t, cum, poly[:, 0]), np.interp(t, cum, poly[:, 1])], -1)
+
+
+def _ellipse_2d(e: Ellipsoid, r_up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Projected (upright camera) centre and 2x2 quadratic form of an ellipsoid."""
+    inv = np.diag(1.0 / np.asarray(e.radii) ** 2)
+    a = r_up @ inv @ r_up.T
+    b = a[:2, :2] - np.outer(a[:2, 2], a[2, :2]) / a[2, 2]
+    c = (e.centre - PIVOT) @ r_up.T + PIVOT
+    return c[:2], b
+
+
+def _ellipse_points(centre: np.ndarray, b: np.ndarray, n: int = 48) -> np.ndarray:
+    w, v = np.linalg.eigh(b)
+    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    unit = np.stack([np.cos(ang), np.sin(ang)], -1) / np.sqrt(w)[None, :]
+    return centre[None, :] + unit @ v.T
+
+
+def _ellipse_x_at(centre: np.ndarray, b: np.ndarray, y: np.ndarray, side: int) -> np.ndarray:
+    """x on a 2D ellipse (quadratic form b around centre) at height y, on side -1/+1 (clamped)."""
+    dy = y - centre[1]
+    # b00 dx^2 + 2 b01 dx dy + b11 dy^2 = 1
+    disc = (b[0, 1] * dy) ** 2 - b[0, 0] * (b[1, 1] * dy ** 2 - 1.0)
+    return centre[0] + (-b[0, 1] * dy + side * np.sqrt(np.clip(disc, 0, None))) / b[0, 0]
+
+
+def _catmull(points: np.ndarray, per: int = 4) -> np.ndarray:
+    """A smooth open curve through the given points (Catmull-Rom)."""
+    p = np.concatenate([points[:1] * 2 - points[1:2], points, points[-1:] * 2 - points[-2:-1]])
+    t = np.linspace(0, 1, per, endpoint=False)[:, None]
+    out = []
+    for i in range(1, len(p) - 2):
+        p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
+        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
+                          + (-p0 + 3 * p1 - 3 * p2 + p3) * t ** 3))
+    out.append(points[-1:])
+    return np.concatenate(out)
+
+
+def hair_length(p: FaceParams) -> float:
+    """Style length after Male and Bald: 0 crop .. 3 long."""
+    m = p.attr("Male")
+    style = p.hair.style_f + (p.hair.style_m - p.hair.style_f) * m
+    return float(style * max(0.0, 1.0 - 2.0 * p.attr("Bald")))
+
+
+def build(p: FaceParams, size: int) -> Geometry:
+    """Geometry of one face at one image size."""
+    sh, sc = p.shape, p.scene
+    acts = p.actions()
+    fm = FaceModel(p)
+    m = fm.m
+    r_full, r_up = _rot(math.radians(p.yaw), math.radians(p.pitch), math.radians(p.roll))
+    s = size * sc.scale
+    centre = np.array([size * (0.5 + sc.cx), size * (0.45 + sc.cy)])
+    g = Geometry(size=size, s=s, centre=centre, r_full=r_full, r_up=r_up, roll=math.radians(p.roll))
+    g.near_side = 0 if abs(p.yaw) < 3.0 else (-1 if p.yaw > 0 else 1)
+    lm = np.zeros((68, 2))
+
+    # --- face outline: lower-face cross-sections ---------------------------------------------------
+    ts = np.concatenate([np.linspace(0.0, 1.0, 22), 1.0 + fm.delta * np.array([0.35, 0.6, 0.8, 0.93, 1.0])])
+    ys, a, b, c = fm.ring(ts)
+    th = np.linspace(0.0, np.pi, 19)
+    ring_pts = np.stack([
+        a[:, None] * np.cos(th)[None, :],
+        np.broadcast_to(ys[:, None], (len(ts), len(th))),
+        c[:, None] + b[:, None] * np.sin(th)[None, :],
+    ], -1)                                                   # (rings, angles, 3)
+    up = g.cam(ring_pts.reshape(-1, 3), upright=True).reshape(len(ts), len(th), 3)
+    li, ri = up[..., 0].argmin(1), up[..., 0].argmax(1)
+    k = np.arange(len(ts))
+    left_up, right_up = up[k, li, :2], up[k, ri, :2]
+    contour_up = np.concatenate([left_up, right_up[::-1][1:]])      # top-left .. chin .. top-right
+    g.values["contour_up"] = contour_up
+    g.polys["lower_face"] = g.up_to_px(contour_up)
+    jaw = _resample(contour_up, 17)
+    lm[0:17] = g.up_to_px(jaw)
+    chin_up = up[-1, 9, :2]
+    g.points["chin"] = g.up_to_px(chin_up[None])[0]
+    g.values["left_up"], g.values["right_up"] = left_up, right_up
+
+    # --- surfaces for per-pixel casting --------------------------------------------------------------
+    g.skull = g.prepare(Ellipsoid(fm.skull_c.copy(), fm.skull_r.copy()))
+    length = hair_length(p)
+    vol = p.hair.volume * (0.45 + 0.55 * min(length, 2.0) / 2.0) + 0.03
+    g.values["hair_len"] = length
+    g.values["hair_vol"] = vol
+    g.shell = g.prepare(Ellipsoid(fm.skull_c.copy(), fm.skull_r + np.array([vol, vol * 1.25, vol])))
+    hat_extra = 0.07 + (0.2 if p.acc.hat_kind == 2 else 0.0)
+    g.hat_shell = g.prepare(Ellipsoid(fm.skull_c.copy() + np.array([0, -hat_extra * 0.5, 0]),
+                                      fm.skull_r + np.array([vol + 0.06, vol * 1.25 + 0.06 + hat_extra, vol + 0.06])))
+    g.shade = g.prepare(Ellipsoid(np.array([0.0, -0.15, -0.25]),
+                                  np.array([fm.W * 1.04, 1.45, 1.3])))
+
+    # --- eyes ----------------------------------------------------------------------------------------
+    xi = np.linspace(0.0, 1.0, 11)          # outer corner -> inner corner
+    h_up = sh.eye_h * 0.62 * (1.0 + 0.5 * acts["upper_lid"]) * (1.0 - 0.12 * acts["smile"])
+    h_lo = sh.eye_h * 0.42 * max(0.25, 1.0 - 0.5 * acts["lower_lid"] - 0.25 * acts["smile"])
+    eye_y = sh.eye_y
+    for side, name, idx in ((-1, "r_eye", 36), (1, "l_eye", 42)):
+        ue = side * sh.eye_sep
+        uo, ui = ue + side * sh.eye_w, ue - side * sh.eye_w
+        yo, yi = eye_y - sh.eye_tilt, eye_y + 0.01
+        u = uo + (ui - uo) * xi
+        base = yo + (yi - yo) * xi
+        upper = base - h_up * np.sin(np.pi * xi ** 1.15) ** 0.85
+        lower = base + h_lo * np.sin(np.pi * xi ** 0.9) ** 1.1
+        up3 = fm.on_face(u, upper, -0.02)
+        lo3 = fm.on_face(u, lower, -0.02)
+        upper_px, lower_px = g.px(up3), g.px(lo3)
+        g.polys[name] = np.concatenate([upper_px, lower_px[::-1][1:-1]])
+        g.lines[name + "_upper"] = upper_px
+        g.lines[name + "_lower"] = lower_px
+        # landmarks at xi = 0, 1/3, 2/3, 1 along each lid
+        def at(t, lid):
+            uu = uo + (ui - uo) * t
+            bb = yo + (yi - yo) * t
+            if lid == "u":
+                yy = bb - h_up * np.sin(np.pi * t ** 1.15) ** 0.85
+            else:
+                yy = bb + h_lo * np.sin(np.pi * t ** 0.9) ** 1.1
+            return g.px(fm.on_face(np.array([uu]), np.array([yy]), -0.02))[0]
+        outer, inner = upper_px[0], upper_px[-1]
+        if side < 0:   # r_eye: 36 outer, 37 38 upper, 39 inner, 40 41 lower
+            lm[idx:idx + 6] = [outer, at(1 / 3, "u"), at(2 / 3, "u"), inner, at(2 / 3, "l"), at(1 / 3, "l")]
+        else:          # l_eye: 42 inner, 43 44 upper, 45 outer, 46 47 lower
+            lm[idx:idx + 6] = [inner, at(2 / 3, "u"), at(1 / 3, "u"), outer, at(1 / 3, "l"), at(2 / 3, "l")]
+        # iris: a disc on the eyeball, projected
+        gx, gy = sc.gaze
+        ic = (ue + gx * sh.eye_w * 0.45, eye_y + 0.003 + gy * sh.eye_h * 0.25)
+        r = sh.iris_r
+        pts = fm.on_face(np.array([ic[0], ic[0] - r, ic[0] + r, ic[0], ic[0]]),
+                         np.array([ic[1], ic[1], ic[1], ic[1] - r, ic[1] + r]), 0.0)
+        pp = g.px(pts)
+        g.points[name + "_iris"] = pp[0]
+        g.values[name + "_iris_ax"] = np.stack([(pp[2] - pp[1]) / 2, (pp[4] - pp[3]) / 2])
+        g.values[name + "_eye_centre"] = g.px(fm.on_face(np.array([ue]), np.array([eye_y]), -0.02))[0]
+        # eyelid crease and lower-lid line (paint on skin)
+        crease = base - h_up * (1.0 + 0.55 * (1 - 0.4 * acts["upper_lid"])) * np.sin(np.pi * xi) ** 0.7 - 0.03
+        g.lines[name + "_crease"] = g.px(fm.on_face(u, crease, 0.0))[1:-1]
+        bag = base + h_lo * 1.6 * np.sin(np.pi * xi) + 0.04
+        g.lines[name + "_bag"] = g.px(fm.on_face(u, bag, 0.0))[2:-2]
+        # crow's feet
+        feet = []
+        for k_ in (-1, 0, 1):
+            a0 = np.array([uo + side * 0.04, yo + 0.02 * k_])
+            a1 = np.array([uo + side * 0.14, yo + 0.07 * k_ - 0.01])
+            feet.append(g.px(fm.on_face(np.array([a0[0], a1[0]]), np.array([a0[1], a1[1]]), 0.0)))
+        g.values[name + "_feet"] = feet
+
+    # --- brows ---------------------------------------------------------------------------------------
+    bushy = p.attr("Bushy_Eyebrows")
+    tau = np.linspace(0.0, 1.0, 9)
+    for side, name, idx in ((-1, "r_brow", 17), (1, "l_brow", 22)):
+        ue = side * sh.eye_sep
+        u_in = ue - side * sh.eye_w * 0.95
+        u_out = ue + side * sh.eye_w * (0.95 + 0.35 * sh.brow_len)
+        u = u_in + (u_out - u_in) * tau
+        y_base = eye_y - sh.brow_gap + 0.035 * m
+        arch = sh.brow_arch * (1.0 - 0.45 * m)
+        y = (y_base - arch * np.sin(np.pi * np.clip(tau * 1.15, 0, 1)) + sh.brow_tilt * tau
+             - 0.09 * acts["brow_raise"] - 0.075 * acts["brow_inner"] * (1 - tau) ** 2)
+        u = u + side * 0.025 * min(acts["brow_inner"], 0.0) * (1 - tau) ** 2
+        thick = sh.brow_thick * (1.2 - 0.55 * tau) * (1.0 + 0.65 * bushy) * (1.0 + 0.25 * m)
+        # a lowered brow stops short of the upper lid
+        y = np.minimum(y, eye_y - sh.eye_tilt * (tau > 0.5) - h_up - 0.045 - thick * 0.45)
+        top = g.px(fm.on_face(u, y - thick * 0.55, 0.01))
+        bot = g.px(fm.on_face(u, y + thick * 0.45, 0.01))
+        g.polys[name] = np.concatenate([top, bot[::-1]])
+        centre_line = g.px(fm.on_face(u, y, 0.01))
+        g.lines[name] = centre_line
+        sel = centre_line[[0, 2, 4, 6, 8]]   # inner .. outer
+        lm[idx:idx + 5] = sel[::-1] if side < 0 else sel
+    # furrow / forehead lines
+    g.values["brow_mid"] = g.px(fm.on_face(np.array([0.0]), np.array([eye_y - sh.brow_gap + 0.02]), 0.0))[0]
+
+    # --- nose ----------------------------------------------------------------------------------------
+    y_root = eye_y - 0.03
+    y_tip = eye_y + sh.nose_len
+    y_base = y_tip + 0.055
+    nw = sh.nose_w * (1.0 + 0.08 * m + 0.1 * acts["nose_wrinkle"])
+    bw = sh.nose_bridge
+    tip_w = 0.07 + 0.03 * sh.nose_tip
+
+    def nose_half(y):
+        return np.interp(y, [y_root, (y_root + y_tip) / 2, y_tip - 0.08, y_tip, y_base],
+                         [bw, bw * 1.1, nw * 0.85, nw, nw * 0.78])
+
+    def nose_lift(u, y):
+        prof = np.interp(y, [y_root, y_tip - 0.05, y_tip, y_base], [0.12, 0.85, 1.0, 0.45]) * sh.nose_prot
+        hw = nose_half(y)
+        return prof * np.clip(1.0 - (u / hw) ** 2, 0.0, 1.0) ** 0.6
+
+    ny = np.linspace(y_root, y_base, 9)
+    nx = np.linspace(-1.0, 1.0, 7)
+    gy_, gx_ = np.meshgrid(ny, nx, indexing="ij")
+    gu = gx_ * nose_half(gy_)
+    nose3 = fm.on_face(gu, gy_, 0.0)
+    nose3[..., 2] += nose_lift(gu, gy_)
+    npx = g.px(nose3.reshape(-1, 3))
+    import cv2
+    hull = cv2.convexHull(npx.astype(np.float32)).reshape(-1, 2).astype(np.float64)
+    g.polys["nose"] = hull
+
+    def nose_pt(u, y):
+        q = fm.on_face(np.array([u]), np.array([y]), 0.0)
+        q[..., 2] += nose_lift(np.array([u]), np.array([y]))
+        return g.px(q)[0]
+
+    for i, y in enumerate(np.linspace(y_root, y_tip, 4)):
+        lm[27 + i] = nose_pt(0.0, y)
+    for i, f in enumerate((-0.62, -0.32, 0.0, 0.32, 0.62)):
+        lm[31 + i] = nose_pt(f * nw, y_base - 0.012 + 0.012 * (1 - abs(f)))
+    g.points["nose_tip"] = nose_pt(0.0, y_tip - 0.01)
+    g.points["nose_root"] = nose_pt(0.0, y_root)
+    g.points["nose_base"] = nose_pt(0.0, y_base)
+    for side, nm in ((-1, "r"), (1, "l")):
+        g.points[f"nostril_{nm}"] = nose_pt(side * nw * 0.48, y_base - 0.02)
+        g.points[f"ala_{nm}"] = nose_pt(side * nw * 0.92, y_tip - 0.01)
+    g.values["nostril_ax"] = np.array([nw * 0.28, 0.022]) * s
+    g.values["nose_half_px"] = nw * s
+    g.values["nose_y"] = (y_root, y_tip, y_base)
+
+    # --- mouth ---------------------------------------------------------------------------------------
+    y_m = max(sh.mouth_y * sh.length, y_base + 0.2)
+    mw = sh.mouth_w * (1.0 + 0.16 * acts["smile"] + 0.16 * acts["stretch"] - 0.22 * acts["round"]
+                       + 0.06 * acts["asym"])
+    lip_u = sh.lip_u * (1.0 - 0.45 * acts["press"]) * (1.0 - 0.15 * acts["smile"])
+    lip_l = sh.lip_l * (1.0 - 0.45 * acts["press"]) * (1.0 + 0.12 * acts["round"])
+    gap = 0.06 * acts["open"]
+    y_cR = y_m - 0.055 * acts["smile"] + 0.045 * acts["corner_down"] + 0.012 * acts["stretch"]
+    y_cL = y_cR - 0.065 * acts["asym"]
+    uR, uL = -mw, mw + 0.03 * acts["asym"]
+    raise_ = 0.03 * acts["upper_lip_raise"]
+
+    def mouth_curve(v, kind):
+        """v in [-1, 1] from the right corner (image left) to the left corner."""
+        v = np.asarray(v, dtype=np.float64)
+        w = (v + 1) / 2
+        u = uR + (uL - uR) * w
+        base = y_cR + (y_cL - y_cR) * w
+        prof = np.clip(1.0 - v ** 2, 0.0, 1.0)
+        if kind == "uo":     # upper outer: cupid's bow
+            bow = np.exp(-((np.abs(v) - 0.32) / 0.22) ** 2) * (0.35 * sh.cupid)
+            y = base - lip_u * (prof ** 0.55) * (1.0 + bow - 0.3 * sh.cupid * np.exp(-(v / 0.12) ** 2))
+            y = y - raise_ * prof
+        elif kind == "ui":   # upper inner
+            y = base - 0.006 * prof - raise_ * 1.3 * prof ** 0.8
+        elif kind == "li":   # lower inner
+            y = base + gap * prof ** 0.65 - 0.004 * prof
+        else:                # lower outer
+            y = base + gap * prof ** 0.65 + lip_l * prof ** 0.5
+        return u, y
+
+    def mouth_px(v, kind, inner=False):
+        v = np.asarray(v, dtype=np.float64)
+        if inner:
+            v = v * 0.9
+        u, y = mouth_curve(v, kind)
+        lift = 0.035 * np.clip(1 - v ** 2, 0, 1) + (0.01 if kind in ("uo", "lo") else 0.0)
+        return g.px(fm.on_face(u, y, lift))
+
+    vv = np.linspace(-1.0, 1.0, 17)
+    uo_px, ui_px = mouth_px(vv, "uo"), mouth_px(vv, "ui", True)
+    li_px, lo_px = mouth_px(vv, "li", True), mouth_px(vv, "lo")
+    corner_r, corner_l = uo_px[0], uo_px[-1]
+    g.polys["u_lip"] = np.concatenate([uo_px, ui_px[::-1]])
+    g.polys["l_lip"] = np.concatenate([lo_px, li_px[::-1]])
+    g.polys["mouth"] = np.concatenate([ui_px, li_px[::-1]])
+    g.lines["lip_line"] = np.concatenate([[corner_r], (ui_px + li_px) / 2, [corner_l]])
+    g.values["mouth_gap_px"] = gap * s
+    # teeth: upper band below the upper inner lip, lower band above the lower inner lip
+    th_u = 0.055 + 0.02 * acts["upper_lip_raise"]
+    u_t, y_t = mouth_curve(vv * 0.85, "ui")
+    g.polys["teeth_u"] = np.concatenate([g.px(fm.on_face(u_t, y_t - 0.02, 0.03)),
+                                         g.px(fm.on_face(u_t[::-1], (y_t + th_u)[::-1], 0.03))])
+    u_b, y_b = mouth_curve(vv * 0.7, "li")
+    g.polys["teeth_l"] = np.concatenate([g.px(fm.on_face(u_b, y_b + 0.02, 0.03)),
+                                         g.px(fm.on_face(u_b[::-1], (y_b - 0.035)[::-1], 0.03))])
+    g.values["tooth_x"] = g.px(fm.on_face(np.linspace(uR, uL, 11)[1:-1] * 0.8,
+                                          np.full(9, y_m + 0.01), 0.03))
+    # landmarks 48-67
+    outer_v_up = np.array([-1.0, -0.62, -0.3, 0.0, 0.3, 0.62, 1.0])
+    lm[48:55] = mouth_px(outer_v_up, "uo")
+    lm[55:60] = mouth_px(np.array([0.62, 0.3, 0.0, -0.3, -0.62]), "lo")
+    inner_v = np.array([-1.0, -0.45, 0.0, 0.45, 1.0])
+    lm[60:65] = mouth_px(inner_v, "ui", True)
+    lm[65:68] = mouth_px(np.array([0.45, 0.0, -0.45]), "li", True)
+    g.points["mouth_centre"] = mouth_px(np.array([0.0]), "li", True)[0]
+    g.values["mouth_y"] = y_m
+    g.values["lip_u"], g.values["lip_l"] = lip_u, lip_l
+    # nasolabial folds, chin, mustache and beard outlines (paint on skin)
+    for side, nm in ((-1, "r"), (1, "l")):
+        u_c = uR if side < 0 else uL
+        y_c = y_cR if side < 0 else y_cL
+        pts_u = np.array([side * nw * 1.05, side * (nw * 1.3 + 0.03), u_c + side * 0.07, u_c + side * 0.06])
+        pts_y = np.array([y_tip - 0.02, y_base + 0.12, y_c + 0.02, y_c + 0.15])
+        g.lines[f"fold_{nm}"] = g.px(fm.on_face(*_catmull(np.stack([pts_u, pts_y], -1), 4).T, 0.0))
+    mus_top = y_base + 0.03
+    mus_bot = y_m - lip_u * 0.6
+    style = p.look.mustache_style
+    droop = 0.08 if style == 2 else (0.02 if style == 1 else 0.05)
+    thick = 0.45 if style == 1 else 1.0
+    mu = np.array([-mw - 0.04, -mw * 0.6, -0.1, 0.0, 0.1, mw * 0.6, mw + 0.04])
+    top_y = np.array([y_cR - 0.02, mus_top + 0.04, mus_top, mus_top + 0.01, mus_top, mus_top + 0.04, y_cL - 0.02])
+    top_y = mus_bot - (mus_bot - top_y) * thick
+    bot_y = np.array([y_cR + droop, mus_bot + 0.01, mus_bot, mus_bot - 0.005, mus_bot, mus_bot + 0.01, y_cL + droop])
+    g.polys["mustache"] = g.px(fm.on_face(np.concatenate([mu, mu[::-1]]), np.concatenate([top_y, bot_y[::-1]]), 0.01))
+    # beard: between a line across the cheeks (under the lower lip in the middle) and the jaw contour
+    bs = p.look.beard_style
+    y_under = y_m + lip_l + gap + 0.03
+    if bs == 1:      # goatee
+        top_u = np.array([-mw * 0.95, -0.12, 0.0, 0.12, mw * 0.95])
+        top_y = np.array([y_m + 0.02, y_under, y_under + 0.01, y_under, y_m + 0.02])
+        bot_t = np.linspace(0.55, 1.0 + fm.delta, 9)
+        reach = 0.42
+    else:
+        hw0 = fm.face_halfwidth(np.array([Y_JAW + 0.02]))[0] * 1.05
+        cy0 = Y_JAW + 0.02 if bs == 0 else 0.3
+        cy1 = 0.42 if bs == 0 else 0.55
+        top_u = np.array([-hw0, -0.62, -mw - 0.06, -0.1, 0.0, 0.1, mw + 0.06, 0.62, hw0])
+        top_y = np.array([cy0, cy1, y_m - 0.04, y_under, y_under + 0.01, y_under, y_m - 0.04, cy1, cy0])
+        bot_t = np.linspace(0.0 if bs == 0 else fm.t_of_y(0.3), 1.0 + fm.delta, 12)
+        reach = 10.0
+    yy, aa, _, _ = fm.ring(bot_t)
+    aa = np.minimum(aa * 1.06, reach)
+    yy = yy + 0.04 * (bot_t / bot_t[-1])
+    bot_u = np.concatenate([aa, -aa[::-1]])
+    bot_y = np.concatenate([yy, yy[::-1]])
+    g.polys["beard"] = g.px(fm.on_face(np.concatenate([top_u, bot_u]), np.concatenate([top_y, bot_y]), 0.01))
+    # mouth hole in the beard (the lips are drawn over it anyway)
+    g.values["cheek_pts"] = g.px(fm.on_face(np.array([-0.55, 0.55]), np.array([0.33, 0.33]), 0.0))
+    g.values["forehead_lines"] = [
+        g.px(fm.on_face(np.linspace(-0.45, 0.45, 9), np.full(9, eye_y - sh.brow_gap - 0.13 - 0.085 * i)
+                        - 0.03 * np.cos(np.linspace(-1.2, 1.2, 9)), 0.0)) for i in range(3)]
+    g.values["furrow"] = [g.px(fm.on_face(np.array([d, d * 1.2]), np.array([eye_y - sh.brow_gap - 0.02,
+                                                                             eye_y - sh.brow_gap - 0.14]), 0.0))
+                          for d in (-0.045, 0.045)]
+    g.values["chin_pt"] = g.px(fm.on_face(np.array([0.0]), np.array([fm.chin_bottom - 0.13]), 0.0))[0]
+
+    # --- ears ----------------------------------------------------------------------------------------
+    ear_outline = np.array([[0.0, 0.0], [0.1, -0.06], [0.21, -0.04], [0.27, 0.06], [0.27, 0.19], [0.22, 0.32],
+                            [0.14, 0.42], [0.08, 0.5], [0.02, 0.5], [-0.02, 0.42], [-0.02, 0.28],
+                            [0.0, 0.14]]) * sh.ear_size
+    concha = np.array([[0.04, 0.06], [0.13, 0.02], [0.2, 0.1], [0.19, 0.24], [0.12, 0.33], [0.05, 0.32],
+                       [0.03, 0.18]]) * sh.ear_size
+    for side, name in ((-1, "r_ear"), (1, "l_ear")):
+        y0 = sh.ear_y - 0.12
+        xr = side * fm.skull_halfwidth(y0 + 0.2) * 0.97
+        zr = -0.02
+        fl = sh.ear_flare
+        back = np.array([side * math.sin(fl), 0.0, -math.cos(fl)])
+
+        def ear3(o):
+            return np.stack([xr + o[:, 0] * back[0], y0 + o[:, 1], zr + o[:, 0] * back[2]], -1)
+        g.polys[name] = g.px(ear3(ear_outline))
+        g.polys[name + "_in"] = g.px(ear3(concha))
+        g.points[name + "_lobe"] = g.px(ear3(np.array([[0.05, 0.49 * sh.ear_size]])))[0]
+        g.points[name + "_top"] = g.px(ear3(np.array([[0.05, -0.02]])))[0]
+    g.values["ear_y0"] = sh.ear_y - 0.12
+
+    # --- glasses -------------------------------------------------------------------------------------
+    lw, lh = sh.eye_w * 1.55, sh.eye_h * 2.05
+    ang = np.linspace(0, 2 * np.pi, 28, endpoint=False)
+    shape = p.acc.glasses_shape
+    n_exp = {0: 2.0, 1: 4.5, 2: 2.6}[shape]
+    cx_ = np.sign(np.cos(ang)) * np.abs(np.cos(ang)) ** (2 / n_exp)
+    cy_ = np.sign(np.sin(ang)) * np.abs(np.sin(ang)) ** (2 / n_exp)
+    if shape == 2:   # aviator: drop towards the outer-bottom
+        cy_ = cy_ * (1.0 + 0.25 * (cy_ > 0))
+    for side, name in ((-1, "r"), (1, "l")):
+        ue = side * sh.eye_sep
+        gu = ue + side * 0.01 + cx_ * lw
+        gy = eye_y + 0.015 + cy_ * lh * (0.8 if shape == 0 else 1.0) + (0.03 if shape == 2 else 0.0) * (cy_ > 0) * side * cx_
+        z = float(fm.front_z(ue, eye_y)) + 0.18
+        g.polys[f"lens_{name}"] = g.px(np.stack([gu, gy, np.full_like(gu, z)], -1))
+        outer = np.array([[ue + side * lw, eye_y - 0.02, z - 0.02]])
+        temple = np.array([[side * fm.skull_halfwidth(eye_y) * 1.0, eye_y - 0.03, -0.05]])
+        ear_top = np.array([[side * fm.skull_halfwidth(sh.ear_y) * 1.02, sh.ear_y - 0.13, -0.2]])
+        g.lines[f"arm_{name}"] = g.px(np.concatenate([outer, temple, ear_top]))
+        g.values[f"lens_{name}_z"] = z
+    zb = float(fm.front_z(0.0, eye_y)) + 0.2
+    bridge_u = np.linspace(-sh.eye_sep + lw * 0.95, sh.eye_sep - lw * 0.95, 5)
+    bridge_y = eye_y - 0.02 - 0.03 * np.cos(np.linspace(-1.4, 1.4, 5))
+    g.lines["bridge"] = g.px(np.stack([bridge_u, bridge_y, np.full(5, zb)], -1))
+    g.values["glasses_thick"] = p.acc.glasses_thick * s
+
+    # --- hair outlines that are polygons: back hair and front curtains ------------------------------
+    cen_sh, b_sh = _ellipse_2d(g.shell, r_up)
+    g.values["shell_2d"] = (cen_sh, b_sh)
+    cen_sk, b_sk = _ellipse_2d(g.skull, r_up)
+    g.values["skull_2d"] = (cen_sk, b_sk)
+    length = g.values["hair_len"]
+    y_end = -0.1 + 0.8 * length + 0.05 * p.hair.curl
+    g.values["hair_end"] = y_end
+    if length > 0.55 and p.attr("Bald") < 0.5:
+        # widest point of the shell ellipse
+        ell = _ellipse_points(cen_sh, b_sh, 64)
+        y_w = cen_sh[1] + 0.05
+        flare = 0.08 + 0.12 * p.hair.curl + 0.05 * p.hair.volume * 5
+        ys_ = np.linspace(y_w, y_end, 10)
+        xl = _ellipse_x_at(cen_sh, b_sh, np.array([y_w]), -1)[0] - flare * (ys_ - y_w) ** 0.8
+        xr_ = _ellipse_x_at(cen_sh, b_sh, np.array([y_w]), 1)[0] + flare * (ys_ - y_w) ** 0.8
+        wave = 0.04 * p.hair.curl * np.sin(ys_ * 9.0 + p.hair.tex[0])
+        xl, xr_ = xl + wave, xr_ + wave
+        top = ell[ell[:, 1] < y_w]
+        top = top[np.argsort(np.arctan2(top[:, 1] - cen_sh[1], top[:, 0] - cen_sh[0]))]
+        bottom_x = np.linspace(xr_[-1], xl[-1], 9)
+        bottom_y = y_end + 0.06 * np.cos(np.linspace(-1.3, 1.3, 9)) + 0.03 * np.sin(np.arange(9) * 2.3 + p.hair.tex[1])
+        back = np.concatenate([np.stack([xl[::-1], ys_[::-1]], -1), top,
+                               np.stack([xr_, ys_], -1), np.stack([bottom_x, bottom_y], -1)])
+        g.polys["hair_back"] = g.up_to_px(back)
+        if p.hair.tuck < 0.5:
+            left_up, right_up = g.values["left_up"], g.values["right_up"]
+            cover = 0.09 + 0.05 * p.hair.volume * 5
+            for side, chain, name in ((-1, left_up, "curtain_r"), (1, right_up, "curtain_l")):
+                y_top = Y_JAW - 0.25
+                yc = np.linspace(y_top, y_end, 12)
+                face_x = np.interp(yc, chain[:, 1], chain[:, 0])
+                below = yc > chain[-1, 1] - 0.05
+                neck_x = side * (sh.neck_w + 0.12) + PIVOT[0]
+                face_x = np.where(below, neck_x, face_x)
+                far = (g.near_side != 0) and (side != g.near_side)
+                cov = cover * (0.15 if far else 1.0)
+                inner = face_x - side * cov
+                outer_x = _ellipse_x_at(cen_sh, b_sh, np.minimum(yc, y_w), side)
+                outer_x = outer_x + side * flare * np.clip(yc - y_w, 0, None) ** 0.8 + wave[0] * 0
+                outer_x = np.where(side * (outer_x - inner) < 0.08, inner + side * 0.08, outer_x)
+                tip_x = np.linspace(outer_x[-1], inner[-1], 5)
+                tip_y = y_end + 0.05 * np.sin(np.linspace(0, np.pi, 5)) * (1 + p.hair.curl)
+                poly = np.concatenate([np.stack([inner, yc], -1), np.stack([tip_x[::-1], tip_y], -1)[1:-1],
+                                       np.stack([outer_x[::-1], yc[::-1]], -1)])
+                g.polys[name] = g.up_to_px(poly)
+
+    # --- body: neck, shoulders, necklace -------------------------------------------------------------
+    nwk = sh.neck_w * (1.0 + 0.14 * m)
+    g.values["neck_w"] = nwk
+    g.polys["neck"] = g.body_px(np.array([[-nwk, 0.1], [nwk, 0.1], [nwk * 1.02, 1.5], [nwk * 1.3, 2.0],
+                                          [nwk * 1.3, 3.2], [-nwk * 1.3, 3.2], [-nwk * 1.3, 2.0],
+                                          [-nwk * 1.02, 1.5]]))
+    sw = sc.shoulder * (1.0 + 0.12 * m)
+    neckline = sc.neckline
+    dip = {0: 1.85, 1: 2.3, 2: 1.9, 3: 1.2}[neckline]
+    top_y = 1.55 if neckline != 3 else 1.15
+    shoulder_l = np.array([[-nwk - 0.08, top_y], [-0.9 * sw, 1.72], [-1.65 * sw, 1.9], [-2.15 * sw, 2.2],
+                           [-2.45 * sw, 2.8], [-2.6 * sw, 4.0]])
+    shoulder_r = shoulder_l * np.array([-1, 1])
+    if neckline == 3:
+        cut = np.array([[-nwk - 0.08, top_y], [0.0, top_y + 0.02], [nwk + 0.08, top_y]])
+    elif neckline == 1:
+        cut = np.array([[-nwk - 0.08, top_y], [-0.18, (top_y + dip) / 2 + 0.05], [0.0, dip],
+                        [0.18, (top_y + dip) / 2 + 0.05], [nwk + 0.08, top_y]])
+    else:
+        cx__ = np.linspace(-nwk - 0.08, nwk + 0.08, 9)
+        cut = np.stack([cx__, top_y + (dip - top_y) * np.cos(np.linspace(-np.pi / 2, np.pi / 2, 9)) ** 1.3], -1)
+    cloth = np.concatenate([shoulder_l[::-1], cut[1:-1], shoulder_r])
+    g.polys["cloth"] = g.body_px(cloth)
+    g.values["cloth_top"] = top_y
+    if neckline == 2:   # shirt collar flaps
+        g.polys["collar_r"] = g.body_px(np.array([[-nwk - 0.12, top_y - 0.1], [-0.02, dip + 0.05],
+                                                  [-0.45, dip + 0.15], [-nwk - 0.3, top_y + 0.12]]))
+        g.polys["collar_l"] = g.polys["collar_r"] * np.array([-1, 1]) + np.array([2 * centre[0], 0])
+    drop = 1.45 + 0.35 * p.acc.necklace_drop
+    if neckline == 3:
+        drop = max(drop, 1.75)
+    t_ = np.linspace(-1, 1, 17)
+    chain_y = 1.22 + (drop - 1.22) * (1 - t_ ** 2) ** 0.9
+    chain_x = t_ * nwk * 0.98
+    g.lines["necklace"] = g.body_px(np.stack([chain_x, chain_y], -1))
+    g.points["pendant"] = g.body_px(np.array([[0.0, drop + 0.06]]))[0]
+
+    # --- hat outlines ----------------------------------------------------------------------------------
+    if p.acc.hat_kind == 1:   # cap visor, a flat half-disc in front of the forehead
+        va = np.linspace(-np.pi / 2, np.pi / 2, 13)
+        vr = fm.W * 0.95
+        band_y = p.hair.hairline - 0.02 - 0.05
+        zf = fm.skull_front(0.0, band_y)
+        visor = np.stack([vr * np.sin(va), band_y + 0.05 * np.cos(va) + 0.02, zf - 0.15 + 0.55 * np.cos(va)], -1)
+        back = np.stack([vr * np.sin(va[::-1]) * 1.02, np.full(13, band_y - 0.02), zf - 0.2 + 0.1 * np.cos(va[::-1])], -1)
+        g.polys["visor"] = g.px(np.concatenate([visor, back]))
+    elif p.acc.hat_kind == 2:  # fedora brim: a ring in the band plane
+        ba = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+        band_y = -0.72
+        rr = fm.skull_r[0] + vol + 0.5
+        brim = np.stack([rr * np.sin(ba), band_y + 0.08 * np.cos(ba) ** 2 * 0 + 0.06 * (np.cos(ba) > 0) * np.cos(ba),
+                         SKULL_C[2] + (fm.skull_r[2] + vol + 0.5) * np.cos(ba)], -1)
+        g.polys["brim"] = g.px(brim)
+        front = np.cos(ba) > -0.05
+        g.values["brim_front"] = front
+    g.landmarks = lm.astype(np.float32)
+    return g
