@@ -157,3 +157,14 @@ def write_affectnet(root: Path, codes_train: list[int], codes_val: list[int], ph
         (root / csv_name).write_text("\n".join(lines) + "\n")
         out[csv_name] = rows
     return out
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two uint8-range images (for "equal up to JPEG" checks)."""
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def sample_rgb(sample_image) -> np.ndarray:
+    """A sample's (3, H, W) [-1, 1] tensor as (H, W, 3) floats in 0..255."""
+    return (sample_image.permute(1, 2, 0).numpy().astype(np.float64) + 1) * 127.5

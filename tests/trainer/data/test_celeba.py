@@ -222,3 +222,52 @@ def test_original_distribution_subfolders(celeba):
     ds = build_dataset(cfg(root), "train")
     assert len(ds) == 8 and ds.records[0].files[0] == "Img/img_align_celeba/000001.jpg"
     assert "landmarks5" in ds[0]
+
+
+# -- round trip through the SynthFaces CelebA writer ----------------------------------------------------
+SYNTH_SEED, SYNTH_COUNT, SYNTH_RENDER = 3, 24, 128
+
+
+@pytest.fixture(scope="module")
+def synth_celeba(tmp_path_factory):
+    from trainer.data.synthfaces.formats import write_celeba
+    root = tmp_path_factory.mktemp("synth_celeba")
+    write_celeba(root, SYNTH_COUNT, seed=SYNTH_SEED, workers=0, progress=False, render_size=SYNTH_RENDER)
+    return root
+
+
+def test_synthfaces_celeba_round_trip(synth_celeba):
+    from faceeditor.core.face_align import CELEBA_CANONICAL_POINTS, five_points, transform_points, warp
+    from trainer.data.synthfaces import render_seed
+    from trainer.data.synthfaces.formats import celeba_alignment, official_partition, sample_seed
+    from trainer.data.transforms import crop_resize_points, resize_image
+
+    res = 64
+    seen = 0
+    for split, code in (("train", 0), ("val", 1), ("test", 2)):
+        ds = build_dataset(cfg(synth_celeba, resolution=res), split)
+        expected_files = [i for i in range(SYNTH_COUNT) if official_partition(i, SYNTH_COUNT) == code]
+        assert [int(r.files[0][-10:-4]) - 1 for r in ds.records] == expected_files
+        for pos, i in enumerate(expected_files):
+            s = render_seed(sample_seed(SYNTH_SEED, i), SYNTH_RENDER)
+            got = ds[pos]
+            assert got["attrs"].numpy().astype(bool).tolist() == [s.attributes[a] for a in EVALUATOR_ATTRIBUTES]
+            assert int(got["identity"]) == s.identity
+            m = celeba_alignment(s.landmarks)
+            pts = transform_points(five_points(s.landmarks), m)
+            # the alignment puts the five points near CelebA's mean positions (the eyes closest; a
+            # turned head moves the nose tip off the midline, as in CelebA)
+            err = np.abs(pts - CELEBA_CANONICAL_POINTS)
+            assert err[:2].max() < 4 and err.max() < 10
+            exp_lm = crop_resize_points(pts, (0, 20, 178, 198), res)
+            np.testing.assert_allclose(got["landmarks5"].numpy(), exp_lm, atol=0.5 * res / 178 + 1e-4)
+            aligned = warp(s.image, m, (178, 218), border="reflect")
+            exp_img = resize_image(aligned[20:198], res)
+            assert handmade.psnr(handmade.sample_rgb(got["image"]), exp_img) > 33     # JPEG quality 95
+            seen += 1
+    assert seen == SYNTH_COUNT
+
+
+def test_synthfaces_celeba_attgan_split(synth_celeba):
+    sizes = [len(build_dataset(cfg(synth_celeba, split_scheme="attgan"), sp)) for sp in ("train", "val", "test")]
+    assert sizes == list(proportional_split(SYNTH_COUNT, 202599, 182000, 637)) == [22, 1, 1]

@@ -131,3 +131,47 @@ def test_bad_mapping_line(hq):
         build_dataset(cfg(root), "train")
     ds = build_dataset(cfg(root, skip_bad=True), "train")
     assert len(ds) == 5 and ds.skips.bad == 2      # the line, and image 2 left without a split
+
+
+# -- round trip through the SynthFaces CelebAMask-HQ writer ---------------------------------------------
+SYNTH_SEED, SYNTH_COUNT, SYNTH_SIZE = 5, 12, 64
+
+
+@pytest.fixture(scope="module")
+def synth_hq(tmp_path_factory):
+    from trainer.data.synthfaces.formats import write_celebamask_hq
+    root = tmp_path_factory.mktemp("synth_hq")
+    write_celebamask_hq(root, SYNTH_COUNT, size=SYNTH_SIZE, seed=SYNTH_SEED, workers=0, progress=False)
+    return root
+
+
+def test_synthfaces_celebamask_hq_layout(synth_hq):
+    from PIL import Image
+    assert Image.open(synth_hq / "CelebA-HQ-img" / "0.jpg").size == (2 * SYNTH_SIZE, 2 * SYNTH_SIZE)
+    pngs = sorted((synth_hq / "CelebAMask-HQ-mask-anno" / "0").glob("00000_*.png"))
+    assert pngs and all(Image.open(p).size == (SYNTH_SIZE, SYNTH_SIZE) for p in pngs)
+    assert set(np.unique(np.asarray(Image.open(pngs[0])))) <= {0, 255}
+
+
+def test_synthfaces_celebamask_hq_round_trip(synth_hq):
+    from trainer.data.synthfaces import render_seed
+    from trainer.data.synthfaces.formats import sample_seed
+    from trainer.data.transforms import resize_mask
+
+    seen = []
+    for split in ("train", "val", "test"):
+        full = build_dataset(cfg(synth_hq, resolution=SYNTH_SIZE), split)
+        half = build_dataset(cfg(synth_hq, resolution=SYNTH_SIZE // 2), split)
+        for pos, rec in enumerate(full.records):
+            k = int(rec.files[0].split("/")[1][:-4])
+            seen.append((split, k))
+            s = render_seed(sample_seed(SYNTH_SEED, k), SYNTH_SIZE)
+            got = full[pos]
+            np.testing.assert_array_equal(got["mask"].numpy(), s.mask)          # exact at the mask size
+            np.testing.assert_array_equal(half[pos]["mask"].numpy(), resize_mask(s.mask, SYNTH_SIZE // 2))
+            assert got["attrs"].numpy().astype(bool).tolist() == [s.attributes[a] for a in EVALUATOR_ATTRIBUTES]
+            # 2x up, JPEG (quality 95), 2x down
+            assert handmade.psnr(handmade.sample_rgb(got["image"]), s.image) > 33
+    # the mapping puts the images at CelebA's proportions: 10 train, 1 val, 1 test of 12
+    assert [k for sp, k in seen if sp == "train"] == list(range(10))
+    assert [(sp, k) for sp, k in seen if sp != "train"] == [("val", 10), ("test", 11)]

@@ -118,3 +118,42 @@ def test_corrupt_image(rafd):
 def test_empty_folder(tmp_path):
     with pytest.raises(DatasetError, match="no RaFD images"):
         build_dataset(cfg(tmp_path), "train")
+
+
+# -- round trip through the SynthFaces RaFD writer ------------------------------------------------------
+SYNTH_SEED, SYNTH_IDS, SYNTH_SIZE = 7, 4, 64
+
+
+@pytest.fixture(scope="module")
+def synth_rafd(tmp_path_factory):
+    from trainer.data.synthfaces.formats import write_rafd
+    root = tmp_path_factory.mktemp("synth_rafd")
+    write_rafd(root, SYNTH_IDS, seed=SYNTH_SEED, size=SYNTH_SIZE, workers=0, progress=False)
+    return root
+
+
+def test_synthfaces_rafd_round_trip(synth_rafd):
+    from trainer.data.synthfaces import render, sample_params, with_expression
+    from trainer.data.synthfaces.formats import frontal, rafd_canvas, sample_seed
+
+    files = sorted(p.name for p in synth_rafd.glob("*.jpg"))
+    assert len(files) == SYNTH_IDS * 8 and all(parse_rafd_name(f)["gaze"] == "frontal" for f in files)
+    from PIL import Image
+    width, height, _ = rafd_canvas(SYNTH_SIZE)
+    assert Image.open(synth_rafd / files[0]).size == (width, height) and height / width == pytest.approx(1024 / 681, rel=0.02)
+    ids = {}
+    male = EVALUATOR_ATTRIBUTES.index("Male")
+    for split in ("train", "test"):
+        ds = build_dataset(cfg(synth_rafd, resolution=SYNTH_SIZE), split)
+        for pos, rec in enumerate(ds.records):
+            j = rec.labels["identity"] - 1
+            ids.setdefault(split, set()).add(j + 1)
+            s = render(with_expression(frontal(sample_params(sample_seed(SYNTH_SEED, j))), rec.labels["expression"]),
+                       SYNTH_SIZE)
+            got = ds[pos]
+            assert EXPRESSIONS[int(got["expression"])] == s.expression == rec.labels["expression"]
+            assert int(got["identity"]) == j + 1
+            assert bool(got["attrs"][male]) == s.attributes["Male"]
+            # the crop is the render, up to JPEG (quality 95) on a small, textured image
+            assert handmade.psnr(handmade.sample_rgb(got["image"]), s.image) > 33
+    assert len(ids["train"]) == 3 and len(ids["test"]) == 1 and not ids["train"] & ids["test"]

@@ -3,8 +3,9 @@ the real loaders in trainer/data/ are exercised by exactly the files they will m
 
 - ``write_celeba``: each render is warped by the similarity that puts its eye centres, nose tip and mouth
   corners on CelebA's mean aligned landmarks (faceeditor.core.face_align.CELEBA_CANONICAL_POINTS) in the
-  178x218 frame, as CelebA's own alignment does; the five transformed points are written (rounded to
-  integers, as CelebA's file has them). Faces are rendered at ``render_size`` (256) and resampled once.
+  178x218 frame, as CelebA's own alignment does (the frame outside the render mirrors it); the five
+  transformed points are written (rounded to integers, as CelebA's file has them). Faces are rendered
+  at ``render_size`` (256: eye distance about 39 px, CelebA's own) and resampled once.
 - ``write_celebamask_hq``: renders at ``size`` (512); the image is that render upscaled 2x (1024 for 512,
   bicubic; the real set's images are true 1024² photos) and the masks are the render's exact 19-class
   mask at ``size``, one binary PNG per class present. Classes never overlap, so composing them in the
@@ -12,18 +13,20 @@ the real loaders in trainer/data/ are exercised by exactly the files they will m
 - ``write_rafd``: ``identities`` faces, each posed frontally (yaw = pitch = roll = 0) and re-rendered
   with every one of the 8 expressions (``with_expression``, identity held), placed in a 681:1024
   portrait canvas exactly where the RaFD loader's crop (trainer.data.rafd.rafd_face_box) looks; the
-  canvas outside the render repeats its edge pixels. The ethnicity field is filler ("Caucasian" or
-  "Moroccan", alternating): the renderer has no notion of ethnicity.
+  canvas outside the render mirrors it. The ethnicity field is filler ("Caucasian" or "Moroccan",
+  alternating): the renderer has no notion of ethnicity.
 
-Every writer is deterministic for a seed (sample i uses seed + i), runs in worker processes over fixed
-chunks of samples with a tqdm progress bar, writes the images from the workers and the label files last,
-each atomically (temporary file, then rename).
+Every writer is deterministic for a seed (sample i is render_seed(sample_seed(seed, i)), the native
+format's rule), runs in worker processes over fixed chunks of samples (as write_native does) with a tqdm
+progress bar, and writes the images from the workers, then the label files (each atomically: a temporary
+file, then a rename).
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -56,8 +59,9 @@ RAFD_ASPECT = (681, 1024)
 
 # -- shared plumbing ----------------------------------------------------------------------------------
 def sample_seed(seed: int, i: int) -> int:
-    """The render seed of sample i of a set written with `seed`."""
-    return int(seed) + int(i)
+    """The render seed of sample i of a set written with `seed`: the same rule as the native format's
+    (native.sample_seed), so sets written with different seeds never share a face."""
+    return int(seed) * 1_000_000_000 + int(i)
 
 
 def _pool_map(fn: Callable[[Sequence[int]], list], n: int, workers: int | None, progress: bool,
@@ -65,22 +69,28 @@ def _pool_map(fn: Callable[[Sequence[int]], list], n: int, workers: int | None, 
     """Run fn over fixed chunks of range(n) (in order), in worker processes when workers > 1; yield each
     chunk's results one by one, advancing a progress bar per sample."""
     chunks = [range(s, min(s + CHUNK, n)) for s in range(0, n, CHUNK)]
-    if workers is None:
-        workers = os.cpu_count() or 1
-    workers = max(0, min(int(workers), len(chunks)))
+    workers = default_workers() if workers is None else int(workers)
+    workers = max(0, min(workers, len(chunks)))
     tasks = [(fn, c, args) for c in chunks]
     with tqdm(total=n, desc=desc, unit="img", disable=not progress, dynamic_ncols=True) as bar:
         if workers <= 1:
-            results: Iterator[list] = map(_call, tasks)
-            for chunk in results:
+            for chunk in map(_call, tasks):
                 bar.update(len(chunk))
                 yield from chunk
             return
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else None)
-        with ctx.Pool(workers, initializer=_init_worker) as pool:
-            for chunk in pool.imap(_call, tasks):
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
+            for chunk in pool.map(_call, tasks):
                 bar.update(len(chunk))
                 yield from chunk
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:   # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _init_worker() -> None:
@@ -93,7 +103,8 @@ def _call(task: tuple) -> list:
 
 
 def _save_jpeg(path: Path, image: np.ndarray) -> None:
-    Image.fromarray(np.ascontiguousarray(image)).save(path, quality=JPEG_QUALITY)
+    # 4:4:4 (no chroma subsampling): thin coloured features of small renders (stripes, lips) survive.
+    Image.fromarray(np.ascontiguousarray(image)).save(path, quality=JPEG_QUALITY, subsampling=0)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -136,7 +147,7 @@ def _celeba_chunk(chunk: Sequence[int], out: str, seed: int, render_size: int) -
     for i in chunk:
         s = _render(sample_seed(seed, i), render_size)
         m = celeba_alignment(s.landmarks)
-        image = warp(s.image, m, (CELEBA_ALIGNED_WIDTH, CELEBA_ALIGNED_HEIGHT), border="replicate")
+        image = warp(s.image, m, (CELEBA_ALIGNED_WIDTH, CELEBA_ALIGNED_HEIGHT), border="reflect")
         pts = np.rint(transform_points(five_points(s.landmarks), m)).astype(int)
         name = f"{i + 1:06d}.jpg"
         _save_jpeg(Path(out) / "img_align_celeba" / name, image)
@@ -241,7 +252,7 @@ def _rafd_chunk(chunk: Sequence[int], out: str, seed: int, size: int) -> list[tu
             s = render(with_expression(p, expression, 1.0), size)
             face = s.image if x1 - x0 == size else cv2.resize(s.image, (x1 - x0, y1 - y0),
                                                                interpolation=cv2.INTER_AREA)
-            canvas = cv2.copyMakeBorder(face, y0, height - y1, x0, width - x1, cv2.BORDER_REPLICATE)
+            canvas = cv2.copyMakeBorder(face, y0, height - y1, x0, width - x1, cv2.BORDER_REFLECT_101)
             name = rafd_name(j + 1, ethnicity, bool(s.attributes.get("Male")), expression)
             _save_jpeg(Path(out) / name, canvas)
             rows.append(name)
