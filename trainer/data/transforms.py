@@ -107,7 +107,9 @@ def crop_resize_points(points: np.ndarray, box: tuple[float, float, float, float
 def image_to_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 (H, W, 3) RGB -> float32 (3, H, W) in [-1, 1]."""
     chw = np.ascontiguousarray(np.asarray(image).transpose(2, 0, 1), dtype=np.float32)
-    return torch.from_numpy(chw).div_(127.5).sub_(1.0)
+    chw *= np.float32(1 / 127.5)       # in numpy: no intra-op thread pool to wake per sample
+    chw -= np.float32(1.0)
+    return torch.from_numpy(chw)
 
 
 def tensor_to_image(tensor: torch.Tensor) -> np.ndarray:

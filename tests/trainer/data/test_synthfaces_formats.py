@@ -76,3 +76,19 @@ def test_bad_arguments(tmp_path):
         write_celeba(tmp_path, 0, progress=False)
     with pytest.raises(ValueError, match="identities"):
         write_rafd(tmp_path, 0, progress=False)
+
+
+def test_refuses_to_write_over_an_existing_layout(tmp_path):
+    write_rafd(tmp_path / "r", 1, size=32, workers=0, progress=False)
+    with pytest.raises(FileExistsError, match="already holds a RaFD layout"):
+        write_rafd(tmp_path / "r", 1, size=32, workers=0, progress=False)
+    write_rafd(tmp_path / "r", 1, size=32, workers=0, progress=False, overwrite=True)
+    (tmp_path / "c" / "img_align_celeba").mkdir(parents=True)
+    (tmp_path / "c" / "img_align_celeba" / "000001.jpg").write_bytes(b"a real photo")
+    with pytest.raises(FileExistsError, match="CelebA layout"):
+        write_celeba(tmp_path / "c", 1, workers=0, progress=False)
+    assert (tmp_path / "c" / "img_align_celeba" / "000001.jpg").read_bytes() == b"a real photo"
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "CelebAMask-HQ-attribute-anno.txt").write_text("30000\n")
+    with pytest.raises(FileExistsError, match="CelebAMask-HQ layout"):
+        write_celebamask_hq(tmp_path / "h", 1, size=32, workers=0, progress=False)

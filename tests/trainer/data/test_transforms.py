@@ -91,3 +91,15 @@ def test_crops_and_point_mapping():
     out = crop_resize_points(pts, (0, 20, 178, 198), 64)
     assert out[0, 0] == pytest.approx(0.5 * 64 / 178 - 0.5)
     np.testing.assert_allclose(out[2], (31.5, 31.5), atol=1e-5)
+
+
+def test_image_tensor_round_trip_is_exact():
+    import torch
+
+    from trainer.data.transforms import image_to_tensor, tensor_to_image
+    img = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    t = image_to_tensor(img)
+    assert t.shape == (3, 5, 7) and t.dtype == torch.float32 and t.is_contiguous()
+    assert float(t.min()) >= -1 and float(t.max()) <= 1
+    assert t[0, 0, 0] == pytest.approx(img[0, 0, 0] / 127.5 - 1)
+    assert (tensor_to_image(t) == img).all()

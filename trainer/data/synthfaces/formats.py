@@ -156,13 +156,14 @@ def _celeba_chunk(chunk: Sequence[int], out: str, seed: int, render_size: int) -
 
 
 def write_celeba(out_dir: str | os.PathLike, count: int, seed: int = 0, workers: int | None = None,
-                 progress: bool = True, render_size: int = 256) -> Path:
+                 progress: bool = True, render_size: int = 256, overwrite: bool = False) -> Path:
     """CelebA's aligned layout: img_align_celeba/000001.jpg ... (178x218), list_attr_celeba.txt,
     list_eval_partition.txt (CelebA's proportions in file order), list_landmarks_align_celeba.txt and
     identity_CelebA.txt."""
     out = Path(out_dir)
     _check_count(count)
-    (out / "img_align_celeba").mkdir(parents=True, exist_ok=True)
+    _prepare_out(out, "CelebA", [out / "img_align_celeba", out / "list_attr_celeba.txt"], overwrite)
+    (out / "img_align_celeba").mkdir(exist_ok=True)
     rows = list(_pool_map(_celeba_chunk, count, workers, progress, "SynthFaces -> CelebA",
                           (str(out), int(seed), int(render_size))))
     names = [r[0] for r in rows]
@@ -199,7 +200,7 @@ def _hq_chunk(chunk: Sequence[int], out: str, seed: int, size: int) -> list[tupl
 
 
 def write_celebamask_hq(out_dir: str | os.PathLike, count: int, size: int = 512, seed: int = 0,
-                        workers: int | None = None, progress: bool = True) -> Path:
+                        workers: int | None = None, progress: bool = True, overwrite: bool = False) -> Path:
     """CelebAMask-HQ's layout: CelebA-HQ-img/{k}.jpg at 2*size, CelebAMask-HQ-mask-anno/{k//2000}/
     {k:05d}_{class}.png at size, CelebAMask-HQ-attribute-anno.txt and CelebA-HQ-to-CelebA-mapping.txt
     (original CelebA indices spread evenly over CelebA's range, so the mapping split has CelebA's
@@ -208,8 +209,10 @@ def write_celebamask_hq(out_dir: str | os.PathLike, count: int, size: int = 512,
     _check_count(count)
     if size < 8:
         raise ValueError(f"size must be at least 8, got {size}")
-    (out / "CelebA-HQ-img").mkdir(parents=True, exist_ok=True)
-    (out / "CelebAMask-HQ-mask-anno").mkdir(parents=True, exist_ok=True)
+    _prepare_out(out, "CelebAMask-HQ", [out / "CelebA-HQ-img", out / "CelebAMask-HQ-mask-anno",
+                                        out / "CelebAMask-HQ-attribute-anno.txt"], overwrite)
+    (out / "CelebA-HQ-img").mkdir(exist_ok=True)
+    (out / "CelebAMask-HQ-mask-anno").mkdir(exist_ok=True)
     rows = list(_pool_map(_hq_chunk, count, workers, progress, "SynthFaces -> CelebAMask-HQ",
                           (str(out), int(seed), int(size))))
     _write_text(out / "CelebAMask-HQ-attribute-anno.txt", _attr_table([r[0] for r in rows], [r[1] for r in rows]))
@@ -260,14 +263,16 @@ def _rafd_chunk(chunk: Sequence[int], out: str, seed: int, size: int) -> list[tu
 
 
 def write_rafd(out_dir: str | os.PathLike, identities: int, seed: int = 0, size: int = 256,
-               workers: int | None = None, progress: bool = True) -> Path:
+               workers: int | None = None, progress: bool = True, overwrite: bool = False) -> Path:
     """RaFD's layout: Rafd090_{id:02d}_{Ethnicity}_{gender}_{expression}_frontal.jpg for every identity
     (numbered from 01) and each of the 8 expressions; portraits of round(size*681/600) x
     round(size*1024/600) whose head square (the loader's crop) is the `size` render."""
     if identities < 1:
         raise ValueError(f"identities must be at least 1, got {identities}")
+    if size < 8:
+        raise ValueError(f"size must be at least 8, got {size}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    _prepare_out(out, "RaFD", sorted(out.glob("Rafd*.jpg"))[:1] if out.is_dir() else [], overwrite)
     list(_pool_map(_rafd_chunk, identities, workers, progress, "SynthFaces -> RaFD identities",
                    (str(out), int(seed), int(size))))
     return out
@@ -276,6 +281,17 @@ def write_rafd(out_dir: str | os.PathLike, identities: int, seed: int = 0, size:
 def _check_count(count: int) -> None:
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
+
+
+def _prepare_out(out: Path, what: str, markers: list[Path], overwrite: bool) -> None:
+    """Create `out`; refuse (FileExistsError) to write over a layout already there unless `overwrite`,
+    so that a mistyped --out never clobbers a real dataset."""
+    if not overwrite:
+        for m in markers:
+            if m.is_file() or (m.is_dir() and any(m.iterdir())):
+                raise FileExistsError(f"{out} already holds a {what} layout ({m.name}); choose an empty "
+                                      "folder or pass overwrite=True")
+    out.mkdir(parents=True, exist_ok=True)
 
 
 FORMAT_WRITERS: dict[str, Callable[..., Path]] = {
