@@ -6,6 +6,7 @@ processes and a progress bar, reports bad samples, and leaves the GPU box nothin
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from faceeditor.cli import CLIError
@@ -23,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split-scheme", default="default", help="'default' or 'attgan' (CelebA, CelebAMask-HQ)")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of RaFD/AffectNet splits (default 0)")
     parser.add_argument("--cache-dir", default="", help="where caches go (default ROOT/.cache)")
-    parser.add_argument("--workers", type=int, default=4, help="decoding processes (0 = in this process)")
+    parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1),
+                        help="decoding processes (0 = in this process; default: CPUs, at most 8)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N samples of each split")
     parser.add_argument("--skip-bad", action="store_true",
                         help="skip and count corrupt images and malformed label lines instead of stopping")

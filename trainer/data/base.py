@@ -76,11 +76,9 @@ class FaceFolderDataset(Dataset):
         self.has_mask = False
         self.label_specs: dict[str, tuple[tuple[int, ...], Any]] = {}
         records = self.index(split)
-        records, self.file_stats = self._stat_files(records)
         if cfg.limit:
-            records = records[: cfg.limit]
-            self.file_stats = self.file_stats[: cfg.limit]
-        self.records = records
+            records = records[: cfg.limit]      # before the stat calls, so a quick try on a big set is quick
+        self.records, self.file_stats = self._stat_files(records)
         self.cache: cache_mod.CacheArrays | None = None
         self.skips.report(f"{self.name} {split}")
         if cfg.cache:
