@@ -114,6 +114,9 @@ class FaceFolderDataset(Dataset):
             except FileNotFoundError as exc:
                 self.bad(f"{exc.filename}: file listed in {rec.source} is missing")
                 continue
+            except OSError as exc:
+                self.bad(f"{exc.filename}: file listed in {rec.source} cannot be read ({exc.strerror})")
+                continue
             kept.append(rec)
             stats.append(tuple((f, s.st_size, s.st_mtime_ns) for f, s in zip(rec.files, st, strict=True)))
         if not kept:
