@@ -105,14 +105,15 @@ class Geometry:
 
 
 class FaceModel:
-    """Surface of one head (identity + Male + expression) in the head frame."""
+    """Surface of one head in the head frame. ``m`` blends the female and male jaw; the renderer places
+    the features on the surface of m = 0.5 so that Male moves the jaw line but not the eyes or mouth."""
 
-    def __init__(self, p: FaceParams):
+    def __init__(self, p: FaceParams, m: float | None = None):
         sh = p.shape
-        m = p.attr("Male")
+        m = p.attr("Male") if m is None else m
         self.p = p
         self.m = m
-        self.W = sh.width * (1.0 + 0.03 * m)
+        self.W = sh.width
         self.skull_c = np.array(SKULL_C)
         self.skull_r = np.array([SKULL_R[0] * self.W, SKULL_R[1] * sh.skull_h, SKULL_R[2]])
         self.jaw_e = sh.jaw_f + (sh.jaw_m - sh.jaw_f) * m
@@ -226,18 +227,69 @@ def hair_length(p: FaceParams) -> float:
     return float(style * max(0.0, 1.0 - 2.0 * p.attr("Bald")))
 
 
+class _Batch:
+    """Points requested during build(), projected together at the end (one vectorised call instead of
+    dozens of tiny ones). Requests return index arrays that compose like the points would."""
+
+    def __init__(self):
+        self.face: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.free: list[np.ndarray] = []
+        self.n_face = 0
+        self.n_free = 0
+
+    def on_face(self, u, y, lift=0.0) -> np.ndarray:
+        u, y, lift = np.broadcast_arrays(np.asarray(u, np.float64), np.asarray(y, np.float64),
+                                         np.asarray(lift, np.float64))
+        shape = u.shape
+        self.face.append((u.ravel(), y.ravel(), lift.ravel()))
+        idx = np.arange(self.n_face, self.n_face + u.size).reshape(shape)
+        self.n_face += u.size
+        return idx
+
+    def point3(self, pts) -> np.ndarray:
+        pts = np.asarray(pts, np.float64)
+        shape = pts.shape[:-1]
+        self.free.append(pts.reshape(-1, 3))
+        idx = np.arange(self.n_free, self.n_free + int(np.prod(shape))).reshape(shape) + 1_000_000
+        self.n_free += int(np.prod(shape))
+        return idx
+
+    def resolve(self, surface: FaceModel, g: Geometry) -> np.ndarray:
+        u = np.concatenate([f[0] for f in self.face])
+        y = np.concatenate([f[1] for f in self.face])
+        lift = np.concatenate([f[2] for f in self.face])
+        pts = np.stack([u, y, surface.front_z(u, y) + lift], -1)
+        face_px = g.px(pts)
+        free_px = g.px(np.concatenate(self.free)) if self.free else np.zeros((0, 2))
+        self.table = np.concatenate([face_px, free_px])
+        return self.table
+
+    def __call__(self, idx) -> np.ndarray:
+        idx = np.asarray(idx)
+        idx = np.where(idx >= 1_000_000, idx - 1_000_000 + self.n_face, idx)
+        return self.table[idx]
+
+
 def build(p: FaceParams, size: int) -> Geometry:
     """Geometry of one face at one image size."""
+    import cv2
+
     sh, sc = p.shape, p.scene
     acts = p.actions()
-    fm = FaceModel(p)
+    fm = FaceModel(p)                 # silhouette: the real jaw
+    surf = FaceModel(p, m=0.5)        # surface the features sit on (independent of Male)
     m = fm.m
     r_full, r_up = _rot(math.radians(p.yaw), math.radians(p.pitch), math.radians(p.roll))
     s = size * sc.scale
     centre = np.array([size * (0.5 + sc.cx), size * (0.45 + sc.cy)])
     g = Geometry(size=size, s=s, centre=centre, r_full=r_full, r_up=r_up, roll=math.radians(p.roll))
     g.near_side = 0 if abs(p.yaw) < 3.0 else (-1 if p.yaw > 0 else 1)
-    lm = np.zeros((68, 2))
+    B = _Batch()
+    later: list[tuple[dict, str, object]] = []     # (dict, key, index array or list of them)
+    lm_idx = np.zeros(68, np.int64)
+
+    def defer(d: dict, key: str, idx) -> None:
+        later.append((d, key, idx))
 
     # --- face outline: lower-face cross-sections ---------------------------------------------------
     ts = np.concatenate([np.linspace(0.0, 1.0, 22), 1.0 + fm.delta * np.array([0.35, 0.6, 0.8, 0.93, 1.0])])
@@ -255,10 +307,8 @@ def build(p: FaceParams, size: int) -> Geometry:
     contour_up = np.concatenate([left_up, right_up[::-1][1:]])      # top-left .. chin .. top-right
     g.values["contour_up"] = contour_up
     g.polys["lower_face"] = g.up_to_px(contour_up)
-    jaw = _resample(contour_up, 17)
-    lm[0:17] = g.up_to_px(jaw)
-    chin_up = up[-1, 9, :2]
-    g.points["chin"] = g.up_to_px(chin_up[None])[0]
+    jaw_lm = g.up_to_px(_resample(contour_up, 17))
+    g.points["chin"] = g.up_to_px(up[-1, 9, :2][None])[0]
     g.values["left_up"], g.values["right_up"] = left_up, right_up
 
     # --- surfaces for per-pixel casting --------------------------------------------------------------
@@ -270,65 +320,57 @@ def build(p: FaceParams, size: int) -> Geometry:
     g.shell = g.prepare(Ellipsoid(fm.skull_c.copy(), fm.skull_r + np.array([vol, vol * 1.25, vol])))
     hat_extra = 0.07 + (0.2 if p.acc.hat_kind == 2 else 0.0)
     g.hat_shell = g.prepare(Ellipsoid(fm.skull_c.copy() + np.array([0, -hat_extra * 0.5, 0]),
-                                      fm.skull_r + np.array([vol + 0.06, vol * 1.25 + 0.06 + hat_extra, vol + 0.06])))
-    g.shade = g.prepare(Ellipsoid(np.array([0.0, -0.15, -0.25]),
-                                  np.array([fm.W * 1.04, 1.45, 1.3])))
+                                      fm.skull_r + np.array([vol + 0.06, vol * 1.25 + 0.06 + hat_extra,
+                                                             vol + 0.06])))
+    g.shade = g.prepare(Ellipsoid(np.array([0.0, -0.15, -0.25]), np.array([fm.W * 1.04, 1.45, 1.3])))
 
     # --- eyes ----------------------------------------------------------------------------------------
     xi = np.linspace(0.0, 1.0, 11)          # outer corner -> inner corner
     h_up = sh.eye_h * 0.62 * (1.0 + 0.5 * acts["upper_lid"]) * (1.0 - 0.12 * acts["smile"])
     h_lo = sh.eye_h * 0.42 * max(0.25, 1.0 - 0.5 * acts["lower_lid"] - 0.25 * acts["smile"])
     eye_y = sh.eye_y
+    third = np.array([0.0, 1 / 3, 2 / 3, 1.0])
     for side, name, idx in ((-1, "r_eye", 36), (1, "l_eye", 42)):
         ue = side * sh.eye_sep
         uo, ui = ue + side * sh.eye_w, ue - side * sh.eye_w
         yo, yi = eye_y - sh.eye_tilt, eye_y + 0.01
-        u = uo + (ui - uo) * xi
-        base = yo + (yi - yo) * xi
-        upper = base - h_up * np.sin(np.pi * xi ** 1.15) ** 0.85
-        lower = base + h_lo * np.sin(np.pi * xi ** 0.9) ** 1.1
-        up3 = fm.on_face(u, upper, -0.02)
-        lo3 = fm.on_face(u, lower, -0.02)
-        upper_px, lower_px = g.px(up3), g.px(lo3)
-        g.polys[name] = np.concatenate([upper_px, lower_px[::-1][1:-1]])
-        g.lines[name + "_upper"] = upper_px
-        g.lines[name + "_lower"] = lower_px
-        # landmarks at xi = 0, 1/3, 2/3, 1 along each lid
-        def at(t, lid):
+
+        def lid(t, upper: bool, uo=uo, ui=ui, yo=yo, yi=yi):
             uu = uo + (ui - uo) * t
             bb = yo + (yi - yo) * t
-            if lid == "u":
-                yy = bb - h_up * np.sin(np.pi * t ** 1.15) ** 0.85
-            else:
-                yy = bb + h_lo * np.sin(np.pi * t ** 0.9) ** 1.1
-            return g.px(fm.on_face(np.array([uu]), np.array([yy]), -0.02))[0]
-        outer, inner = upper_px[0], upper_px[-1]
+            if upper:
+                return uu, bb - h_up * np.sin(np.pi * t ** 1.15) ** 0.85
+            return uu, bb + h_lo * np.sin(np.pi * t ** 0.9) ** 1.1
+
+        iu = B.on_face(*lid(xi, True), -0.02)
+        il = B.on_face(*lid(xi, False), -0.02)
+        defer(g.polys, name, np.concatenate([iu, il[::-1][1:-1]]))
+        defer(g.lines, name + "_upper", iu)
+        lu = B.on_face(*lid(third, True), -0.02)
+        ll = B.on_face(*lid(third, False), -0.02)
         if side < 0:   # r_eye: 36 outer, 37 38 upper, 39 inner, 40 41 lower
-            lm[idx:idx + 6] = [outer, at(1 / 3, "u"), at(2 / 3, "u"), inner, at(2 / 3, "l"), at(1 / 3, "l")]
+            lm_idx[idx:idx + 6] = [lu[0], lu[1], lu[2], lu[3], ll[2], ll[1]]
         else:          # l_eye: 42 inner, 43 44 upper, 45 outer, 46 47 lower
-            lm[idx:idx + 6] = [inner, at(2 / 3, "u"), at(1 / 3, "u"), outer, at(1 / 3, "l"), at(2 / 3, "l")]
+            lm_idx[idx:idx + 6] = [lu[3], lu[2], lu[1], lu[0], ll[1], ll[2]]
         # iris: a disc on the eyeball, projected
         gx, gy = sc.gaze
         ic = (ue + gx * sh.eye_w * 0.45, eye_y + 0.003 + gy * sh.eye_h * 0.25)
         r = sh.iris_r
-        pts = fm.on_face(np.array([ic[0], ic[0] - r, ic[0] + r, ic[0], ic[0]]),
-                         np.array([ic[1], ic[1], ic[1], ic[1] - r, ic[1] + r]), 0.0)
-        pp = g.px(pts)
-        g.points[name + "_iris"] = pp[0]
-        g.values[name + "_iris_ax"] = np.stack([(pp[2] - pp[1]) / 2, (pp[4] - pp[3]) / 2])
-        g.values[name + "_eye_centre"] = g.px(fm.on_face(np.array([ue]), np.array([eye_y]), -0.02))[0]
-        # eyelid crease and lower-lid line (paint on skin)
+        defer(g.values, name + "_iris_pts", B.on_face(np.array([ic[0], ic[0] - r, ic[0] + r, ic[0], ic[0]]),
+                                                      np.array([ic[1], ic[1], ic[1], ic[1] - r, ic[1] + r])))
+        defer(g.values, name + "_eye_centre", B.on_face(ue, eye_y, -0.02))
+        # eyelid crease, lower-lid bag and crow's feet (paint on skin)
+        base = yo + (yi - yo) * xi
+        uu = uo + (ui - uo) * xi
         crease = base - h_up * (1.0 + 0.55 * (1 - 0.4 * acts["upper_lid"])) * np.sin(np.pi * xi) ** 0.7 - 0.03
-        g.lines[name + "_crease"] = g.px(fm.on_face(u, crease, 0.0))[1:-1]
+        defer(g.lines, name + "_crease", B.on_face(uu[1:-1], crease[1:-1]))
         bag = base + h_lo * 1.6 * np.sin(np.pi * xi) + 0.04
-        g.lines[name + "_bag"] = g.px(fm.on_face(u, bag, 0.0))[2:-2]
-        # crow's feet
+        defer(g.lines, name + "_bag", B.on_face(uu[2:-2], bag[2:-2]))
         feet = []
         for k_ in (-1, 0, 1):
-            a0 = np.array([uo + side * 0.04, yo + 0.02 * k_])
-            a1 = np.array([uo + side * 0.14, yo + 0.07 * k_ - 0.01])
-            feet.append(g.px(fm.on_face(np.array([a0[0], a1[0]]), np.array([a0[1], a1[1]]), 0.0)))
-        g.values[name + "_feet"] = feet
+            feet.append(B.on_face(np.array([uo + side * 0.04, uo + side * 0.14]),
+                                  np.array([yo + 0.02 * k_, yo + 0.07 * k_ - 0.01])))
+        defer(g.values, name + "_feet", feet)
 
     # --- brows ---------------------------------------------------------------------------------------
     bushy = p.attr("Bushy_Eyebrows")
@@ -346,15 +388,13 @@ def build(p: FaceParams, size: int) -> Geometry:
         thick = sh.brow_thick * (1.2 - 0.55 * tau) * (1.0 + 0.65 * bushy) * (1.0 + 0.25 * m)
         # a lowered brow stops short of the upper lid
         y = np.minimum(y, eye_y - sh.eye_tilt * (tau > 0.5) - h_up - 0.045 - thick * 0.45)
-        top = g.px(fm.on_face(u, y - thick * 0.55, 0.01))
-        bot = g.px(fm.on_face(u, y + thick * 0.45, 0.01))
-        g.polys[name] = np.concatenate([top, bot[::-1]])
-        centre_line = g.px(fm.on_face(u, y, 0.01))
-        g.lines[name] = centre_line
+        top = B.on_face(u, y - thick * 0.55, 0.01)
+        bot = B.on_face(u, y + thick * 0.45, 0.01)
+        defer(g.polys, name, np.concatenate([top, bot[::-1]]))
+        centre_line = B.on_face(u, y, 0.01)
+        defer(g.lines, name, centre_line)
         sel = centre_line[[0, 2, 4, 6, 8]]   # inner .. outer
-        lm[idx:idx + 5] = sel[::-1] if side < 0 else sel
-    # furrow / forehead lines
-    g.values["brow_mid"] = g.px(fm.on_face(np.array([0.0]), np.array([eye_y - sh.brow_gap + 0.02]), 0.0))[0]
+        lm_idx[idx:idx + 5] = sel[::-1] if side < 0 else sel
 
     # --- nose ----------------------------------------------------------------------------------------
     y_root = eye_y - 0.03
@@ -362,7 +402,6 @@ def build(p: FaceParams, size: int) -> Geometry:
     y_base = y_tip + 0.055
     nw = sh.nose_w * (1.0 + 0.08 * m + 0.1 * acts["nose_wrinkle"])
     bw = sh.nose_bridge
-    tip_w = 0.07 + 0.03 * sh.nose_tip
 
     def nose_half(y):
         return np.interp(y, [y_root, (y_root + y_tip) / 2, y_tip - 0.08, y_tip, y_base],
@@ -371,37 +410,26 @@ def build(p: FaceParams, size: int) -> Geometry:
     def nose_lift(u, y):
         prof = np.interp(y, [y_root, y_tip - 0.05, y_tip, y_base], [0.12, 0.85, 1.0, 0.45]) * sh.nose_prot
         hw = nose_half(y)
-        return prof * np.clip(1.0 - (u / hw) ** 2, 0.0, 1.0) ** 0.6
+        return prof * np.clip(1.0 - (np.asarray(u) / hw) ** 2, 0.0, 1.0) ** 0.6
+
+    def nose_pts(u, y):
+        u, y = np.broadcast_arrays(np.asarray(u, np.float64), np.asarray(y, np.float64))
+        return B.on_face(u, y, nose_lift(u, y))
 
     ny = np.linspace(y_root, y_base, 9)
     nx = np.linspace(-1.0, 1.0, 7)
     gy_, gx_ = np.meshgrid(ny, nx, indexing="ij")
-    gu = gx_ * nose_half(gy_)
-    nose3 = fm.on_face(gu, gy_, 0.0)
-    nose3[..., 2] += nose_lift(gu, gy_)
-    npx = g.px(nose3.reshape(-1, 3))
-    import cv2
-    hull = cv2.convexHull(npx.astype(np.float32)).reshape(-1, 2).astype(np.float64)
-    g.polys["nose"] = hull
-
-    def nose_pt(u, y):
-        q = fm.on_face(np.array([u]), np.array([y]), 0.0)
-        q[..., 2] += nose_lift(np.array([u]), np.array([y]))
-        return g.px(q)[0]
-
-    for i, y in enumerate(np.linspace(y_root, y_tip, 4)):
-        lm[27 + i] = nose_pt(0.0, y)
-    for i, f in enumerate((-0.62, -0.32, 0.0, 0.32, 0.62)):
-        lm[31 + i] = nose_pt(f * nw, y_base - 0.012 + 0.012 * (1 - abs(f)))
-    g.points["nose_tip"] = nose_pt(0.0, y_tip - 0.01)
-    g.points["nose_root"] = nose_pt(0.0, y_root)
-    g.points["nose_base"] = nose_pt(0.0, y_base)
-    for side, nm in ((-1, "r"), (1, "l")):
-        g.points[f"nostril_{nm}"] = nose_pt(side * nw * 0.48, y_base - 0.02)
-        g.points[f"ala_{nm}"] = nose_pt(side * nw * 0.92, y_tip - 0.01)
+    nose_grid = nose_pts(gx_ * nose_half(gy_), gy_)
+    lm_idx[27:31] = nose_pts(np.zeros(4), np.linspace(y_root, y_tip, 4))
+    f = np.array([-0.62, -0.32, 0.0, 0.32, 0.62])
+    lm_idx[31:36] = nose_pts(f * nw, y_base - 0.012 + 0.012 * (1 - np.abs(f)))
+    nose_named = nose_pts(np.array([0.0, 0.0, 0.0, -nw * 0.48, nw * 0.48, -nw * 0.92, nw * 0.92]),
+                          np.array([y_tip - 0.01, y_root, y_base, y_base - 0.02, y_base - 0.02,
+                                    y_tip - 0.01, y_tip - 0.01]))
+    for i, nm in enumerate(("nose_tip", "nose_root", "nose_base", "nostril_r", "nostril_l", "ala_r", "ala_l")):
+        defer(g.points, nm, nose_named[i])
     g.values["nostril_ax"] = np.array([nw * 0.28, 0.022]) * s
     g.values["nose_half_px"] = nw * s
-    g.values["nose_y"] = (y_root, y_tip, y_base)
 
     # --- mouth ---------------------------------------------------------------------------------------
     y_m = max(sh.mouth_y * sh.length, y_base + 0.2)
@@ -434,50 +462,44 @@ def build(p: FaceParams, size: int) -> Geometry:
             y = base + gap * prof ** 0.65 + lip_l * prof ** 0.5
         return u, y
 
-    def mouth_px(v, kind, inner=False):
+    def mouth_pts(v, kind, inner=False):
         v = np.asarray(v, dtype=np.float64)
         if inner:
             v = v * 0.9
         u, y = mouth_curve(v, kind)
         lift = 0.035 * np.clip(1 - v ** 2, 0, 1) + (0.01 if kind in ("uo", "lo") else 0.0)
-        return g.px(fm.on_face(u, y, lift))
+        return B.on_face(u, y, lift)
 
     vv = np.linspace(-1.0, 1.0, 17)
-    uo_px, ui_px = mouth_px(vv, "uo"), mouth_px(vv, "ui", True)
-    li_px, lo_px = mouth_px(vv, "li", True), mouth_px(vv, "lo")
-    corner_r, corner_l = uo_px[0], uo_px[-1]
-    g.polys["u_lip"] = np.concatenate([uo_px, ui_px[::-1]])
-    g.polys["l_lip"] = np.concatenate([lo_px, li_px[::-1]])
-    g.polys["mouth"] = np.concatenate([ui_px, li_px[::-1]])
-    g.lines["lip_line"] = np.concatenate([[corner_r], (ui_px + li_px) / 2, [corner_l]])
+    uo_i, ui_i = mouth_pts(vv, "uo"), mouth_pts(vv, "ui", True)
+    li_i, lo_i = mouth_pts(vv, "li", True), mouth_pts(vv, "lo")
+    defer(g.polys, "u_lip", np.concatenate([uo_i, ui_i[::-1]]))
+    defer(g.polys, "l_lip", np.concatenate([lo_i, li_i[::-1]]))
+    defer(g.polys, "mouth", np.concatenate([ui_i, li_i[::-1]]))
+    defer(g.values, "lip_line_parts", (uo_i[0], ui_i, li_i, uo_i[-1]))
     g.values["mouth_gap_px"] = gap * s
-    # teeth: upper band below the upper inner lip, lower band above the lower inner lip
     th_u = 0.055 + 0.02 * acts["upper_lip_raise"]
     u_t, y_t = mouth_curve(vv * 0.85, "ui")
-    g.polys["teeth_u"] = np.concatenate([g.px(fm.on_face(u_t, y_t - 0.02, 0.03)),
-                                         g.px(fm.on_face(u_t[::-1], (y_t + th_u)[::-1], 0.03))])
+    defer(g.polys, "teeth_u", np.concatenate([B.on_face(u_t, y_t - 0.02, 0.03),
+                                              B.on_face(u_t[::-1], (y_t + th_u)[::-1], 0.03)]))
     u_b, y_b = mouth_curve(vv * 0.7, "li")
-    g.polys["teeth_l"] = np.concatenate([g.px(fm.on_face(u_b, y_b + 0.02, 0.03)),
-                                         g.px(fm.on_face(u_b[::-1], (y_b - 0.035)[::-1], 0.03))])
-    g.values["tooth_x"] = g.px(fm.on_face(np.linspace(uR, uL, 11)[1:-1] * 0.8,
-                                          np.full(9, y_m + 0.01), 0.03))
-    # landmarks 48-67
-    outer_v_up = np.array([-1.0, -0.62, -0.3, 0.0, 0.3, 0.62, 1.0])
-    lm[48:55] = mouth_px(outer_v_up, "uo")
-    lm[55:60] = mouth_px(np.array([0.62, 0.3, 0.0, -0.3, -0.62]), "lo")
-    inner_v = np.array([-1.0, -0.45, 0.0, 0.45, 1.0])
-    lm[60:65] = mouth_px(inner_v, "ui", True)
-    lm[65:68] = mouth_px(np.array([0.45, 0.0, -0.45]), "li", True)
-    g.points["mouth_centre"] = mouth_px(np.array([0.0]), "li", True)[0]
-    g.values["mouth_y"] = y_m
+    defer(g.polys, "teeth_l", np.concatenate([B.on_face(u_b, y_b + 0.02, 0.03),
+                                              B.on_face(u_b[::-1], (y_b - 0.035)[::-1], 0.03)]))
+    defer(g.values, "tooth_x", B.on_face(np.linspace(uR, uL, 11)[1:-1] * 0.8, np.full(9, y_m + 0.01), 0.03))
+    lm_idx[48:55] = mouth_pts(np.array([-1.0, -0.62, -0.3, 0.0, 0.3, 0.62, 1.0]), "uo")
+    lm_idx[55:60] = mouth_pts(np.array([0.62, 0.3, 0.0, -0.3, -0.62]), "lo")
+    lm_idx[60:65] = mouth_pts(np.array([-1.0, -0.45, 0.0, 0.45, 1.0]), "ui", True)
+    lm_idx[65:68] = mouth_pts(np.array([0.45, 0.0, -0.45]), "li", True)
+    defer(g.points, "mouth_centre", mouth_pts(np.array(0.0), "li", True))
     g.values["lip_u"], g.values["lip_l"] = lip_u, lip_l
-    # nasolabial folds, chin, mustache and beard outlines (paint on skin)
+    # nasolabial folds
     for side, nm in ((-1, "r"), (1, "l")):
         u_c = uR if side < 0 else uL
         y_c = y_cR if side < 0 else y_cL
         pts_u = np.array([side * nw * 1.05, side * (nw * 1.3 + 0.03), u_c + side * 0.07, u_c + side * 0.06])
         pts_y = np.array([y_tip - 0.02, y_base + 0.12, y_c + 0.02, y_c + 0.15])
-        g.lines[f"fold_{nm}"] = g.px(fm.on_face(*_catmull(np.stack([pts_u, pts_y], -1), 4).T, 0.0))
+        defer(g.lines, f"fold_{nm}", B.on_face(*_catmull(np.stack([pts_u, pts_y], -1), 4).T))
+    # moustache
     mus_top = y_base + 0.03
     mus_bot = y_m - lip_u * 0.6
     style = p.look.mustache_style
@@ -486,8 +508,9 @@ def build(p: FaceParams, size: int) -> Geometry:
     mu = np.array([-mw - 0.04, -mw * 0.6, -0.1, 0.0, 0.1, mw * 0.6, mw + 0.04])
     top_y = np.array([y_cR - 0.02, mus_top + 0.04, mus_top, mus_top + 0.01, mus_top, mus_top + 0.04, y_cL - 0.02])
     top_y = mus_bot - (mus_bot - top_y) * thick
-    bot_y = np.array([y_cR + droop, mus_bot + 0.01, mus_bot, mus_bot - 0.005, mus_bot, mus_bot + 0.01, y_cL + droop])
-    g.polys["mustache"] = g.px(fm.on_face(np.concatenate([mu, mu[::-1]]), np.concatenate([top_y, bot_y[::-1]]), 0.01))
+    bot_y = np.array([y_cR + droop, mus_bot + 0.01, mus_bot, mus_bot - 0.005, mus_bot, mus_bot + 0.01,
+                      y_cL + droop])
+    defer(g.polys, "mustache", B.on_face(np.concatenate([mu, mu[::-1]]), np.concatenate([top_y, bot_y[::-1]]), 0.01))
     # beard: between a line across the cheeks (under the lower lip in the middle) and the jaw contour
     bs = p.look.beard_style
     y_under = y_m + lip_l + gap + 0.03
@@ -497,28 +520,27 @@ def build(p: FaceParams, size: int) -> Geometry:
         bot_t = np.linspace(0.55, 1.0 + fm.delta, 9)
         reach = 0.42
     else:
-        hw0 = fm.face_halfwidth(np.array([Y_JAW + 0.02]))[0] * 1.05
+        hw0 = float(fm.face_halfwidth(np.array([Y_JAW + 0.02]))[0]) * 1.05
         cy0 = Y_JAW + 0.02 if bs == 0 else 0.3
         cy1 = 0.42 if bs == 0 else 0.55
         top_u = np.array([-hw0, -0.62, -mw - 0.06, -0.1, 0.0, 0.1, mw + 0.06, 0.62, hw0])
         top_y = np.array([cy0, cy1, y_m - 0.04, y_under, y_under + 0.01, y_under, y_m - 0.04, cy1, cy0])
-        bot_t = np.linspace(0.0 if bs == 0 else fm.t_of_y(0.3), 1.0 + fm.delta, 12)
+        bot_t = np.linspace(0.0 if bs == 0 else float(fm.t_of_y(0.3)), 1.0 + fm.delta, 12)
         reach = 10.0
     yy, aa, _, _ = fm.ring(bot_t)
     aa = np.minimum(aa * 1.06, reach)
     yy = yy + 0.04 * (bot_t / bot_t[-1])
     bot_u = np.concatenate([aa, -aa[::-1]])
     bot_y = np.concatenate([yy, yy[::-1]])
-    g.polys["beard"] = g.px(fm.on_face(np.concatenate([top_u, bot_u]), np.concatenate([top_y, bot_y]), 0.01))
-    # mouth hole in the beard (the lips are drawn over it anyway)
-    g.values["cheek_pts"] = g.px(fm.on_face(np.array([-0.55, 0.55]), np.array([0.33, 0.33]), 0.0))
-    g.values["forehead_lines"] = [
-        g.px(fm.on_face(np.linspace(-0.45, 0.45, 9), np.full(9, eye_y - sh.brow_gap - 0.13 - 0.085 * i)
-                        - 0.03 * np.cos(np.linspace(-1.2, 1.2, 9)), 0.0)) for i in range(3)]
-    g.values["furrow"] = [g.px(fm.on_face(np.array([d, d * 1.2]), np.array([eye_y - sh.brow_gap - 0.02,
-                                                                             eye_y - sh.brow_gap - 0.14]), 0.0))
-                          for d in (-0.045, 0.045)]
-    g.values["chin_pt"] = g.px(fm.on_face(np.array([0.0]), np.array([fm.chin_bottom - 0.13]), 0.0))[0]
+    defer(g.polys, "beard", B.on_face(np.concatenate([top_u, bot_u]), np.concatenate([top_y, bot_y]), 0.01))
+    defer(g.values, "cheek_pts", B.on_face(np.array([-0.55, 0.55]), np.array([0.33, 0.33])))
+    defer(g.values, "forehead_lines", [
+        B.on_face(np.linspace(-0.45, 0.45, 9), np.full(9, eye_y - sh.brow_gap - 0.13 - 0.085 * i)
+                  - 0.03 * np.cos(np.linspace(-1.2, 1.2, 9))) for i in range(3)])
+    defer(g.values, "furrow", [B.on_face(np.array([d, d * 1.2]), np.array([eye_y - sh.brow_gap - 0.02,
+                                                                         eye_y - sh.brow_gap - 0.14]))
+                               for d in (-0.045, 0.045)])
+    defer(g.values, "chin_pt", B.on_face(0.0, surf.chin_bottom - 0.13))
 
     # --- ears ----------------------------------------------------------------------------------------
     ear_outline = np.array([[0.0, 0.0], [0.1, -0.06], [0.21, -0.04], [0.27, 0.06], [0.27, 0.19], [0.22, 0.32],
@@ -526,20 +548,21 @@ def build(p: FaceParams, size: int) -> Geometry:
                             [0.0, 0.14]]) * sh.ear_size
     concha = np.array([[0.04, 0.06], [0.13, 0.02], [0.2, 0.1], [0.19, 0.24], [0.12, 0.33], [0.05, 0.32],
                        [0.03, 0.18]]) * sh.ear_size
+    extra = np.array([[0.05, 0.49 * sh.ear_size], [0.05, -0.02]])
     for side, name in ((-1, "r_ear"), (1, "l_ear")):
         y0 = sh.ear_y - 0.12
-        xr = side * fm.skull_halfwidth(y0 + 0.2) * 0.97
+        xr = side * float(fm.skull_halfwidth(y0 + 0.2)) * 0.97
         zr = -0.02
         fl = sh.ear_flare
         back = np.array([side * math.sin(fl), 0.0, -math.cos(fl)])
 
-        def ear3(o):
+        def ear3(o, xr=xr, y0=y0, zr=zr, back=back):
             return np.stack([xr + o[:, 0] * back[0], y0 + o[:, 1], zr + o[:, 0] * back[2]], -1)
-        g.polys[name] = g.px(ear3(ear_outline))
-        g.polys[name + "_in"] = g.px(ear3(concha))
-        g.points[name + "_lobe"] = g.px(ear3(np.array([[0.05, 0.49 * sh.ear_size]])))[0]
-        g.points[name + "_top"] = g.px(ear3(np.array([[0.05, -0.02]])))[0]
-    g.values["ear_y0"] = sh.ear_y - 0.12
+        defer(g.polys, name, B.point3(ear3(ear_outline)))
+        defer(g.polys, name + "_in", B.point3(ear3(concha)))
+        e = B.point3(ear3(extra))
+        defer(g.points, name + "_lobe", e[0])
+        defer(g.points, name + "_top", e[1])
 
     # --- glasses -------------------------------------------------------------------------------------
     lw, lh = sh.eye_w * 1.55, sh.eye_h * 2.05
@@ -548,73 +571,115 @@ def build(p: FaceParams, size: int) -> Geometry:
     n_exp = {0: 2.0, 1: 4.5, 2: 2.6}[shape]
     cx_ = np.sign(np.cos(ang)) * np.abs(np.cos(ang)) ** (2 / n_exp)
     cy_ = np.sign(np.sin(ang)) * np.abs(np.sin(ang)) ** (2 / n_exp)
-    if shape == 2:   # aviator: drop towards the outer-bottom
+    if shape == 2:   # aviator: deeper towards the bottom
         cy_ = cy_ * (1.0 + 0.25 * (cy_ > 0))
+    z_lens = float(surf.front_z(sh.eye_sep, eye_y)) + 0.18
     for side, name in ((-1, "r"), (1, "l")):
         ue = side * sh.eye_sep
         gu = ue + side * 0.01 + cx_ * lw
-        gy = eye_y + 0.015 + cy_ * lh * (0.8 if shape == 0 else 1.0) + (0.03 if shape == 2 else 0.0) * (cy_ > 0) * side * cx_
-        z = float(fm.front_z(ue, eye_y)) + 0.18
-        g.polys[f"lens_{name}"] = g.px(np.stack([gu, gy, np.full_like(gu, z)], -1))
-        outer = np.array([[ue + side * lw, eye_y - 0.02, z - 0.02]])
-        temple = np.array([[side * fm.skull_halfwidth(eye_y) * 1.0, eye_y - 0.03, -0.05]])
-        ear_top = np.array([[side * fm.skull_halfwidth(sh.ear_y) * 1.02, sh.ear_y - 0.13, -0.2]])
-        g.lines[f"arm_{name}"] = g.px(np.concatenate([outer, temple, ear_top]))
-        g.values[f"lens_{name}_z"] = z
-    zb = float(fm.front_z(0.0, eye_y)) + 0.2
+        gy = eye_y + 0.015 + cy_ * lh * (0.8 if shape == 0 else 1.0)
+        defer(g.polys, f"lens_{name}", B.point3(np.stack([gu, gy, np.full_like(gu, z_lens)], -1)))
+        outer = [ue + side * lw, eye_y - 0.02, z_lens - 0.02]
+        temple = [side * float(fm.skull_halfwidth(eye_y)), eye_y - 0.03, -0.05]
+        ear_top = [side * float(fm.skull_halfwidth(sh.ear_y)) * 1.02, sh.ear_y - 0.13, -0.2]
+        defer(g.lines, f"arm_{name}", B.point3(np.array([outer, temple, ear_top])))
+    zb = float(surf.front_z(0.0, eye_y)) + 0.2
     bridge_u = np.linspace(-sh.eye_sep + lw * 0.95, sh.eye_sep - lw * 0.95, 5)
     bridge_y = eye_y - 0.02 - 0.03 * np.cos(np.linspace(-1.4, 1.4, 5))
-    g.lines["bridge"] = g.px(np.stack([bridge_u, bridge_y, np.full(5, zb)], -1))
+    defer(g.lines, "bridge", B.point3(np.stack([bridge_u, bridge_y, np.full(5, zb)], -1)))
     g.values["glasses_thick"] = p.acc.glasses_thick * s
 
+    # --- hat outlines --------------------------------------------------------------------------------
+    if p.acc.hat_kind == 1:   # cap visor, a flat half-disc in front of the forehead
+        va = np.linspace(-np.pi / 2, np.pi / 2, 13)
+        vr = fm.W * 0.95
+        band_y = p.hair.hairline - 0.07
+        zf = float(fm.skull_front(0.0, band_y))
+        visor = np.stack([vr * np.sin(va), band_y + 0.05 * np.cos(va) + 0.02, zf - 0.15 + 0.55 * np.cos(va)], -1)
+        back = np.stack([vr * np.sin(va[::-1]) * 1.02, np.full(13, band_y - 0.02),
+                         zf - 0.2 + 0.1 * np.cos(va[::-1])], -1)
+        defer(g.polys, "visor", B.point3(np.concatenate([visor, back])))
+    elif p.acc.hat_kind == 2:  # fedora brim: a ring in the band plane
+        ba = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+        rr = fm.skull_r[0] + vol + 0.5
+        brim = np.stack([rr * np.sin(ba), -0.72 + 0.06 * (np.cos(ba) > 0) * np.cos(ba),
+                         SKULL_C[2] + (fm.skull_r[2] + vol + 0.5) * np.cos(ba)], -1)
+        defer(g.polys, "brim", B.point3(brim))
+
+    # --- project everything at once ------------------------------------------------------------------
+    B.resolve(surf, g)
+    for d, key, idx in later:
+        d[key] = [B(i) for i in idx] if isinstance(idx, list) else (
+            tuple(B(i) for i in idx) if isinstance(idx, tuple) else B(idx))
+    lm = B(lm_idx)
+    lm[0:17] = jaw_lm
+    for name in ("r_eye", "l_eye"):
+        pp = g.values.pop(name + "_iris_pts")
+        g.points[name + "_iris"] = pp[0]
+        g.values[name + "_iris_ax"] = np.stack([(pp[2] - pp[1]) / 2, (pp[4] - pp[3]) / 2])
+    g.lines["r_eye_upper"] = g.lines["r_eye_upper"]
+    g.polys["nose"] = cv2.convexHull(B(nose_grid).reshape(-1, 2).astype(np.float32)).reshape(-1, 2).astype(np.float64)
+    cr, ui_, li_, cl = g.values.pop("lip_line_parts")
+    g.lines["lip_line"] = np.concatenate([[cr], (ui_ + li_) / 2, [cl]])
+
     # --- hair outlines that are polygons: back hair and front curtains ------------------------------
-    cen_sh, b_sh = _ellipse_2d(g.shell, r_up)
+    _hair_polys(g, p, sh)
+
+    # --- body: neck, shoulders, necklace -------------------------------------------------------------
+    _body_polys(g, p, sh, sc, m, centre)
+    g.landmarks = lm.astype(np.float32)
+    return g
+
+
+def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
+    cen_sh, b_sh = _ellipse_2d(g.shell, g.r_up)
     g.values["shell_2d"] = (cen_sh, b_sh)
-    cen_sk, b_sk = _ellipse_2d(g.skull, r_up)
-    g.values["skull_2d"] = (cen_sk, b_sk)
+    g.values["skull_2d"] = _ellipse_2d(g.skull, g.r_up)
     length = g.values["hair_len"]
     y_end = -0.1 + 0.8 * length + 0.05 * p.hair.curl
     g.values["hair_end"] = y_end
-    if length > 0.55 and p.attr("Bald") < 0.5:
-        # widest point of the shell ellipse
-        ell = _ellipse_points(cen_sh, b_sh, 64)
-        y_w = cen_sh[1] + 0.05
-        flare = 0.08 + 0.12 * p.hair.curl + 0.05 * p.hair.volume * 5
-        ys_ = np.linspace(y_w, y_end, 10)
-        xl = _ellipse_x_at(cen_sh, b_sh, np.array([y_w]), -1)[0] - flare * (ys_ - y_w) ** 0.8
-        xr_ = _ellipse_x_at(cen_sh, b_sh, np.array([y_w]), 1)[0] + flare * (ys_ - y_w) ** 0.8
-        wave = 0.04 * p.hair.curl * np.sin(ys_ * 9.0 + p.hair.tex[0])
-        xl, xr_ = xl + wave, xr_ + wave
-        top = ell[ell[:, 1] < y_w]
-        top = top[np.argsort(np.arctan2(top[:, 1] - cen_sh[1], top[:, 0] - cen_sh[0]))]
-        bottom_x = np.linspace(xr_[-1], xl[-1], 9)
-        bottom_y = y_end + 0.06 * np.cos(np.linspace(-1.3, 1.3, 9)) + 0.03 * np.sin(np.arange(9) * 2.3 + p.hair.tex[1])
-        back = np.concatenate([np.stack([xl[::-1], ys_[::-1]], -1), top,
-                               np.stack([xr_, ys_], -1), np.stack([bottom_x, bottom_y], -1)])
-        g.polys["hair_back"] = g.up_to_px(back)
-        if p.hair.tuck < 0.5:
-            left_up, right_up = g.values["left_up"], g.values["right_up"]
-            cover = 0.09 + 0.05 * p.hair.volume * 5
-            for side, chain, name in ((-1, left_up, "curtain_r"), (1, right_up, "curtain_l")):
-                y_top = Y_JAW - 0.25
-                yc = np.linspace(y_top, y_end, 12)
-                face_x = np.interp(yc, chain[:, 1], chain[:, 0])
-                below = yc > chain[-1, 1] - 0.05
-                neck_x = side * (sh.neck_w + 0.12) + PIVOT[0]
-                face_x = np.where(below, neck_x, face_x)
-                far = (g.near_side != 0) and (side != g.near_side)
-                cov = cover * (0.15 if far else 1.0)
-                inner = face_x - side * cov
-                outer_x = _ellipse_x_at(cen_sh, b_sh, np.minimum(yc, y_w), side)
-                outer_x = outer_x + side * flare * np.clip(yc - y_w, 0, None) ** 0.8 + wave[0] * 0
-                outer_x = np.where(side * (outer_x - inner) < 0.08, inner + side * 0.08, outer_x)
-                tip_x = np.linspace(outer_x[-1], inner[-1], 5)
-                tip_y = y_end + 0.05 * np.sin(np.linspace(0, np.pi, 5)) * (1 + p.hair.curl)
-                poly = np.concatenate([np.stack([inner, yc], -1), np.stack([tip_x[::-1], tip_y], -1)[1:-1],
-                                       np.stack([outer_x[::-1], yc[::-1]], -1)])
-                g.polys[name] = g.up_to_px(poly)
+    if length <= 0.55 or p.attr("Bald") >= 0.5:
+        return
+    ell = _ellipse_points(cen_sh, b_sh, 64)
+    y_w = cen_sh[1] + 0.05
+    flare = 0.08 + 0.12 * p.hair.curl + 0.05 * p.hair.volume * 5
+    ys_ = np.linspace(y_w, y_end, 10)
+    xl = _ellipse_x_at(cen_sh, b_sh, np.array([y_w]), -1)[0] - flare * (ys_ - y_w) ** 0.8
+    xr_ = _ellipse_x_at(cen_sh, b_sh, np.array([y_w]), 1)[0] + flare * (ys_ - y_w) ** 0.8
+    wave = 0.04 * p.hair.curl * np.sin(ys_ * 9.0 + p.hair.tex[0])
+    xl, xr_ = xl + wave, xr_ + wave
+    top = ell[ell[:, 1] < y_w]
+    top = top[np.argsort(np.arctan2(top[:, 1] - cen_sh[1], top[:, 0] - cen_sh[0]))]
+    bottom_x = np.linspace(xr_[-1], xl[-1], 9)
+    bottom_y = y_end + 0.06 * np.cos(np.linspace(-1.3, 1.3, 9)) + 0.03 * np.sin(np.arange(9) * 2.3 + p.hair.tex[1])
+    back = np.concatenate([np.stack([xl[::-1], ys_[::-1]], -1), top,
+                           np.stack([xr_, ys_], -1), np.stack([bottom_x, bottom_y], -1)])
+    g.polys["hair_back"] = g.up_to_px(back)
+    if p.hair.tuck >= 0.5:
+        return
+    left_up, right_up = g.values["left_up"], g.values["right_up"]
+    cover = 0.09 + 0.05 * p.hair.volume * 5
+    for side, chain, name in ((-1, left_up, "curtain_r"), (1, right_up, "curtain_l")):
+        y_top = Y_JAW - 0.25
+        yc = np.linspace(y_top, y_end, 12)
+        face_x = np.interp(yc, chain[:, 1], chain[:, 0])
+        below = yc > chain[-1, 1] - 0.05
+        neck_x = side * (sh.neck_w + 0.12) + PIVOT[0]
+        face_x = np.where(below, neck_x, face_x)
+        far = (g.near_side != 0) and (side != g.near_side)
+        cov = cover * (0.15 if far else 1.0)
+        inner = face_x - side * cov
+        outer_x = _ellipse_x_at(cen_sh, b_sh, np.minimum(yc, y_w), side)
+        outer_x = outer_x + side * flare * np.clip(yc - y_w, 0, None) ** 0.8
+        outer_x = np.where(side * (outer_x - inner) < 0.08, inner + side * 0.08, outer_x)
+        tip_x = np.linspace(outer_x[-1], inner[-1], 5)
+        tip_y = y_end + 0.05 * np.sin(np.linspace(0, np.pi, 5)) * (1 + p.hair.curl)
+        poly = np.concatenate([np.stack([inner, yc], -1), np.stack([tip_x[::-1], tip_y], -1)[1:-1],
+                               np.stack([outer_x[::-1], yc[::-1]], -1)])
+        g.polys[name] = g.up_to_px(poly)
 
-    # --- body: neck, shoulders, necklace -------------------------------------------------------------
+
+def _body_polys(g: Geometry, p: FaceParams, sh, sc, m: float, centre: np.ndarray) -> None:
     nwk = sh.neck_w * (1.0 + 0.14 * m)
     g.values["neck_w"] = nwk
     g.polys["neck"] = g.body_px(np.array([[-nwk, 0.1], [nwk, 0.1], [nwk * 1.02, 1.5], [nwk * 1.3, 2.0],
@@ -650,24 +715,3 @@ def build(p: FaceParams, size: int) -> Geometry:
     chain_x = t_ * nwk * 0.98
     g.lines["necklace"] = g.body_px(np.stack([chain_x, chain_y], -1))
     g.points["pendant"] = g.body_px(np.array([[0.0, drop + 0.06]]))[0]
-
-    # --- hat outlines ----------------------------------------------------------------------------------
-    if p.acc.hat_kind == 1:   # cap visor, a flat half-disc in front of the forehead
-        va = np.linspace(-np.pi / 2, np.pi / 2, 13)
-        vr = fm.W * 0.95
-        band_y = p.hair.hairline - 0.02 - 0.05
-        zf = fm.skull_front(0.0, band_y)
-        visor = np.stack([vr * np.sin(va), band_y + 0.05 * np.cos(va) + 0.02, zf - 0.15 + 0.55 * np.cos(va)], -1)
-        back = np.stack([vr * np.sin(va[::-1]) * 1.02, np.full(13, band_y - 0.02), zf - 0.2 + 0.1 * np.cos(va[::-1])], -1)
-        g.polys["visor"] = g.px(np.concatenate([visor, back]))
-    elif p.acc.hat_kind == 2:  # fedora brim: a ring in the band plane
-        ba = np.linspace(0, 2 * np.pi, 40, endpoint=False)
-        band_y = -0.72
-        rr = fm.skull_r[0] + vol + 0.5
-        brim = np.stack([rr * np.sin(ba), band_y + 0.08 * np.cos(ba) ** 2 * 0 + 0.06 * (np.cos(ba) > 0) * np.cos(ba),
-                         SKULL_C[2] + (fm.skull_r[2] + vol + 0.5) * np.cos(ba)], -1)
-        g.polys["brim"] = g.px(brim)
-        front = np.cos(ba) > -0.05
-        g.values["brim_front"] = front
-    g.landmarks = lm.astype(np.float32)
-    return g
