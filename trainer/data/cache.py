@@ -185,13 +185,9 @@ _WORKER_DS: FaceFolderDataset | None = None
 
 
 def _init_worker(ds: FaceFolderDataset) -> None:
+    # Never cv2.setNumThreads() here: in a forked child it waits forever on the parent's thread pool.
     global _WORKER_DS
     _WORKER_DS = ds
-    try:
-        import cv2
-        cv2.setNumThreads(1)
-    except ImportError:
-        pass
 
 
 def _decode_one(ds: FaceFolderDataset, i: int) -> dict[str, np.ndarray] | str:

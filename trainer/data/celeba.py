@@ -15,7 +15,7 @@ Preprocessing: centre crop 178x178 (rows 20..197), resize to cfg.resolution (are
 
 Splits: "default" = list_eval_partition.txt. "attgan" = the AttGAN/STGAN split: file names sorted, the first
 182000 train, the next 637 val, the rest (19962) test; for a set smaller than CelebA's 202599 images each
-part is scaled by n / 202599 (val at least 1 image, test at least 1), see ``proportional_split``.
+part is scaled by n / 202599 (val at least 1 image, test at least 1), see layouts.proportional_split.
 """
 from __future__ import annotations
 
@@ -28,32 +28,12 @@ from faceeditor.core.labels import EVALUATOR_ATTRIBUTES
 from trainer.data.base import FaceFolderDataset, Record
 from trainer.data.errors import DatasetError, log
 from trainer.data.image_files import read_rgb
+from trainer.data.layouts import CELEBA_ATTGAN_SPLIT, CELEBA_COUNT, proportional_split, split_of_position
 from trainer.data.registry import DataConfig
 from trainer.data.transforms import center_square, crop, crop_resize_points, resize_image
 
-CELEBA_COUNT = 202599
-ATTGAN_SPLIT = (182000, 637)          # train, val; test = the rest
 OFFICIAL_PARTITION = {"0": "train", "1": "val", "2": "test"}
-LANDMARK5_NAMES = ("lefteye", "righteye", "nose", "leftmouth", "rightmouth")
-
-
-def proportional_split(n: int, full: int, train: int, val: int) -> tuple[int, int, int]:
-    """Sizes (train, val, test) of a fixed-size split of `full` samples applied to `n` samples: the same
-    sizes when n >= full, otherwise each part scaled by n / full, with at least one val and one test
-    sample when n >= 3 (so that a small synthetic copy of the layout still has all three splits)."""
-    if n >= full:
-        return train, val, n - train - val
-    if n < 3:
-        return n, 0, 0
-    n_val = max(1, round(val * n / full))
-    n_train = min(round(train * n / full), n - n_val - 1)
-    return n_train, n_val, n - n_train - n_val
-
-
-def split_of_position(pos: int, sizes: tuple[int, int, int]) -> str:
-    if pos < sizes[0]:
-        return "train"
-    return "val" if pos < sizes[0] + sizes[1] else "test"
+ATTGAN_SPLIT = CELEBA_ATTGAN_SPLIT
 
 
 def read_lines(path: Path) -> list[str]:

@@ -15,7 +15,7 @@ neighbour; images are resized with area averaging (both are square; a non-square
 Splits: "default" with the mapping file = CelebA's official partition of each image's original CelebA
 index (orig_idx < 162770 train, < 182637 val, else test; about 24183 / 2993 / 2824 of 30000). "default"
 without the mapping file, and "attgan", = the SeCGAN/AttGAN split by image number: first 28000 train, next
-500 val, last 1500 test, scaled by n / 30000 for smaller sets (see celeba.proportional_split).
+500 val, last 1500 test, scaled by n / 30000 for smaller sets (see layouts.proportional_split).
 """
 from __future__ import annotations
 
@@ -28,15 +28,19 @@ import numpy as np
 
 from faceeditor.core.labels import CELEBAMASK_HQ_ORDER, CLASS_INDEX, EVALUATOR_ATTRIBUTES
 from trainer.data.base import FaceFolderDataset, Record
-from trainer.data.celeba import proportional_split, read_attribute_table, read_lines, split_of_position
+from trainer.data.celeba import read_attribute_table, read_lines
 from trainer.data.errors import DatasetError, log
 from trainer.data.image_files import read_binary_mask, read_rgb
+from trainer.data.layouts import (
+    HQ_ATTGAN_SPLIT,
+    HQ_COUNT,
+    celeba_partition_of_index,
+    proportional_split,
+    split_of_position,
+)
 from trainer.data.registry import DataConfig
 from trainer.data.transforms import center_square, crop, resize_image, resize_mask
 
-HQ_COUNT = 30000
-ATTGAN_HQ_SPLIT = (28000, 500)                 # train, val; test = the rest (1500)
-CELEBA_TRAIN_END, CELEBA_VAL_END = 162770, 182637   # official partition boundaries (0-based CelebA index)
 _MASK_NAME = re.compile(r"^(\d+)_([a-z_]+)\.png$")
 
 
@@ -117,7 +121,7 @@ class CelebAMaskHQDataset(FaceFolderDataset):
             except ValueError:
                 self.bad(f"{path}:{lineno}: idx {parts[0]!r} / orig_idx {parts[1]!r} are not integers")
                 continue
-            out[idx] = "train" if orig < CELEBA_TRAIN_END else "val" if orig < CELEBA_VAL_END else "test"
+            out[idx] = celeba_partition_of_index(orig)
         return out
 
     def index(self, split: str) -> list[Record]:
@@ -130,7 +134,7 @@ class CelebAMaskHQDataset(FaceFolderDataset):
         else:
             if self.cfg.split_scheme == "default":
                 log.info("%s: not found; using the 28000/500/rest split by image number", map_path)
-            sizes = proportional_split(len(samples), HQ_COUNT, *ATTGAN_HQ_SPLIT)
+            sizes = proportional_split(len(samples), HQ_COUNT, *HQ_ATTGAN_SPLIT)
             mapping = {s[0]: split_of_position(pos, sizes) for pos, s in enumerate(samples)}
         has_attrs = any(s[2] is not None for s in samples) or (self.root / self.attr_file).exists()
         records = []

@@ -31,14 +31,13 @@ from faceeditor.core.labels import EVALUATOR_ATTRIBUTES, EXPRESSIONS
 from trainer.data.base import FaceFolderDataset, Record
 from trainer.data.errors import DatasetError
 from trainer.data.image_files import read_rgb
+from trainer.data.layouts import rafd_face_box
 from trainer.data.registry import DataConfig
 from trainer.data.transforms import crop, resize_image
 
 RAFD_IDENTITIES, RAFD_TRAIN_IDENTITIES, RAFD_VAL_IDENTITIES = 67, 60, 3
 RAFD_ANGLES = ("000", "045", "090", "135", "180")
 RAFD_GAZES = ("frontal", "left", "right")
-CROP_SIDE_OF_WIDTH = 600 / 681
-CROP_CENTER_Y_OF_HEIGHT = 0.43
 _NAME = re.compile(r"^Rafd(\d{3})_(\d+)_([A-Za-z]+)_([A-Za-z]+)_([A-Za-z]+)_([A-Za-z]+)\.jpe?g$", re.IGNORECASE)
 _MALE = EVALUATOR_ATTRIBUTES.index("Male")
 
@@ -54,15 +53,6 @@ def parse_rafd_name(name: str) -> dict[str, Any] | None:
         return None
     return {"angle": angle, "identity": int(ident), "ethnicity": ethnicity, "gender": gender,
             "expression": expression, "gaze": gaze}
-
-
-def rafd_face_box(width: int, height: int) -> tuple[int, int, int, int]:
-    """The square crop (x0, y0, x1, y1) around the head of a RaFD portrait (see the module doc)."""
-    side = min(int(round(width * CROP_SIDE_OF_WIDTH)), width, height)
-    x0 = (width - side) // 2
-    y0 = int(round(height * CROP_CENTER_Y_OF_HEIGHT)) - side // 2
-    y0 = min(max(y0, 0), height - side)
-    return x0, y0, x0 + side, y0 + side
 
 
 def identity_split(identities: list[int], seed: int) -> dict[str, set[int]]:

@@ -92,3 +92,21 @@ def test_refuses_to_write_over_an_existing_layout(tmp_path):
     (tmp_path / "h" / "CelebAMask-HQ-attribute-anno.txt").write_text("30000\n")
     with pytest.raises(FileExistsError, match="CelebAMask-HQ layout"):
         write_celebamask_hq(tmp_path / "h", 1, size=32, workers=0, progress=False)
+
+
+@pytest.mark.parametrize("n", [3, 6, 12, 24, 1000])
+def test_written_splits_have_celeba_proportions_and_no_empty_part(n):
+    from trainer.data.layouts import celeba_partition_of_index
+    from trainer.data.synthfaces.formats import celeba_index_of, official_partition, partition_sizes
+    sizes = partition_sizes(n)
+    assert sum(sizes) == n and min(sizes) >= 1
+    assert [official_partition(i, n) for i in range(n)] == [0] * sizes[0] + [1] * sizes[1] + [2] * sizes[2]
+    parts = [celeba_partition_of_index(celeba_index_of(k, n)) for k in range(n)]
+    assert parts == ["train"] * sizes[0] + ["val"] * sizes[1] + ["test"] * sizes[2]
+    assert len({celeba_index_of(k, n) for k in range(n)}) == n
+
+
+def test_full_size_mapping_is_the_identity():
+    from trainer.data.synthfaces.formats import celeba_index_of, partition_sizes
+    assert partition_sizes(202599) == (162770, 19867, 19962)
+    assert all(celeba_index_of(k, 202599) == k for k in (0, 1, 162769, 162770, 182636, 182637, 202598))

@@ -12,7 +12,7 @@ the real loaders in trainer/data/ are exercised by exactly the files they will m
   official order gives back the render's mask exactly.
 - ``write_rafd``: ``identities`` faces, each posed frontally (yaw = pitch = roll = 0) and re-rendered
   with every one of the 8 expressions (``with_expression``, identity held), placed in a 681:1024
-  portrait canvas exactly where the RaFD loader's crop (trainer.data.rafd.rafd_face_box) looks; the
+  portrait canvas exactly where the RaFD loader's crop (trainer.data.layouts.rafd_face_box) looks; the
   canvas outside the render mirrors it. The ethnicity field is filler ("Caucasian" or "Moroccan",
   alternating): the renderer has no notion of ethnicity.
 
@@ -46,24 +46,23 @@ from faceeditor.core.face_align import (
     warp,
 )
 from faceeditor.core.labels import CELEBA_ATTRIBUTES_40, CELEBAMASK_HQ_ORDER, CLASS_INDEX, EXPRESSIONS
-from trainer.data.celeba import CELEBA_COUNT
-from trainer.data.celebamask_hq import CELEBA_TRAIN_END, CELEBA_VAL_END
-from trainer.data.rafd import rafd_face_box
+from trainer.data.layouts import (
+    CELEBA_COUNT,
+    CELEBA_LANDMARK_COLUMNS,
+    CELEBA_TRAIN_END,
+    CELEBA_VAL_END,
+    RAFD_SIZE,
+    proportional_split,
+    rafd_face_box,
+    split_of_position,
+)
+from trainer.data.synthfaces.native import default_workers, sample_seed
 
 JPEG_QUALITY = 95
 CHUNK = 16
-CELEBA_LANDMARK_HEADER = ("lefteye_x lefteye_y righteye_x righteye_y nose_x nose_y "
-                          "leftmouth_x leftmouth_y rightmouth_x rightmouth_y")
-RAFD_ASPECT = (681, 1024)
 
 
 # -- shared plumbing ----------------------------------------------------------------------------------
-def sample_seed(seed: int, i: int) -> int:
-    """The render seed of sample i of a set written with `seed`: the same rule as the native format's
-    (native.sample_seed), so sets written with different seeds never share a face."""
-    return int(seed) * 1_000_000_000 + int(i)
-
-
 def _pool_map(fn: Callable[[Sequence[int]], list], n: int, workers: int | None, progress: bool,
               desc: str, args: tuple = ()) -> Iterator[Any]:
     """Run fn over fixed chunks of range(n) (in order), in worker processes when workers > 1; yield each
@@ -79,22 +78,11 @@ def _pool_map(fn: Callable[[Sequence[int]], list], n: int, workers: int | None, 
                 yield from chunk
             return
         ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             for chunk in pool.map(_call, tasks):
                 bar.update(len(chunk))
                 yield from chunk
 
-
-def default_workers() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:   # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _init_worker() -> None:
-    cv2.setNumThreads(1)
 
 
 def _call(task: tuple) -> list:
@@ -124,11 +112,25 @@ def _attr_table(names: list[str], rows: list[list[int]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def partition_sizes(n: int) -> tuple[int, int, int]:
+    """(train, val, test) of n samples at CelebA's official proportions, none empty when n >= 3."""
+    return proportional_split(n, CELEBA_COUNT, CELEBA_TRAIN_END, CELEBA_VAL_END - CELEBA_TRAIN_END)
+
+
 def official_partition(i: int, n: int) -> int:
-    """CelebA's partition (0 train, 1 val, 2 test) for sample i of n, at CelebA's proportions."""
-    if i < round(n * CELEBA_TRAIN_END / CELEBA_COUNT):
-        return 0
-    return 1 if i < round(n * CELEBA_VAL_END / CELEBA_COUNT) else 2
+    """CelebA's partition code (0 train, 1 val, 2 test) of sample i of n, in file order."""
+    return ("train", "val", "test").index(split_of_position(i, partition_sizes(n)))
+
+
+def celeba_index_of(i: int, n: int) -> int:
+    """An original CelebA index for CelebA-HQ image i of n: spread over the part of CelebA's index range
+    whose official partition is the one `partition_sizes` gives i, so the mapping split has every part."""
+    sizes = partition_sizes(n)
+    bounds = ((0, CELEBA_TRAIN_END), (CELEBA_TRAIN_END, CELEBA_VAL_END), (CELEBA_VAL_END, CELEBA_COUNT))
+    part = ("train", "val", "test").index(split_of_position(i, sizes))
+    start = sum(sizes[:part])
+    lo, hi = bounds[part]
+    return lo + ((i - start) * (hi - lo)) // sizes[part]
 
 
 def _render(seed: int, size: int):
@@ -170,7 +172,7 @@ def write_celeba(out_dir: str | os.PathLike, count: int, seed: int = 0, workers:
     _write_text(out / "list_attr_celeba.txt", _attr_table(names, [r[1] for r in rows]))
     _write_text(out / "list_eval_partition.txt",
                 "".join(f"{n} {official_partition(i, count)}\n" for i, n in enumerate(names)))
-    lm = [str(count), CELEBA_LANDMARK_HEADER]
+    lm = [str(count), " ".join(CELEBA_LANDMARK_COLUMNS)]
     lm += [f"{r[0]} " + " ".join(f"{v:5d}" for v in r[2]) for r in rows]
     _write_text(out / "list_landmarks_align_celeba.txt", "\n".join(lm) + "\n")
     _write_text(out / "identity_CelebA.txt", "".join(f"{r[0]} {r[3]}\n" for r in rows))
@@ -203,8 +205,8 @@ def write_celebamask_hq(out_dir: str | os.PathLike, count: int, size: int = 512,
                         workers: int | None = None, progress: bool = True, overwrite: bool = False) -> Path:
     """CelebAMask-HQ's layout: CelebA-HQ-img/{k}.jpg at 2*size, CelebAMask-HQ-mask-anno/{k//2000}/
     {k:05d}_{class}.png at size, CelebAMask-HQ-attribute-anno.txt and CelebA-HQ-to-CelebA-mapping.txt
-    (original CelebA indices spread evenly over CelebA's range, so the mapping split has CelebA's
-    train/val/test proportions)."""
+    (original CelebA indices chosen so that the mapping split has CelebA's train/val/test proportions,
+    see ``celeba_index_of``)."""
     out = Path(out_dir)
     _check_count(count)
     if size < 8:
@@ -218,7 +220,7 @@ def write_celebamask_hq(out_dir: str | os.PathLike, count: int, size: int = 512,
     _write_text(out / "CelebAMask-HQ-attribute-anno.txt", _attr_table([r[0] for r in rows], [r[1] for r in rows]))
     lines = ["idx         orig_idx    orig_file"]
     for k in range(count):
-        orig = (k * CELEBA_COUNT) // count
+        orig = celeba_index_of(k, count)
         lines.append(f"{k:<12d}{orig:<12d}{orig + 1:06d}.jpg")
     _write_text(out / "CelebA-HQ-to-CelebA-mapping.txt", "\n".join(lines) + "\n")
     return out
@@ -227,8 +229,8 @@ def write_celebamask_hq(out_dir: str | os.PathLike, count: int, size: int = 512,
 # -- RaFD ---------------------------------------------------------------------------------------------
 def rafd_canvas(size: int) -> tuple[int, int, tuple[int, int, int, int]]:
     """(width, height, face box) of the portrait a `size` render is placed in."""
-    width = int(round(size * RAFD_ASPECT[0] / 600))
-    height = int(round(size * RAFD_ASPECT[1] / 600))
+    width = int(round(size * RAFD_SIZE[0] / 600))
+    height = int(round(size * RAFD_SIZE[1] / 600))
     return width, height, rafd_face_box(width, height)
 
 
@@ -290,7 +292,7 @@ def _prepare_out(out: Path, what: str, markers: list[Path], overwrite: bool) -> 
         for m in markers:
             if m.is_file() or (m.is_dir() and any(m.iterdir())):
                 raise FileExistsError(f"{out} already holds a {what} layout ({m.name}); choose an empty "
-                                      "folder or pass overwrite=True")
+                                      "folder (from Python: overwrite=True writes over it)")
     out.mkdir(parents=True, exist_ok=True)
 
 
