@@ -107,8 +107,9 @@ def _results(seed: int, size: int, chunks: list[tuple[int, int]], workers: int) 
         for t in tasks:
             yield _render_task(t)
         return
+    # Not "fork": cv2.setNumThreads() in a forked child can wait forever on the parent's OpenCV pool.
     methods = mp.get_all_start_methods()
-    ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_single_thread) as pool:
         yield from pool.map(_render_task, tasks)
 
