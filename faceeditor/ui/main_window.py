@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
         self.act_undo = self._action("&Undo", self.undo, QKeySequence.StandardKey.Undo, "Undo the last mask edit",
                                      icon=SP.SP_ArrowBack)
         self.act_redo = self._action("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo", icon=SP.SP_ArrowForward)
-        self.act_parse = self._action("Mask from &parser", self.run_parse, "P",
+        self.act_parse = self._action("Mask from &parser", lambda: self.run_parse(), "P",
                                       "Replace the mask with the face parser's")
         self.act_landmark_mask = self._action("Mask from &landmarks", self.mask_from_landmarks,
                                               tip="Replace the mask with the parts the landmarks outline")
@@ -363,7 +363,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.mask_panel.settings_changed.connect(self._tool_settings_changed)
-        self.mask_panel.parse_requested.connect(self.run_parse)
+        self.mask_panel.parse_requested.connect(lambda: self.run_parse())
         self.mask_panel.landmarks_requested.connect(self.mask_from_landmarks)
         self.mask_panel.clear_requested.connect(self.clear_mask)
         self.mask_panel.mirror.toggled.connect(self.act_mirror.setChecked)
@@ -502,7 +502,7 @@ class MainWindow(QMainWindow):
         self._rebuild_recent_menu()
         is_project = path.suffix.lower() == EXTENSION
         if not is_project and self.parser_model is not None and self.prefs.get("parse_on_open", True):
-            self.run_parse()
+            self.run_parse(on_open=True)
         self._rerun_outputs()
 
     def _open_failed(self, path: Path, exc: BaseException) -> None:
@@ -765,11 +765,15 @@ class MainWindow(QMainWindow):
         if self.shown_kind != "attributes":
             self._set_shown("attributes")
         self.run_edit()
+        if self.doc is not None:
+            self._document_changed()
 
     def _synthesis_changed(self) -> None:
         if self.shown_kind != "synthesis":
             self._set_shown("synthesis")
         self.run_synthesis()
+        if self.doc is not None:
+            self._document_changed()
 
     def _mask_edited(self, name: str) -> None:
         self._document_changed()
@@ -915,21 +919,28 @@ class MainWindow(QMainWindow):
     # ==============================================================================================
     # inference
     # ==============================================================================================
-    def run_parse(self) -> None:
+    def run_parse(self, on_open: bool = False) -> None:
+        """Replace the mask with the face parser's (one undo step). `on_open`: the automatic parse of a
+        freshly opened picture, which does not count as an unsaved change."""
         if self.doc is None or self.parser_model is None:
             if self.parser_model is None:
                 self.flash("No face parser pack is loaded", error=True)
             return
         engine, doc, crop, key = self.engine, self.doc, self.doc.crop_image, self.parser_model.key
-        self.ch_parse.submit(lambda: Outcome(doc, engine.run(ParseRequest([crop], model=key))), tag=doc)
+        self.ch_parse.submit(lambda: Outcome(doc, engine.run(ParseRequest([crop], model=key))), tag=(doc, on_open))
 
-    def _parsed(self, doc: Document, out: Outcome) -> None:
+    def _parsed(self, tag: tuple[Document, bool], out: Outcome) -> None:
+        doc, on_open = tag
         if doc is not self.doc:
             return
         self._note_timing(out.result)
+        pristine = on_open and not self.is_modified
         mask = _map_classes(out.result.masks[0], out.result.classes)
         if self.doc.mask.replace(mask, "Mask from parser") is None:
             self.flash("The parser's mask is the same as the current one")
+        if pristine:
+            self._saved_counter = self._autosaved_counter = self._edit_counter
+            self._update_title()
 
     def run_edit(self) -> None:
         if self.doc is None or self.editor_model is None:
@@ -940,7 +951,6 @@ class MainWindow(QMainWindow):
             self.ch_edit.invalidate()
             self._store_result("attributes", None)
             self.attributes.set_predicted_mask(None)
-            self._document_changed()
             return
         engine, doc, key, model = self.engine, self.doc, self.editor_model.key, self.editor_model
         crop, paster = doc.crop_image, _paster(doc)
@@ -953,7 +963,6 @@ class MainWindow(QMainWindow):
             return Outcome(doc, result, photo, Pyramid(photo))
 
         self.ch_edit.submit(job, tag=doc)
-        self._document_changed()
 
     def _edited(self, doc: Document, out: Outcome) -> None:
         if doc is not self.doc:

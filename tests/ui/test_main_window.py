@@ -142,6 +142,19 @@ def test_save_and_reload_a_project_identically(opened, qtbot, tmp_path):
         qtbot.waitUntil(lambda: w2.result_photo is not None, timeout=5000)
         np.testing.assert_array_equal(w2.result_photo, w.result_photo)
         assert not w2.is_modified
+        # shown result = the attribute edit: reopening recomputes it without marking the work modified
+        w2.layers_panel.source.setCurrentIndex(0)
+        assert w2.save_to(path, wait=True)
+        w3 = make_window(qtbot, tmp_path / "third")
+        try:
+            open_and_wait(w3, qtbot, path)
+            assert w3.shown_kind == "attributes" and w3.result_photo is not None
+            np.testing.assert_array_equal(w3.result_photo, _expected_edit(w3, {"Blond_Hair": 0.7}))
+            assert not w3.is_modified and "\u2022" not in w3.windowTitle()
+            w3.synthesis.seed.setValue(7)
+            assert w3.is_modified, "changing the seed is an edit"
+        finally:
+            w3.close()
     finally:
         w2.close()
 
@@ -244,6 +257,8 @@ def test_mask_import_and_export(opened, tmp_path):
 
 def test_parser_button_replaces_the_mask_in_one_undo_step(opened, qtbot):
     w = opened
+    assert w.doc.mask.history.undo_stack[-1].name == "Mask from parser"      # parsed on open...
+    assert not w.is_modified, "...which is not an unsaved change"
     w.doc.mask.replace(np.zeros(w.doc.mask.shape, np.uint8))
     assert w.act_parse.isEnabled() and w.mask_panel.parse_button.isEnabled()
     w.mask_panel.parse_button.click()
