@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from trainer.config import CONFIG_NAME, TrainConfig, default_file_mode, load_config
+from faceeditor.core.atomic_io import atomic_write
+from trainer.config import CONFIG_NAME, TrainConfig, load_config
 
 CKPT_PATTERN = re.compile(r"^ckpt-(\d+)\.pt$")
 FORMAT_VERSION = 1
@@ -67,17 +67,8 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     moment leaves either the previous file or the complete new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        os.chmod(tmp, default_file_mode())
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        torch.save(obj, fh)
     _fsync_dir(path.parent)
     return path
 

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from faceeditor.core.atomic_io import write_text_atomic
 from trainer import distributed
 from trainer.checkpoint import (
     latest_checkpoint,
@@ -38,7 +39,7 @@ from trainer.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from trainer.config import TrainConfig, save_config, to_dict, write_text_atomic
+from trainer.config import TrainConfig, save_config, to_dict
 from trainer.data.registry import build_dataset
 from trainer.data.stream import SeededSamples, batch_stream, sample_seed
 from trainer.methods.base import Method, method_class

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from faceeditor.core.atomic_io import atomic_write
 
 MAX_RECENT = 10
 
@@ -35,10 +36,8 @@ class Preferences:
         """Write atomically; False when the folder cannot be written (preferences are not precious)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".preferences-", suffix=".tmp", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            with atomic_write(self.path, text=True) as fh:
                 json.dump(self.data, fh, indent=1)
-            os.replace(tmp, self.path)
             return True
         except (OSError, TypeError, ValueError):
             return False

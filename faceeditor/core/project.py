@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from faceeditor.core.atomic_io import atomic_write
 from faceeditor.core.image_io import ImageLoadError, load_image, load_index_mask
 
 FORMAT = "faceeditor-project"
@@ -122,11 +122,7 @@ def write_members(path: str | os.PathLike, members: dict[str, bytes]) -> Path:
     if not path.parent.is_dir():
         raise ProjectError(f"cannot save {str(path)!r}: folder {str(path.parent)!r} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise ProjectError(f"cannot save {str(path)!r}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_write(path, mode=0o644) as fh:
             with zipfile.ZipFile(fh, "w") as zf:
                 # project.json first, so a truncated file still says what it is
                 for name in sorted(members, key=lambda n: n != PROJECT_MEMBER):
@@ -135,18 +131,8 @@ def write_members(path: str | os.PathLike, members: dict[str, bytes]) -> Path:
                     info.compress_type = kind
                     info.external_attr = 0o644 << 16
                     zf.writestr(info, members[name])
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise ProjectError(f"cannot save {str(path)!r}: {exc.strerror or exc}") from None
-        raise
+    except OSError as exc:
+        raise ProjectError(f"cannot save {str(path)!r}: {exc.strerror or exc}") from None
     return path
 
 
