@@ -180,6 +180,31 @@ def _paste(dst_roi, src_roi, src: np.ndarray) -> np.ndarray:
     return out
 
 
+def _area(b) -> int:
+    return (b[2] - b[0]) * (b[3] - b[1])
+
+
+def _merge_boxes(boxes: list) -> list:
+    """Boxes merged pairwise while their union costs no more than both apart (plus a little: every
+    box costs a pass over the layers)."""
+    boxes = list(boxes)
+    merged = True
+    while merged and len(boxes) > 1:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                u = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                if _area(u) <= _area(a) + _area(b) + 64:
+                    boxes[i] = u
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return boxes
+
+
 class Canvas:
     """The image being composed, its class mask, and the layers that made it.
 
@@ -237,9 +262,9 @@ class Canvas:
                                   x0 + int(xs.max()) + 1, y0 + int(ys.max()) + 1))
                     layer[1] = alpha = np.where(stray, F32(0.0), alpha)
             covered[y0:y1, x0:x1] |= alpha >= 1.0
-        # composite again, only where something changed (each box from the base up: overlapping
-        # boxes are simply recomputed twice)
-        for dx0, dy0, dx1, dy1 in dirty:
+        # composite again, only where something changed (each box from the base up; recompositing an
+        # unchanged pixel reproduces it exactly, so boxes that overlap much are merged into one)
+        for dx0, dy0, dx1, dy1 in _merge_boxes(dirty):
             self.img[dy0:dy1, dx0:dx1] = self.base[dy0:dy1, dx0:dx1]
             for (x0, y0, x1, y1), alpha, colour, _ in self.layers:
                 ix0, iy0, ix1, iy1 = max(x0, dx0), max(y0, dy0), min(x1, dx1), min(y1, dy1)
@@ -602,8 +627,9 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     ctx.update(skin_roi=roi, lower_cov=low_cov, skin_shade=shade)
     fine = textures.window("fine", roi[0], roi[1], w, h, p.look.tex)
     mid = textures.window("mid", roi[0], roi[1], w, h, p.look.tex)
-    col = skin * (shade * (1.0 + 0.018 * fine + 0.018 * mid))[..., None]
-    col[..., 2] *= 0.9 + 0.1 * shade              # shadows are warmer
+    lit = shade * (1.0 + 0.018 * fine + 0.018 * mid)
+    ch = [lit * skin[0], lit * skin[1], lit * skin[2]]      # colour channel by channel (see _rep3)
+    ch[2] *= 0.9 + 0.1 * shade                    # shadows are warmer
     # darkening lines: creases, folds, wrinkles
     dark = _Cover(roi, ss=2)                     # blurred below: two sub-samples are enough
     th = max(0.6, 0.016 * s)
@@ -633,19 +659,23 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     _blob_add(darkness, roi, g.points["nose_base"] + np.array([0, 0.05 * s]), 0.13 * s, 0.045 * s, 0.22)
     _blob_add(darkness, roi, g.points["mouth_centre"] + np.array([0, (g.values["lip_l"] + 0.07) * s]),
               0.15 * s, 0.045 * s, 0.14)
-    col *= (1.0 - np.minimum(darkness, 0.8))[..., None]
+    keep = 1.0 - np.minimum(darkness, 0.8)
+    for c_ in ch:
+        c_ *= keep
     # blush and highlights
     warm = np.zeros((h, w), F32)
     for c in g.values["cheek_pts"]:
         _blob_add(warm, roi, c + np.array([0, -0.06 * s * acts["smile"]]), 0.2 * s, 0.17 * s,
                   0.08 + 0.12 * p.look.blush + 0.05 * acts["smile"])
-    col += warm[..., None] * np.array([0.12, -0.04, -0.04], F32)
+    for c_, k_ in zip(ch, np.array([0.12, -0.04, -0.04], F32)):
+        c_ += warm * k_
     hl = np.zeros((h, w), F32)
     _blob_add(hl, roi, g.points["nose_root"] + np.array([0, -0.4 * s]), 0.28 * s, 0.16 * s, 0.06 * light.k)
     _blob_add(hl, roi, g.values["chin_pt"], 0.12 * s, 0.07 * s, 0.05 * light.k)
     for c in g.values["cheek_pts"]:
         _blob_add(hl, roi, c + np.array([0, -0.08 * s]), 0.12 * s, 0.08 * s, 0.04 * light.k)
-    col += hl[..., None]
+    for c_ in ch:
+        c_ += hl
     # stubble, beard, moustache
     beard = 1.0 - p.attr("No_Beard")
     mus = p.attr("Mustache")
@@ -662,10 +692,12 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
         dens = np.clip(0.78 + 0.14 * hair_t + 0.12 * fine, 0, 1)
         amount = (bcov * (0.92 * beard + stub * (1.0 - beard)) * dens)
         amount = np.maximum(amount, mcov * (0.95 * mus) * dens)
-        bc = beard_colour(p) * (shade * (0.9 + 0.12 * hair_t))[..., None]
-        col += (bc - col) * amount[..., None]
-    col *= light.tint
-    cv.put(roi, cov, col, C["skin"])
+        bshade = shade * (0.9 + 0.12 * hair_t)
+        for c_, k_ in zip(ch, beard_colour(p)):
+            c_ += (bshade * k_ - c_) * amount
+    for c_, k_ in zip(ch, light.tint):
+        c_ *= k_
+    cv.put(roi, cov, cv2.merge(ch), C["skin"])
 
 
 def _eye(cv: Canvas, g: Geometry, p: FaceParams, light: Light, name: str) -> None:
