@@ -417,8 +417,7 @@ def _background(cv: Canvas, p: FaceParams, light: Light) -> None:
         r = np.sqrt((xs - 0.5 + 0.15 * math.sin(sc.light_az)) ** 2 + (ys - 0.4) ** 2)
         t = np.clip(r * 1.6, 0, 1) + 0.03 * low
     side = 1.0 + 0.12 * math.sin(sc.light_az) * (xs - 0.5) * 2
-    t = t[..., None]
-    cv.img[:] = (c1 * (1 - t) + c2 * t) * (side[..., None] * light.tint)
+    cv.img[:] = cv2.merge([(c1[c] * (1 - t) + c2[c] * t) * (side * light.tint[c]) for c in range(3)])
     cv.mask[:] = C["background"]
     cv.base = cv.img.copy()
 
@@ -442,10 +441,9 @@ def _hair_shade(light: Light, base: np.ndarray, n: np.ndarray, strand: np.ndarra
     shade = lam * (0.86 + 0.14 * strand)
     if dark is not None:
         shade = shade * dark
-    val = base[None, None, :] * shade[..., None]
     hi = spec * np.clip(0.5 + 0.5 * strand, 0.0, 1.5) * (0.12 + 0.45 * lum) * light.k
-    val = val + hi[..., None] * np.array([1.0, 0.96, 0.9], F32)
-    return val * light.tint
+    spec_rgb = np.array([1.0, 0.96, 0.9], F32)
+    return cv2.merge([(shade * base[c] + hi * spec_rgb[c]) * light.tint[c] for c in range(3)])
 
 
 def _neck(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray) -> None:
@@ -460,8 +458,8 @@ def _neck(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     chin_y = float(g.points["chin"][1])
     occl = 1.0 - 0.45 * np.clip(1.0 - (ys - chin_y) / F32(0.4 * g.s), 0.0, 1.0)
     fine = textures.window("fine", roi[0], roi[1], roi[2] - roi[0], roi[3] - roi[1], p.look.tex)
-    col = skin * ((shade * 0.9 * occl) * (1.0 + 0.015 * fine))[..., None] * light.tint
-    cv.put(roi, cov, col, C["neck"])
+    lit = (shade * 0.9 * occl) * (1.0 + 0.015 * fine)
+    cv.put(roi, cov, cv2.merge([lit * skin[c] * light.tint[c] for c in range(3)]), C["neck"])
 
 
 def _cloth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
@@ -486,9 +484,10 @@ def _cloth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
     w, h = roi[2] - roi[0], roi[3] - roi[1]
     if t is not None:
         t = _blur(np.ascontiguousarray(t, F32), 0.45 * cv.size / 128)
-        base = c1 + (c2 - c1) * t[..., None]
+        dc = c2 - c1
+        base = [c1[c] + dc[c] * t for c in range(3)]
     else:
-        base = np.broadcast_to(c1, (h, w, 3))
+        base = [c1[c] for c in range(3)]
     if cv.size <= 128:
         folds = textures.window("low", roi[0], roi[1], w, h, sc.tex)
     else:
@@ -499,7 +498,7 @@ def _cloth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
     nx = np.clip(ux * F32(1 / 2.8), -0.9, 0.9)
     shade = light.lambert(np.stack(np.broadcast_arrays(nx, np.full_like(uy, -0.35), np.sqrt(1 - nx * nx)), -1))
     shade = shade * (1.0 + 0.09 * folds + 0.05 * weave)
-    col = base * shade[..., None] * light.tint
+    col = cv2.merge([base[c] * shade * light.tint[c] for c in range(3)])
     cv.put(roi, cov, col, C["cloth"])
     for name in ("collar_r", "collar_l"):
         if name in g.polys:
@@ -549,8 +548,8 @@ def _ear(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray,
     n = np.array([side * 0.75, 0.0, 0.66]) @ g.r_full.T
     shade = float(light.lambert(n[None])[0])
     base = skin * np.array([1.0, 0.92, 0.88], F32) * 0.93
-    col = base * (shade * (1.0 - 0.32 * inn) * (0.85 + 0.15 * rim))[..., None] * light.tint
-    cv.put(roi, cov, col, C[name])
+    lit = shade * (1.0 - 0.32 * inn) * (0.85 + 0.15 * rim)
+    cv.put(roi, cov, cv2.merge([lit * base[c] * light.tint[c] for c in range(3)]), C[name])
 
 
 def _hidden(g: Geometry, pt: np.ndarray) -> bool:
@@ -763,8 +762,8 @@ def _brow(cv: Canvas, g: Geometry, p: FaceParams, light: Light, name: str) -> No
     bushy = p.attr("Bushy_Eyebrows")
     # hairs thin out towards the edges: lighter where the coverage of a blurred outline is lower
     soft = _blur(cov, 0.02 * g.s + 0.3)
-    col = base * ((0.95 + 0.2 * strand * (1 + 0.5 * bushy)) * (1.25 - 0.25 * soft))[..., None] * light.tint
-    cv.put(roi, cov, col, C[name])
+    lit = (0.95 + 0.2 * strand * (1 + 0.5 * bushy)) * (1.25 - 0.25 * soft)
+    cv.put(roi, cov, cv2.merge([lit * base[c] * light.tint[c] for c in range(3)]), C[name])
 
 
 def _nose(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray, ctx: dict) -> None:
