@@ -716,7 +716,6 @@ def _eye(cv: Canvas, g: Geometry, p: FaceParams, light: Light, name: str) -> Non
     corner = np.clip(np.abs(xs - F32(c[0])) * F32(1.0 / (p.shape.eye_w * s)), 0, 1)
     sh = (0.55 + 0.45 * below) * (1.0 - 0.3 * corner * corner)
     sclera = np.array([0.88, 0.86, 0.83], F32)
-    col = sclera * sh[..., None]
     # iris: a projected disc
     ic = g.points[name + "_iris"]
     ax = g.values[name + "_iris_ax"]
@@ -732,18 +731,24 @@ def _eye(cv: Canvas, g: Geometry, p: FaceParams, light: Light, name: str) -> Non
     ang = np.arctan2(b_, a_)
     streak = textures.gather("fine", (ang * 12).astype(np.int32) + 37, (r * 9).astype(np.int32) + 11)
     ishade = (0.8 + 0.5 * r * (1 - r) * 2.0 + 0.1 * streak) * (1.0 - 0.45 * np.clip((r - 0.78) * 5, 0, 1))
-    ic_col = iris * (ishade * (0.5 + 0.5 * below))[..., None]
-    col += (ic_col - col) * iris_cov[..., None]
-    col += (np.array([0.03, 0.02, 0.02], F32) - col) * pupil_cov[..., None]
+    ishade = ishade * (0.5 + 0.5 * below)
+    pupil = np.array([0.03, 0.02, 0.02], F32)
     # catch light, towards the light
     cl = (float(ic[0]) + light.dir[0] * scale * 0.4, float(ic[1]) + light.dir[1] * scale * 0.4 - 0.12 * scale)
     glint = np.clip(0.5 + (max(0.7, 0.22 * scale) - np.sqrt((xs - cl[0]) ** 2 + (ys - cl[1]) ** 2)), 0, 1)
-    col += (1.0 - col) * (0.8 * glint * iris_cov)[..., None]
+    glint = 0.8 * glint * iris_cov
     lash_col = brow_colour(p) * 0.4
-    col += (lash_col - col) * lash[..., None]
+    dim = 0.82 + 0.18 * light.k
+    ch = []
+    for c in range(3):                  # channel by channel (see _rep3)
+        x = sh * sclera[c]
+        x += (ishade * iris[c] - x) * iris_cov
+        x += (pupil[c] - x) * pupil_cov
+        x += (1.0 - x) * glint
+        x += (lash_col[c] - x) * lash
+        ch.append(x * dim * light.tint[c])
     alpha = np.maximum(opening, lash)
-    col = col * (0.82 + 0.18 * light.k) * light.tint
-    cv.put(roi, alpha, col, C[name])
+    cv.put(roi, alpha, cv2.merge(ch), C[name])
 
 
 def _brow(cv: Canvas, g: Geometry, p: FaceParams, light: Light, name: str) -> None:
@@ -788,11 +793,14 @@ def _nose(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     ldx = light.dir[0]
     side_shade = 1.0 - 0.25 * np.clip(-t * math.copysign(1.0, ldx) - 0.15, 0, 1) * (0.4 + abs(ldx))
     ridge = (0.07 * light.k) * np.exp(-(t * 3.3) ** 2) * (0.3 + 0.7 * along)
-    col = skin * (shade * side_shade)[..., None]
-    col[..., 2] *= 0.9 + 0.1 * shade
+    lit = shade * side_shade
+    ch = [lit * skin[0], lit * skin[1], lit * skin[2]]      # channel by channel (see _rep3)
+    ch[2] *= 0.9 + 0.1 * shade
     extra = np.zeros_like(cov)
     _blob_add(extra, roi, g.points["nose_tip"], 0.06 * s, 0.045 * s, 0.09 * light.k)
-    col += (ridge + extra)[..., None]
+    ridge = ridge + extra
+    for x in ch:
+        x += ridge
     # nostrils, alar creases, wrinkles
     dark = np.zeros_like(cov)
     nax = g.values["nostril_ax"]
@@ -806,9 +814,11 @@ def _nose(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
         wr = np.zeros_like(cov)
         _blob_add(wr, roi, root + axis * 0.35, 0.09 * s, 0.08 * s, 0.25 * acts["nose_wrinkle"])
         dark += wr * (0.5 + 0.5 * np.sin((ys - F32(root[1])) * F32(120.0 / s)))
-    col *= (1.0 - np.minimum(dark, 0.9))[..., None]
-    col *= light.tint
-    cv.put(roi, cov, col, C["nose"])
+    keep = 1.0 - np.minimum(dark, 0.9)
+    for c, x in enumerate(ch):
+        x *= keep
+        x *= light.tint[c]
+    cv.put(roi, cov, cv2.merge(ch), C["nose"])
 
 
 def _mouth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
@@ -824,13 +834,17 @@ def _mouth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
         mc = g.points["mouth_centre"]
         depth = np.clip(1.0 - np.abs(xs - F32(mc[0])) * F32(1.0 / (0.35 * s)), 0.2, 1.0)
         depth = np.broadcast_to(depth, inside.shape)
-        col = np.array([0.26, 0.07, 0.07], F32) * (depth * 0.8)[..., None]
+        depth8 = depth * 0.8
         gaps = np.zeros_like(xs)
         for tx in g.values["tooth_x"]:
             gaps = np.maximum(gaps, np.clip(1.0 - np.abs(xs - F32(tx[0])) / F32(max(0.6, 0.012 * s)), 0, 1))
-        tcol = np.array([0.92, 0.89, 0.83], F32) * ((0.7 + 0.3 * depth) * (1.0 - 0.3 * gaps))[..., None]
-        col += (tcol - col) * teeth[..., None]
-        cv.put(roi, inside, col * light.tint, C["mouth"])
+        tshade = (0.7 + 0.3 * depth) * (1.0 - 0.3 * gaps)
+        ch = []
+        for c, (k_in, k_t) in enumerate(zip(np.array([0.26, 0.07, 0.07], F32), np.array([0.92, 0.89, 0.83], F32))):
+            x = depth8 * k_in
+            x += (tshade * k_t - x) * teeth
+            ch.append(x * light.tint[c])
+        cv.put(roi, inside, cv2.merge(ch), C["mouth"])
     lipc = lip_colour(p)
     n_up = np.array([0.0, 0.6, 0.8]) @ g.r_full.T
     n_lo = np.array([0.0, -0.5, 0.87]) @ g.r_full.T
@@ -843,10 +857,12 @@ def _mouth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
               (0.07 + 0.12 * p.attr("Wearing_Lipstick")) * light.k)
     for poly, cls, sh in ((up, "u_lip", sh_up * 0.85), (lo, "l_lip", sh_lo)):
         cov = _fill(roi, poly)
-        col = lipc * (sh * (1.0 + 0.05 * tex) * (1.0 - 0.45 * line))[..., None]
+        lit = sh * (1.0 + 0.05 * tex) * (1.0 - 0.45 * line)
+        ch = [lit * lipc[c] for c in range(3)]
         if cls == "l_lip":
-            col += hl[..., None]
-        cv.put(roi, cov, col * light.tint, C[cls])
+            for x in ch:
+                x += hl
+        cv.put(roi, cov, cv2.merge([x * light.tint[c] for c, x in enumerate(ch)]), C[cls])
 
 
 def _hair_cap(cv: Canvas, g: Geometry, p: FaceParams, light: Light, ctx: dict) -> None:
@@ -1031,7 +1047,7 @@ def _finish(cv: Canvas, p: FaceParams) -> np.ndarray:
     """Film grain (a fixed pattern per scene, so it is the same before and after an edit) and 8 bits."""
     S = cv.size
     grain = textures.window("fine", 0, 0, S, S, (p.scene.tex[1], p.scene.tex[0]))
-    img = cv.img + (grain * F32(0.008))[..., None]
+    img = cv.img + _rep3(grain * F32(0.008))
     return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
