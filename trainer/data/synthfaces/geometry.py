@@ -19,6 +19,11 @@ import numpy as np
 
 from .params import FaceParams
 
+try:    # the clip ufunc itself: np.clip's dispatch costs more than clipping the small arrays used here
+    from numpy._core.umath import clip as _clip
+except ImportError:  # pragma: no cover
+    _clip = np.clip
+
 PIVOT = np.array([0.0, 0.25, -0.3])
 Y_JAW = 0.12            # where the lower-face cross-sections start
 SKULL_C = (0.0, -0.35, -0.15)
@@ -38,7 +43,7 @@ def _rot(yaw: float, pitch: float, roll: float) -> tuple[np.ndarray, np.ndarray]
 
 
 def smoothstep(e0: float, e1: float, x):
-    t = np.clip((np.asarray(x, dtype=np.float64) - e0) / (e1 - e0), 0.0, 1.0)
+    t = _clip((np.asarray(x, dtype=np.float64) - e0) / (e1 - e0), 0.0, 1.0)
     return t * t * (3 - 2 * t)
 
 
@@ -128,21 +133,21 @@ class FaceModel:
     # --- surfaces ----------------------------------------------------------------------------------
     def skull_halfwidth(self, y):
         c, r = self.skull_c, self.skull_r
-        return r[0] * np.sqrt(np.clip(1.0 - ((np.asarray(y) - c[1]) / r[1]) ** 2, 0.0, 1.0))
+        return r[0] * np.sqrt(_clip(1.0 - ((np.asarray(y) - c[1]) / r[1]) ** 2, 0.0, 1.0))
 
     def skull_front(self, u, y):
         c, r = self.skull_c, self.skull_r
         q = 1.0 - (np.asarray(u) / r[0]) ** 2 - ((np.asarray(y) - c[1]) / r[1]) ** 2
-        return c[2] + r[2] * np.sqrt(np.clip(q, 0.02, 1.0))
+        return c[2] + r[2] * np.sqrt(_clip(q, 0.02, 1.0))
 
     def ring(self, t):
         """Lower-face cross-section at parameter t (0 = top, 1 = chin, up to 1 + delta = chin bottom):
         (y, half-width a, depth b, centre z c)."""
         t = np.asarray(t, dtype=np.float64)
         y = Y_JAW + t * (self.chin_y - Y_JAW)
-        tt = np.clip(t, 0.0, 1.0)
-        a = self.chin_w + (self.a0 - self.chin_w) * np.power(np.clip(1.0 - tt ** self.jaw_e, 0, 1), 0.5)
-        rounding = np.sqrt(np.clip(1.0 - ((t - 1.0) / self.delta) ** 2, 0.0, 1.0))
+        tt = _clip(t, 0.0, 1.0)
+        a = self.chin_w + (self.a0 - self.chin_w) * np.power(_clip(1.0 - tt ** self.jaw_e, 0, 1), 0.5)
+        rounding = np.sqrt(_clip(1.0 - ((t - 1.0) / self.delta) ** 2, 0.0, 1.0))
         a = np.where(t > 1.0, self.chin_w * rounding, a)
         zf = self.zf0 + (self.p.shape.chin_z - 0.1) * tt
         b = self.b0 * (1.0 - 0.5 * tt)
@@ -156,15 +161,15 @@ class FaceModel:
         u = np.asarray(u, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         upper = self.skull_front(u, y)
-        _, a, b, c = self.ring(np.clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
+        _, a, b, c = self.ring(_clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
         a = np.maximum(a, 1e-3)
-        lower = c + b * np.sqrt(np.clip(1.0 - (u / a) ** 2, 0.02, 1.0))
+        lower = c + b * np.sqrt(_clip(1.0 - (u / a) ** 2, 0.02, 1.0))
         w = smoothstep(Y_JAW - 0.05, Y_JAW + 0.05, y)
         return upper * (1 - w) + lower * w
 
     def face_halfwidth(self, y):
         y = np.asarray(y, dtype=np.float64)
-        _, a, _, _ = self.ring(np.clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
+        _, a, _, _ = self.ring(_clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
         return np.where(y < Y_JAW, self.skull_halfwidth(y), a)
 
     def on_face(self, u, y, lift=0.0) -> np.ndarray:
@@ -391,7 +396,7 @@ def build(p: FaceParams, size: int) -> Geometry:
         u = u_in + (u_out - u_in) * tau
         y_base = eye_y - sh.brow_gap + 0.035 * m
         arch = sh.brow_arch * (1.0 - 0.45 * m)
-        y = (y_base - arch * np.sin(np.pi * np.clip(tau * 1.15, 0, 1)) + sh.brow_tilt * tau
+        y = (y_base - arch * np.sin(np.pi * _clip(tau * 1.15, 0, 1)) + sh.brow_tilt * tau
              - 0.09 * acts["brow_raise"] - 0.075 * acts["brow_inner"] * (1 - tau) ** 2)
         u = u + side * 0.025 * min(acts["brow_inner"], 0.0) * (1 - tau) ** 2
         thick = sh.brow_thick * (1.2 - 0.55 * tau) * (1.0 + 0.65 * bushy) * (1.0 + 0.25 * m)
@@ -419,7 +424,7 @@ def build(p: FaceParams, size: int) -> Geometry:
     def nose_lift(u, y):
         prof = np.interp(y, [y_root, y_tip - 0.05, y_tip, y_base], [0.12, 0.85, 1.0, 0.45]) * sh.nose_prot
         hw = nose_half(y)
-        return prof * np.clip(1.0 - (np.asarray(u) / hw) ** 2, 0.0, 1.0) ** 0.6
+        return prof * _clip(1.0 - (np.asarray(u) / hw) ** 2, 0.0, 1.0) ** 0.6
 
     def nose_pts(u, y):
         u, y = np.broadcast_arrays(np.asarray(u, np.float64), np.asarray(y, np.float64))
@@ -459,7 +464,7 @@ def build(p: FaceParams, size: int) -> Geometry:
         w = (v + 1) / 2
         u = uR + (uL - uR) * w
         base = y_cR + (y_cL - y_cR) * w
-        prof = np.clip(1.0 - v ** 2, 0.0, 1.0)
+        prof = _clip(1.0 - v ** 2, 0.0, 1.0)
         if kind == "uo":     # upper outer: cupid's bow
             bow = np.exp(-((np.abs(v) - 0.32) / 0.22) ** 2) * (0.35 * sh.cupid)
             y = base - lip_u * (0.12 + 0.88 * prof ** 0.55) * (1.0 + bow - 0.3 * sh.cupid * np.exp(-(v / 0.12) ** 2))
@@ -477,7 +482,7 @@ def build(p: FaceParams, size: int) -> Geometry:
         if inner:
             v = v * 0.9
         u, y = mouth_curve(v, kind)
-        lift = 0.035 * np.clip(1 - v ** 2, 0, 1) + (0.01 if kind in ("uo", "lo") else 0.0)
+        lift = 0.035 * _clip(1 - v ** 2, 0, 1) + (0.01 if kind in ("uo", "lo") else 0.0)
         return B.on_face(u, y, lift)
 
     vv = np.linspace(-1.0, 1.0, 17)

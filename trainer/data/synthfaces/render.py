@@ -16,6 +16,11 @@ import numpy as np
 
 from faceeditor.core.labels import CLASS_INDEX
 
+try:    # the clip ufunc itself: np.clip's dispatch costs more than clipping the small arrays used here
+    from numpy._core.umath import clip as _clip
+except ImportError:  # pragma: no cover
+    _clip = np.clip
+
 from . import textures
 from .geometry import Ellipsoid, Geometry, build
 from .params import HAIR_COLOUR_ATTRIBUTES, FaceParams, attribute_labels, sample_params
@@ -154,7 +159,7 @@ def _edge_alpha(f: np.ndarray, jitter_px: np.ndarray | float = 0.0) -> np.ndarra
     """Anti-aliased coverage of the region f > 0: 0.5 + f / |grad f| (f sampled on the pixel grid),
     its edge moved by ``jitter_px``."""
     gy, gx = np.gradient(f)
-    return np.clip(0.5 + f / (np.sqrt(gx * gx + gy * gy) + F32(1e-4)) + jitter_px, 0.0, 1.0).astype(F32)
+    return _clip(0.5 + f / (np.sqrt(gx * gx + gy * gy) + F32(1e-4)) + jitter_px, 0.0, 1.0).astype(F32)
 
 
 _K3 = np.ones((3, 3), np.uint8)
@@ -294,12 +299,12 @@ class Light:
     def lambert(self, n: np.ndarray) -> np.ndarray:
         """Diffuse shade factor (wrap lighting) of camera-frame normals (..., 3)."""
         d = n[..., 0] * self.dir[0] + n[..., 1] * self.dir[1] + n[..., 2] * self.dir[2]
-        lam = np.clip((d + 0.3) * (1.0 / 1.3), 0.0, 1.0)
+        lam = _clip((d + 0.3) * (1.0 / 1.3), 0.0, 1.0)
         return ((1.0 - 0.8 * self.k) + 1.1 * self.k * lam).astype(F32)
 
     def spec(self, n: np.ndarray, power: float) -> np.ndarray:
         d = n[..., 0] * self.half[0] + n[..., 1] * self.half[1] + n[..., 2] * self.half[2]
-        return (np.clip(d, 0.0, 1.0) ** power).astype(F32)
+        return (_clip(d, 0.0, 1.0) ** power).astype(F32)
 
 
 def _cover_ellipse(g: Geometry, e: Ellipsoid, xs, ys) -> np.ndarray:
@@ -315,7 +320,7 @@ def _cover_ellipse(g: Geometry, e: Ellipsoid, xs, ys) -> np.ndarray:
     gx = b00 * dx + b01 * dy
     gy = b01 * dx + b11 * dy
     g2 = gx * dx + gy * dy
-    return np.clip(0.5 + (1.0 - g2) / (2.0 * np.sqrt(gx * gx + gy * gy) + F32(1e-6)) * F32(s), 0.0, 1.0)
+    return _clip(0.5 + (1.0 - g2) / (2.0 * np.sqrt(gx * gx + gy * gy) + F32(1e-6)) * F32(s), 0.0, 1.0)
 
 
 def _cast(g: Geometry, e: Ellipsoid, xs, ys, want_hit: bool = True, want_sd: bool = False):
@@ -335,7 +340,7 @@ def _cast(g: Geometry, e: Ellipsoid, xs, ys, want_hit: bool = True, want_sd: boo
     gy = b01 * dx + b11 * dy
     grad = 2.0 * np.sqrt(gx * gx + gy * gy) + F32(1e-6)
     sd = (1.0 - g2) / grad * F32(s)                                   # signed distance to the outline, px
-    cov = np.clip(0.5 + sd, 0.0, 1.0)
+    cov = _clip(0.5 + sd, 0.0, 1.0)
     root = np.sqrt(np.clip(a22 * (1.0 - g2), 0.0, None))
     lin = a02 * dx + a12 * dy
     dz = (root - lin) * F32(1.0 / a22)
@@ -407,15 +412,15 @@ def _background(cv: Canvas, p: FaceParams, light: Light) -> None:
     if S != 128:
         low = cv2.resize(low, (S, S), interpolation=cv2.INTER_LINEAR)
     if kind == 0:
-        t = np.clip(ys * 0.9 + 0.1 * xs + 0.06 * low, 0, 1)
+        t = _clip(ys * 0.9 + 0.1 * xs + 0.06 * low, 0, 1)
     elif kind == 1:
         edge = 0.25 + 0.5 * ((sc.tex[0] % 97) / 97.0)
-        t = np.clip((xs - edge) * 40.0, 0, 1) * 0.85 + 0.05 * low
+        t = _clip((xs - edge) * 40.0, 0, 1) * 0.85 + 0.05 * low
     elif kind == 2:
-        t = np.clip((low - 0.3) * 1.2, 0, 1)
+        t = _clip((low - 0.3) * 1.2, 0, 1)
     else:
         r = np.sqrt((xs - 0.5 + 0.15 * math.sin(sc.light_az)) ** 2 + (ys - 0.4) ** 2)
-        t = np.clip(r * 1.6, 0, 1) + 0.03 * low
+        t = _clip(r * 1.6, 0, 1) + 0.03 * low
     side = 1.0 + 0.12 * math.sin(sc.light_az) * (xs - 0.5) * 2
     cv.img[:] = cv2.merge([(c1[c] * (1 - t) + c2[c] * t) * (side * light.tint[c]) for c in range(3)])
     cv.mask[:] = C["background"]
@@ -441,7 +446,7 @@ def _hair_shade(light: Light, base: np.ndarray, n: np.ndarray, strand: np.ndarra
     shade = lam * (0.86 + 0.14 * strand)
     if dark is not None:
         shade = shade * dark
-    hi = spec * np.clip(0.5 + 0.5 * strand, 0.0, 1.5) * (0.12 + 0.45 * lum) * light.k
+    hi = spec * _clip(0.5 + 0.5 * strand, 0.0, 1.5) * (0.12 + 0.45 * lum) * light.k
     spec_rgb = np.array([1.0, 0.96, 0.9], F32)
     return cv2.merge([(shade * base[c] + hi * spec_rgb[c]) * light.tint[c] for c in range(3)])
 
@@ -453,10 +458,10 @@ def _neck(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
         return
     cov = _fill(roi, poly)
     xs, ys = _grid(roi)
-    nx = np.clip((xs - F32(g.centre[0])) / F32(g.values["neck_w"] * g.s), -0.97, 0.97)
+    nx = _clip((xs - F32(g.centre[0])) / F32(g.values["neck_w"] * g.s), -0.97, 0.97)
     shade = light.lambert(np.stack(np.broadcast_arrays(nx, np.full_like(ys, 0.1), np.sqrt(1 - nx * nx)), -1))
     chin_y = float(g.points["chin"][1])
-    occl = 1.0 - 0.45 * np.clip(1.0 - (ys - chin_y) / F32(0.4 * g.s), 0.0, 1.0)
+    occl = 1.0 - 0.45 * _clip(1.0 - (ys - chin_y) / F32(0.4 * g.s), 0.0, 1.0)
     fine = textures.window("fine", roi[0], roi[1], roi[2] - roi[0], roi[3] - roi[1], p.look.tex)
     lit = (shade * 0.9 * occl) * (1.0 + 0.015 * fine)
     cv.put(roi, cov, cv2.merge([lit * skin[c] * light.tint[c] for c in range(3)]), C["neck"])
@@ -495,7 +500,7 @@ def _cloth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
         folds = cv2.resize(textures.window("low", int(roi[0] / k), int(roi[1] / k), int(w / k) + 1, int(h / k) + 1,
                                            sc.tex), (w, h))
     weave = textures.window("fine", roi[0], roi[1], w, h, sc.tex)
-    nx = np.clip(ux * F32(1 / 2.8), -0.9, 0.9)
+    nx = _clip(ux * F32(1 / 2.8), -0.9, 0.9)
     shade = light.lambert(np.stack(np.broadcast_arrays(nx, np.full_like(uy, -0.35), np.sqrt(1 - nx * nx)), -1))
     shade = shade * (1.0 + 0.09 * folds + 0.05 * weave)
     col = cv2.merge([base[c] * shade * light.tint[c] for c in range(3)])
@@ -532,7 +537,7 @@ def _necklace(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
     cov = cover.get()
     metal = np.array(p.acc.metal if kind != 1 else (0.93, 0.91, 0.86), F32)
     glint = 0.75 + 0.4 * textures.window("fine", roi[0], roi[1], roi[2] - roi[0], roi[3] - roi[1], (3, 7))
-    col = metal * np.clip(glint, 0.3, 1.4)[..., None] * light.tint
+    col = metal * _clip(glint, 0.3, 1.4)[..., None] * light.tint
     cv.put(roi, cov * v, col, C["neck_l"], mask_alpha=np.minimum(cov * 2.0, 1.0) * (v >= 0.5))
 
 
@@ -688,7 +693,7 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
         k = 128.0 / S
         hair_t = textures.gather("strands", (ys * (k * 0.35)).astype(np.int32) + p.look.tex[1],
                                  (xs * (k * 1.6)).astype(np.int32) + p.look.tex[0])
-        dens = np.clip(0.78 + 0.14 * hair_t + 0.12 * fine, 0, 1)
+        dens = _clip(0.78 + 0.14 * hair_t + 0.12 * fine, 0, 1)
         amount = (bcov * (0.92 * beard + stub * (1.0 - beard)) * dens)
         amount = np.maximum(amount, mcov * (0.95 * mus) * dens)
         bshade = shade * (0.9 + 0.12 * hair_t)
@@ -711,9 +716,9 @@ def _eye(cv: Canvas, g: Geometry, p: FaceParams, light: Light, name: str) -> Non
     xs, ys = _grid(roi)
     order = np.argsort(upper[:, 0])
     lid_y = np.interp(xs[0], upper[order, 0], upper[order, 1]).astype(F32)[None, :]
-    below = np.clip((ys - lid_y) * F32(1.0 / (0.07 * s)), 0.0, 1.0)
+    below = _clip((ys - lid_y) * F32(1.0 / (0.07 * s)), 0.0, 1.0)
     c = g.values[name + "_eye_centre"]
-    corner = np.clip(np.abs(xs - F32(c[0])) * F32(1.0 / (p.shape.eye_w * s)), 0, 1)
+    corner = _clip(np.abs(xs - F32(c[0])) * F32(1.0 / (p.shape.eye_w * s)), 0, 1)
     sh = (0.55 + 0.45 * below) * (1.0 - 0.3 * corner * corner)
     sclera = np.array([0.88, 0.86, 0.83], F32)
     # iris: a projected disc
@@ -725,17 +730,17 @@ def _eye(cv: Canvas, g: Geometry, p: FaceParams, light: Light, name: str) -> Non
     b_ = float(inv[1, 0]) * dx + float(inv[1, 1]) * dy
     r = np.sqrt(a_ * a_ + b_ * b_)
     scale = float(min(np.linalg.norm(ax[0]), np.linalg.norm(ax[1])))
-    iris_cov = np.clip(0.5 + (1.0 - r) * scale, 0, 1)
-    pupil_cov = np.clip(0.5 + (0.42 - r) * scale, 0, 1)
+    iris_cov = _clip(0.5 + (1.0 - r) * scale, 0, 1)
+    pupil_cov = _clip(0.5 + (0.42 - r) * scale, 0, 1)
     iris = np.array(p.look.iris, F32)
     ang = np.arctan2(b_, a_)
     streak = textures.gather("fine", (ang * 12).astype(np.int32) + 37, (r * 9).astype(np.int32) + 11)
-    ishade = (0.8 + 0.5 * r * (1 - r) * 2.0 + 0.1 * streak) * (1.0 - 0.45 * np.clip((r - 0.78) * 5, 0, 1))
+    ishade = (0.8 + 0.5 * r * (1 - r) * 2.0 + 0.1 * streak) * (1.0 - 0.45 * _clip((r - 0.78) * 5, 0, 1))
     ishade = ishade * (0.5 + 0.5 * below)
     pupil = np.array([0.03, 0.02, 0.02], F32)
     # catch light, towards the light
     cl = (float(ic[0]) + light.dir[0] * scale * 0.4, float(ic[1]) + light.dir[1] * scale * 0.4 - 0.12 * scale)
-    glint = np.clip(0.5 + (max(0.7, 0.22 * scale) - np.sqrt((xs - cl[0]) ** 2 + (ys - cl[1]) ** 2)), 0, 1)
+    glint = _clip(0.5 + (max(0.7, 0.22 * scale) - np.sqrt((xs - cl[0]) ** 2 + (ys - cl[1]) ** 2)), 0, 1)
     glint = 0.8 * glint * iris_cov
     lash_col = brow_colour(p) * 0.4
     dim = 0.82 + 0.18 * light.k
@@ -786,12 +791,12 @@ def _nose(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     length = float(np.linalg.norm(axis)) + 1e-6
     ax0, ax1 = float(axis[0] / length), float(axis[1] / length)
     dx, dy = xs - F32(root[0]), ys - F32(root[1])
-    along = np.clip((dx * ax0 + dy * ax1) * F32(1.0 / length), 0, 1)
+    along = _clip((dx * ax0 + dy * ax1) * F32(1.0 / length), 0, 1)
     across = dx * ax1 - dy * ax0
     half = F32(g.values["nose_half_px"]) * (0.45 + 0.55 * along ** 1.5)
-    t = np.clip(-across / half, -1, 1)            # -1 .. 1, image left to right
+    t = _clip(-across / half, -1, 1)            # -1 .. 1, image left to right
     ldx = light.dir[0]
-    side_shade = 1.0 - 0.25 * np.clip(-t * math.copysign(1.0, ldx) - 0.15, 0, 1) * (0.4 + abs(ldx))
+    side_shade = 1.0 - 0.25 * _clip(-t * math.copysign(1.0, ldx) - 0.15, 0, 1) * (0.4 + abs(ldx))
     ridge = (0.07 * light.k) * np.exp(-(t * 3.3) ** 2) * (0.3 + 0.7 * along)
     lit = shade * side_shade
     ch = [lit * skin[0], lit * skin[1], lit * skin[2]]      # channel by channel (see _rep3)
@@ -806,7 +811,7 @@ def _nose(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     nax = g.values["nostril_ax"]
     for nm in ("nostril_r", "nostril_l"):
         c = g.points[nm]
-        dark = np.maximum(dark, np.clip(1.3 - np.sqrt(((xs - F32(c[0])) / F32(nax[0])) ** 2
+        dark = np.maximum(dark, _clip(1.3 - np.sqrt(((xs - F32(c[0])) / F32(nax[0])) ** 2
                                                       + ((ys - F32(c[1])) / F32(nax[1])) ** 2), 0, 1) * 0.6)
     for nm in ("ala_r", "ala_l"):
         _blob_add(dark, roi, g.points[nm], 0.045 * s, 0.06 * s, 0.14)
@@ -832,12 +837,12 @@ def _mouth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
         inside = _fill(roi, hole)
         teeth = np.maximum(_fill(roi, g.polys["teeth_u"]), 0.9 * _fill(roi, g.polys["teeth_l"])) * inside
         mc = g.points["mouth_centre"]
-        depth = np.clip(1.0 - np.abs(xs - F32(mc[0])) * F32(1.0 / (0.35 * s)), 0.2, 1.0)
+        depth = _clip(1.0 - np.abs(xs - F32(mc[0])) * F32(1.0 / (0.35 * s)), 0.2, 1.0)
         depth = np.broadcast_to(depth, inside.shape)
         depth8 = depth * 0.8
         gaps = np.zeros_like(xs)
         for tx in g.values["tooth_x"]:
-            gaps = np.maximum(gaps, np.clip(1.0 - np.abs(xs - F32(tx[0])) / F32(max(0.6, 0.012 * s)), 0, 1))
+            gaps = np.maximum(gaps, _clip(1.0 - np.abs(xs - F32(tx[0])) / F32(max(0.6, 0.012 * s)), 0, 1))
         tshade = (0.7 + 0.3 * depth) * (1.0 - 0.3 * gaps)
         ch = []
         for c, (k_in, k_t) in enumerate(zip(np.array([0.26, 0.07, 0.07], F32), np.array([0.92, 0.89, 0.83], F32))):
@@ -901,23 +906,23 @@ def _hair_cap(cv: Canvas, g: Geometry, p: FaceParams, light: Light, ctx: dict) -
         brow_top = sh.eye_y - sh.brow_gap - 0.1 + 0.06 * bangs
         fy = hl + (brow_top - hl) * bangs
         if h.fringe == 1:
-            fy = fy + 0.22 * bangs * math.copysign(1.0, h.part + 1e-3) * np.clip(theta, -0.9, 0.9) - 0.05 * bangs
+            fy = fy + 0.22 * bangs * math.copysign(1.0, h.part + 1e-3) * _clip(theta, -0.9, 0.9) - 0.05 * bangs
         jag = 0.025 * np.sin(theta * 37.0 + h.tex[0]) + 0.015 * np.sin(theta * 71.0 + h.tex[1])
         if h.fringe == 2:
             jag = jag + 0.05 * np.abs(np.sin(theta * 9.0 + h.tex[0]))
         fy = fy - jag * bangs
-        wgt = 1.0 - np.clip((at - 0.75) * (1 / 0.3), 0, 1)
+        wgt = 1.0 - _clip((at - 0.75) * (1 / 0.3), 0, 1)
         H = np.maximum(H, H + (fy - H) * wgt)
     # a fuzzy outline: strands stick out of the silhouette
     k = 128.0 / S
     fuzz = textures.gather("strands", (qy * F32(2.0)).astype(np.int32) + h.tex[1],
                            (theta * F32(s * 1.7 * k)).astype(np.int32) + h.tex[0])
-    fuzz = np.clip(fuzz, -1.5, 1.5) * F32((0.4 + 0.8 * h.curl) * S / 128.0)
-    cov = np.clip(0.5 + sd + fuzz, 0.0, 1.0)
+    fuzz = _clip(fuzz, -1.5, 1.5) * F32((0.4 + 0.8 * h.curl) * S / 128.0)
+    cov = _clip(0.5 + sd + fuzz, 0.0, 1.0)
     # ragged ends along the hairline too (strands of different lengths)
     ends = textures.gather("strands", (qy * F32(3.0)).astype(np.int32) + h.tex[0],
                            (theta * F32(s * 1.7 * k)).astype(np.int32) + h.tex[1] + 17)
-    hair_a = _edge_alpha(H - qy, np.clip(ends, -1.5, 1.5) * F32(0.7 * S / 128.0)) * cov
+    hair_a = _edge_alpha(H - qy, _clip(ends, -1.5, 1.5) * F32(0.7 * S / 128.0)) * cov
     # behind the cheeks and jaw: a hard cut, so that no hair shows through the face's anti-aliased edge
     # where nothing else of the hair is visible (e.g. between the face and an ear drawn on top)
     block = _paste(roi, ctx["skin_roi"], ctx["lower_cov"]) >= 0.5
@@ -927,8 +932,8 @@ def _hair_cap(cv: Canvas, g: Geometry, p: FaceParams, light: Light, ctx: dict) -
     ix = theta * F32(s * 1.7 * k) + F32(3.0 * h.curl) * np.sin(qy * 12.0)
     iy = qy * F32(s * 0.6 * k)
     strand = _strands(ix, iy, h.tex, h.curl)
-    part = np.exp(-((theta - 0.35 * h.part) * 20.0) ** 2) * np.clip((-qy - 0.95) * 3.0, 0, 1)
-    dark = (1.0 - 0.12 * np.clip(1.0 - (H - qy) * 8.0, 0, 1)) * (1.0 - 0.3 * part)
+    part = np.exp(-((theta - 0.35 * h.part) * 20.0) ** 2) * _clip((-qy - 0.95) * 3.0, 0, 1)
+    dark = (1.0 - 0.12 * _clip(1.0 - (H - qy) * 8.0, 0, 1)) * (1.0 - 0.3 * part)
     col = _hair_shade(light, hair_colour(p), n, strand, dark)
     cv.put(roi, hair_a, col, C["hair"])
 
@@ -949,7 +954,7 @@ def _hair_poly(cv: Canvas, g: Geometry, p: FaceParams, light: Light, poly: np.nd
     strand = _strands(ix, iy, p.hair.tex, curl)
     cx = float(g.shell.centre_px[0])
     hw = float(g.s * (g.shell.radii[0] + 0.35))
-    nx = np.clip((xs - F32(cx)) * F32(1.0 / hw), -0.95, 0.95)
+    nx = _clip((xs - F32(cx)) * F32(1.0 / hw), -0.95, 0.95)
     n = np.stack(np.broadcast_arrays(nx, np.full_like(ys, -0.1), np.sqrt(1 - nx * nx)), -1)
     edge = _blur(cov, 0.05 * s)
     col = _hair_shade(light, hair_colour(p), n, strand, (0.75 + 0.25 * edge) * F32(darkness))
@@ -979,7 +984,7 @@ def _glasses(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
     lens_col = np.broadcast_to(lens_col * light.tint, lens.shape + (3,))
     cv.put(roi, lens_alpha * v, lens_col, C["eye_g"], mask_alpha=lens * (v >= 0.5), over=keep)
     fcol = np.array(p.acc.glasses_rgb, F32)
-    hi = 1.0 + 0.3 * np.clip(-(ys - ys.mean()) * F32(1.0 / (0.1 * g.s)), 0, 1) * light.k
+    hi = 1.0 + 0.3 * _clip(-(ys - ys.mean()) * F32(1.0 / (0.1 * g.s)), 0, 1) * light.k
     col = np.broadcast_to(fcol * hi[..., None] * light.tint, frame.shape + (3,))
     cv.put(roi, frame * v, col, C["eye_g"], mask_alpha=np.minimum(frame * 2.0, 1.0) * (v >= 0.5))
 
@@ -1048,7 +1053,7 @@ def _finish(cv: Canvas, p: FaceParams) -> np.ndarray:
     S = cv.size
     grain = textures.window("fine", 0, 0, S, S, (p.scene.tex[1], p.scene.tex[0]))
     img = cv.img + _rep3(grain * F32(0.008))
-    return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return _clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 # ---------------------------------------------------------------------------------------------------
