@@ -234,10 +234,12 @@ def hair_length(p: FaceParams, bald: bool = True) -> float:
 
 class _Batch:
     """Points requested during build(), projected together at the end (one vectorised call instead of
-    dozens of tiny ones). Requests return index arrays that compose like the points would."""
+    dozens of tiny ones). Requests return index arrays that compose like the points would: points on
+    the face count up from 0, free 3D points count down from -1 (the table lists them reversed at its
+    end, so one plain gather serves both)."""
 
     def __init__(self):
-        self.face: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.face: list[tuple[np.ndarray, np.ndarray, object]] = []
         self.free: list[np.ndarray] = []
         self.n_face = 0
         self.n_free = 0
@@ -248,37 +250,39 @@ class _Batch:
         if u.shape != y.shape:
             u, y = np.broadcast_arrays(u, y)
         shape = u.shape
-        if isinstance(lift, float):
-            lift = np.full(u.size, lift)
-        else:
+        if not isinstance(lift, float):
             lift = np.broadcast_to(np.asarray(lift, np.float64), shape).ravel()
         self.face.append((u.ravel(), y.ravel(), lift))
-        idx = np.arange(self.n_face, self.n_face + u.size).reshape(shape)
-        self.n_face += u.size
-        return idx
+        n = u.size
+        idx = np.arange(self.n_face, self.n_face + n)
+        self.n_face += n
+        return idx.reshape(shape) if shape != (n,) else idx
 
     def point3(self, pts) -> np.ndarray:
         pts = np.asarray(pts, np.float64)
         shape = pts.shape[:-1]
+        n = int(np.prod(shape))
         self.free.append(pts.reshape(-1, 3))
-        idx = np.arange(self.n_free, self.n_free + int(np.prod(shape))).reshape(shape) + 1_000_000
-        self.n_free += int(np.prod(shape))
+        idx = np.arange(-1 - self.n_free, -1 - self.n_free - n, -1).reshape(shape)
+        self.n_free += n
         return idx
 
     def resolve(self, surface: FaceModel, g: Geometry) -> np.ndarray:
         u = np.concatenate([f[0] for f in self.face])
         y = np.concatenate([f[1] for f in self.face])
-        lift = np.concatenate([f[2] for f in self.face])
+        lift = np.empty(self.n_face)
+        k = 0
+        for f in self.face:
+            n = f[0].size
+            lift[k:k + n] = f[2]
+            k += n
         pts = np.stack([u, y, surface.front_z(u, y) + lift], -1)
         face_px = g.px(pts)
         free_px = g.px(np.concatenate(self.free)) if self.free else np.zeros((0, 2))
-        self.table = np.concatenate([face_px, free_px])
+        self.table = np.concatenate([face_px, free_px[::-1]])
         return self.table
 
     def __call__(self, idx) -> np.ndarray:
-        idx = np.asarray(idx)
-        if idx.size and idx.max() >= 1_000_000:
-            idx = np.where(idx >= 1_000_000, idx - 1_000_000 + self.n_face, idx)
         return self.table[idx]
 
 
