@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -23,6 +24,16 @@ try:    # the clip ufunc itself: np.clip's dispatch costs more than clipping the
     from numpy._core.umath import clip as _clip
 except ImportError:  # pragma: no cover
     _clip = np.clip
+
+
+
+@lru_cache(maxsize=64)
+def _lin(start: float, stop: float, num: int, endpoint: bool = True) -> np.ndarray:
+    """np.linspace of constant arguments, computed once (read-only)."""
+    out = np.linspace(start, stop, num, endpoint=endpoint)
+    out.flags.writeable = False
+    return out
+
 
 PIVOT = np.array([0.0, 0.25, -0.3])
 Y_JAW = 0.12            # where the lower-face cross-sections start
@@ -199,7 +210,7 @@ def _ellipse_2d(e: Ellipsoid, r_up: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def _ellipse_points(centre: np.ndarray, b: np.ndarray, n: int = 48) -> np.ndarray:
     w, v = np.linalg.eigh(b)
-    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    ang = _lin(0, 2 * np.pi, n, endpoint=False)
     unit = np.stack([np.cos(ang), np.sin(ang)], -1) / np.sqrt(w)[None, :]
     return centre[None, :] + unit @ v.T
 
@@ -215,7 +226,7 @@ def _ellipse_x_at(centre: np.ndarray, b: np.ndarray, y: np.ndarray, side: int) -
 def _catmull(points: np.ndarray, per: int = 4) -> np.ndarray:
     """A smooth open curve through the given points (Catmull-Rom)."""
     p = np.concatenate([points[:1] * 2 - points[1:2], points, points[-1:] * 2 - points[-2:-1]])
-    t = np.linspace(0, 1, per, endpoint=False)[:, None]
+    t = _lin(0, 1, per, endpoint=False)[:, None]
     out = []
     for i in range(1, len(p) - 2):
         p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
@@ -308,9 +319,9 @@ def build(p: FaceParams, size: int) -> Geometry:
         later.append((d, key, idx))
 
     # --- face outline: lower-face cross-sections ---------------------------------------------------
-    ts = np.concatenate([np.linspace(0.0, 1.0, 22), 1.0 + fm.delta * np.array([0.35, 0.6, 0.8, 0.93, 1.0])])
+    ts = np.concatenate([_lin(0.0, 1.0, 22), 1.0 + fm.delta * np.array([0.35, 0.6, 0.8, 0.93, 1.0])])
     ys, a, b, c = fm.ring(ts)
-    th = np.linspace(0.0, np.pi, 19)
+    th = _lin(0.0, np.pi, 19)
     ring_pts = np.stack([
         a[:, None] * np.cos(th)[None, :],
         np.broadcast_to(ys[:, None], (len(ts), len(th))),
@@ -342,7 +353,7 @@ def build(p: FaceParams, size: int) -> Geometry:
     g.shade = g.prepare(Ellipsoid(np.array([0.0, -0.15, -0.25]), np.array([fm.W * 1.04, 1.45, 1.3])))
 
     # --- eyes ----------------------------------------------------------------------------------------
-    xi = np.linspace(0.0, 1.0, 11)          # outer corner -> inner corner
+    xi = _lin(0.0, 1.0, 11)          # outer corner -> inner corner
     h_up = sh.eye_h * 0.62 * (1.0 + 0.5 * acts["upper_lid"]) * (1.0 - 0.12 * acts["smile"])
     h_lo = sh.eye_h * 0.42 * max(0.25, 1.0 - 0.5 * acts["lower_lid"] - 0.25 * acts["smile"])
     h_up_brow = sh.eye_h * 0.62 * (1.0 + 0.5 * max(acts["upper_lid"], 0.0))   # brows stay clear of this
@@ -392,7 +403,7 @@ def build(p: FaceParams, size: int) -> Geometry:
 
     # --- brows ---------------------------------------------------------------------------------------
     bushy = p.attr("Bushy_Eyebrows")
-    tau = np.linspace(0.0, 1.0, 9)
+    tau = _lin(0.0, 1.0, 9)
     for side, name, idx in ((-1, "r_brow", 17), (1, "l_brow", 22)):
         ue = side * sh.eye_sep
         u_in = ue - side * sh.eye_w * 0.95
@@ -435,7 +446,7 @@ def build(p: FaceParams, size: int) -> Geometry:
         return B.on_face(u, y, nose_lift(u, y))
 
     ny = np.linspace(y_root, y_base, 9)
-    nx = np.linspace(-1.0, 1.0, 7)
+    nx = _lin(-1.0, 1.0, 7)
     gy_, gx_ = np.meshgrid(ny, nx, indexing="ij")
     nose_grid = nose_pts(gx_ * nose_half(gy_), gy_)
     lm_idx[27:31] = nose_pts(np.zeros(4), np.linspace(y_root, y_tip, 4))
@@ -489,7 +500,7 @@ def build(p: FaceParams, size: int) -> Geometry:
         lift = 0.035 * _clip(1 - v ** 2, 0, 1) + (0.01 if kind in ("uo", "lo") else 0.0)
         return B.on_face(u, y, lift)
 
-    vv = np.linspace(-1.0, 1.0, 17)
+    vv = _lin(-1.0, 1.0, 17)
     uo_i, ui_i = mouth_pts(vv, "uo"), mouth_pts(vv, "ui", True)
     li_i, lo_i = mouth_pts(vv, "li", True), mouth_pts(vv, "lo")
     defer(g.polys, "u_lip", np.concatenate([uo_i, ui_i[::-1]]))
@@ -564,8 +575,8 @@ def build(p: FaceParams, size: int) -> Geometry:
         defer(g.values, "beard_halves", halves)
     defer(g.values, "cheek_pts", B.on_face(np.array([-0.55, 0.55]), np.array([0.33, 0.33])))
     defer(g.values, "forehead_lines", [
-        B.on_face(np.linspace(-0.45, 0.45, 9), np.full(9, eye_y - sh.brow_gap - 0.13 - 0.085 * i)
-                  - 0.03 * np.cos(np.linspace(-1.2, 1.2, 9))) for i in range(3)])
+        B.on_face(_lin(-0.45, 0.45, 9), np.full(9, eye_y - sh.brow_gap - 0.13 - 0.085 * i)
+                  - 0.03 * np.cos(_lin(-1.2, 1.2, 9))) for i in range(3)])
     defer(g.values, "furrow", [B.on_face(np.array([d, d * 1.2]), np.array([eye_y - sh.brow_gap - 0.02,
                                                                          eye_y - sh.brow_gap - 0.14]))
                                for d in (-0.045, 0.045)])
@@ -596,7 +607,7 @@ def build(p: FaceParams, size: int) -> Geometry:
     if p.attr("Eyeglasses") > 0:
         # --- glasses -------------------------------------------------------------------------------------
         lw, lh = sh.eye_w * 1.55, sh.eye_h * 2.05
-        ang = np.linspace(0, 2 * np.pi, 28, endpoint=False)
+        ang = _lin(0, 2 * np.pi, 28, endpoint=False)
         shape = p.acc.glasses_shape
         n_exp = {0: 2.0, 1: 4.5, 2: 2.6}[shape]
         cx_ = np.sign(np.cos(ang)) * np.abs(np.cos(ang)) ** (2 / n_exp)
@@ -615,7 +626,7 @@ def build(p: FaceParams, size: int) -> Geometry:
             defer(g.lines, f"arm_{name}", B.point3(np.array([outer, temple, ear_top])))
         zb = float(surf.front_z(0.0, eye_y)) + 0.2
         bridge_u = np.linspace(-sh.eye_sep + lw * 0.95, sh.eye_sep - lw * 0.95, 5)
-        bridge_y = eye_y - 0.02 - 0.03 * np.cos(np.linspace(-1.4, 1.4, 5))
+        bridge_y = eye_y - 0.02 - 0.03 * np.cos(_lin(-1.4, 1.4, 5))
         defer(g.lines, "bridge", B.point3(np.stack([bridge_u, bridge_y, np.full(5, zb)], -1)))
         g.values["glasses_thick"] = p.acc.glasses_thick * s
 
@@ -623,7 +634,7 @@ def build(p: FaceParams, size: int) -> Geometry:
     if p.attr("Wearing_Hat") <= 0:
         pass
     elif p.acc.hat_kind == 1:   # cap visor, a flat half-disc in front of the forehead
-        va = np.linspace(-np.pi / 2, np.pi / 2, 13)
+        va = _lin(-np.pi / 2, np.pi / 2, 13)
         vr = fm.W * 0.95
         band_y = p.hair.hairline - 0.07
         zf = float(fm.skull_front(0.0, band_y))
@@ -632,7 +643,7 @@ def build(p: FaceParams, size: int) -> Geometry:
                          zf - 0.2 + 0.1 * np.cos(va[::-1])], -1)
         defer(g.polys, "visor", B.point3(np.concatenate([visor, back])))
     elif p.acc.hat_kind == 2:  # fedora brim: a ring in the band plane
-        ba = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+        ba = _lin(0, 2 * np.pi, 40, endpoint=False)
         rr = fm.skull_r[0] + vol + 0.5
         brim = np.stack([rr * np.sin(ba), -0.72 + 0.06 * (np.cos(ba) > 0) * np.cos(ba),
                          SKULL_C[2] + (fm.skull_r[2] + vol + 0.5) * np.cos(ba)], -1)
@@ -674,7 +685,7 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
         return
     if p.hair.tuck >= 0.5 and length > 1.5 and p.hair.tex[0] % 3 == 0:
         # hair up in a bun at the back of the crown
-        ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+        ang = _lin(0, 2 * np.pi, 24, endpoint=False)
         r = 0.36 + 0.08 * p.hair.volume * 5
         bun = np.stack([r * np.cos(ang), -1.2 + 0.85 * r * np.sin(ang), np.full(24, -0.75)], -1)
         g.polys["hair_back"] = g.px(bun)
@@ -690,7 +701,7 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
     top = ell[ell[:, 1] < y_w]
     top = top[np.argsort(np.arctan2(top[:, 1] - cen_sh[1], top[:, 0] - cen_sh[0]))]
     bottom_x = np.linspace(xr_[-1], xl[-1], 9)
-    bottom_y = y_end + 0.06 * np.cos(np.linspace(-1.3, 1.3, 9)) + 0.03 * np.sin(np.arange(9) * 2.3 + p.hair.tex[1])
+    bottom_y = y_end + 0.06 * np.cos(_lin(-1.3, 1.3, 9)) + 0.03 * np.sin(np.arange(9) * 2.3 + p.hair.tex[1])
     back = np.concatenate([np.stack([xl[::-1], ys_[::-1]], -1), top,
                            np.stack([xr_, ys_], -1), np.stack([bottom_x, bottom_y], -1)])
     g.polys["hair_back"] = g.up_to_px(back)
@@ -712,7 +723,7 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
         outer_x = outer_x + side * flare * np.clip(yc - y_w, 0, None) ** 0.8
         outer_x = np.where(side * (outer_x - inner) < 0.08, inner + side * 0.08, outer_x)
         tip_x = np.linspace(outer_x[-1], inner[-1], 5)
-        tip_y = y_end + 0.05 * np.sin(np.linspace(0, np.pi, 5)) * (1 + p.hair.curl)
+        tip_y = y_end + 0.05 * np.sin(_lin(0, np.pi, 5)) * (1 + p.hair.curl)
         poly = np.concatenate([np.stack([inner, yc], -1), np.stack([tip_x[::-1], tip_y], -1)[1:-1],
                                np.stack([outer_x[::-1], yc[::-1]], -1)])
         g.polys[name] = g.up_to_px(poly)
@@ -738,7 +749,7 @@ def _body_polys(g: Geometry, p: FaceParams, sh, sc, m: float, centre: np.ndarray
                         [0.18, (top_y + dip) / 2 + 0.05], [nwk + 0.08, top_y]])
     else:
         cx__ = np.linspace(-nwk - 0.08, nwk + 0.08, 9)
-        cut = np.stack([cx__, top_y + (dip - top_y) * np.cos(np.linspace(-np.pi / 2, np.pi / 2, 9)) ** 1.3], -1)
+        cut = np.stack([cx__, top_y + (dip - top_y) * np.cos(_lin(-np.pi / 2, np.pi / 2, 9)) ** 1.3], -1)
     cloth = np.concatenate([shoulder_l[::-1], cut[1:-1], shoulder_r])
     g.polys["cloth"] = g.body_px(cloth)
     g.values["cloth_top"] = top_y
@@ -749,7 +760,7 @@ def _body_polys(g: Geometry, p: FaceParams, sh, sc, m: float, centre: np.ndarray
     drop = 1.45 + 0.35 * p.acc.necklace_drop
     if neckline == 3:
         drop = max(drop, 1.75)
-    t_ = np.linspace(-1, 1, 17)
+    t_ = _lin(-1, 1, 17)
     chain_y = 1.22 + (drop - 1.22) * (1 - t_ ** 2) ** 0.9
     chain_x = t_ * nwk * 0.98
     g.lines["necklace"] = g.body_px(np.stack([chain_x, chain_y], -1))

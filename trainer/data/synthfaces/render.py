@@ -77,10 +77,11 @@ class _Cover:
         self.roi = roi
         self.ss = ss
         self.buf = np.zeros(((roi[3] - roi[1]) * ss, (roi[2] - roi[0]) * ss), np.uint8)
+        self.origin = np.array(roi[:2], np.float64)
 
     def pts(self, p) -> np.ndarray:
-        q = (np.asarray(p, np.float64).reshape(-1, 2) - (self.roi[0], self.roi[1])) * self.ss + (self.ss - 1) / 2
-        return np.round(q * ONE).astype(np.int32).reshape(-1, 1, 2)
+        q = (np.asarray(p, np.float64).reshape(-1, 2) - self.origin) * self.ss + (self.ss - 1) / 2
+        return np.rint(q * ONE).astype(np.int32).reshape(-1, 1, 2)
 
     def fill(self, *polys, value: int = 255) -> _Cover:
         cv2.fillPoly(self.buf, [self.pts(p) for p in polys], value, cv2.LINE_8, SHIFT)
@@ -276,7 +277,8 @@ class Canvas:
                 if ix1 <= ix0 or iy1 <= iy0:
                     continue
                 sl = (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0))
-                col = np.broadcast_to(colour, alpha.shape + (3,))[sl]
+                col = (colour if colour.shape[:2] == alpha.shape else
+                       np.broadcast_to(colour, alpha.shape + (3,)))[sl]
                 self._blend((ix0, iy0, ix1, iy1), alpha[sl], col)
 
 
