@@ -343,14 +343,15 @@ def _cast(g: Geometry, e: Ellipsoid, xs, ys, want_hit: bool = True, want_sd: boo
     grad = 2.0 * np.sqrt(gx * gx + gy * gy) + F32(1e-6)
     sd = (1.0 - g2) / grad * F32(s)                                   # signed distance to the outline, px
     cov = _clip(0.5 + sd, 0.0, 1.0)
-    root = np.sqrt(np.clip(a22 * (1.0 - g2), 0.0, None))
+    root = np.sqrt(np.maximum(a22 * (1.0 - g2), 0.0))
     lin = a02 * dx + a12 * dy
     dz = (root - lin) * F32(1.0 / a22)
     dx, dy = np.broadcast_arrays(dx, dy)
     d = np.stack([dx, dy, dz], -1)
-    n = d @ a.T.astype(F32)
+    flat = d.reshape(-1, 3)             # one (N, 3) x (3, 3) product instead of one per row
+    n = (flat @ a.T.astype(F32)).reshape(d.shape)
     n /= np.sqrt((n * n).sum(-1, keepdims=True)) + F32(1e-9)
-    hit = (e.centre.astype(F32) + d @ g.r_full.astype(F32)) if want_hit else None
+    hit = (e.centre.astype(F32) + (flat @ g.r_full.astype(F32)).reshape(d.shape)) if want_hit else None
     if want_sd:
         return cov, hit, n, sd
     return cov, hit, n
