@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -168,6 +169,16 @@ _EYE_G = C["eye_g"]
 _HAIR = C["hair"]
 
 
+@lru_cache(maxsize=None)
+def _seen_lut(cls: int) -> np.ndarray:
+    """Class index -> 1 for the classes through which a layer of class ``cls`` counts as seen."""
+    lut = np.zeros(256, np.uint8)
+    lut[cls] = 1
+    if cls != _HAIR:
+        lut[_EYE_G] = 1
+    return lut
+
+
 def _tidy(alpha: np.ndarray) -> np.ndarray:
     """Drop faint coverage (< 0.5) that is not next to a pixel the layer covers at least half: such
     wisps would change pixels that the mask assigns to another class with no pixel of this one near."""
@@ -252,22 +263,22 @@ class Canvas:
 
     def settle(self) -> None:
         dirty = []
-        covered = np.zeros(self.mask.shape, bool)       # opaque coverage of the layers above
+        covered = np.zeros(self.mask.shape, np.uint8)   # opaque coverage of the layers above (0/1)
         for layer in reversed(self.layers):
             (x0, y0, x1, y1), alpha, _, cls = layer
             if cls is not None:
-                m = self.mask[y0:y1, x0:x1]
-                seen = m == cls
-                if cls != _HAIR:    # the face is seen through glass lenses (hair is not drawn under them)
-                    seen |= m == _EYE_G
-                near = cv2.dilate(seen.view(np.uint8), _K3)
-                stray = (alpha > 0.0) & (near == 0) & ~covered[y0:y1, x0:x1]
+                # pixels of the layer's class (or glass lenses: the face is seen through them, hair is
+                # not drawn under them), grown by one pixel, or hidden by an opaque layer above
+                near = cv2.dilate(cv2.LUT(self.mask[y0:y1, x0:x1], _seen_lut(cls)), _K3)
+                near |= covered[y0:y1, x0:x1]
+                stray = alpha > 0.0
+                stray &= near == 0
                 if stray.any():
                     ys, xs = np.nonzero(stray)
                     dirty.append((x0 + int(xs.min()), y0 + int(ys.min()),
                                   x0 + int(xs.max()) + 1, y0 + int(ys.max()) + 1))
                     layer[1] = alpha = np.where(stray, F32(0.0), alpha)
-            covered[y0:y1, x0:x1] |= alpha >= 1.0
+            covered[y0:y1, x0:x1] |= (alpha >= 1.0).view(np.uint8)
         # composite again, only where something changed (each box from the base up; recompositing an
         # unchanged pixel reproduces it exactly, so boxes that overlap much are merged into one)
         for dx0, dy0, dx1, dy1 in _merge_boxes(dirty):
