@@ -473,7 +473,8 @@ def _neck(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     cov = _fill(roi, poly)
     xs, ys = _grid(roi)
     nx = _clip((xs - F32(g.centre[0])) / F32(g.values["neck_w"] * g.s), -0.97, 0.97)
-    shade = light.lambert(np.stack(np.broadcast_arrays(nx, np.full_like(ys, 0.1), np.sqrt(1 - nx * nx)), -1))
+    # the normal depends on x only: shade one row, broadcast over the rows
+    shade = light.lambert(np.stack([nx, np.full_like(nx, 0.1), np.sqrt(1 - nx * nx)], -1))
     chin_y = float(g.points["chin"][1])
     occl = 1.0 - 0.45 * _clip(1.0 - (ys - chin_y) / F32(0.4 * g.s), 0.0, 1.0)
     fine = textures.window("fine", roi[0], roi[1], roi[2] - roi[0], roi[3] - roi[1], p.look.tex)
@@ -515,7 +516,7 @@ def _cloth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
                                            sc.tex), (w, h))
     weave = textures.window("fine", roi[0], roi[1], w, h, sc.tex)
     nx = _clip(ux * F32(1 / 2.8), -0.9, 0.9)
-    shade = light.lambert(np.stack(np.broadcast_arrays(nx, np.full_like(uy, -0.35), np.sqrt(1 - nx * nx)), -1))
+    shade = light.lambert(np.stack([nx, np.full_like(nx, -0.35), np.sqrt(1 - nx * nx)], -1))   # one row
     shade = shade * (1.0 + 0.09 * folds + 0.05 * weave)
     col = cv2.merge([base[c] * shade * light.tint[c] for c in range(3)])
     cv.put(roi, cov, col, C["cloth"])
@@ -969,7 +970,7 @@ def _hair_poly(cv: Canvas, g: Geometry, p: FaceParams, light: Light, poly: np.nd
     cx = float(g.shell.centre_px[0])
     hw = float(g.s * (g.shell.radii[0] + 0.35))
     nx = _clip((xs - F32(cx)) * F32(1.0 / hw), -0.95, 0.95)
-    n = np.stack(np.broadcast_arrays(nx, np.full_like(ys, -0.1), np.sqrt(1 - nx * nx)), -1)
+    n = np.stack([nx, np.full_like(nx, -0.1), np.sqrt(1 - nx * nx)], -1)     # one row: depends on x only
     edge = _blur(cov, 0.05 * s)
     col = _hair_shade(light, hair_colour(p), n, strand, (0.75 + 0.25 * edge) * F32(darkness))
     cv.put(roi, cov, col, C["hair"])
