@@ -357,11 +357,15 @@ def _cast(g: Geometry, e: Ellipsoid, xs, ys, want_hit: bool = True, want_sd: boo
     root = np.sqrt(np.maximum(a22 * (1.0 - g2), 0.0))
     lin = a02 * dx + a12 * dy
     dz = (root - lin) * F32(1.0 / a22)
-    dx, dy = np.broadcast_arrays(dx, dy)
-    d = np.stack([dx, dy, dz], -1)
+    d = np.empty(dz.shape + (3,), dz.dtype)
+    d[..., 0] = dx
+    d[..., 1] = dy
+    d[..., 2] = dz
     flat = d.reshape(-1, 3)             # one (N, 3) x (3, 3) product instead of one per row
     n = (flat @ a.T.astype(F32)).reshape(d.shape)
-    n /= np.sqrt((n * n).sum(-1, keepdims=True)) + F32(1e-9)
+    n0, n1, n2 = n[..., 0], n[..., 1], n[..., 2]
+    # |n|^2 summed in the order numpy's sum over a length-3 axis uses: (x + y) + z
+    n /= _rep3(np.sqrt(n0 * n0 + n1 * n1 + n2 * n2) + F32(1e-9))
     hit = (e.centre.astype(F32) + (flat @ g.r_full.astype(F32)).reshape(d.shape)) if want_hit else None
     if want_sd:
         return cov, hit, n, sd
