@@ -366,7 +366,11 @@ def _cast(g: Geometry, e: Ellipsoid, xs, ys, want_hit: bool = True, want_sd: boo
     n0, n1, n2 = n[..., 0], n[..., 1], n[..., 2]
     # |n|^2 summed in the order numpy's sum over a length-3 axis uses: (x + y) + z
     n /= _rep3(np.sqrt(n0 * n0 + n1 * n1 + n2 * n2) + F32(1e-9))
-    hit = (e.centre.astype(F32) + (flat @ g.r_full.astype(F32)).reshape(d.shape)) if want_hit else None
+    hit = None
+    if want_hit:
+        hit = (flat @ g.r_full.astype(F32)).reshape(d.shape)
+        for c, k in enumerate(e.centre.astype(F32)):    # centre + offset, one channel at a time
+            hit[..., c] += k
     if want_sd:
         return cov, hit, n, sd
     return cov, hit, n
@@ -904,9 +908,9 @@ def _hair_cap(cv: Canvas, g: Geometry, p: FaceParams, light: Light, ctx: dict) -
         return
     xs, ys = _grid(roi)
     _, hit, n, sd = _cast(g, e, xs, ys, want_sd=True)
-    q = e.centre.astype(F32) + (hit - e.centre.astype(F32)) * (g.skull.radii / e.radii).astype(F32)
-    theta = np.arctan2(q[..., 0], q[..., 2] - F32(e.centre[2]))
-    qy = q[..., 1]
+    cen, ratio = e.centre.astype(F32), (g.skull.radii / e.radii).astype(F32)
+    q0, qy, q2 = (cen[c] + (hit[..., c] - cen[c]) * ratio[c] for c in range(3))    # onto the skull
+    theta = np.arctan2(q0, q2 - F32(e.centre[2]))
     at = np.abs(theta)
     h, sh = p.hair, p.shape
     bald = p.attr("Bald")
