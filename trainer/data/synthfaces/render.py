@@ -51,10 +51,11 @@ class SynthSample:
 
 def _roi(points: np.ndarray, size: int, pad: float = 2.0) -> tuple[int, int, int, int] | None:
     pts = np.asarray(points).reshape(-1, 2)
-    x0 = max(int(math.floor(pts[:, 0].min() - pad)), 0)
-    y0 = max(int(math.floor(pts[:, 1].min() - pad)), 0)
-    x1 = min(int(math.ceil(pts[:, 0].max() + pad)) + 1, size)
-    y1 = min(int(math.ceil(pts[:, 1].max() + pad)) + 1, size)
+    lo, hi = pts.min(0), pts.max(0)
+    x0 = max(int(math.floor(lo[0] - pad)), 0)
+    y0 = max(int(math.floor(lo[1] - pad)), 0)
+    x1 = min(int(math.ceil(hi[0] + pad)) + 1, size)
+    y1 = min(int(math.ceil(hi[1] + pad)) + 1, size)
     if x1 <= x0 or y1 <= y0:
         return None
     return x0, y0, x1, y1
@@ -68,6 +69,7 @@ def _union(*rois):
 
 
 SS = 4      # sub-samples per pixel and axis for coverage
+_INV255 = F32(1.0 / 255.0)
 
 
 class _Cover:
@@ -101,7 +103,7 @@ class _Cover:
 
     def get(self) -> np.ndarray:
         w, h = self.roi[2] - self.roi[0], self.roi[3] - self.roi[1]
-        return cv2.resize(self.buf, (w, h), interpolation=cv2.INTER_AREA).astype(F32) * F32(1.0 / 255.0)
+        return np.multiply(cv2.resize(self.buf, (w, h), interpolation=cv2.INTER_AREA), _INV255, dtype=F32)
 
 
 def _fill(roi, *polys) -> np.ndarray:
