@@ -257,11 +257,12 @@ class Canvas:
     def _blend(self, roi, alpha, colour) -> None:
         x0, y0, x1, y1 = roi
         view = self.img[y0:y1, x0:x1]
-        view *= 1.0 - _rep3(alpha)
+        a3 = _rep3(alpha)
+        view *= 1.0 - a3
         if colour.ndim == 3 and colour.strides[0] == 0 and colour.strides[1] == 0:   # one colour
             view += _times(colour[0, 0], alpha)
         else:
-            view += colour * _rep3(alpha)
+            view += colour * a3
 
     def settle(self) -> None:
         dirty = []
@@ -290,9 +291,12 @@ class Canvas:
                 if ix1 <= ix0 or iy1 <= iy0:
                     continue
                 sl = (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0))
+                a = alpha[sl]
+                if not a.any():         # nothing of this layer here: blending would change nothing
+                    continue
                 col = (colour if colour.shape[:2] == alpha.shape else
                        np.broadcast_to(colour, alpha.shape + (3,)))[sl]
-                self._blend((ix0, iy0, ix1, iy1), alpha[sl], col)
+                self._blend((ix0, iy0, ix1, iy1), a, col)
 
 
 # ---------------------------------------------------------------------------------------------------
