@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import cv2
 import numpy as np
@@ -171,7 +171,7 @@ _EYE_G = C["eye_g"]
 _HAIR = C["hair"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _seen_lut(cls: int) -> np.ndarray:
     """Class index -> 1 for the classes through which a layer of class ``cls`` counts as seen."""
     lut = np.zeros(256, np.uint8)
@@ -700,7 +700,7 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     for c in g.values["cheek_pts"]:
         _blob_add(warm, roi, c + np.array([0, -0.06 * s * acts["smile"]]), 0.2 * s, 0.17 * s,
                   0.08 + 0.12 * p.look.blush + 0.05 * acts["smile"])
-    for c_, k_ in zip(ch, np.array([0.12, -0.04, -0.04], F32)):
+    for c_, k_ in zip(ch, np.array([0.12, -0.04, -0.04], F32), strict=True):
         c_ += warm * k_
     hl = np.zeros((h, w), F32)
     _blob_add(hl, roi, g.points["nose_root"] + np.array([0, -0.4 * s]), 0.28 * s, 0.16 * s, 0.06 * light.k)
@@ -726,9 +726,9 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
         amount = (bcov * (0.92 * beard + stub * (1.0 - beard)) * dens)
         amount = np.maximum(amount, mcov * (0.95 * mus) * dens)
         bshade = shade * (0.9 + 0.12 * hair_t)
-        for c_, k_ in zip(ch, beard_colour(p)):
+        for c_, k_ in zip(ch, beard_colour(p), strict=True):
             c_ += (bshade * k_ - c_) * amount
-    for c_, k_ in zip(ch, light.tint):
+    for c_, k_ in zip(ch, light.tint, strict=True):
         c_ *= k_
     cv.put(roi, cov, cv2.merge(ch), C["skin"])
 
@@ -874,7 +874,8 @@ def _mouth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
             gaps = np.maximum(gaps, _clip(1.0 - np.abs(xs - F32(tx[0])) / F32(max(0.6, 0.012 * s)), 0, 1))
         tshade = (0.7 + 0.3 * depth) * (1.0 - 0.3 * gaps)
         ch = []
-        for c, (k_in, k_t) in enumerate(zip(np.array([0.26, 0.07, 0.07], F32), np.array([0.92, 0.89, 0.83], F32))):
+        inside_rgb, teeth_rgb = np.array([0.26, 0.07, 0.07], F32), np.array([0.92, 0.89, 0.83], F32)
+        for c, (k_in, k_t) in enumerate(zip(inside_rgb, teeth_rgb, strict=True)):
             x = depth8 * k_in
             x += (tshade * k_t - x) * teeth
             ch.append(x * light.tint[c])
