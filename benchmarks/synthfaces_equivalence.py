@@ -2,7 +2,7 @@
 
 Models train on data from a given renderer, so speed work must not change its output. This renders the
 same seeds with the reference package (a pristine checkout of the renderer, loaded under another module
-name) and with the current one, and compares: masks and attributes must be identical, landmarks within
+name) and with the current one, and compares: parameters, masks and attributes must be identical, landmarks within
 1e-4 px, images identical except at most 1 grey level on at most 0.1% of the pixels. Exits 1 on any
 violation and prints the worst figures either way.
 
@@ -12,6 +12,7 @@ violation and prints the worst figures either way.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import sys
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.data.synthfaces import render_seed
+from trainer.data.synthfaces import render_seed, sample_params
 
 
 def load_reference(root: Path):
@@ -52,9 +53,11 @@ def main() -> int:
         n_diff_px = 0
         worst_frac = 0.0
         max_level = 0
-        bad_mask = bad_other = 0
+        bad_mask = bad_other = bad_params = 0
         t_ref = t_new = 0.0
         for seed in range(args.first, args.first + args.seeds):
+            if dataclasses.astuple(ref.sample_params(seed)) != dataclasses.astuple(sample_params(seed)):
+                bad_params += 1
             c0 = time.process_time()
             a = ref.render_seed(seed, size)
             c1 = time.process_time()
@@ -73,10 +76,10 @@ def main() -> int:
             n_diff_px += n
             worst_frac = max(worst_frac, n / d.size)
             max_level = max(max_level, int(d.max()))
-        size_ok = (bad_mask == 0 and bad_other == 0 and worst_lm <= 1e-4 and max_level <= 1
+        size_ok = (bad_params == 0 and bad_mask == 0 and bad_other == 0 and worst_lm <= 1e-4 and max_level <= 1
                    and worst_frac <= 1e-3)
         ok &= size_ok
-        print(f"{size}x{size}: {args.seeds} seeds | masks differ in {bad_mask} | labels differ in {bad_other} | "
+        print(f"{size}x{size}: {args.seeds} seeds | params differ in {bad_params} | masks differ in {bad_mask} | labels differ in {bad_other} | "
               f"max landmark diff {worst_lm:.2e} px | pixels differing {n_diff_px} "
               f"(worst image {100 * worst_frac:.4f}%, max {max_level} grey levels) | "
               f"CPU ms/face ref {1000 * t_ref / args.seeds:.2f} new {1000 * t_new / args.seeds:.2f} "

@@ -240,7 +240,8 @@ def part_rng(seed: int, part: str) -> np.random.Generator:
 
 
 def _u(r: np.random.Generator, lo: float, hi: float) -> float:
-    return float(r.uniform(lo, hi))
+    # what r.uniform(lo, hi) computes (lo + (hi - lo) * next double), without its argument handling
+    return float(lo + (hi - lo) * r.random())
 
 
 def _rgb(c) -> tuple[float, float, float]:
