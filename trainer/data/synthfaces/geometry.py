@@ -227,13 +227,11 @@ def _catmull(points: np.ndarray, per: int = 4) -> np.ndarray:
     """A smooth open curve through the given points (Catmull-Rom)."""
     p = np.concatenate([points[:1] * 2 - points[1:2], points, points[-1:] * 2 - points[-2:-1]])
     t = _lin(0, 1, per, endpoint=False)[:, None]
-    out = []
-    for i in range(1, len(p) - 2):
-        p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
-        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
-                          + (-p0 + 3 * p1 - 3 * p2 + p3) * t ** 3))
-    out.append(points[-1:])
-    return np.concatenate(out)
+    n = len(p) - 3                                   # segments, all at once: (segment, t, xy)
+    p0, p1, p2, p3 = (p[k:k + n, None, :] for k in range(4))
+    seg = 0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
+                 + (-p0 + 3 * p1 - 3 * p2 + p3) * t ** 3)
+    return np.concatenate([seg.reshape(-1, 2), points[-1:]])
 
 
 def hair_length(p: FaceParams, bald: bool = True) -> float:
