@@ -7,7 +7,7 @@ name) and with the current one, and compares: parameters, masks and attributes m
 violation and prints the worst figures either way.
 
     git worktree add /tmp/synth_ref <commit>      # the renderer to compare against
-    PYTHONPATH=. python benchmarks/synthfaces_equivalence.py --ref /tmp/synth_ref [--seeds 300]
+    PYTHONPATH=. python benchmarks/synthfaces_equivalence.py --ref /tmp/synth_ref [--seeds 300] [--edits]
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.data.synthfaces import render_seed, sample_params
+from trainer.data.synthfaces import ATTR_KEYS, render, sample_params, with_attribute
 
 
 def load_reference(root: Path):
@@ -43,6 +43,8 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=300, help="seeds per size")
     ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
     ap.add_argument("--first", type=int, default=0, help="first seed")
+    ap.add_argument("--edits", action="store_true",
+                    help="also compare each seed with one attribute (cycling) at intensity 0.5")
     args = ap.parse_args()
     import cv2
     cv2.setNumThreads(1)
@@ -55,31 +57,41 @@ def main() -> int:
         max_level = 0
         bad_mask = bad_other = bad_params = 0
         t_ref = t_new = 0.0
+        pairs = 0
         for seed in range(args.first, args.first + args.seeds):
-            if dataclasses.astuple(ref.sample_params(seed)) != dataclasses.astuple(sample_params(seed)):
+            pa, pb = ref.sample_params(seed), sample_params(seed)
+            if dataclasses.astuple(pa) != dataclasses.astuple(pb):
                 bad_params += 1
-            c0 = time.process_time()
-            a = ref.render_seed(seed, size)
-            c1 = time.process_time()
-            b = render_seed(seed, size)
-            c2 = time.process_time()
-            t_ref += c1 - c0
-            t_new += c2 - c1
-            if a.mask.shape != b.mask.shape or not np.array_equal(a.mask, b.mask):
-                bad_mask += 1
-            if (a.attributes != b.attributes or a.expression != b.expression or a.pose != b.pose
-                    or a.identity != b.identity or b.image.dtype != np.uint8 or b.landmarks.dtype != np.float32):
-                bad_other += 1
-            worst_lm = max(worst_lm, float(np.abs(a.landmarks.astype(np.float64) - b.landmarks).max()))
-            d = np.abs(a.image.astype(np.int16) - b.image.astype(np.int16)).max(-1)
-            n = int((d > 0).sum())
-            n_diff_px += n
-            worst_frac = max(worst_frac, n / d.size)
-            max_level = max(max_level, int(d.max()))
+            jobs = [(pa, pb, True)]
+            if args.edits:      # also a ground-truth edit: one attribute at an in-between intensity
+                name = ATTR_KEYS[seed % len(ATTR_KEYS)]
+                jobs.append((ref.with_attribute(pa, name, 0.5), with_attribute(pb, name, 0.5), False))
+            for qa, qb, timed in jobs:
+                c0 = time.process_time()
+                a = ref.render(qa, size)
+                c1 = time.process_time()
+                b = render(qb, size)
+                c2 = time.process_time()
+                if timed:
+                    t_ref += c1 - c0
+                    t_new += c2 - c1
+                pairs += 1
+                if a.mask.shape != b.mask.shape or not np.array_equal(a.mask, b.mask):
+                    bad_mask += 1
+                if (a.attributes != b.attributes or a.expression != b.expression or a.pose != b.pose
+                        or a.identity != b.identity or b.image.dtype != np.uint8
+                        or b.landmarks.dtype != np.float32):
+                    bad_other += 1
+                worst_lm = max(worst_lm, float(np.abs(a.landmarks.astype(np.float64) - b.landmarks).max()))
+                d = np.abs(a.image.astype(np.int16) - b.image.astype(np.int16)).max(-1)
+                n = int((d > 0).sum())
+                n_diff_px += n
+                worst_frac = max(worst_frac, n / d.size)
+                max_level = max(max_level, int(d.max()))
         size_ok = (bad_params == 0 and bad_mask == 0 and bad_other == 0 and worst_lm <= 1e-4 and max_level <= 1
                    and worst_frac <= 1e-3)
         ok &= size_ok
-        print(f"{size}x{size}: {args.seeds} seeds | params differ in {bad_params} | masks differ in {bad_mask} | labels differ in {bad_other} | "
+        print(f"{size}x{size}: {args.seeds} seeds, {pairs} renders | params differ in {bad_params} | masks differ in {bad_mask} | labels differ in {bad_other} | "
               f"max landmark diff {worst_lm:.2e} px | pixels differing {n_diff_px} "
               f"(worst image {100 * worst_frac:.4f}%, max {max_level} grey levels) | "
               f"CPU ms/face ref {1000 * t_ref / args.seeds:.2f} new {1000 * t_new / args.seeds:.2f} "
