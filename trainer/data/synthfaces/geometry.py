@@ -14,10 +14,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from .params import FaceParams
+
+try:    # the clip ufunc itself: np.clip's dispatch costs more than clipping the small arrays used here
+    from numpy._core.umath import clip as _clip
+except ImportError:  # pragma: no cover
+    _clip = np.clip
+
+
+
+@lru_cache(maxsize=64)
+def _lin(start: float, stop: float, num: int, endpoint: bool = True) -> np.ndarray:
+    """np.linspace of constant arguments, computed once (read-only)."""
+    out = np.linspace(start, stop, num, endpoint=endpoint)
+    out.flags.writeable = False
+    return out
+
 
 PIVOT = np.array([0.0, 0.25, -0.3])
 Y_JAW = 0.12            # where the lower-face cross-sections start
@@ -38,7 +54,7 @@ def _rot(yaw: float, pitch: float, roll: float) -> tuple[np.ndarray, np.ndarray]
 
 
 def smoothstep(e0: float, e1: float, x):
-    t = np.clip((np.asarray(x, dtype=np.float64) - e0) / (e1 - e0), 0.0, 1.0)
+    t = _clip((np.asarray(x, dtype=np.float64) - e0) / (e1 - e0), 0.0, 1.0)
     return t * t * (3 - 2 * t)
 
 
@@ -128,21 +144,21 @@ class FaceModel:
     # --- surfaces ----------------------------------------------------------------------------------
     def skull_halfwidth(self, y):
         c, r = self.skull_c, self.skull_r
-        return r[0] * np.sqrt(np.clip(1.0 - ((np.asarray(y) - c[1]) / r[1]) ** 2, 0.0, 1.0))
+        return r[0] * np.sqrt(_clip(1.0 - ((np.asarray(y) - c[1]) / r[1]) ** 2, 0.0, 1.0))
 
     def skull_front(self, u, y):
         c, r = self.skull_c, self.skull_r
         q = 1.0 - (np.asarray(u) / r[0]) ** 2 - ((np.asarray(y) - c[1]) / r[1]) ** 2
-        return c[2] + r[2] * np.sqrt(np.clip(q, 0.02, 1.0))
+        return c[2] + r[2] * np.sqrt(_clip(q, 0.02, 1.0))
 
     def ring(self, t):
         """Lower-face cross-section at parameter t (0 = top, 1 = chin, up to 1 + delta = chin bottom):
         (y, half-width a, depth b, centre z c)."""
         t = np.asarray(t, dtype=np.float64)
         y = Y_JAW + t * (self.chin_y - Y_JAW)
-        tt = np.clip(t, 0.0, 1.0)
-        a = self.chin_w + (self.a0 - self.chin_w) * np.power(np.clip(1.0 - tt ** self.jaw_e, 0, 1), 0.5)
-        rounding = np.sqrt(np.clip(1.0 - ((t - 1.0) / self.delta) ** 2, 0.0, 1.0))
+        tt = _clip(t, 0.0, 1.0)
+        a = self.chin_w + (self.a0 - self.chin_w) * np.power(_clip(1.0 - tt ** self.jaw_e, 0, 1), 0.5)
+        rounding = np.sqrt(_clip(1.0 - ((t - 1.0) / self.delta) ** 2, 0.0, 1.0))
         a = np.where(t > 1.0, self.chin_w * rounding, a)
         zf = self.zf0 + (self.p.shape.chin_z - 0.1) * tt
         b = self.b0 * (1.0 - 0.5 * tt)
@@ -156,15 +172,15 @@ class FaceModel:
         u = np.asarray(u, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         upper = self.skull_front(u, y)
-        _, a, b, c = self.ring(np.clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
+        _, a, b, c = self.ring(_clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
         a = np.maximum(a, 1e-3)
-        lower = c + b * np.sqrt(np.clip(1.0 - (u / a) ** 2, 0.02, 1.0))
+        lower = c + b * np.sqrt(_clip(1.0 - (u / a) ** 2, 0.02, 1.0))
         w = smoothstep(Y_JAW - 0.05, Y_JAW + 0.05, y)
         return upper * (1 - w) + lower * w
 
     def face_halfwidth(self, y):
         y = np.asarray(y, dtype=np.float64)
-        _, a, _, _ = self.ring(np.clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
+        _, a, _, _ = self.ring(_clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
         return np.where(y < Y_JAW, self.skull_halfwidth(y), a)
 
     def on_face(self, u, y, lift=0.0) -> np.ndarray:
@@ -194,7 +210,7 @@ def _ellipse_2d(e: Ellipsoid, r_up: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def _ellipse_points(centre: np.ndarray, b: np.ndarray, n: int = 48) -> np.ndarray:
     w, v = np.linalg.eigh(b)
-    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    ang = _lin(0, 2 * np.pi, n, endpoint=False)
     unit = np.stack([np.cos(ang), np.sin(ang)], -1) / np.sqrt(w)[None, :]
     return centre[None, :] + unit @ v.T
 
@@ -210,14 +226,12 @@ def _ellipse_x_at(centre: np.ndarray, b: np.ndarray, y: np.ndarray, side: int) -
 def _catmull(points: np.ndarray, per: int = 4) -> np.ndarray:
     """A smooth open curve through the given points (Catmull-Rom)."""
     p = np.concatenate([points[:1] * 2 - points[1:2], points, points[-1:] * 2 - points[-2:-1]])
-    t = np.linspace(0, 1, per, endpoint=False)[:, None]
-    out = []
-    for i in range(1, len(p) - 2):
-        p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
-        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
-                          + (-p0 + 3 * p1 - 3 * p2 + p3) * t ** 3))
-    out.append(points[-1:])
-    return np.concatenate(out)
+    t = _lin(0, 1, per, endpoint=False)[:, None]
+    n = len(p) - 3                                   # segments, all at once: (segment, t, xy)
+    p0, p1, p2, p3 = (p[k:k + n, None, :] for k in range(4))
+    seg = 0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
+                 + (-p0 + 3 * p1 - 3 * p2 + p3) * t ** 3)
+    return np.concatenate([seg.reshape(-1, 2), points[-1:]])
 
 
 def hair_length(p: FaceParams, bald: bool = True) -> float:
@@ -229,10 +243,12 @@ def hair_length(p: FaceParams, bald: bool = True) -> float:
 
 class _Batch:
     """Points requested during build(), projected together at the end (one vectorised call instead of
-    dozens of tiny ones). Requests return index arrays that compose like the points would."""
+    dozens of tiny ones). Requests return index arrays that compose like the points would: points on
+    the face count up from 0, free 3D points count down from -1 (the table lists them reversed at its
+    end, so one plain gather serves both)."""
 
     def __init__(self):
-        self.face: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.face: list[tuple[np.ndarray, np.ndarray, object]] = []
         self.free: list[np.ndarray] = []
         self.n_face = 0
         self.n_free = 0
@@ -243,37 +259,39 @@ class _Batch:
         if u.shape != y.shape:
             u, y = np.broadcast_arrays(u, y)
         shape = u.shape
-        if isinstance(lift, float):
-            lift = np.full(u.size, lift)
-        else:
+        if not isinstance(lift, float):
             lift = np.broadcast_to(np.asarray(lift, np.float64), shape).ravel()
         self.face.append((u.ravel(), y.ravel(), lift))
-        idx = np.arange(self.n_face, self.n_face + u.size).reshape(shape)
-        self.n_face += u.size
-        return idx
+        n = u.size
+        idx = np.arange(self.n_face, self.n_face + n)
+        self.n_face += n
+        return idx.reshape(shape) if shape != (n,) else idx
 
     def point3(self, pts) -> np.ndarray:
         pts = np.asarray(pts, np.float64)
         shape = pts.shape[:-1]
+        n = int(np.prod(shape))
         self.free.append(pts.reshape(-1, 3))
-        idx = np.arange(self.n_free, self.n_free + int(np.prod(shape))).reshape(shape) + 1_000_000
-        self.n_free += int(np.prod(shape))
+        idx = np.arange(-1 - self.n_free, -1 - self.n_free - n, -1).reshape(shape)
+        self.n_free += n
         return idx
 
     def resolve(self, surface: FaceModel, g: Geometry) -> np.ndarray:
         u = np.concatenate([f[0] for f in self.face])
         y = np.concatenate([f[1] for f in self.face])
-        lift = np.concatenate([f[2] for f in self.face])
+        lift = np.empty(self.n_face)
+        k = 0
+        for f in self.face:
+            n = f[0].size
+            lift[k:k + n] = f[2]
+            k += n
         pts = np.stack([u, y, surface.front_z(u, y) + lift], -1)
         face_px = g.px(pts)
         free_px = g.px(np.concatenate(self.free)) if self.free else np.zeros((0, 2))
-        self.table = np.concatenate([face_px, free_px])
+        self.table = np.concatenate([face_px, free_px[::-1]])
         return self.table
 
     def __call__(self, idx) -> np.ndarray:
-        idx = np.asarray(idx)
-        if idx.size and idx.max() >= 1_000_000:
-            idx = np.where(idx >= 1_000_000, idx - 1_000_000 + self.n_face, idx)
         return self.table[idx]
 
 
@@ -299,9 +317,9 @@ def build(p: FaceParams, size: int) -> Geometry:
         later.append((d, key, idx))
 
     # --- face outline: lower-face cross-sections ---------------------------------------------------
-    ts = np.concatenate([np.linspace(0.0, 1.0, 22), 1.0 + fm.delta * np.array([0.35, 0.6, 0.8, 0.93, 1.0])])
+    ts = np.concatenate([_lin(0.0, 1.0, 22), 1.0 + fm.delta * np.array([0.35, 0.6, 0.8, 0.93, 1.0])])
     ys, a, b, c = fm.ring(ts)
-    th = np.linspace(0.0, np.pi, 19)
+    th = _lin(0.0, np.pi, 19)
     ring_pts = np.stack([
         a[:, None] * np.cos(th)[None, :],
         np.broadcast_to(ys[:, None], (len(ts), len(th))),
@@ -333,7 +351,7 @@ def build(p: FaceParams, size: int) -> Geometry:
     g.shade = g.prepare(Ellipsoid(np.array([0.0, -0.15, -0.25]), np.array([fm.W * 1.04, 1.45, 1.3])))
 
     # --- eyes ----------------------------------------------------------------------------------------
-    xi = np.linspace(0.0, 1.0, 11)          # outer corner -> inner corner
+    xi = _lin(0.0, 1.0, 11)          # outer corner -> inner corner
     h_up = sh.eye_h * 0.62 * (1.0 + 0.5 * acts["upper_lid"]) * (1.0 - 0.12 * acts["smile"])
     h_lo = sh.eye_h * 0.42 * max(0.25, 1.0 - 0.5 * acts["lower_lid"] - 0.25 * acts["smile"])
     h_up_brow = sh.eye_h * 0.62 * (1.0 + 0.5 * max(acts["upper_lid"], 0.0))   # brows stay clear of this
@@ -383,7 +401,7 @@ def build(p: FaceParams, size: int) -> Geometry:
 
     # --- brows ---------------------------------------------------------------------------------------
     bushy = p.attr("Bushy_Eyebrows")
-    tau = np.linspace(0.0, 1.0, 9)
+    tau = _lin(0.0, 1.0, 9)
     for side, name, idx in ((-1, "r_brow", 17), (1, "l_brow", 22)):
         ue = side * sh.eye_sep
         u_in = ue - side * sh.eye_w * 0.95
@@ -391,7 +409,7 @@ def build(p: FaceParams, size: int) -> Geometry:
         u = u_in + (u_out - u_in) * tau
         y_base = eye_y - sh.brow_gap + 0.035 * m
         arch = sh.brow_arch * (1.0 - 0.45 * m)
-        y = (y_base - arch * np.sin(np.pi * np.clip(tau * 1.15, 0, 1)) + sh.brow_tilt * tau
+        y = (y_base - arch * np.sin(np.pi * _clip(tau * 1.15, 0, 1)) + sh.brow_tilt * tau
              - 0.09 * acts["brow_raise"] - 0.075 * acts["brow_inner"] * (1 - tau) ** 2)
         u = u + side * 0.025 * min(acts["brow_inner"], 0.0) * (1 - tau) ** 2
         thick = sh.brow_thick * (1.2 - 0.55 * tau) * (1.0 + 0.65 * bushy) * (1.0 + 0.25 * m)
@@ -419,14 +437,14 @@ def build(p: FaceParams, size: int) -> Geometry:
     def nose_lift(u, y):
         prof = np.interp(y, [y_root, y_tip - 0.05, y_tip, y_base], [0.12, 0.85, 1.0, 0.45]) * sh.nose_prot
         hw = nose_half(y)
-        return prof * np.clip(1.0 - (np.asarray(u) / hw) ** 2, 0.0, 1.0) ** 0.6
+        return prof * _clip(1.0 - (np.asarray(u) / hw) ** 2, 0.0, 1.0) ** 0.6
 
     def nose_pts(u, y):
         u, y = np.broadcast_arrays(np.asarray(u, np.float64), np.asarray(y, np.float64))
         return B.on_face(u, y, nose_lift(u, y))
 
     ny = np.linspace(y_root, y_base, 9)
-    nx = np.linspace(-1.0, 1.0, 7)
+    nx = _lin(-1.0, 1.0, 7)
     gy_, gx_ = np.meshgrid(ny, nx, indexing="ij")
     nose_grid = nose_pts(gx_ * nose_half(gy_), gy_)
     lm_idx[27:31] = nose_pts(np.zeros(4), np.linspace(y_root, y_tip, 4))
@@ -459,7 +477,7 @@ def build(p: FaceParams, size: int) -> Geometry:
         w = (v + 1) / 2
         u = uR + (uL - uR) * w
         base = y_cR + (y_cL - y_cR) * w
-        prof = np.clip(1.0 - v ** 2, 0.0, 1.0)
+        prof = _clip(1.0 - v ** 2, 0.0, 1.0)
         if kind == "uo":     # upper outer: cupid's bow
             bow = np.exp(-((np.abs(v) - 0.32) / 0.22) ** 2) * (0.35 * sh.cupid)
             y = base - lip_u * (0.12 + 0.88 * prof ** 0.55) * (1.0 + bow - 0.3 * sh.cupid * np.exp(-(v / 0.12) ** 2))
@@ -477,10 +495,10 @@ def build(p: FaceParams, size: int) -> Geometry:
         if inner:
             v = v * 0.9
         u, y = mouth_curve(v, kind)
-        lift = 0.035 * np.clip(1 - v ** 2, 0, 1) + (0.01 if kind in ("uo", "lo") else 0.0)
+        lift = 0.035 * _clip(1 - v ** 2, 0, 1) + (0.01 if kind in ("uo", "lo") else 0.0)
         return B.on_face(u, y, lift)
 
-    vv = np.linspace(-1.0, 1.0, 17)
+    vv = _lin(-1.0, 1.0, 17)
     uo_i, ui_i = mouth_pts(vv, "uo"), mouth_pts(vv, "ui", True)
     li_i, lo_i = mouth_pts(vv, "li", True), mouth_pts(vv, "lo")
     defer(g.polys, "u_lip", np.concatenate([uo_i, ui_i[::-1]]))
@@ -555,8 +573,8 @@ def build(p: FaceParams, size: int) -> Geometry:
         defer(g.values, "beard_halves", halves)
     defer(g.values, "cheek_pts", B.on_face(np.array([-0.55, 0.55]), np.array([0.33, 0.33])))
     defer(g.values, "forehead_lines", [
-        B.on_face(np.linspace(-0.45, 0.45, 9), np.full(9, eye_y - sh.brow_gap - 0.13 - 0.085 * i)
-                  - 0.03 * np.cos(np.linspace(-1.2, 1.2, 9))) for i in range(3)])
+        B.on_face(_lin(-0.45, 0.45, 9), np.full(9, eye_y - sh.brow_gap - 0.13 - 0.085 * i)
+                  - 0.03 * np.cos(_lin(-1.2, 1.2, 9))) for i in range(3)])
     defer(g.values, "furrow", [B.on_face(np.array([d, d * 1.2]), np.array([eye_y - sh.brow_gap - 0.02,
                                                                          eye_y - sh.brow_gap - 0.14]))
                                for d in (-0.045, 0.045)])
@@ -587,7 +605,7 @@ def build(p: FaceParams, size: int) -> Geometry:
     if p.attr("Eyeglasses") > 0:
         # --- glasses -------------------------------------------------------------------------------------
         lw, lh = sh.eye_w * 1.55, sh.eye_h * 2.05
-        ang = np.linspace(0, 2 * np.pi, 28, endpoint=False)
+        ang = _lin(0, 2 * np.pi, 28, endpoint=False)
         shape = p.acc.glasses_shape
         n_exp = {0: 2.0, 1: 4.5, 2: 2.6}[shape]
         cx_ = np.sign(np.cos(ang)) * np.abs(np.cos(ang)) ** (2 / n_exp)
@@ -606,7 +624,7 @@ def build(p: FaceParams, size: int) -> Geometry:
             defer(g.lines, f"arm_{name}", B.point3(np.array([outer, temple, ear_top])))
         zb = float(surf.front_z(0.0, eye_y)) + 0.2
         bridge_u = np.linspace(-sh.eye_sep + lw * 0.95, sh.eye_sep - lw * 0.95, 5)
-        bridge_y = eye_y - 0.02 - 0.03 * np.cos(np.linspace(-1.4, 1.4, 5))
+        bridge_y = eye_y - 0.02 - 0.03 * np.cos(_lin(-1.4, 1.4, 5))
         defer(g.lines, "bridge", B.point3(np.stack([bridge_u, bridge_y, np.full(5, zb)], -1)))
         g.values["glasses_thick"] = p.acc.glasses_thick * s
 
@@ -614,7 +632,7 @@ def build(p: FaceParams, size: int) -> Geometry:
     if p.attr("Wearing_Hat") <= 0:
         pass
     elif p.acc.hat_kind == 1:   # cap visor, a flat half-disc in front of the forehead
-        va = np.linspace(-np.pi / 2, np.pi / 2, 13)
+        va = _lin(-np.pi / 2, np.pi / 2, 13)
         vr = fm.W * 0.95
         band_y = p.hair.hairline - 0.07
         zf = float(fm.skull_front(0.0, band_y))
@@ -623,7 +641,7 @@ def build(p: FaceParams, size: int) -> Geometry:
                          zf - 0.2 + 0.1 * np.cos(va[::-1])], -1)
         defer(g.polys, "visor", B.point3(np.concatenate([visor, back])))
     elif p.acc.hat_kind == 2:  # fedora brim: a ring in the band plane
-        ba = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+        ba = _lin(0, 2 * np.pi, 40, endpoint=False)
         rr = fm.skull_r[0] + vol + 0.5
         brim = np.stack([rr * np.sin(ba), -0.72 + 0.06 * (np.cos(ba) > 0) * np.cos(ba),
                          SKULL_C[2] + (fm.skull_r[2] + vol + 0.5) * np.cos(ba)], -1)
@@ -665,7 +683,7 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
         return
     if p.hair.tuck >= 0.5 and length > 1.5 and p.hair.tex[0] % 3 == 0:
         # hair up in a bun at the back of the crown
-        ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+        ang = _lin(0, 2 * np.pi, 24, endpoint=False)
         r = 0.36 + 0.08 * p.hair.volume * 5
         bun = np.stack([r * np.cos(ang), -1.2 + 0.85 * r * np.sin(ang), np.full(24, -0.75)], -1)
         g.polys["hair_back"] = g.px(bun)
@@ -681,7 +699,7 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
     top = ell[ell[:, 1] < y_w]
     top = top[np.argsort(np.arctan2(top[:, 1] - cen_sh[1], top[:, 0] - cen_sh[0]))]
     bottom_x = np.linspace(xr_[-1], xl[-1], 9)
-    bottom_y = y_end + 0.06 * np.cos(np.linspace(-1.3, 1.3, 9)) + 0.03 * np.sin(np.arange(9) * 2.3 + p.hair.tex[1])
+    bottom_y = y_end + 0.06 * np.cos(_lin(-1.3, 1.3, 9)) + 0.03 * np.sin(np.arange(9) * 2.3 + p.hair.tex[1])
     back = np.concatenate([np.stack([xl[::-1], ys_[::-1]], -1), top,
                            np.stack([xr_, ys_], -1), np.stack([bottom_x, bottom_y], -1)])
     g.polys["hair_back"] = g.up_to_px(back)
@@ -703,7 +721,7 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
         outer_x = outer_x + side * flare * np.clip(yc - y_w, 0, None) ** 0.8
         outer_x = np.where(side * (outer_x - inner) < 0.08, inner + side * 0.08, outer_x)
         tip_x = np.linspace(outer_x[-1], inner[-1], 5)
-        tip_y = y_end + 0.05 * np.sin(np.linspace(0, np.pi, 5)) * (1 + p.hair.curl)
+        tip_y = y_end + 0.05 * np.sin(_lin(0, np.pi, 5)) * (1 + p.hair.curl)
         poly = np.concatenate([np.stack([inner, yc], -1), np.stack([tip_x[::-1], tip_y], -1)[1:-1],
                                np.stack([outer_x[::-1], yc[::-1]], -1)])
         g.polys[name] = g.up_to_px(poly)
@@ -729,7 +747,7 @@ def _body_polys(g: Geometry, p: FaceParams, sh, sc, m: float, centre: np.ndarray
                         [0.18, (top_y + dip) / 2 + 0.05], [nwk + 0.08, top_y]])
     else:
         cx__ = np.linspace(-nwk - 0.08, nwk + 0.08, 9)
-        cut = np.stack([cx__, top_y + (dip - top_y) * np.cos(np.linspace(-np.pi / 2, np.pi / 2, 9)) ** 1.3], -1)
+        cut = np.stack([cx__, top_y + (dip - top_y) * np.cos(_lin(-np.pi / 2, np.pi / 2, 9)) ** 1.3], -1)
     cloth = np.concatenate([shoulder_l[::-1], cut[1:-1], shoulder_r])
     g.polys["cloth"] = g.body_px(cloth)
     g.values["cloth_top"] = top_y
@@ -740,7 +758,7 @@ def _body_polys(g: Geometry, p: FaceParams, sh, sc, m: float, centre: np.ndarray
     drop = 1.45 + 0.35 * p.acc.necklace_drop
     if neckline == 3:
         drop = max(drop, 1.75)
-    t_ = np.linspace(-1, 1, 17)
+    t_ = _lin(-1, 1, 17)
     chain_y = 1.22 + (drop - 1.22) * (1 - t_ ** 2) ** 0.9
     chain_x = t_ * nwk * 0.98
     g.lines["necklace"] = g.body_px(np.stack([chain_x, chain_y], -1))

@@ -240,11 +240,12 @@ def part_rng(seed: int, part: str) -> np.random.Generator:
 
 
 def _u(r: np.random.Generator, lo: float, hi: float) -> float:
-    return float(r.uniform(lo, hi))
+    # what r.uniform(lo, hi) computes (lo + (hi - lo) * next double), without its argument handling
+    return float(lo + (hi - lo) * r.random())
 
 
 def _rgb(c) -> tuple[float, float, float]:
-    return (float(np.clip(c[0], 0, 1)), float(np.clip(c[1], 0, 1)), float(np.clip(c[2], 0, 1)))
+    return (float(min(max(c[0], 0.0), 1.0)), float(min(max(c[1], 0.0), 1.0)), float(min(max(c[2], 0.0), 1.0)))
 
 
 def _hsv(h: float, s: float, v: float) -> tuple[float, float, float]:
@@ -382,9 +383,9 @@ def sample_params(seed: int) -> FaceParams:
     r_expr = part_rng(seed, "expression")
     expression = EXPRESSIONS[int(r_expr.integers(len(EXPRESSIONS)))]
     r_pose = part_rng(seed, "pose")
-    yaw = float(np.clip(r_pose.normal(0.0, 17.0), -38.0, 38.0))
-    pitch = float(np.clip(r_pose.normal(0.0, 5.0), -12.0, 12.0))
-    roll = float(np.clip(r_pose.normal(0.0, 5.0), -12.0, 12.0))
+    yaw = min(max(float(r_pose.normal(0.0, 17.0)), -38.0), 38.0)
+    pitch = min(max(float(r_pose.normal(0.0, 5.0)), -12.0), 12.0)
+    roll = min(max(float(r_pose.normal(0.0, 5.0)), -12.0), 12.0)
     r_attr = part_rng(seed, "attributes")
     attrs = _sample_attrs(r_attr, expression)
     hair = _sample_hair(part_rng(seed, "hair"))

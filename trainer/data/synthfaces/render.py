@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import cv2
 import numpy as np
 
 from faceeditor.core.labels import CLASS_INDEX
+
+try:    # the clip ufunc itself: np.clip's dispatch costs more than clipping the small arrays used here
+    from numpy._core.umath import clip as _clip
+except ImportError:  # pragma: no cover
+    _clip = np.clip
 
 from . import textures
 from .geometry import Ellipsoid, Geometry, build
@@ -45,10 +51,11 @@ class SynthSample:
 
 def _roi(points: np.ndarray, size: int, pad: float = 2.0) -> tuple[int, int, int, int] | None:
     pts = np.asarray(points).reshape(-1, 2)
-    x0 = max(int(math.floor(pts[:, 0].min() - pad)), 0)
-    y0 = max(int(math.floor(pts[:, 1].min() - pad)), 0)
-    x1 = min(int(math.ceil(pts[:, 0].max() + pad)) + 1, size)
-    y1 = min(int(math.ceil(pts[:, 1].max() + pad)) + 1, size)
+    lo, hi = pts.min(0), pts.max(0)
+    x0 = max(int(math.floor(lo[0] - pad)), 0)
+    y0 = max(int(math.floor(lo[1] - pad)), 0)
+    x1 = min(int(math.ceil(hi[0] + pad)) + 1, size)
+    y1 = min(int(math.ceil(hi[1] + pad)) + 1, size)
     if x1 <= x0 or y1 <= y0:
         return None
     return x0, y0, x1, y1
@@ -62,6 +69,7 @@ def _union(*rois):
 
 
 SS = 4      # sub-samples per pixel and axis for coverage
+_INV255 = F32(1.0 / 255.0)
 
 
 class _Cover:
@@ -72,10 +80,11 @@ class _Cover:
         self.roi = roi
         self.ss = ss
         self.buf = np.zeros(((roi[3] - roi[1]) * ss, (roi[2] - roi[0]) * ss), np.uint8)
+        self.origin = np.array(roi[:2], np.float64)
 
     def pts(self, p) -> np.ndarray:
-        q = (np.asarray(p, np.float64).reshape(-1, 2) - (self.roi[0], self.roi[1])) * self.ss + (self.ss - 1) / 2
-        return np.round(q * ONE).astype(np.int32).reshape(-1, 1, 2)
+        q = (np.asarray(p, np.float64).reshape(-1, 2) - self.origin) * self.ss + (self.ss - 1) / 2
+        return np.rint(q * ONE).astype(np.int32).reshape(-1, 1, 2)
 
     def fill(self, *polys, value: int = 255) -> _Cover:
         cv2.fillPoly(self.buf, [self.pts(p) for p in polys], value, cv2.LINE_8, SHIFT)
@@ -94,7 +103,7 @@ class _Cover:
 
     def get(self) -> np.ndarray:
         w, h = self.roi[2] - self.roi[0], self.roi[3] - self.roi[1]
-        return cv2.resize(self.buf, (w, h), interpolation=cv2.INTER_AREA).astype(F32) * F32(1.0 / 255.0)
+        return np.multiply(cv2.resize(self.buf, (w, h), interpolation=cv2.INTER_AREA), _INV255, dtype=F32)
 
 
 def _fill(roi, *polys) -> np.ndarray:
@@ -135,6 +144,17 @@ def _blur(a: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(a, (k, k), sigma)
 
 
+def _rep3(x: np.ndarray) -> np.ndarray:
+    """x[..., None] repeated over 3 channels, contiguous: numpy broadcasts an (h, w, 1) operand
+    against (h, w, 3) with an inner loop of 3 elements, several times slower than a plain loop."""
+    return cv2.merge((x, x, x))
+
+
+def _times(rgb, x: np.ndarray) -> np.ndarray:
+    """rgb (3,) * x[..., None] (h, w, 3): the same products, channel by channel."""
+    return cv2.merge((x * rgb[0], x * rgb[1], x * rgb[2]))
+
+
 def _mix(a, b, t):
     return a * (1.0 - t) + b * t
 
@@ -143,12 +163,22 @@ def _edge_alpha(f: np.ndarray, jitter_px: np.ndarray | float = 0.0) -> np.ndarra
     """Anti-aliased coverage of the region f > 0: 0.5 + f / |grad f| (f sampled on the pixel grid),
     its edge moved by ``jitter_px``."""
     gy, gx = np.gradient(f)
-    return np.clip(0.5 + f / (np.sqrt(gx * gx + gy * gy) + F32(1e-4)) + jitter_px, 0.0, 1.0).astype(F32)
+    return _clip(0.5 + f / (np.sqrt(gx * gx + gy * gy) + F32(1e-4)) + jitter_px, 0.0, 1.0).astype(F32)
 
 
 _K3 = np.ones((3, 3), np.uint8)
 _EYE_G = C["eye_g"]
 _HAIR = C["hair"]
+
+
+@cache
+def _seen_lut(cls: int) -> np.ndarray:
+    """Class index -> 1 for the classes through which a layer of class ``cls`` counts as seen."""
+    lut = np.zeros(256, np.uint8)
+    lut[cls] = 1
+    if cls != _HAIR:
+        lut[_EYE_G] = 1
+    return lut
 
 
 def _tidy(alpha: np.ndarray) -> np.ndarray:
@@ -167,6 +197,31 @@ def _paste(dst_roi, src_roi, src: np.ndarray) -> np.ndarray:
         out[y0 - dst_roi[1]:y1 - dst_roi[1], x0 - dst_roi[0]:x1 - dst_roi[0]] = \
             src[y0 - src_roi[1]:y1 - src_roi[1], x0 - src_roi[0]:x1 - src_roi[0]]
     return out
+
+
+def _area(b) -> int:
+    return (b[2] - b[0]) * (b[3] - b[1])
+
+
+def _merge_boxes(boxes: list) -> list:
+    """Boxes merged pairwise while their union costs no more than both apart (plus a little: every
+    box costs a pass over the layers)."""
+    boxes = list(boxes)
+    merged = True
+    while merged and len(boxes) > 1:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                u = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                if _area(u) <= _area(a) + _area(b) + 64:
+                    boxes[i] = u
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return boxes
 
 
 class Canvas:
@@ -202,39 +257,46 @@ class Canvas:
     def _blend(self, roi, alpha, colour) -> None:
         x0, y0, x1, y1 = roi
         view = self.img[y0:y1, x0:x1]
-        a = alpha[..., None]
-        view *= 1.0 - a
-        view += colour * a
+        a3 = _rep3(alpha)
+        view *= 1.0 - a3
+        if colour.ndim == 3 and colour.strides[0] == 0 and colour.strides[1] == 0:   # one colour
+            view += _times(colour[0, 0], alpha)
+        else:
+            view += colour * a3
 
     def settle(self) -> None:
         dirty = []
-        covered = np.zeros(self.mask.shape, bool)       # opaque coverage of the layers above
+        covered = np.zeros(self.mask.shape, np.uint8)   # opaque coverage of the layers above (0/1)
         for layer in reversed(self.layers):
             (x0, y0, x1, y1), alpha, _, cls = layer
             if cls is not None:
-                m = self.mask[y0:y1, x0:x1]
-                seen = m == cls
-                if cls != _HAIR:    # the face is seen through glass lenses (hair is not drawn under them)
-                    seen |= m == _EYE_G
-                near = cv2.dilate(seen.view(np.uint8), _K3)
-                stray = (alpha > 0.0) & (near == 0) & ~covered[y0:y1, x0:x1]
+                # pixels of the layer's class (or glass lenses: the face is seen through them, hair is
+                # not drawn under them), grown by one pixel, or hidden by an opaque layer above
+                near = cv2.dilate(cv2.LUT(self.mask[y0:y1, x0:x1], _seen_lut(cls)), _K3)
+                near |= covered[y0:y1, x0:x1]
+                stray = alpha > 0.0
+                stray &= near == 0
                 if stray.any():
                     ys, xs = np.nonzero(stray)
                     dirty.append((x0 + int(xs.min()), y0 + int(ys.min()),
                                   x0 + int(xs.max()) + 1, y0 + int(ys.max()) + 1))
                     layer[1] = alpha = np.where(stray, F32(0.0), alpha)
-            covered[y0:y1, x0:x1] |= alpha >= 1.0
-        # composite again, only where something changed (each box from the base up: overlapping
-        # boxes are simply recomputed twice)
-        for dx0, dy0, dx1, dy1 in dirty:
+            covered[y0:y1, x0:x1] |= (alpha >= 1.0).view(np.uint8)
+        # composite again, only where something changed (each box from the base up; recompositing an
+        # unchanged pixel reproduces it exactly, so boxes that overlap much are merged into one)
+        for dx0, dy0, dx1, dy1 in _merge_boxes(dirty):
             self.img[dy0:dy1, dx0:dx1] = self.base[dy0:dy1, dx0:dx1]
             for (x0, y0, x1, y1), alpha, colour, _ in self.layers:
                 ix0, iy0, ix1, iy1 = max(x0, dx0), max(y0, dy0), min(x1, dx1), min(y1, dy1)
                 if ix1 <= ix0 or iy1 <= iy0:
                     continue
                 sl = (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0))
-                col = np.broadcast_to(colour, alpha.shape + (3,))[sl]
-                self._blend((ix0, iy0, ix1, iy1), alpha[sl], col)
+                a = alpha[sl]
+                if not a.any():         # nothing of this layer here: blending would change nothing
+                    continue
+                col = (colour if colour.shape[:2] == alpha.shape else
+                       np.broadcast_to(colour, alpha.shape + (3,)))[sl]
+                self._blend((ix0, iy0, ix1, iy1), a, col)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -256,12 +318,12 @@ class Light:
     def lambert(self, n: np.ndarray) -> np.ndarray:
         """Diffuse shade factor (wrap lighting) of camera-frame normals (..., 3)."""
         d = n[..., 0] * self.dir[0] + n[..., 1] * self.dir[1] + n[..., 2] * self.dir[2]
-        lam = np.clip((d + 0.3) * (1.0 / 1.3), 0.0, 1.0)
+        lam = _clip((d + 0.3) * (1.0 / 1.3), 0.0, 1.0)
         return ((1.0 - 0.8 * self.k) + 1.1 * self.k * lam).astype(F32)
 
     def spec(self, n: np.ndarray, power: float) -> np.ndarray:
         d = n[..., 0] * self.half[0] + n[..., 1] * self.half[1] + n[..., 2] * self.half[2]
-        return (np.clip(d, 0.0, 1.0) ** power).astype(F32)
+        return (_clip(d, 0.0, 1.0) ** power).astype(F32)
 
 
 def _cover_ellipse(g: Geometry, e: Ellipsoid, xs, ys) -> np.ndarray:
@@ -277,7 +339,7 @@ def _cover_ellipse(g: Geometry, e: Ellipsoid, xs, ys) -> np.ndarray:
     gx = b00 * dx + b01 * dy
     gy = b01 * dx + b11 * dy
     g2 = gx * dx + gy * dy
-    return np.clip(0.5 + (1.0 - g2) / (2.0 * np.sqrt(gx * gx + gy * gy) + F32(1e-6)) * F32(s), 0.0, 1.0)
+    return _clip(0.5 + (1.0 - g2) / (2.0 * np.sqrt(gx * gx + gy * gy) + F32(1e-6)) * F32(s), 0.0, 1.0)
 
 
 def _cast(g: Geometry, e: Ellipsoid, xs, ys, want_hit: bool = True, want_sd: bool = False):
@@ -297,15 +359,24 @@ def _cast(g: Geometry, e: Ellipsoid, xs, ys, want_hit: bool = True, want_sd: boo
     gy = b01 * dx + b11 * dy
     grad = 2.0 * np.sqrt(gx * gx + gy * gy) + F32(1e-6)
     sd = (1.0 - g2) / grad * F32(s)                                   # signed distance to the outline, px
-    cov = np.clip(0.5 + sd, 0.0, 1.0)
-    root = np.sqrt(np.clip(a22 * (1.0 - g2), 0.0, None))
+    cov = _clip(0.5 + sd, 0.0, 1.0)
+    root = np.sqrt(np.maximum(a22 * (1.0 - g2), 0.0))
     lin = a02 * dx + a12 * dy
     dz = (root - lin) * F32(1.0 / a22)
-    dx, dy = np.broadcast_arrays(dx, dy)
-    d = np.stack([dx, dy, dz], -1)
-    n = d @ a.T.astype(F32)
-    n /= np.sqrt((n * n).sum(-1, keepdims=True)) + F32(1e-9)
-    hit = (e.centre.astype(F32) + d @ g.r_full.astype(F32)) if want_hit else None
+    d = np.empty(dz.shape + (3,), dz.dtype)
+    d[..., 0] = dx
+    d[..., 1] = dy
+    d[..., 2] = dz
+    flat = d.reshape(-1, 3)             # one (N, 3) x (3, 3) product instead of one per row
+    n = (flat @ a.T.astype(F32)).reshape(d.shape)
+    n0, n1, n2 = n[..., 0], n[..., 1], n[..., 2]
+    # |n|^2 summed in the order numpy's sum over a length-3 axis uses: (x + y) + z
+    n /= _rep3(np.sqrt(n0 * n0 + n1 * n1 + n2 * n2) + F32(1e-9))
+    hit = None
+    if want_hit:
+        hit = (flat @ g.r_full.astype(F32)).reshape(d.shape)
+        for c, k in enumerate(e.centre.astype(F32)):    # centre + offset, one channel at a time
+            hit[..., c] += k
     if want_sd:
         return cov, hit, n, sd
     return cov, hit, n
@@ -369,18 +440,17 @@ def _background(cv: Canvas, p: FaceParams, light: Light) -> None:
     if S != 128:
         low = cv2.resize(low, (S, S), interpolation=cv2.INTER_LINEAR)
     if kind == 0:
-        t = np.clip(ys * 0.9 + 0.1 * xs + 0.06 * low, 0, 1)
+        t = _clip(ys * 0.9 + 0.1 * xs + 0.06 * low, 0, 1)
     elif kind == 1:
         edge = 0.25 + 0.5 * ((sc.tex[0] % 97) / 97.0)
-        t = np.clip((xs - edge) * 40.0, 0, 1) * 0.85 + 0.05 * low
+        t = _clip((xs - edge) * 40.0, 0, 1) * 0.85 + 0.05 * low
     elif kind == 2:
-        t = np.clip((low - 0.3) * 1.2, 0, 1)
+        t = _clip((low - 0.3) * 1.2, 0, 1)
     else:
         r = np.sqrt((xs - 0.5 + 0.15 * math.sin(sc.light_az)) ** 2 + (ys - 0.4) ** 2)
-        t = np.clip(r * 1.6, 0, 1) + 0.03 * low
+        t = _clip(r * 1.6, 0, 1) + 0.03 * low
     side = 1.0 + 0.12 * math.sin(sc.light_az) * (xs - 0.5) * 2
-    t = t[..., None]
-    cv.img[:] = (c1 * (1 - t) + c2 * t) * (side[..., None] * light.tint)
+    cv.img[:] = cv2.merge([(c1[c] * (1 - t) + c2[c] * t) * (side * light.tint[c]) for c in range(3)])
     cv.mask[:] = C["background"]
     cv.base = cv.img.copy()
 
@@ -404,10 +474,9 @@ def _hair_shade(light: Light, base: np.ndarray, n: np.ndarray, strand: np.ndarra
     shade = lam * (0.86 + 0.14 * strand)
     if dark is not None:
         shade = shade * dark
-    val = base[None, None, :] * shade[..., None]
-    hi = spec * np.clip(0.5 + 0.5 * strand, 0.0, 1.5) * (0.12 + 0.45 * lum) * light.k
-    val = val + hi[..., None] * np.array([1.0, 0.96, 0.9], F32)
-    return val * light.tint
+    hi = spec * _clip(0.5 + 0.5 * strand, 0.0, 1.5) * (0.12 + 0.45 * lum) * light.k
+    spec_rgb = np.array([1.0, 0.96, 0.9], F32)
+    return cv2.merge([(shade * base[c] + hi * spec_rgb[c]) * light.tint[c] for c in range(3)])
 
 
 def _neck(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray) -> None:
@@ -417,13 +486,14 @@ def _neck(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
         return
     cov = _fill(roi, poly)
     xs, ys = _grid(roi)
-    nx = np.clip((xs - F32(g.centre[0])) / F32(g.values["neck_w"] * g.s), -0.97, 0.97)
-    shade = light.lambert(np.stack(np.broadcast_arrays(nx, np.full_like(ys, 0.1), np.sqrt(1 - nx * nx)), -1))
+    nx = _clip((xs - F32(g.centre[0])) / F32(g.values["neck_w"] * g.s), -0.97, 0.97)
+    # the normal depends on x only: shade one row, broadcast over the rows
+    shade = light.lambert(np.stack([nx, np.full_like(nx, 0.1), np.sqrt(1 - nx * nx)], -1))
     chin_y = float(g.points["chin"][1])
-    occl = 1.0 - 0.45 * np.clip(1.0 - (ys - chin_y) / F32(0.4 * g.s), 0.0, 1.0)
+    occl = 1.0 - 0.45 * _clip(1.0 - (ys - chin_y) / F32(0.4 * g.s), 0.0, 1.0)
     fine = textures.window("fine", roi[0], roi[1], roi[2] - roi[0], roi[3] - roi[1], p.look.tex)
-    col = skin * ((shade * 0.9 * occl) * (1.0 + 0.015 * fine))[..., None] * light.tint
-    cv.put(roi, cov, col, C["neck"])
+    lit = (shade * 0.9 * occl) * (1.0 + 0.015 * fine)
+    cv.put(roi, cov, cv2.merge([lit * skin[c] * light.tint[c] for c in range(3)]), C["neck"])
 
 
 def _cloth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
@@ -448,9 +518,10 @@ def _cloth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
     w, h = roi[2] - roi[0], roi[3] - roi[1]
     if t is not None:
         t = _blur(np.ascontiguousarray(t, F32), 0.45 * cv.size / 128)
-        base = c1 + (c2 - c1) * t[..., None]
+        dc = c2 - c1
+        base = [c1[c] + dc[c] * t for c in range(3)]
     else:
-        base = np.broadcast_to(c1, (h, w, 3))
+        base = [c1[c] for c in range(3)]
     if cv.size <= 128:
         folds = textures.window("low", roi[0], roi[1], w, h, sc.tex)
     else:
@@ -458,10 +529,10 @@ def _cloth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
         folds = cv2.resize(textures.window("low", int(roi[0] / k), int(roi[1] / k), int(w / k) + 1, int(h / k) + 1,
                                            sc.tex), (w, h))
     weave = textures.window("fine", roi[0], roi[1], w, h, sc.tex)
-    nx = np.clip(ux * F32(1 / 2.8), -0.9, 0.9)
-    shade = light.lambert(np.stack(np.broadcast_arrays(nx, np.full_like(uy, -0.35), np.sqrt(1 - nx * nx)), -1))
+    nx = _clip(ux * F32(1 / 2.8), -0.9, 0.9)
+    shade = light.lambert(np.stack([nx, np.full_like(nx, -0.35), np.sqrt(1 - nx * nx)], -1))   # one row
     shade = shade * (1.0 + 0.09 * folds + 0.05 * weave)
-    col = base * shade[..., None] * light.tint
+    col = cv2.merge([base[c] * shade * light.tint[c] for c in range(3)])
     cv.put(roi, cov, col, C["cloth"])
     for name in ("collar_r", "collar_l"):
         if name in g.polys:
@@ -495,7 +566,7 @@ def _necklace(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
     cov = cover.get()
     metal = np.array(p.acc.metal if kind != 1 else (0.93, 0.91, 0.86), F32)
     glint = 0.75 + 0.4 * textures.window("fine", roi[0], roi[1], roi[2] - roi[0], roi[3] - roi[1], (3, 7))
-    col = metal * np.clip(glint, 0.3, 1.4)[..., None] * light.tint
+    col = metal * _clip(glint, 0.3, 1.4)[..., None] * light.tint
     cv.put(roi, cov * v, col, C["neck_l"], mask_alpha=np.minimum(cov * 2.0, 1.0) * (v >= 0.5))
 
 
@@ -511,8 +582,8 @@ def _ear(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray,
     n = np.array([side * 0.75, 0.0, 0.66]) @ g.r_full.T
     shade = float(light.lambert(n[None])[0])
     base = skin * np.array([1.0, 0.92, 0.88], F32) * 0.93
-    col = base * (shade * (1.0 - 0.32 * inn) * (0.85 + 0.15 * rim))[..., None] * light.tint
-    cv.put(roi, cov, col, C[name])
+    lit = shade * (1.0 - 0.32 * inn) * (0.85 + 0.15 * rim)
+    cv.put(roi, cov, cv2.merge([lit * base[c] * light.tint[c] for c in range(3)]), C[name])
 
 
 def _hidden(g: Geometry, pt: np.ndarray) -> bool:
@@ -589,8 +660,9 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     ctx.update(skin_roi=roi, lower_cov=low_cov, skin_shade=shade)
     fine = textures.window("fine", roi[0], roi[1], w, h, p.look.tex)
     mid = textures.window("mid", roi[0], roi[1], w, h, p.look.tex)
-    col = skin * (shade * (1.0 + 0.018 * fine + 0.018 * mid))[..., None]
-    col[..., 2] *= 0.9 + 0.1 * shade              # shadows are warmer
+    lit = shade * (1.0 + 0.018 * fine + 0.018 * mid)
+    ch = [lit * skin[0], lit * skin[1], lit * skin[2]]      # colour channel by channel (see _rep3)
+    ch[2] *= 0.9 + 0.1 * shade                    # shadows are warmer
     # darkening lines: creases, folds, wrinkles
     dark = _Cover(roi, ss=2)                     # blurred below: two sub-samples are enough
     th = max(0.6, 0.016 * s)
@@ -620,19 +692,23 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     _blob_add(darkness, roi, g.points["nose_base"] + np.array([0, 0.05 * s]), 0.13 * s, 0.045 * s, 0.22)
     _blob_add(darkness, roi, g.points["mouth_centre"] + np.array([0, (g.values["lip_l"] + 0.07) * s]),
               0.15 * s, 0.045 * s, 0.14)
-    col *= (1.0 - np.minimum(darkness, 0.8))[..., None]
+    keep = 1.0 - np.minimum(darkness, 0.8)
+    for c_ in ch:
+        c_ *= keep
     # blush and highlights
     warm = np.zeros((h, w), F32)
     for c in g.values["cheek_pts"]:
         _blob_add(warm, roi, c + np.array([0, -0.06 * s * acts["smile"]]), 0.2 * s, 0.17 * s,
                   0.08 + 0.12 * p.look.blush + 0.05 * acts["smile"])
-    col += warm[..., None] * np.array([0.12, -0.04, -0.04], F32)
+    for c_, k_ in zip(ch, np.array([0.12, -0.04, -0.04], F32), strict=True):
+        c_ += warm * k_
     hl = np.zeros((h, w), F32)
     _blob_add(hl, roi, g.points["nose_root"] + np.array([0, -0.4 * s]), 0.28 * s, 0.16 * s, 0.06 * light.k)
     _blob_add(hl, roi, g.values["chin_pt"], 0.12 * s, 0.07 * s, 0.05 * light.k)
     for c in g.values["cheek_pts"]:
         _blob_add(hl, roi, c + np.array([0, -0.08 * s]), 0.12 * s, 0.08 * s, 0.04 * light.k)
-    col += hl[..., None]
+    for c_ in ch:
+        c_ += hl
     # stubble, beard, moustache
     beard = 1.0 - p.attr("No_Beard")
     mus = p.attr("Mustache")
@@ -646,13 +722,15 @@ def _skin(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
         k = 128.0 / S
         hair_t = textures.gather("strands", (ys * (k * 0.35)).astype(np.int32) + p.look.tex[1],
                                  (xs * (k * 1.6)).astype(np.int32) + p.look.tex[0])
-        dens = np.clip(0.78 + 0.14 * hair_t + 0.12 * fine, 0, 1)
+        dens = _clip(0.78 + 0.14 * hair_t + 0.12 * fine, 0, 1)
         amount = (bcov * (0.92 * beard + stub * (1.0 - beard)) * dens)
         amount = np.maximum(amount, mcov * (0.95 * mus) * dens)
-        bc = beard_colour(p) * (shade * (0.9 + 0.12 * hair_t))[..., None]
-        col += (bc - col) * amount[..., None]
-    col *= light.tint
-    cv.put(roi, cov, col, C["skin"])
+        bshade = shade * (0.9 + 0.12 * hair_t)
+        for c_, k_ in zip(ch, beard_colour(p), strict=True):
+            c_ += (bshade * k_ - c_) * amount
+    for c_, k_ in zip(ch, light.tint, strict=True):
+        c_ *= k_
+    cv.put(roi, cov, cv2.merge(ch), C["skin"])
 
 
 def _eye(cv: Canvas, g: Geometry, p: FaceParams, light: Light, name: str) -> None:
@@ -667,12 +745,11 @@ def _eye(cv: Canvas, g: Geometry, p: FaceParams, light: Light, name: str) -> Non
     xs, ys = _grid(roi)
     order = np.argsort(upper[:, 0])
     lid_y = np.interp(xs[0], upper[order, 0], upper[order, 1]).astype(F32)[None, :]
-    below = np.clip((ys - lid_y) * F32(1.0 / (0.07 * s)), 0.0, 1.0)
+    below = _clip((ys - lid_y) * F32(1.0 / (0.07 * s)), 0.0, 1.0)
     c = g.values[name + "_eye_centre"]
-    corner = np.clip(np.abs(xs - F32(c[0])) * F32(1.0 / (p.shape.eye_w * s)), 0, 1)
+    corner = _clip(np.abs(xs - F32(c[0])) * F32(1.0 / (p.shape.eye_w * s)), 0, 1)
     sh = (0.55 + 0.45 * below) * (1.0 - 0.3 * corner * corner)
     sclera = np.array([0.88, 0.86, 0.83], F32)
-    col = sclera * sh[..., None]
     # iris: a projected disc
     ic = g.points[name + "_iris"]
     ax = g.values[name + "_iris_ax"]
@@ -682,24 +759,30 @@ def _eye(cv: Canvas, g: Geometry, p: FaceParams, light: Light, name: str) -> Non
     b_ = float(inv[1, 0]) * dx + float(inv[1, 1]) * dy
     r = np.sqrt(a_ * a_ + b_ * b_)
     scale = float(min(np.linalg.norm(ax[0]), np.linalg.norm(ax[1])))
-    iris_cov = np.clip(0.5 + (1.0 - r) * scale, 0, 1)
-    pupil_cov = np.clip(0.5 + (0.42 - r) * scale, 0, 1)
+    iris_cov = _clip(0.5 + (1.0 - r) * scale, 0, 1)
+    pupil_cov = _clip(0.5 + (0.42 - r) * scale, 0, 1)
     iris = np.array(p.look.iris, F32)
     ang = np.arctan2(b_, a_)
     streak = textures.gather("fine", (ang * 12).astype(np.int32) + 37, (r * 9).astype(np.int32) + 11)
-    ishade = (0.8 + 0.5 * r * (1 - r) * 2.0 + 0.1 * streak) * (1.0 - 0.45 * np.clip((r - 0.78) * 5, 0, 1))
-    ic_col = iris * (ishade * (0.5 + 0.5 * below))[..., None]
-    col += (ic_col - col) * iris_cov[..., None]
-    col += (np.array([0.03, 0.02, 0.02], F32) - col) * pupil_cov[..., None]
+    ishade = (0.8 + 0.5 * r * (1 - r) * 2.0 + 0.1 * streak) * (1.0 - 0.45 * _clip((r - 0.78) * 5, 0, 1))
+    ishade = ishade * (0.5 + 0.5 * below)
+    pupil = np.array([0.03, 0.02, 0.02], F32)
     # catch light, towards the light
     cl = (float(ic[0]) + light.dir[0] * scale * 0.4, float(ic[1]) + light.dir[1] * scale * 0.4 - 0.12 * scale)
-    glint = np.clip(0.5 + (max(0.7, 0.22 * scale) - np.sqrt((xs - cl[0]) ** 2 + (ys - cl[1]) ** 2)), 0, 1)
-    col += (1.0 - col) * (0.8 * glint * iris_cov)[..., None]
+    glint = _clip(0.5 + (max(0.7, 0.22 * scale) - np.sqrt((xs - cl[0]) ** 2 + (ys - cl[1]) ** 2)), 0, 1)
+    glint = 0.8 * glint * iris_cov
     lash_col = brow_colour(p) * 0.4
-    col += (lash_col - col) * lash[..., None]
+    dim = 0.82 + 0.18 * light.k
+    ch = []
+    for c in range(3):                  # channel by channel (see _rep3)
+        x = sh * sclera[c]
+        x += (ishade * iris[c] - x) * iris_cov
+        x += (pupil[c] - x) * pupil_cov
+        x += (1.0 - x) * glint
+        x += (lash_col[c] - x) * lash
+        ch.append(x * dim * light.tint[c])
     alpha = np.maximum(opening, lash)
-    col = col * (0.82 + 0.18 * light.k) * light.tint
-    cv.put(roi, alpha, col, C[name])
+    cv.put(roi, alpha, cv2.merge(ch), C[name])
 
 
 def _brow(cv: Canvas, g: Geometry, p: FaceParams, light: Light, name: str) -> None:
@@ -718,8 +801,8 @@ def _brow(cv: Canvas, g: Geometry, p: FaceParams, light: Light, name: str) -> No
     bushy = p.attr("Bushy_Eyebrows")
     # hairs thin out towards the edges: lighter where the coverage of a blurred outline is lower
     soft = _blur(cov, 0.02 * g.s + 0.3)
-    col = base * ((0.95 + 0.2 * strand * (1 + 0.5 * bushy)) * (1.25 - 0.25 * soft))[..., None] * light.tint
-    cv.put(roi, cov, col, C[name])
+    lit = (0.95 + 0.2 * strand * (1 + 0.5 * bushy)) * (1.25 - 0.25 * soft)
+    cv.put(roi, cov, cv2.merge([lit * base[c] * light.tint[c] for c in range(3)]), C[name])
 
 
 def _nose(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray, ctx: dict) -> None:
@@ -737,24 +820,27 @@ def _nose(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
     length = float(np.linalg.norm(axis)) + 1e-6
     ax0, ax1 = float(axis[0] / length), float(axis[1] / length)
     dx, dy = xs - F32(root[0]), ys - F32(root[1])
-    along = np.clip((dx * ax0 + dy * ax1) * F32(1.0 / length), 0, 1)
+    along = _clip((dx * ax0 + dy * ax1) * F32(1.0 / length), 0, 1)
     across = dx * ax1 - dy * ax0
     half = F32(g.values["nose_half_px"]) * (0.45 + 0.55 * along ** 1.5)
-    t = np.clip(-across / half, -1, 1)            # -1 .. 1, image left to right
+    t = _clip(-across / half, -1, 1)            # -1 .. 1, image left to right
     ldx = light.dir[0]
-    side_shade = 1.0 - 0.25 * np.clip(-t * math.copysign(1.0, ldx) - 0.15, 0, 1) * (0.4 + abs(ldx))
+    side_shade = 1.0 - 0.25 * _clip(-t * math.copysign(1.0, ldx) - 0.15, 0, 1) * (0.4 + abs(ldx))
     ridge = (0.07 * light.k) * np.exp(-(t * 3.3) ** 2) * (0.3 + 0.7 * along)
-    col = skin * (shade * side_shade)[..., None]
-    col[..., 2] *= 0.9 + 0.1 * shade
+    lit = shade * side_shade
+    ch = [lit * skin[0], lit * skin[1], lit * skin[2]]      # channel by channel (see _rep3)
+    ch[2] *= 0.9 + 0.1 * shade
     extra = np.zeros_like(cov)
     _blob_add(extra, roi, g.points["nose_tip"], 0.06 * s, 0.045 * s, 0.09 * light.k)
-    col += (ridge + extra)[..., None]
+    ridge = ridge + extra
+    for x in ch:
+        x += ridge
     # nostrils, alar creases, wrinkles
     dark = np.zeros_like(cov)
     nax = g.values["nostril_ax"]
     for nm in ("nostril_r", "nostril_l"):
         c = g.points[nm]
-        dark = np.maximum(dark, np.clip(1.3 - np.sqrt(((xs - F32(c[0])) / F32(nax[0])) ** 2
+        dark = np.maximum(dark, _clip(1.3 - np.sqrt(((xs - F32(c[0])) / F32(nax[0])) ** 2
                                                       + ((ys - F32(c[1])) / F32(nax[1])) ** 2), 0, 1) * 0.6)
     for nm in ("ala_r", "ala_l"):
         _blob_add(dark, roi, g.points[nm], 0.045 * s, 0.06 * s, 0.14)
@@ -762,9 +848,11 @@ def _nose(cv: Canvas, g: Geometry, p: FaceParams, light: Light, skin: np.ndarray
         wr = np.zeros_like(cov)
         _blob_add(wr, roi, root + axis * 0.35, 0.09 * s, 0.08 * s, 0.25 * acts["nose_wrinkle"])
         dark += wr * (0.5 + 0.5 * np.sin((ys - F32(root[1])) * F32(120.0 / s)))
-    col *= (1.0 - np.minimum(dark, 0.9))[..., None]
-    col *= light.tint
-    cv.put(roi, cov, col, C["nose"])
+    keep = 1.0 - np.minimum(dark, 0.9)
+    for c, x in enumerate(ch):
+        x *= keep
+        x *= light.tint[c]
+    cv.put(roi, cov, cv2.merge(ch), C["nose"])
 
 
 def _mouth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
@@ -778,15 +866,20 @@ def _mouth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
         inside = _fill(roi, hole)
         teeth = np.maximum(_fill(roi, g.polys["teeth_u"]), 0.9 * _fill(roi, g.polys["teeth_l"])) * inside
         mc = g.points["mouth_centre"]
-        depth = np.clip(1.0 - np.abs(xs - F32(mc[0])) * F32(1.0 / (0.35 * s)), 0.2, 1.0)
+        depth = _clip(1.0 - np.abs(xs - F32(mc[0])) * F32(1.0 / (0.35 * s)), 0.2, 1.0)
         depth = np.broadcast_to(depth, inside.shape)
-        col = np.array([0.26, 0.07, 0.07], F32) * (depth * 0.8)[..., None]
+        depth8 = depth * 0.8
         gaps = np.zeros_like(xs)
         for tx in g.values["tooth_x"]:
-            gaps = np.maximum(gaps, np.clip(1.0 - np.abs(xs - F32(tx[0])) / F32(max(0.6, 0.012 * s)), 0, 1))
-        tcol = np.array([0.92, 0.89, 0.83], F32) * ((0.7 + 0.3 * depth) * (1.0 - 0.3 * gaps))[..., None]
-        col += (tcol - col) * teeth[..., None]
-        cv.put(roi, inside, col * light.tint, C["mouth"])
+            gaps = np.maximum(gaps, _clip(1.0 - np.abs(xs - F32(tx[0])) / F32(max(0.6, 0.012 * s)), 0, 1))
+        tshade = (0.7 + 0.3 * depth) * (1.0 - 0.3 * gaps)
+        ch = []
+        inside_rgb, teeth_rgb = np.array([0.26, 0.07, 0.07], F32), np.array([0.92, 0.89, 0.83], F32)
+        for c, (k_in, k_t) in enumerate(zip(inside_rgb, teeth_rgb, strict=True)):
+            x = depth8 * k_in
+            x += (tshade * k_t - x) * teeth
+            ch.append(x * light.tint[c])
+        cv.put(roi, inside, cv2.merge(ch), C["mouth"])
     lipc = lip_colour(p)
     n_up = np.array([0.0, 0.6, 0.8]) @ g.r_full.T
     n_lo = np.array([0.0, -0.5, 0.87]) @ g.r_full.T
@@ -799,10 +892,12 @@ def _mouth(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
               (0.07 + 0.12 * p.attr("Wearing_Lipstick")) * light.k)
     for poly, cls, sh in ((up, "u_lip", sh_up * 0.85), (lo, "l_lip", sh_lo)):
         cov = _fill(roi, poly)
-        col = lipc * (sh * (1.0 + 0.05 * tex) * (1.0 - 0.45 * line))[..., None]
+        lit = sh * (1.0 + 0.05 * tex) * (1.0 - 0.45 * line)
+        ch = [lit * lipc[c] for c in range(3)]
         if cls == "l_lip":
-            col += hl[..., None]
-        cv.put(roi, cov, col * light.tint, C[cls])
+            for x in ch:
+                x += hl
+        cv.put(roi, cov, cv2.merge([x * light.tint[c] for c, x in enumerate(ch)]), C[cls])
 
 
 def _hair_cap(cv: Canvas, g: Geometry, p: FaceParams, light: Light, ctx: dict) -> None:
@@ -820,9 +915,9 @@ def _hair_cap(cv: Canvas, g: Geometry, p: FaceParams, light: Light, ctx: dict) -
         return
     xs, ys = _grid(roi)
     _, hit, n, sd = _cast(g, e, xs, ys, want_sd=True)
-    q = e.centre.astype(F32) + (hit - e.centre.astype(F32)) * (g.skull.radii / e.radii).astype(F32)
-    theta = np.arctan2(q[..., 0], q[..., 2] - F32(e.centre[2]))
-    qy = q[..., 1]
+    cen, ratio = e.centre.astype(F32), (g.skull.radii / e.radii).astype(F32)
+    q0, qy, q2 = (cen[c] + (hit[..., c] - cen[c]) * ratio[c] for c in range(3))    # onto the skull
+    theta = np.arctan2(q0, q2 - F32(e.centre[2]))
     at = np.abs(theta)
     h, sh = p.hair, p.shape
     bald = p.attr("Bald")
@@ -841,23 +936,23 @@ def _hair_cap(cv: Canvas, g: Geometry, p: FaceParams, light: Light, ctx: dict) -
         brow_top = sh.eye_y - sh.brow_gap - 0.1 + 0.06 * bangs
         fy = hl + (brow_top - hl) * bangs
         if h.fringe == 1:
-            fy = fy + 0.22 * bangs * math.copysign(1.0, h.part + 1e-3) * np.clip(theta, -0.9, 0.9) - 0.05 * bangs
+            fy = fy + 0.22 * bangs * math.copysign(1.0, h.part + 1e-3) * _clip(theta, -0.9, 0.9) - 0.05 * bangs
         jag = 0.025 * np.sin(theta * 37.0 + h.tex[0]) + 0.015 * np.sin(theta * 71.0 + h.tex[1])
         if h.fringe == 2:
             jag = jag + 0.05 * np.abs(np.sin(theta * 9.0 + h.tex[0]))
         fy = fy - jag * bangs
-        wgt = 1.0 - np.clip((at - 0.75) * (1 / 0.3), 0, 1)
+        wgt = 1.0 - _clip((at - 0.75) * (1 / 0.3), 0, 1)
         H = np.maximum(H, H + (fy - H) * wgt)
     # a fuzzy outline: strands stick out of the silhouette
     k = 128.0 / S
     fuzz = textures.gather("strands", (qy * F32(2.0)).astype(np.int32) + h.tex[1],
                            (theta * F32(s * 1.7 * k)).astype(np.int32) + h.tex[0])
-    fuzz = np.clip(fuzz, -1.5, 1.5) * F32((0.4 + 0.8 * h.curl) * S / 128.0)
-    cov = np.clip(0.5 + sd + fuzz, 0.0, 1.0)
+    fuzz = _clip(fuzz, -1.5, 1.5) * F32((0.4 + 0.8 * h.curl) * S / 128.0)
+    cov = _clip(0.5 + sd + fuzz, 0.0, 1.0)
     # ragged ends along the hairline too (strands of different lengths)
     ends = textures.gather("strands", (qy * F32(3.0)).astype(np.int32) + h.tex[0],
                            (theta * F32(s * 1.7 * k)).astype(np.int32) + h.tex[1] + 17)
-    hair_a = _edge_alpha(H - qy, np.clip(ends, -1.5, 1.5) * F32(0.7 * S / 128.0)) * cov
+    hair_a = _edge_alpha(H - qy, _clip(ends, -1.5, 1.5) * F32(0.7 * S / 128.0)) * cov
     # behind the cheeks and jaw: a hard cut, so that no hair shows through the face's anti-aliased edge
     # where nothing else of the hair is visible (e.g. between the face and an ear drawn on top)
     block = _paste(roi, ctx["skin_roi"], ctx["lower_cov"]) >= 0.5
@@ -867,8 +962,8 @@ def _hair_cap(cv: Canvas, g: Geometry, p: FaceParams, light: Light, ctx: dict) -
     ix = theta * F32(s * 1.7 * k) + F32(3.0 * h.curl) * np.sin(qy * 12.0)
     iy = qy * F32(s * 0.6 * k)
     strand = _strands(ix, iy, h.tex, h.curl)
-    part = np.exp(-((theta - 0.35 * h.part) * 20.0) ** 2) * np.clip((-qy - 0.95) * 3.0, 0, 1)
-    dark = (1.0 - 0.12 * np.clip(1.0 - (H - qy) * 8.0, 0, 1)) * (1.0 - 0.3 * part)
+    part = np.exp(-((theta - 0.35 * h.part) * 20.0) ** 2) * _clip((-qy - 0.95) * 3.0, 0, 1)
+    dark = (1.0 - 0.12 * _clip(1.0 - (H - qy) * 8.0, 0, 1)) * (1.0 - 0.3 * part)
     col = _hair_shade(light, hair_colour(p), n, strand, dark)
     cv.put(roi, hair_a, col, C["hair"])
 
@@ -889,8 +984,8 @@ def _hair_poly(cv: Canvas, g: Geometry, p: FaceParams, light: Light, poly: np.nd
     strand = _strands(ix, iy, p.hair.tex, curl)
     cx = float(g.shell.centre_px[0])
     hw = float(g.s * (g.shell.radii[0] + 0.35))
-    nx = np.clip((xs - F32(cx)) * F32(1.0 / hw), -0.95, 0.95)
-    n = np.stack(np.broadcast_arrays(nx, np.full_like(ys, -0.1), np.sqrt(1 - nx * nx)), -1)
+    nx = _clip((xs - F32(cx)) * F32(1.0 / hw), -0.95, 0.95)
+    n = np.stack([nx, np.full_like(nx, -0.1), np.sqrt(1 - nx * nx)], -1)     # one row: depends on x only
     edge = _blur(cov, 0.05 * s)
     col = _hair_shade(light, hair_colour(p), n, strand, (0.75 + 0.25 * edge) * F32(darkness))
     cv.put(roi, cov, col, C["hair"])
@@ -919,7 +1014,7 @@ def _glasses(cv: Canvas, g: Geometry, p: FaceParams, light: Light) -> None:
     lens_col = np.broadcast_to(lens_col * light.tint, lens.shape + (3,))
     cv.put(roi, lens_alpha * v, lens_col, C["eye_g"], mask_alpha=lens * (v >= 0.5), over=keep)
     fcol = np.array(p.acc.glasses_rgb, F32)
-    hi = 1.0 + 0.3 * np.clip(-(ys - ys.mean()) * F32(1.0 / (0.1 * g.s)), 0, 1) * light.k
+    hi = 1.0 + 0.3 * _clip(-(ys - ys.mean()) * F32(1.0 / (0.1 * g.s)), 0, 1) * light.k
     col = np.broadcast_to(fcol * hi[..., None] * light.tint, frame.shape + (3,))
     cv.put(roi, frame * v, col, C["eye_g"], mask_alpha=np.minimum(frame * 2.0, 1.0) * (v >= 0.5))
 
@@ -987,8 +1082,8 @@ def _finish(cv: Canvas, p: FaceParams) -> np.ndarray:
     """Film grain (a fixed pattern per scene, so it is the same before and after an edit) and 8 bits."""
     S = cv.size
     grain = textures.window("fine", 0, 0, S, S, (p.scene.tex[1], p.scene.tex[0]))
-    img = cv.img + (grain * F32(0.008))[..., None]
-    return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    img = cv.img + _rep3(grain * F32(0.008))
+    return _clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 # ---------------------------------------------------------------------------------------------------
