@@ -73,6 +73,19 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     return path
 
 
+def load_net_weights(nets: dict[str, torch.nn.Module], state: dict[str, Any], path: str | os.PathLike) -> None:
+    """Load a checkpoint's network weights into freshly built networks, naming what does not fit."""
+    missing = sorted(set(nets) - set(state["nets"]))
+    if missing:
+        raise CheckpointError(f"{path}: no weights for network(s) {missing}")
+    for name, net in nets.items():
+        try:
+            net.load_state_dict(state["nets"][name])
+        except RuntimeError as exc:
+            raise CheckpointError(f"{path}: weights of {name!r} do not fit the config's network: "
+                                  f"{str(exc).splitlines()[0]}") from None
+
+
 def save_checkpoint(state: dict[str, Any], run_dir: str | os.PathLike, step: int, keep: int) -> Path:
     """Write the checkpoint of `step` and delete all but the newest `keep` checkpoints."""
     path = save_atomic({"format": FORMAT_VERSION, **state}, checkpoint_path(run_dir, step))
@@ -154,15 +167,8 @@ def load_trained_method(run_dir: str | os.PathLike, device: torch.device | str =
     device = torch.device(device)
     method = method_class(cfg.method)(cfg, device)
     nets = method.build_networks()
-    missing = sorted(set(nets) - set(state["nets"]))
-    if missing:
-        raise CheckpointError(f"{path}: no weights for network(s) {missing}")
-    for name, net in nets.items():
-        try:
-            net.load_state_dict(state["nets"][name])
-        except RuntimeError as exc:
-            raise CheckpointError(f"{path}: weights of {name!r} do not fit the config's network: "
-                                  f"{str(exc).splitlines()[0]}") from None
+    load_net_weights(nets, state, path)
+    for net in nets.values():
         net.to(device).eval()
     method.nets = nets
     if state.get("method_state"):
