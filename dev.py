@@ -59,7 +59,8 @@ def ensure_environment() -> None:
 def cmd_app(extra: list[str]) -> int:
     ensure_environment()
     exe = BIN / "faceeditor"
-    return subprocess.call([str(exe), *extra], cwd=ROOT)
+    # With no picture named, open a bundled sample so the demo models have something to work on.
+    return subprocess.call([str(exe), *(extra or ["--sample"])], cwd=ROOT)
 
 
 def cmd_test(extra: list[str]) -> int:

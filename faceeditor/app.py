@@ -1,7 +1,7 @@
 """Entry point of the `faceeditor` command (the GUI).
 
-The Qt UI is imported lazily so that `faceeditor-cli` and the trainer never pay for Qt. Until the window of
-issue 7 exists, this runs the CLI self-check instead and says so.
+The Qt UI is imported lazily so that `faceeditor-cli` and the trainer never pay for Qt. If the UI package
+is missing (a stripped install), this runs the CLI self-check instead and says so.
 """
 from __future__ import annotations
 

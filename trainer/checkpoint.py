@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from trainer.config import CONFIG_NAME, TrainConfig, default_file_mode, load_config
+from faceeditor.core.atomic_io import atomic_write
+from trainer.config import CONFIG_NAME, TrainConfig, load_config
 
 CKPT_PATTERN = re.compile(r"^ckpt-(\d+)\.pt$")
 FORMAT_VERSION = 1
@@ -67,19 +67,23 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     moment leaves either the previous file or the complete new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        os.chmod(tmp, default_file_mode())
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        torch.save(obj, fh)
     _fsync_dir(path.parent)
     return path
+
+
+def load_net_weights(nets: dict[str, torch.nn.Module], state: dict[str, Any], path: str | os.PathLike) -> None:
+    """Load a checkpoint's network weights into freshly built networks, naming what does not fit."""
+    missing = sorted(set(nets) - set(state["nets"]))
+    if missing:
+        raise CheckpointError(f"{path}: no weights for network(s) {missing}")
+    for name, net in nets.items():
+        try:
+            net.load_state_dict(state["nets"][name])
+        except RuntimeError as exc:
+            raise CheckpointError(f"{path}: weights of {name!r} do not fit the config's network: "
+                                  f"{str(exc).splitlines()[0]}") from None
 
 
 def save_checkpoint(state: dict[str, Any], run_dir: str | os.PathLike, step: int, keep: int) -> Path:
@@ -163,15 +167,8 @@ def load_trained_method(run_dir: str | os.PathLike, device: torch.device | str =
     device = torch.device(device)
     method = method_class(cfg.method)(cfg, device)
     nets = method.build_networks()
-    missing = sorted(set(nets) - set(state["nets"]))
-    if missing:
-        raise CheckpointError(f"{path}: no weights for network(s) {missing}")
-    for name, net in nets.items():
-        try:
-            net.load_state_dict(state["nets"][name])
-        except RuntimeError as exc:
-            raise CheckpointError(f"{path}: weights of {name!r} do not fit the config's network: "
-                                  f"{str(exc).splitlines()[0]}") from None
+    load_net_weights(nets, state, path)
+    for net in nets.values():
         net.to(device).eval()
     method.nets = nets
     if state.get("method_state"):

@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from faceeditor.core.atomic_io import write_text_atomic
 from trainer.data.registry import DataConfig
 
 CONFIG_NAME = "config.json"
@@ -373,29 +373,6 @@ def dumps(cfg: TrainConfig) -> str:
     return json.dumps(to_dict(cfg), indent=2) + "\n"
 
 
-def default_file_mode() -> int:
-    """The mode a plainly created file gets (0o666 minus the umask); mkstemp's files are 0o600."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write a text file so that readers see either the old or the new content, never a torn one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        os.chmod(tmp, default_file_mode())
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def save_config(cfg: TrainConfig, path: str | os.PathLike) -> Path:

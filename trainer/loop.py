@@ -29,16 +29,19 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from faceeditor.core.atomic_io import write_text_atomic
 from trainer import distributed
 from trainer.checkpoint import (
+    CheckpointError,
     latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
+    load_net_weights,
     rng_state,
     save_checkpoint,
     set_rng_state,
 )
-from trainer.config import TrainConfig, save_config, to_dict, write_text_atomic
+from trainer.config import TrainConfig, save_config, to_dict
 from trainer.data.registry import build_dataset
 from trainer.data.stream import SeededSamples, batch_stream, sample_seed
 from trainer.methods.base import Method, method_class
@@ -311,15 +314,10 @@ class _Run:
         method = method_class(cfg.method)(cfg, self.device)
         nets = method.build_networks()
         if state is not None:
-            missing = sorted(set(nets) - set(state["nets"]))
-            if missing:
-                raise TrainingError(f"{ckpt_path}: no weights for network(s) {missing}")
-            for name, net in nets.items():
-                try:
-                    net.load_state_dict(state["nets"][name])
-                except RuntimeError as exc:
-                    raise TrainingError(f"{ckpt_path}: weights of {name!r} do not fit the config's "
-                                        f"network: {str(exc).splitlines()[0]}") from None
+            try:
+                load_net_weights(nets, state, ckpt_path)
+            except CheckpointError as exc:
+                raise TrainingError(str(exc)) from None
         place_networks(method, nets, cfg, self.device)
         self.schedulers = {
             n: torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(cfg, s))

@@ -11,12 +11,13 @@ import io
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from faceeditor.core.atomic_io import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -368,18 +369,8 @@ def save_image(path: str | os.PathLike, image: np.ndarray, *, quality: int = 95,
     kwargs: dict = {"quality": int(quality)} if fmt in ("JPEG", "WEBP") else {}
     if not path.parent.is_dir():
         raise ImageSaveError(f"cannot save {str(path)!r}: folder {str(path.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_write(path) as fh:
             pil.save(fh, format=fmt, **kwargs)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise ImageSaveError(f"cannot save {str(path)!r}: {exc}") from exc
-        raise
+    except OSError as exc:
+        raise ImageSaveError(f"cannot save {str(path)!r}: {exc}") from exc

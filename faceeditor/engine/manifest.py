@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from faceeditor.core.atomic_io import atomic_write
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -110,18 +111,9 @@ class Manifest:
         """Write manifest.json atomically into pack_dir."""
         path = Path(pack_dir) / MANIFEST_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".tmp")
-        try:
-            os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a pack is meant to be shared and copied
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # A pack is meant to be shared and copied: readable by everyone whatever the umask.
+        with atomic_write(path, text=True, mode=0o644) as fh:
+            fh.write(json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n")
         return path
 
     @classmethod

@@ -127,3 +127,33 @@ class PackRegistry:
     def get(self, name: str) -> PackInfo | None:
         """The first valid pack of that name, in search order (extra, user, bundled)."""
         return next((p for p in self.packs if p.valid and p.name == name), None)
+
+
+class NoPackError(LookupError):
+    """No valid pack offers what was asked for; the message says what was searched and found."""
+
+
+def find_pack(task: str, name: str | None = None, extra_dirs: Iterable[str | os.PathLike] = (),
+              include_defaults: bool = True) -> PackInfo:
+    """The first valid pack (search order: extra, user, bundled) with a model for `task`, or the pack
+    called `name`, which must then have such a model."""
+    registry = PackRegistry(extra_dirs, include_defaults=include_defaults)
+    packs = registry.scan()
+    if name is not None:
+        named = [p for p in packs if p.name == name]
+        if not named:
+            known = ", ".join(sorted({p.name for p in packs})) or "none"
+            raise NoPackError(f"no pack called {name!r} (packs found: {known})")
+        valid = [p for p in named if p.valid]
+        if not valid:
+            raise NoPackError(f"pack {name!r} is invalid: {named[0].reason}")
+        pack = valid[0]
+        if not pack.manifest.models_for(task):
+            tasks = ", ".join(sorted({m.task for m in pack.manifest.models}))
+            raise NoPackError(f"pack {name!r} has no {task!r} model (it has: {tasks})")
+        return pack
+    for pack in packs:
+        if pack.valid and pack.manifest.models_for(task):
+            return pack
+    raise NoPackError(f"no valid model pack with a {task!r} model was found "
+                      f"(`faceeditor-cli models` lists what is installed and why a pack is invalid)")

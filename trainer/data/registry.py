@@ -10,6 +10,8 @@ A sample is a dict of tensors; a dataset leaves out the keys it has no label for
     attrs_known bool (15,), which entries of attrs are labelled
     expression  int64 (), index into faceeditor.core.labels.EXPRESSIONS
     landmarks   float32 (68, 2), pixel (x, y) at the sample's resolution, iBUG order
+    landmarks5  float32 (5, 2), CelebA's five aligned points (left eye, right eye, nose, left and
+                right mouth corner, named by image side) at the sample's resolution
     identity    int64 (), an identity id where the dataset has one
     index       int64 (), position of the sample in its dataset
 
@@ -40,13 +42,18 @@ class DataConfig:
     name: str = "synthfaces"
     root: str = "data/synthfaces"
     resolution: int = 128
-    # "default" = the dataset's own split; CelebA also knows "attgan" (182000 / 637 / rest).
+    # "default" = the dataset's own split; CelebA and CelebAMask-HQ also know "attgan" (182000 / 637 / rest,
+    # 28000 / 500 / rest; scaled down proportionally for smaller sets).
     split_scheme: str = "default"
     skip_bad: bool = False
+    cache: bool = True           # read through the uint8 cache (built on first use); False = decode on the fly
     cache_dir: str = ""          # empty = <root>/.cache
+    split_seed: int = 0          # seeds the splits that are random (RaFD identities, AffectNet val slice)
     limit: int = 0               # 0 = all samples; otherwise the first `limit` of the split
     flip: bool = False           # random horizontal flip (swaps l_/r_ classes and landmarks)
-    num_workers: int = 2
+    num_workers: int = 2         # DataLoader workers; also the processes that build a large cache
+    rafd_angles: str = "090"     # RaFD camera angles to keep, comma-separated ("000,045,090,135,180" or "all")
+    rafd_gazes: str = "frontal"  # RaFD gaze directions to keep ("frontal,left,right" or "all")
 
 
 def dataset_class(name: str) -> type:

@@ -70,8 +70,8 @@ class SynthFacesDataset(Dataset):
         shard_no = bisect.bisect_right(self.shard_starts, index) - 1
         arr = self._arrays(shard_no)
         j = index - self.shard_starts[shard_no]
-        image = np.asarray(arr["images"][j])
-        mask = np.asarray(arr["masks"][j])
+        image = np.array(arr["images"][j])          # copies out of the memory map
+        mask = np.array(arr["masks"][j])
         lm = np.array(arr["landmarks"][j], np.float32)
         if self.resolution != self.size:
             r = self.resolution / self.size

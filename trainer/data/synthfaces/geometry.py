@@ -14,10 +14,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from .params import FaceParams
+
+try:    # the clip ufunc itself: np.clip's dispatch costs more than clipping the small arrays used here
+    from numpy._core.umath import clip as _clip
+except ImportError:  # pragma: no cover
+    _clip = np.clip
+
+
+
+@lru_cache(maxsize=64)
+def _lin(start: float, stop: float, num: int, endpoint: bool = True) -> np.ndarray:
+    """np.linspace of constant arguments, computed once (read-only)."""
+    out = np.linspace(start, stop, num, endpoint=endpoint)
+    out.flags.writeable = False
+    return out
+
 
 PIVOT = np.array([0.0, 0.25, -0.3])
 Y_JAW = 0.12            # where the lower-face cross-sections start
@@ -38,7 +54,7 @@ def _rot(yaw: float, pitch: float, roll: float) -> tuple[np.ndarray, np.ndarray]
 
 
 def smoothstep(e0: float, e1: float, x):
-    t = np.clip((np.asarray(x, dtype=np.float64) - e0) / (e1 - e0), 0.0, 1.0)
+    t = _clip((np.asarray(x, dtype=np.float64) - e0) / (e1 - e0), 0.0, 1.0)
     return t * t * (3 - 2 * t)
 
 
@@ -128,21 +144,21 @@ class FaceModel:
     # --- surfaces ----------------------------------------------------------------------------------
     def skull_halfwidth(self, y):
         c, r = self.skull_c, self.skull_r
-        return r[0] * np.sqrt(np.clip(1.0 - ((np.asarray(y) - c[1]) / r[1]) ** 2, 0.0, 1.0))
+        return r[0] * np.sqrt(_clip(1.0 - ((np.asarray(y) - c[1]) / r[1]) ** 2, 0.0, 1.0))
 
     def skull_front(self, u, y):
         c, r = self.skull_c, self.skull_r
         q = 1.0 - (np.asarray(u) / r[0]) ** 2 - ((np.asarray(y) - c[1]) / r[1]) ** 2
-        return c[2] + r[2] * np.sqrt(np.clip(q, 0.02, 1.0))
+        return c[2] + r[2] * np.sqrt(_clip(q, 0.02, 1.0))
 
     def ring(self, t):
         """Lower-face cross-section at parameter t (0 = top, 1 = chin, up to 1 + delta = chin bottom):
         (y, half-width a, depth b, centre z c)."""
         t = np.asarray(t, dtype=np.float64)
         y = Y_JAW + t * (self.chin_y - Y_JAW)
-        tt = np.clip(t, 0.0, 1.0)
-        a = self.chin_w + (self.a0 - self.chin_w) * np.power(np.clip(1.0 - tt ** self.jaw_e, 0, 1), 0.5)
-        rounding = np.sqrt(np.clip(1.0 - ((t - 1.0) / self.delta) ** 2, 0.0, 1.0))
+        tt = _clip(t, 0.0, 1.0)
+        a = self.chin_w + (self.a0 - self.chin_w) * np.power(_clip(1.0 - tt ** self.jaw_e, 0, 1), 0.5)
+        rounding = np.sqrt(_clip(1.0 - ((t - 1.0) / self.delta) ** 2, 0.0, 1.0))
         a = np.where(t > 1.0, self.chin_w * rounding, a)
         zf = self.zf0 + (self.p.shape.chin_z - 0.1) * tt
         b = self.b0 * (1.0 - 0.5 * tt)
@@ -156,15 +172,15 @@ class FaceModel:
         u = np.asarray(u, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         upper = self.skull_front(u, y)
-        _, a, b, c = self.ring(np.clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
+        _, a, b, c = self.ring(_clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
         a = np.maximum(a, 1e-3)
-        lower = c + b * np.sqrt(np.clip(1.0 - (u / a) ** 2, 0.02, 1.0))
+        lower = c + b * np.sqrt(_clip(1.0 - (u / a) ** 2, 0.02, 1.0))
         w = smoothstep(Y_JAW - 0.05, Y_JAW + 0.05, y)
         return upper * (1 - w) + lower * w
 
     def face_halfwidth(self, y):
         y = np.asarray(y, dtype=np.float64)
-        _, a, _, _ = self.ring(np.clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
+        _, a, _, _ = self.ring(_clip(self.t_of_y(y), 0.0, 1.0 + self.delta))
         return np.where(y < Y_JAW, self.skull_halfwidth(y), a)
 
     def on_face(self, u, y, lift=0.0) -> np.ndarray:
@@ -194,7 +210,7 @@ def _ellipse_2d(e: Ellipsoid, r_up: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def _ellipse_points(centre: np.ndarray, b: np.ndarray, n: int = 48) -> np.ndarray:
     w, v = np.linalg.eigh(b)
-    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    ang = _lin(0, 2 * np.pi, n, endpoint=False)
     unit = np.stack([np.cos(ang), np.sin(ang)], -1) / np.sqrt(w)[None, :]
     return centre[None, :] + unit @ v.T
 
@@ -210,63 +226,72 @@ def _ellipse_x_at(centre: np.ndarray, b: np.ndarray, y: np.ndarray, side: int) -
 def _catmull(points: np.ndarray, per: int = 4) -> np.ndarray:
     """A smooth open curve through the given points (Catmull-Rom)."""
     p = np.concatenate([points[:1] * 2 - points[1:2], points, points[-1:] * 2 - points[-2:-1]])
-    t = np.linspace(0, 1, per, endpoint=False)[:, None]
-    out = []
-    for i in range(1, len(p) - 2):
-        p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
-        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
-                          + (-p0 + 3 * p1 - 3 * p2 + p3) * t ** 3))
-    out.append(points[-1:])
-    return np.concatenate(out)
+    t = _lin(0, 1, per, endpoint=False)[:, None]
+    n = len(p) - 3                                   # segments, all at once: (segment, t, xy)
+    p0, p1, p2, p3 = (p[k:k + n, None, :] for k in range(4))
+    seg = 0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
+                 + (-p0 + 3 * p1 - 3 * p2 + p3) * t ** 3)
+    return np.concatenate([seg.reshape(-1, 2), points[-1:]])
 
 
-def hair_length(p: FaceParams) -> float:
-    """Style length after Male and Bald: 0 crop .. 3 long."""
+def hair_length(p: FaceParams, bald: bool = True) -> float:
+    """Style length after Male (and Bald): 0 crop .. 3 long."""
     m = p.attr("Male")
     style = p.hair.style_f + (p.hair.style_m - p.hair.style_f) * m
-    return float(style * max(0.0, 1.0 - 2.0 * p.attr("Bald")))
+    return float(style * (max(0.0, 1.0 - 2.0 * p.attr("Bald")) if bald else 1.0))
 
 
 class _Batch:
     """Points requested during build(), projected together at the end (one vectorised call instead of
-    dozens of tiny ones). Requests return index arrays that compose like the points would."""
+    dozens of tiny ones). Requests return index arrays that compose like the points would: points on
+    the face count up from 0, free 3D points count down from -1 (the table lists them reversed at its
+    end, so one plain gather serves both)."""
 
     def __init__(self):
-        self.face: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.face: list[tuple[np.ndarray, np.ndarray, object]] = []
         self.free: list[np.ndarray] = []
         self.n_face = 0
         self.n_free = 0
 
     def on_face(self, u, y, lift=0.0) -> np.ndarray:
-        u, y, lift = np.broadcast_arrays(np.asarray(u, np.float64), np.asarray(y, np.float64),
-                                         np.asarray(lift, np.float64))
+        u = np.asarray(u, np.float64)
+        y = np.asarray(y, np.float64)
+        if u.shape != y.shape:
+            u, y = np.broadcast_arrays(u, y)
         shape = u.shape
-        self.face.append((u.ravel(), y.ravel(), lift.ravel()))
-        idx = np.arange(self.n_face, self.n_face + u.size).reshape(shape)
-        self.n_face += u.size
-        return idx
+        if not isinstance(lift, float):
+            lift = np.broadcast_to(np.asarray(lift, np.float64), shape).ravel()
+        self.face.append((u.ravel(), y.ravel(), lift))
+        n = u.size
+        idx = np.arange(self.n_face, self.n_face + n)
+        self.n_face += n
+        return idx.reshape(shape) if shape != (n,) else idx
 
     def point3(self, pts) -> np.ndarray:
         pts = np.asarray(pts, np.float64)
         shape = pts.shape[:-1]
+        n = int(np.prod(shape))
         self.free.append(pts.reshape(-1, 3))
-        idx = np.arange(self.n_free, self.n_free + int(np.prod(shape))).reshape(shape) + 1_000_000
-        self.n_free += int(np.prod(shape))
+        idx = np.arange(-1 - self.n_free, -1 - self.n_free - n, -1).reshape(shape)
+        self.n_free += n
         return idx
 
     def resolve(self, surface: FaceModel, g: Geometry) -> np.ndarray:
         u = np.concatenate([f[0] for f in self.face])
         y = np.concatenate([f[1] for f in self.face])
-        lift = np.concatenate([f[2] for f in self.face])
+        lift = np.empty(self.n_face)
+        k = 0
+        for f in self.face:
+            n = f[0].size
+            lift[k:k + n] = f[2]
+            k += n
         pts = np.stack([u, y, surface.front_z(u, y) + lift], -1)
         face_px = g.px(pts)
         free_px = g.px(np.concatenate(self.free)) if self.free else np.zeros((0, 2))
-        self.table = np.concatenate([face_px, free_px])
+        self.table = np.concatenate([face_px, free_px[::-1]])
         return self.table
 
     def __call__(self, idx) -> np.ndarray:
-        idx = np.asarray(idx)
-        idx = np.where(idx >= 1_000_000, idx - 1_000_000 + self.n_face, idx)
         return self.table[idx]
 
 
@@ -292,9 +317,9 @@ def build(p: FaceParams, size: int) -> Geometry:
         later.append((d, key, idx))
 
     # --- face outline: lower-face cross-sections ---------------------------------------------------
-    ts = np.concatenate([np.linspace(0.0, 1.0, 22), 1.0 + fm.delta * np.array([0.35, 0.6, 0.8, 0.93, 1.0])])
+    ts = np.concatenate([_lin(0.0, 1.0, 22), 1.0 + fm.delta * np.array([0.35, 0.6, 0.8, 0.93, 1.0])])
     ys, a, b, c = fm.ring(ts)
-    th = np.linspace(0.0, np.pi, 19)
+    th = _lin(0.0, np.pi, 19)
     ring_pts = np.stack([
         a[:, None] * np.cos(th)[None, :],
         np.broadcast_to(ys[:, None], (len(ts), len(th))),
@@ -314,7 +339,8 @@ def build(p: FaceParams, size: int) -> Geometry:
     # --- surfaces for per-pixel casting --------------------------------------------------------------
     g.skull = g.prepare(Ellipsoid(fm.skull_c.copy(), fm.skull_r.copy()))
     length = hair_length(p)
-    vol = p.hair.volume * (0.45 + 0.55 * min(length, 2.0) / 2.0) + 0.03
+    # the volume (which the hat sits on) does not shrink with Bald, so a hat keeps its size
+    vol = p.hair.volume * (0.45 + 0.55 * min(hair_length(p, bald=False), 2.0) / 2.0) + 0.03
     g.values["hair_len"] = length
     g.values["hair_vol"] = vol
     g.shell = g.prepare(Ellipsoid(fm.skull_c.copy(), fm.skull_r + np.array([vol, vol * 1.25, vol])))
@@ -325,9 +351,10 @@ def build(p: FaceParams, size: int) -> Geometry:
     g.shade = g.prepare(Ellipsoid(np.array([0.0, -0.15, -0.25]), np.array([fm.W * 1.04, 1.45, 1.3])))
 
     # --- eyes ----------------------------------------------------------------------------------------
-    xi = np.linspace(0.0, 1.0, 11)          # outer corner -> inner corner
+    xi = _lin(0.0, 1.0, 11)          # outer corner -> inner corner
     h_up = sh.eye_h * 0.62 * (1.0 + 0.5 * acts["upper_lid"]) * (1.0 - 0.12 * acts["smile"])
     h_lo = sh.eye_h * 0.42 * max(0.25, 1.0 - 0.5 * acts["lower_lid"] - 0.25 * acts["smile"])
+    h_up_brow = sh.eye_h * 0.62 * (1.0 + 0.5 * max(acts["upper_lid"], 0.0))   # brows stay clear of this
     eye_y = sh.eye_y
     third = np.array([0.0, 1 / 3, 2 / 3, 1.0])
     for side, name, idx in ((-1, "r_eye", 36), (1, "l_eye", 42)):
@@ -374,7 +401,7 @@ def build(p: FaceParams, size: int) -> Geometry:
 
     # --- brows ---------------------------------------------------------------------------------------
     bushy = p.attr("Bushy_Eyebrows")
-    tau = np.linspace(0.0, 1.0, 9)
+    tau = _lin(0.0, 1.0, 9)
     for side, name, idx in ((-1, "r_brow", 17), (1, "l_brow", 22)):
         ue = side * sh.eye_sep
         u_in = ue - side * sh.eye_w * 0.95
@@ -382,12 +409,12 @@ def build(p: FaceParams, size: int) -> Geometry:
         u = u_in + (u_out - u_in) * tau
         y_base = eye_y - sh.brow_gap + 0.035 * m
         arch = sh.brow_arch * (1.0 - 0.45 * m)
-        y = (y_base - arch * np.sin(np.pi * np.clip(tau * 1.15, 0, 1)) + sh.brow_tilt * tau
+        y = (y_base - arch * np.sin(np.pi * _clip(tau * 1.15, 0, 1)) + sh.brow_tilt * tau
              - 0.09 * acts["brow_raise"] - 0.075 * acts["brow_inner"] * (1 - tau) ** 2)
         u = u + side * 0.025 * min(acts["brow_inner"], 0.0) * (1 - tau) ** 2
         thick = sh.brow_thick * (1.2 - 0.55 * tau) * (1.0 + 0.65 * bushy) * (1.0 + 0.25 * m)
         # a lowered brow stops short of the upper lid
-        y = np.minimum(y, eye_y - sh.eye_tilt * (tau > 0.5) - h_up - 0.045 - thick * 0.45)
+        y = np.minimum(y, eye_y - sh.eye_tilt * (tau > 0.5) - h_up_brow - 0.045 - thick * 0.45)
         top = B.on_face(u, y - thick * 0.55, 0.01)
         bot = B.on_face(u, y + thick * 0.45, 0.01)
         defer(g.polys, name, np.concatenate([top, bot[::-1]]))
@@ -410,14 +437,14 @@ def build(p: FaceParams, size: int) -> Geometry:
     def nose_lift(u, y):
         prof = np.interp(y, [y_root, y_tip - 0.05, y_tip, y_base], [0.12, 0.85, 1.0, 0.45]) * sh.nose_prot
         hw = nose_half(y)
-        return prof * np.clip(1.0 - (np.asarray(u) / hw) ** 2, 0.0, 1.0) ** 0.6
+        return prof * _clip(1.0 - (np.asarray(u) / hw) ** 2, 0.0, 1.0) ** 0.6
 
     def nose_pts(u, y):
         u, y = np.broadcast_arrays(np.asarray(u, np.float64), np.asarray(y, np.float64))
         return B.on_face(u, y, nose_lift(u, y))
 
     ny = np.linspace(y_root, y_base, 9)
-    nx = np.linspace(-1.0, 1.0, 7)
+    nx = _lin(-1.0, 1.0, 7)
     gy_, gx_ = np.meshgrid(ny, nx, indexing="ij")
     nose_grid = nose_pts(gx_ * nose_half(gy_), gy_)
     lm_idx[27:31] = nose_pts(np.zeros(4), np.linspace(y_root, y_tip, 4))
@@ -437,7 +464,8 @@ def build(p: FaceParams, size: int) -> Geometry:
                        + 0.06 * acts["asym"])
     lip_u = sh.lip_u * (1.0 - 0.45 * acts["press"]) * (1.0 - 0.15 * acts["smile"])
     lip_l = sh.lip_l * (1.0 - 0.45 * acts["press"]) * (1.0 + 0.12 * acts["round"])
-    gap = 0.06 * acts["open"]
+    o = max(0.0, acts["open"] - 0.3) / 0.7                 # lips part from open = 0.3 on
+    gap = 0.09 * min(o, 1.0) + 0.05 * max(o - 1.0, 0.0)
     y_cR = y_m - 0.055 * acts["smile"] + 0.045 * acts["corner_down"] + 0.012 * acts["stretch"]
     y_cL = y_cR - 0.065 * acts["asym"]
     uR, uL = -mw, mw + 0.03 * acts["asym"]
@@ -449,17 +477,17 @@ def build(p: FaceParams, size: int) -> Geometry:
         w = (v + 1) / 2
         u = uR + (uL - uR) * w
         base = y_cR + (y_cL - y_cR) * w
-        prof = np.clip(1.0 - v ** 2, 0.0, 1.0)
+        prof = _clip(1.0 - v ** 2, 0.0, 1.0)
         if kind == "uo":     # upper outer: cupid's bow
             bow = np.exp(-((np.abs(v) - 0.32) / 0.22) ** 2) * (0.35 * sh.cupid)
-            y = base - lip_u * (prof ** 0.55) * (1.0 + bow - 0.3 * sh.cupid * np.exp(-(v / 0.12) ** 2))
+            y = base - lip_u * (0.12 + 0.88 * prof ** 0.55) * (1.0 + bow - 0.3 * sh.cupid * np.exp(-(v / 0.12) ** 2))
             y = y - raise_ * prof
         elif kind == "ui":   # upper inner
             y = base - 0.006 * prof - raise_ * 1.3 * prof ** 0.8
         elif kind == "li":   # lower inner
             y = base + gap * prof ** 0.65 - 0.004 * prof
         else:                # lower outer
-            y = base + gap * prof ** 0.65 + lip_l * prof ** 0.5
+            y = base + gap * prof ** 0.65 + lip_l * (0.12 + 0.88 * prof ** 0.5)
         return u, y
 
     def mouth_pts(v, kind, inner=False):
@@ -467,10 +495,10 @@ def build(p: FaceParams, size: int) -> Geometry:
         if inner:
             v = v * 0.9
         u, y = mouth_curve(v, kind)
-        lift = 0.035 * np.clip(1 - v ** 2, 0, 1) + (0.01 if kind in ("uo", "lo") else 0.0)
+        lift = 0.035 * _clip(1 - v ** 2, 0, 1) + (0.01 if kind in ("uo", "lo") else 0.0)
         return B.on_face(u, y, lift)
 
-    vv = np.linspace(-1.0, 1.0, 17)
+    vv = _lin(-1.0, 1.0, 17)
     uo_i, ui_i = mouth_pts(vv, "uo"), mouth_pts(vv, "ui", True)
     li_i, lo_i = mouth_pts(vv, "li", True), mouth_pts(vv, "lo")
     defer(g.polys, "u_lip", np.concatenate([uo_i, ui_i[::-1]]))
@@ -478,20 +506,22 @@ def build(p: FaceParams, size: int) -> Geometry:
     defer(g.polys, "mouth", np.concatenate([ui_i, li_i[::-1]]))
     defer(g.values, "lip_line_parts", (uo_i[0], ui_i, li_i, uo_i[-1]))
     g.values["mouth_gap_px"] = gap * s
-    th_u = 0.055 + 0.02 * acts["upper_lip_raise"]
-    u_t, y_t = mouth_curve(vv * 0.85, "ui")
-    defer(g.polys, "teeth_u", np.concatenate([B.on_face(u_t, y_t - 0.02, 0.03),
-                                              B.on_face(u_t[::-1], (y_t + th_u)[::-1], 0.03)]))
-    u_b, y_b = mouth_curve(vv * 0.7, "li")
-    defer(g.polys, "teeth_l", np.concatenate([B.on_face(u_b, y_b + 0.02, 0.03),
-                                              B.on_face(u_b[::-1], (y_b - 0.035)[::-1], 0.03)]))
-    defer(g.values, "tooth_x", B.on_face(np.linspace(uR, uL, 11)[1:-1] * 0.8, np.full(9, y_m + 0.01), 0.03))
+    if gap > 0:
+        th_u = 0.055 + 0.02 * acts["upper_lip_raise"]
+        u_t, y_t = mouth_curve(vv * 0.85, "ui")
+        defer(g.polys, "teeth_u", np.concatenate([B.on_face(u_t, y_t - 0.02, 0.03),
+                                                  B.on_face(u_t[::-1], (y_t + th_u)[::-1], 0.03)]))
+        u_b, y_b = mouth_curve(vv * 0.7, "li")
+        defer(g.polys, "teeth_l", np.concatenate([B.on_face(u_b, y_b + 0.02, 0.03),
+                                                  B.on_face(u_b[::-1], (y_b - 0.035)[::-1], 0.03)]))
+        defer(g.values, "tooth_x", B.on_face(np.linspace(uR, uL, 11)[1:-1] * 0.8, np.full(9, y_m + 0.01), 0.03))
     lm_idx[48:55] = mouth_pts(np.array([-1.0, -0.62, -0.3, 0.0, 0.3, 0.62, 1.0]), "uo")
     lm_idx[55:60] = mouth_pts(np.array([0.62, 0.3, 0.0, -0.3, -0.62]), "lo")
     lm_idx[60:65] = mouth_pts(np.array([-1.0, -0.45, 0.0, 0.45, 1.0]), "ui", True)
     lm_idx[65:68] = mouth_pts(np.array([0.45, 0.0, -0.45]), "li", True)
     defer(g.points, "mouth_centre", mouth_pts(np.array(0.0), "li", True))
     g.values["lip_u"], g.values["lip_l"] = lip_u, lip_l
+    facial_hair = (p.attr("Mustache") > 0 or p.attr("No_Beard") < 1 or 0.2 * m * p.look.stubble > 0.01)
     # nasolabial folds
     for side, nm in ((-1, "r"), (1, "l")):
         u_c = uR if side < 0 else uL
@@ -499,44 +529,52 @@ def build(p: FaceParams, size: int) -> Geometry:
         pts_u = np.array([side * nw * 1.05, side * (nw * 1.3 + 0.03), u_c + side * 0.07, u_c + side * 0.06])
         pts_y = np.array([y_tip - 0.02, y_base + 0.12, y_c + 0.02, y_c + 0.15])
         defer(g.lines, f"fold_{nm}", B.on_face(*_catmull(np.stack([pts_u, pts_y], -1), 4).T))
-    # moustache
-    mus_top = y_base + 0.03
-    mus_bot = y_m - lip_u * 0.6
-    style = p.look.mustache_style
-    droop = 0.08 if style == 2 else (0.02 if style == 1 else 0.05)
-    thick = 0.45 if style == 1 else 1.0
-    mu = np.array([-mw - 0.04, -mw * 0.6, -0.1, 0.0, 0.1, mw * 0.6, mw + 0.04])
-    top_y = np.array([y_cR - 0.02, mus_top + 0.04, mus_top, mus_top + 0.01, mus_top, mus_top + 0.04, y_cL - 0.02])
-    top_y = mus_bot - (mus_bot - top_y) * thick
-    bot_y = np.array([y_cR + droop, mus_bot + 0.01, mus_bot, mus_bot - 0.005, mus_bot, mus_bot + 0.01,
-                      y_cL + droop])
-    defer(g.polys, "mustache", B.on_face(np.concatenate([mu, mu[::-1]]), np.concatenate([top_y, bot_y[::-1]]), 0.01))
-    # beard: between a line across the cheeks (under the lower lip in the middle) and the jaw contour
-    bs = p.look.beard_style
-    y_under = y_m + lip_l + gap + 0.03
-    if bs == 1:      # goatee
-        top_u = np.array([-mw * 0.95, -0.12, 0.0, 0.12, mw * 0.95])
-        top_y = np.array([y_m + 0.02, y_under, y_under + 0.01, y_under, y_m + 0.02])
-        bot_t = np.linspace(0.55, 1.0 + fm.delta, 9)
-        reach = 0.42
-    else:
-        hw0 = float(fm.face_halfwidth(np.array([Y_JAW + 0.02]))[0]) * 1.05
-        cy0 = Y_JAW + 0.02 if bs == 0 else 0.3
-        cy1 = 0.42 if bs == 0 else 0.55
-        top_u = np.array([-hw0, -0.62, -mw - 0.06, -0.1, 0.0, 0.1, mw + 0.06, 0.62, hw0])
-        top_y = np.array([cy0, cy1, y_m - 0.04, y_under, y_under + 0.01, y_under, y_m - 0.04, cy1, cy0])
-        bot_t = np.linspace(0.0 if bs == 0 else float(fm.t_of_y(0.3)), 1.0 + fm.delta, 12)
-        reach = 10.0
-    yy, aa, _, _ = fm.ring(bot_t)
-    aa = np.minimum(aa * 1.06, reach)
-    yy = yy + 0.04 * (bot_t / bot_t[-1])
-    bot_u = np.concatenate([aa, -aa[::-1]])
-    bot_y = np.concatenate([yy, yy[::-1]])
-    defer(g.polys, "beard", B.on_face(np.concatenate([top_u, bot_u]), np.concatenate([top_y, bot_y]), 0.01))
+    if facial_hair:
+        # moustache
+        mus_top = y_base + 0.03
+        mus_bot = y_m - lip_u * 0.6
+        style = p.look.mustache_style
+        droop = 0.08 if style == 2 else (0.02 if style == 1 else 0.05)
+        thick = 0.45 if style == 1 else 1.0
+        mu = np.array([-mw - 0.04, -mw * 0.6, -0.1, 0.0, 0.1, mw * 0.6, mw + 0.04])
+        top_y = np.array([y_cR - 0.02, mus_top + 0.04, mus_top, mus_top + 0.01, mus_top, mus_top + 0.04, y_cL - 0.02])
+        top_y = mus_bot - (mus_bot - top_y) * thick
+        bot_y = np.array([y_cR + droop, mus_bot + 0.01, mus_bot, mus_bot - 0.005, mus_bot, mus_bot + 0.01,
+                          y_cL + droop])
+        defer(g.polys, "mustache", B.on_face(np.concatenate([mu, mu[::-1]]), np.concatenate([top_y, bot_y[::-1]]), 0.01))
+        # beard: between a line across the cheeks (under the lower lip in the middle) and the jaw contour
+        bs = p.look.beard_style
+        y_under = y_m + lip_l + gap + 0.03
+        if bs == 1:      # goatee
+            top_u = np.array([-mw * 0.95, -0.12, 0.0, 0.12, mw * 0.95])
+            top_y = np.array([y_m + 0.02, y_under, y_under + 0.01, y_under, y_m + 0.02])
+            bot_t = np.linspace(0.55, 1.0 + fm.delta, 9)
+            reach = 0.42
+        else:
+            hw0 = float(fm.face_halfwidth(np.array([Y_JAW + 0.02]))[0]) * 0.97
+            cy0 = Y_JAW + 0.02 if bs == 0 else 0.3
+            cy1 = 0.42 if bs == 0 else 0.55
+            top_u = np.array([-hw0, -0.62, -mw - 0.06, -0.1, 0.0, 0.1, mw + 0.06, 0.62, hw0])
+            top_y = np.array([cy0, cy1, y_m - 0.04, y_under, y_under + 0.01, y_under, y_m - 0.04, cy1, cy0])
+            bot_t = np.linspace(0.0 if bs == 0 else float(fm.t_of_y(0.3)), 1.0 + fm.delta, 12)
+            reach = 10.0
+        yy, aa, _, _ = fm.ring(bot_t)
+        aa = np.minimum(aa * 0.97, reach)         # inside the face: the skin's outline clips the rest
+        yy = yy + 0.04 * (bot_t / bot_t[-1])
+        # two halves, each a simple polygon from the chin's middle outwards (a single outline folds over
+        # itself on the far side of a turned head)
+        mid = len(top_u) // 2
+        halves = []
+        for side in (-1, 1):
+            tu = top_u[mid:] if side > 0 else top_u[mid::-1]
+            ty = top_y[mid:] if side > 0 else top_y[mid::-1]
+            halves.append(B.on_face(np.concatenate([tu, side * aa, [0.0]]),
+                                    np.concatenate([ty, yy, [yy[-1]]]), 0.01))
+        defer(g.values, "beard_halves", halves)
     defer(g.values, "cheek_pts", B.on_face(np.array([-0.55, 0.55]), np.array([0.33, 0.33])))
     defer(g.values, "forehead_lines", [
-        B.on_face(np.linspace(-0.45, 0.45, 9), np.full(9, eye_y - sh.brow_gap - 0.13 - 0.085 * i)
-                  - 0.03 * np.cos(np.linspace(-1.2, 1.2, 9))) for i in range(3)])
+        B.on_face(_lin(-0.45, 0.45, 9), np.full(9, eye_y - sh.brow_gap - 0.13 - 0.085 * i)
+                  - 0.03 * np.cos(_lin(-1.2, 1.2, 9))) for i in range(3)])
     defer(g.values, "furrow", [B.on_face(np.array([d, d * 1.2]), np.array([eye_y - sh.brow_gap - 0.02,
                                                                          eye_y - sh.brow_gap - 0.14]))
                                for d in (-0.045, 0.045)])
@@ -564,34 +602,37 @@ def build(p: FaceParams, size: int) -> Geometry:
         defer(g.points, name + "_lobe", e[0])
         defer(g.points, name + "_top", e[1])
 
-    # --- glasses -------------------------------------------------------------------------------------
-    lw, lh = sh.eye_w * 1.55, sh.eye_h * 2.05
-    ang = np.linspace(0, 2 * np.pi, 28, endpoint=False)
-    shape = p.acc.glasses_shape
-    n_exp = {0: 2.0, 1: 4.5, 2: 2.6}[shape]
-    cx_ = np.sign(np.cos(ang)) * np.abs(np.cos(ang)) ** (2 / n_exp)
-    cy_ = np.sign(np.sin(ang)) * np.abs(np.sin(ang)) ** (2 / n_exp)
-    if shape == 2:   # aviator: deeper towards the bottom
-        cy_ = cy_ * (1.0 + 0.25 * (cy_ > 0))
-    z_lens = float(surf.front_z(sh.eye_sep, eye_y)) + 0.18
-    for side, name in ((-1, "r"), (1, "l")):
-        ue = side * sh.eye_sep
-        gu = ue + side * 0.01 + cx_ * lw
-        gy = eye_y + 0.015 + cy_ * lh * (0.8 if shape == 0 else 1.0)
-        defer(g.polys, f"lens_{name}", B.point3(np.stack([gu, gy, np.full_like(gu, z_lens)], -1)))
-        outer = [ue + side * lw, eye_y - 0.02, z_lens - 0.02]
-        temple = [side * float(fm.skull_halfwidth(eye_y)), eye_y - 0.03, -0.05]
-        ear_top = [side * float(fm.skull_halfwidth(sh.ear_y)) * 1.02, sh.ear_y - 0.13, -0.2]
-        defer(g.lines, f"arm_{name}", B.point3(np.array([outer, temple, ear_top])))
-    zb = float(surf.front_z(0.0, eye_y)) + 0.2
-    bridge_u = np.linspace(-sh.eye_sep + lw * 0.95, sh.eye_sep - lw * 0.95, 5)
-    bridge_y = eye_y - 0.02 - 0.03 * np.cos(np.linspace(-1.4, 1.4, 5))
-    defer(g.lines, "bridge", B.point3(np.stack([bridge_u, bridge_y, np.full(5, zb)], -1)))
-    g.values["glasses_thick"] = p.acc.glasses_thick * s
+    if p.attr("Eyeglasses") > 0:
+        # --- glasses -------------------------------------------------------------------------------------
+        lw, lh = sh.eye_w * 1.55, sh.eye_h * 2.05
+        ang = _lin(0, 2 * np.pi, 28, endpoint=False)
+        shape = p.acc.glasses_shape
+        n_exp = {0: 2.0, 1: 4.5, 2: 2.6}[shape]
+        cx_ = np.sign(np.cos(ang)) * np.abs(np.cos(ang)) ** (2 / n_exp)
+        cy_ = np.sign(np.sin(ang)) * np.abs(np.sin(ang)) ** (2 / n_exp)
+        if shape == 2:   # aviator: deeper towards the bottom
+            cy_ = cy_ * (1.0 + 0.25 * (cy_ > 0))
+        z_lens = float(surf.front_z(sh.eye_sep, eye_y)) + 0.18
+        for side, name in ((-1, "r"), (1, "l")):
+            ue = side * sh.eye_sep
+            gu = ue + side * 0.01 + cx_ * lw
+            gy = eye_y + 0.015 + cy_ * lh * (0.8 if shape == 0 else 1.0)
+            defer(g.polys, f"lens_{name}", B.point3(np.stack([gu, gy, np.full_like(gu, z_lens)], -1)))
+            outer = [ue + side * lw, eye_y - 0.02, z_lens - 0.02]
+            temple = [side * float(fm.skull_halfwidth(eye_y)), eye_y - 0.03, -0.05]
+            ear_top = [side * float(fm.skull_halfwidth(sh.ear_y)) * 1.02, sh.ear_y - 0.13, -0.2]
+            defer(g.lines, f"arm_{name}", B.point3(np.array([outer, temple, ear_top])))
+        zb = float(surf.front_z(0.0, eye_y)) + 0.2
+        bridge_u = np.linspace(-sh.eye_sep + lw * 0.95, sh.eye_sep - lw * 0.95, 5)
+        bridge_y = eye_y - 0.02 - 0.03 * np.cos(_lin(-1.4, 1.4, 5))
+        defer(g.lines, "bridge", B.point3(np.stack([bridge_u, bridge_y, np.full(5, zb)], -1)))
+        g.values["glasses_thick"] = p.acc.glasses_thick * s
 
     # --- hat outlines --------------------------------------------------------------------------------
-    if p.acc.hat_kind == 1:   # cap visor, a flat half-disc in front of the forehead
-        va = np.linspace(-np.pi / 2, np.pi / 2, 13)
+    if p.attr("Wearing_Hat") <= 0:
+        pass
+    elif p.acc.hat_kind == 1:   # cap visor, a flat half-disc in front of the forehead
+        va = _lin(-np.pi / 2, np.pi / 2, 13)
         vr = fm.W * 0.95
         band_y = p.hair.hairline - 0.07
         zf = float(fm.skull_front(0.0, band_y))
@@ -600,7 +641,7 @@ def build(p: FaceParams, size: int) -> Geometry:
                          zf - 0.2 + 0.1 * np.cos(va[::-1])], -1)
         defer(g.polys, "visor", B.point3(np.concatenate([visor, back])))
     elif p.acc.hat_kind == 2:  # fedora brim: a ring in the band plane
-        ba = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+        ba = _lin(0, 2 * np.pi, 40, endpoint=False)
         rr = fm.skull_r[0] + vol + 0.5
         brim = np.stack([rr * np.sin(ba), -0.72 + 0.06 * (np.cos(ba) > 0) * np.cos(ba),
                          SKULL_C[2] + (fm.skull_r[2] + vol + 0.5) * np.cos(ba)], -1)
@@ -640,6 +681,13 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
     g.values["hair_end"] = y_end
     if length <= 0.55 or p.attr("Bald") >= 0.5:
         return
+    if p.hair.tuck >= 0.5 and length > 1.5 and p.hair.tex[0] % 3 == 0:
+        # hair up in a bun at the back of the crown
+        ang = _lin(0, 2 * np.pi, 24, endpoint=False)
+        r = 0.36 + 0.08 * p.hair.volume * 5
+        bun = np.stack([r * np.cos(ang), -1.2 + 0.85 * r * np.sin(ang), np.full(24, -0.75)], -1)
+        g.polys["hair_back"] = g.px(bun)
+        return
     ell = _ellipse_points(cen_sh, b_sh, 64)
     y_w = cen_sh[1] + 0.05
     flare = 0.08 + 0.12 * p.hair.curl + 0.05 * p.hair.volume * 5
@@ -651,7 +699,7 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
     top = ell[ell[:, 1] < y_w]
     top = top[np.argsort(np.arctan2(top[:, 1] - cen_sh[1], top[:, 0] - cen_sh[0]))]
     bottom_x = np.linspace(xr_[-1], xl[-1], 9)
-    bottom_y = y_end + 0.06 * np.cos(np.linspace(-1.3, 1.3, 9)) + 0.03 * np.sin(np.arange(9) * 2.3 + p.hair.tex[1])
+    bottom_y = y_end + 0.06 * np.cos(_lin(-1.3, 1.3, 9)) + 0.03 * np.sin(np.arange(9) * 2.3 + p.hair.tex[1])
     back = np.concatenate([np.stack([xl[::-1], ys_[::-1]], -1), top,
                            np.stack([xr_, ys_], -1), np.stack([bottom_x, bottom_y], -1)])
     g.polys["hair_back"] = g.up_to_px(back)
@@ -660,8 +708,8 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
     left_up, right_up = g.values["left_up"], g.values["right_up"]
     cover = 0.09 + 0.05 * p.hair.volume * 5
     for side, chain, name in ((-1, left_up, "curtain_r"), (1, right_up, "curtain_l")):
-        y_top = Y_JAW - 0.25
-        yc = np.linspace(y_top, y_end, 12)
+        y_top = min(Y_JAW - 0.25, p.hair.hairline + 0.3)     # up to the temple: no gap below the cap
+        yc = np.linspace(y_top, y_end, 14)
         face_x = np.interp(yc, chain[:, 1], chain[:, 0])
         below = yc > chain[-1, 1] - 0.05
         neck_x = side * (sh.neck_w + 0.12) + PIVOT[0]
@@ -673,7 +721,7 @@ def _hair_polys(g: Geometry, p: FaceParams, sh) -> None:
         outer_x = outer_x + side * flare * np.clip(yc - y_w, 0, None) ** 0.8
         outer_x = np.where(side * (outer_x - inner) < 0.08, inner + side * 0.08, outer_x)
         tip_x = np.linspace(outer_x[-1], inner[-1], 5)
-        tip_y = y_end + 0.05 * np.sin(np.linspace(0, np.pi, 5)) * (1 + p.hair.curl)
+        tip_y = y_end + 0.05 * np.sin(_lin(0, np.pi, 5)) * (1 + p.hair.curl)
         poly = np.concatenate([np.stack([inner, yc], -1), np.stack([tip_x[::-1], tip_y], -1)[1:-1],
                                np.stack([outer_x[::-1], yc[::-1]], -1)])
         g.polys[name] = g.up_to_px(poly)
@@ -687,9 +735,9 @@ def _body_polys(g: Geometry, p: FaceParams, sh, sc, m: float, centre: np.ndarray
                                           [-nwk * 1.02, 1.5]]))
     sw = sc.shoulder * (1.0 + 0.12 * m)
     neckline = sc.neckline
-    dip = {0: 1.85, 1: 2.3, 2: 1.9, 3: 1.2}[neckline]
-    top_y = 1.55 if neckline != 3 else 1.15
-    shoulder_l = np.array([[-nwk - 0.08, top_y], [-0.9 * sw, 1.72], [-1.65 * sw, 1.9], [-2.15 * sw, 2.2],
+    dip = {0: 1.75, 1: 2.2, 2: 1.8, 3: 1.15}[neckline]
+    top_y = 1.42 if neckline != 3 else 1.1
+    shoulder_l = np.array([[-nwk - 0.08, top_y], [-0.9 * sw, 1.6], [-1.65 * sw, 1.78], [-2.15 * sw, 2.1],
                            [-2.45 * sw, 2.8], [-2.6 * sw, 4.0]])
     shoulder_r = shoulder_l * np.array([-1, 1])
     if neckline == 3:
@@ -699,7 +747,7 @@ def _body_polys(g: Geometry, p: FaceParams, sh, sc, m: float, centre: np.ndarray
                         [0.18, (top_y + dip) / 2 + 0.05], [nwk + 0.08, top_y]])
     else:
         cx__ = np.linspace(-nwk - 0.08, nwk + 0.08, 9)
-        cut = np.stack([cx__, top_y + (dip - top_y) * np.cos(np.linspace(-np.pi / 2, np.pi / 2, 9)) ** 1.3], -1)
+        cut = np.stack([cx__, top_y + (dip - top_y) * np.cos(_lin(-np.pi / 2, np.pi / 2, 9)) ** 1.3], -1)
     cloth = np.concatenate([shoulder_l[::-1], cut[1:-1], shoulder_r])
     g.polys["cloth"] = g.body_px(cloth)
     g.values["cloth_top"] = top_y
@@ -710,7 +758,7 @@ def _body_polys(g: Geometry, p: FaceParams, sh, sc, m: float, centre: np.ndarray
     drop = 1.45 + 0.35 * p.acc.necklace_drop
     if neckline == 3:
         drop = max(drop, 1.75)
-    t_ = np.linspace(-1, 1, 17)
+    t_ = _lin(-1, 1, 17)
     chain_y = 1.22 + (drop - 1.22) * (1 - t_ ** 2) ** 0.9
     chain_x = t_ * nwk * 0.98
     g.lines["necklace"] = g.body_px(np.stack([chain_x, chain_y], -1))

@@ -80,6 +80,13 @@ def render_chunk(seed: int, start: int, stop: int, size: int) -> dict[str, np.nd
     return out
 
 
+def _single_thread() -> None:
+    """Worker processes are the parallelism: keep OpenCV from starting threads of its own."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def _render_task(args: tuple[int, int, int, int]) -> dict[str, np.ndarray]:
     return render_chunk(*args)
 
@@ -100,9 +107,10 @@ def _results(seed: int, size: int, chunks: list[tuple[int, int]], workers: int) 
         for t in tasks:
             yield _render_task(t)
         return
+    # Not "fork": cv2.setNumThreads() in a forked child can wait forever on the parent's OpenCV pool.
     methods = mp.get_all_start_methods()
-    ctx = mp.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_single_thread) as pool:
         yield from pool.map(_render_task, tasks)
 
 

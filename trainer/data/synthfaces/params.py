@@ -34,7 +34,7 @@ EXPRESSION_ACTIONS: dict[str, dict[str, float]] = {
                   "lower_lid": 0.7, "corner_down": 0.6, "open": 0.35},
     "fearful": {"brow_raise": 0.8, "brow_inner": 1.0, "upper_lid": 1.0, "stretch": 1.0, "open": 1.1,
                 "corner_down": 0.3},
-    "happy": {"smile": 1.0, "lower_lid": 0.55, "open": 0.9, "brow_raise": 0.1},
+    "happy": {"smile": 1.0, "lower_lid": 0.55, "open": 1.0, "brow_raise": 0.1},
     "neutral": {},
     "sad": {"brow_inner": 1.0, "brow_raise": -0.15, "upper_lid": -0.45, "corner_down": 1.0, "press": 0.3},
     "surprised": {"brow_raise": 1.0, "upper_lid": 1.0, "open": 2.0, "round": 1.0},
@@ -188,7 +188,7 @@ class FaceParams:
         acts = {a: v * k for a, v in EXPRESSION_ACTIONS[self.expression].items()}
         acts = {a: acts.get(a, 0.0) for a in ACTIONS}
         acts["smile"] = max(acts["smile"], self.attr("Smiling"))
-        acts["open"] = max(acts["open"], 0.8 * self.attr("Mouth_Slightly_Open"))
+        acts["open"] = max(acts["open"], self.attr("Mouth_Slightly_Open"))
         return acts
 
 
@@ -212,7 +212,7 @@ def attribute_labels(p: FaceParams) -> dict[str, bool]:
         "Bushy_Eyebrows": p.attr("Bushy_Eyebrows") >= 0.5,
         "Eyeglasses": p.attr("Eyeglasses") >= 0.5,
         "Male": p.attr("Male") >= 0.5,
-        "Mouth_Slightly_Open": acts["open"] >= 0.4,
+        "Mouth_Slightly_Open": acts["open"] >= 0.5,
         "Mustache": p.attr("Mustache") >= 0.5,
         "No_Beard": p.attr("No_Beard") >= 0.5,
         "Pale_Skin": p.attr("Pale_Skin") >= 0.5,
@@ -240,11 +240,12 @@ def part_rng(seed: int, part: str) -> np.random.Generator:
 
 
 def _u(r: np.random.Generator, lo: float, hi: float) -> float:
-    return float(r.uniform(lo, hi))
+    # what r.uniform(lo, hi) computes (lo + (hi - lo) * next double), without its argument handling
+    return float(lo + (hi - lo) * r.random())
 
 
 def _rgb(c) -> tuple[float, float, float]:
-    return (float(np.clip(c[0], 0, 1)), float(np.clip(c[1], 0, 1)), float(np.clip(c[2], 0, 1)))
+    return (float(min(max(c[0], 0.0), 1.0)), float(min(max(c[1], 0.0), 1.0)), float(min(max(c[2], 0.0), 1.0)))
 
 
 def _hsv(h: float, s: float, v: float) -> tuple[float, float, float]:
@@ -269,14 +270,14 @@ def _sample_shape(r: np.random.Generator) -> ShapeParams:
         jaw_f=_u(r, 1.9, 2.6), jaw_m=_u(r, 2.8, 4.2),
         chin_f=_u(r, 0.18, 0.26), chin_m=_u(r, 0.26, 0.36), chin_z=_u(r, -0.06, 0.06),
         cheek=_u(r, 0.0, 1.0),
-        eye_sep=_u(r, 0.36, 0.42), eye_w=_u(r, 0.165, 0.205), eye_h=_u(r, 0.07, 0.095),
-        eye_tilt=_u(r, -0.02, 0.045), eye_y=_u(r, -0.02, 0.03), iris_r=_u(r, 0.070, 0.082),
+        eye_sep=_u(r, 0.36, 0.42), eye_w=_u(r, 0.17, 0.205), eye_h=_u(r, 0.085, 0.11),
+        eye_tilt=_u(r, -0.02, 0.045), eye_y=_u(r, -0.02, 0.03), iris_r=_u(r, 0.076, 0.088),
         brow_gap=_u(r, 0.20, 0.27), brow_arch=_u(r, 0.02, 0.07), brow_len=_u(r, 0.95, 1.2),
         brow_tilt=_u(r, -0.03, 0.04), brow_thick=_u(r, 0.045, 0.065),
         nose_len=_u(r, 0.42, 0.52), nose_w=_u(r, 0.13, 0.18), nose_bridge=_u(r, 0.05, 0.075),
         nose_prot=_u(r, 0.22, 0.34), nose_tip=_u(r, 0.0, 1.0),
-        mouth_y=_u(r, 0.74, 0.82), mouth_w=_u(r, 0.22, 0.28), lip_u=_u(r, 0.045, 0.07),
-        lip_l=_u(r, 0.06, 0.095), cupid=_u(r, 0.2, 1.0),
+        mouth_y=_u(r, 0.74, 0.82), mouth_w=_u(r, 0.25, 0.31), lip_u=_u(r, 0.05, 0.075),
+        lip_l=_u(r, 0.065, 0.1), cupid=_u(r, 0.2, 1.0),
         ear_y=_u(r, -0.06, 0.04), ear_size=_u(r, 0.9, 1.1), ear_flare=_u(r, 0.35, 0.7),
         neck_w=_u(r, 0.50, 0.58), skull_h=_u(r, 0.96, 1.06),
     )
@@ -322,9 +323,9 @@ def _sample_scene(r: np.random.Generator) -> SceneParams:
     bg2 = _hsv((h + _u(r, -0.15, 0.15)) % 1.0, _u(r, 0.05, 0.5), _u(r, 0.15, 0.85))
     ch = _u(r, 0, 1)
     return SceneParams(
-        scale=_u(r, 0.195, 0.215), cx=_u(r, -0.02, 0.02), cy=_u(r, -0.015, 0.02),
+        scale=_u(r, 0.215, 0.235), cx=_u(r, -0.02, 0.02), cy=_u(r, -0.005, 0.025),
         bg_kind=int(r.integers(4)), bg1=bg1, bg2=bg2,
-        light_az=_u(r, -1.0, 1.0), light_el=_u(r, 0.15, 0.75), light_k=_u(r, 0.45, 0.7),
+        light_az=_u(r, -1.0, 1.0), light_el=_u(r, 0.15, 0.75), light_k=_u(r, 0.5, 0.8),
         warmth=_u(r, -1, 1),
         cloth=_hsv(ch, _u(r, 0.1, 0.8), _u(r, 0.15, 0.9)),
         cloth2=_hsv((ch + _u(r, 0.3, 0.7)) % 1.0, _u(r, 0.0, 0.6), _u(r, 0.3, 1.0)),
@@ -382,16 +383,24 @@ def sample_params(seed: int) -> FaceParams:
     r_expr = part_rng(seed, "expression")
     expression = EXPRESSIONS[int(r_expr.integers(len(EXPRESSIONS)))]
     r_pose = part_rng(seed, "pose")
-    yaw = float(np.clip(r_pose.normal(0.0, 17.0), -38.0, 38.0))
-    pitch = float(np.clip(r_pose.normal(0.0, 5.0), -12.0, 12.0))
-    roll = float(np.clip(r_pose.normal(0.0, 5.0), -12.0, 12.0))
+    yaw = min(max(float(r_pose.normal(0.0, 17.0)), -38.0), 38.0)
+    pitch = min(max(float(r_pose.normal(0.0, 5.0)), -12.0), 12.0)
+    roll = min(max(float(r_pose.normal(0.0, 5.0)), -12.0), 12.0)
+    r_attr = part_rng(seed, "attributes")
+    attrs = _sample_attrs(r_attr, expression)
+    hair = _sample_hair(part_rng(seed, "hair"))
+    scene = _sample_scene(part_rng(seed, "scene"))
+    # people who wear earrings mostly keep their hair behind the ears, and necklaces mostly come with
+    # open necklines (a sampling correlation; edits never change the hair or the clothes)
+    if attrs[ATTR_INDEX["Wearing_Earrings"]] >= 0.5 and hair.tuck < 0.5 and r_attr.random() < 0.85:
+        hair = replace(hair, tuck=1.0)
+    if attrs[ATTR_INDEX["Wearing_Necklace"]] >= 0.5 and scene.neckline == 3 and r_attr.random() < 0.85:
+        scene = replace(scene, neckline=0)
     return FaceParams(
-        seed=seed, identity=seed,
-        attrs=_sample_attrs(part_rng(seed, "attributes"), expression),
+        seed=seed, identity=seed, attrs=attrs,
         expression=expression, expression_intensity=1.0, yaw=yaw, pitch=pitch, roll=roll,
         shape=_sample_shape(part_rng(seed, "shape")), look=_sample_look(part_rng(seed, "look")),
-        hair=_sample_hair(part_rng(seed, "hair")), scene=_sample_scene(part_rng(seed, "scene")),
-        acc=_sample_acc(part_rng(seed, "accessories")),
+        hair=hair, scene=scene, acc=_sample_acc(part_rng(seed, "accessories")),
     )
 
 

@@ -35,9 +35,9 @@ def panel(sample: SynthSample) -> np.ndarray:
     pts = np.round(sample.landmarks * 16).astype(np.int32)
     for name, (a, b) in LANDMARK_GROUPS.items():
         cv2.polylines(lmk, [pts[a:b].reshape(-1, 1, 2)], name in _CLOSED, (60, 255, 60), 1, cv2.LINE_AA, 4)
-    r = max(1, size // 128)
+    r = int(16 * max(0.6, size / 200))
     for p in pts:
-        cv2.circle(lmk, (int(p[0]), int(p[1])), r * 16, (255, 40, 40), -1, cv2.LINE_AA, 4)
+        cv2.circle(lmk, (int(p[0]), int(p[1])), r, (255, 40, 40), -1, cv2.LINE_AA, 4)
     return np.concatenate([img, over, lmk], 1)
 
 
@@ -63,3 +63,25 @@ def write_preview(path, count: int = 16, size: int = 128, seed: int = 0, cols: i
     if not cv2.imwrite(str(path), img[..., ::-1]):
         raise OSError(f"could not write {path}")
     return path
+
+
+def edit_strip(seed: int, size: int = 128, names=None, gap: int = 4) -> np.ndarray:
+    """One face, then the same face with each named attribute flipped (ground-truth edits), then in
+    each expression: two rows of images."""
+    from faceeditor.core.labels import EXPRESSIONS
+
+    from .params import sample_params, with_attribute, with_expression
+    from .render import render
+
+    p = sample_params(seed)
+    names = names or ("Bald", "Bangs", "Blond_Hair", "Eyeglasses", "Male", "Mustache", "No_Beard",
+                      "Pale_Skin", "Young", "Wearing_Hat")
+    row1 = [render(p, size).image] + [render(with_attribute(p, n, 0.0 if p.attr(n) >= 0.5 else 1.0), size).image
+                                      for n in names]
+    row2 = [render(with_expression(p, e), size).image for e in EXPRESSIONS]
+    w = max(len(row1), len(row2))
+    out = np.full((2 * size + gap, w * (size + gap) - gap, 3), 255, np.uint8)
+    for r, row in enumerate((row1, row2)):
+        for c, img in enumerate(row):
+            out[r * (size + gap):r * (size + gap) + size, c * (size + gap):c * (size + gap) + size] = img
+    return out

@@ -11,6 +11,7 @@ from functools import lru_cache
 import numpy as np
 
 PERIOD = 512
+_ROW_SHIFT = (2 * PERIOD).bit_length() - 1      # a stored tile row is 2 * PERIOD values long
 
 
 def _periodic_noise(rng: np.random.Generator, sy: float, sx: float) -> np.ndarray:
@@ -56,5 +57,7 @@ def window(name: str, x0: int, y0: int, w: int, h: int, off: tuple[int, int] = (
 
 def gather(name: str, iy: np.ndarray, ix: np.ndarray) -> np.ndarray:
     """Tile values at integer coordinates (any shape, any sign; wrapped to the period)."""
-    t = tiles()[name]
-    return t[np.bitwise_and(iy, PERIOD - 1), np.bitwise_and(ix, PERIOD - 1)]
+    # one flat take: several times faster than indexing with two integer arrays
+    flat = tiles()[name].reshape(-1)
+    return np.take(flat, np.bitwise_or(np.left_shift(np.bitwise_and(iy, PERIOD - 1), _ROW_SHIFT),
+                                       np.bitwise_and(ix, PERIOD - 1)))

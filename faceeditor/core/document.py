@@ -1,0 +1,221 @@
+"""One open piece of work, Qt-free: the photo, the face's aligned crop, the mask layer, the edits.
+
+Photos of any size are edited through a square crop at the working resolution: either the detected face
+aligned to the CelebA frame (`face_align.align_face`), or the whole image letterboxed into the square
+(for pictures that are already model-style crops, such as SynthFaces samples or CelebA-HQ images, and
+for photos without a detectable face). Models run on the crop; their output is pasted back into the
+photo (`face_align.paste_back`, feathered for face crops). The mask layer lives in crop pixels.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faceeditor.core.face_align import (
+    AlignedCrop,
+    align_face,
+    invert_affine,
+    paste_back,
+    transform_points,
+    warp,
+)
+from faceeditor.core.mask_layer import MaskLayer
+from faceeditor.core.project import Project
+
+DEFAULT_RESOLUTION = 256
+CROP_MODES = ("face", "whole")
+# "auto": images that are square and at most this size are taken as already-aligned crops.
+AUTO_WHOLE_MAX_SIDE = 1024
+
+
+class DocumentError(ValueError):
+    """A document cannot be made from the given data; the message says why."""
+
+
+def whole_image_crop(photo: np.ndarray, resolution: int, landmarks: np.ndarray | None = None) -> AlignedCrop:
+    """The whole photo scaled into a resolution x resolution square (centred; edges replicated)."""
+    h, w = photo.shape[:2]
+    s = resolution / max(h, w)
+    # pixel centres: photo (x + 0.5) * s maps to crop, plus the letterbox offset
+    ox = (resolution - w * s) / 2.0
+    oy = (resolution - h * s) / 2.0
+    matrix = np.array([[s, 0.0, 0.5 * s - 0.5 + ox], [0.0, s, 0.5 * s - 0.5 + oy]])
+    image = warp(photo, matrix, (resolution, resolution), border="replicate")
+    lm = transform_points(landmarks, matrix) if landmarks is not None else np.zeros((0, 2))
+    return AlignedCrop(image=image, matrix=matrix, inverse=invert_affine(matrix), resolution=int(resolution),
+                       landmarks=lm, photo_size=(h, w))
+
+
+def choose_mode(photo: np.ndarray, landmarks: np.ndarray | None, mode: str = "auto") -> str:
+    """"face" or "whole" for the "auto" choice (see AUTO_WHOLE_MAX_SIDE); explicit choices pass through
+    ("face" without landmarks falls back to "whole")."""
+    h, w = photo.shape[:2]
+    if mode == "auto":
+        if h == w and h <= AUTO_WHOLE_MAX_SIDE:
+            return "whole"
+        return "face" if landmarks is not None else "whole"
+    if mode not in CROP_MODES:
+        raise DocumentError(f"crop mode must be 'auto', 'face' or 'whole', got {mode!r}")
+    return "face" if mode == "face" and landmarks is not None else "whole"
+
+
+def make_crop(photo: np.ndarray, landmarks: np.ndarray | None, mode: str, resolution: int) -> AlignedCrop:
+    if mode == "face" and landmarks is not None:
+        return align_face(photo, landmarks, resolution)
+    return whole_image_crop(photo, resolution, landmarks)
+
+
+def initial_mask(crop: AlignedCrop) -> np.ndarray:
+    """A first mask before any parser runs: the face parts the landmarks outline, else all background."""
+    if crop.landmarks.shape == (68, 2):
+        from faceeditor.core.landmark_mask import landmarks_to_mask
+
+        try:
+            return landmarks_to_mask(crop.landmarks, crop.resolution)
+        except Exception:  # degenerate landmarks must not stop a document from opening
+            pass
+    return np.zeros((crop.resolution, crop.resolution), np.uint8)
+
+
+@dataclass
+class Document:
+    """The state the UI edits. `edits` and `settings` are plain JSON-ready dicts saved with the project."""
+
+    photo: np.ndarray
+    crop: AlignedCrop
+    mode: str
+    mask: MaskLayer
+    landmarks: np.ndarray | None = None         # photo pixels (68, 2)
+    source: str = ""
+    project_path: Path | None = None
+    edits: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    modified: bool = False
+
+    @classmethod
+    def from_photo(cls, photo: np.ndarray, landmarks: np.ndarray | None = None, *, mode: str = "auto",
+                   resolution: int = DEFAULT_RESOLUTION, source: str = "") -> Document:
+        photo = np.asarray(photo)
+        if photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[2] != 3:
+            raise DocumentError(f"a photo must be uint8 RGB (H, W, 3), got {photo.shape} {photo.dtype}")
+        if int(resolution) < 16:
+            raise DocumentError(f"working resolution must be at least 16 px, got {resolution}")
+        chosen = choose_mode(photo, landmarks, mode)
+        crop = make_crop(photo, landmarks, chosen, int(resolution))
+        return cls(photo=photo, crop=crop, mode=chosen, mask=MaskLayer(initial_mask(crop)), landmarks=landmarks,
+                   source=source, settings={"crop_mode": chosen, "resolution": int(resolution)})
+
+    @classmethod
+    def from_project(cls, project: Project, path: Path | None = None) -> Document:
+        settings = dict(project.settings)
+        mask = project.mask
+        resolution = int(mask.shape[0]) if mask is not None else int(settings.get("resolution", DEFAULT_RESOLUTION))
+        mode = settings.get("crop_mode", "auto")
+        mode = mode if mode in CROP_MODES or mode == "auto" else "auto"
+        doc = cls.from_photo(project.image, project.landmarks, mode=mode, resolution=resolution,
+                             source=project.source)
+        if mask is not None:
+            doc.mask = MaskLayer(mask)
+        doc.edits = dict(project.edits)
+        doc.settings.update(settings)
+        doc.settings["crop_mode"] = doc.mode
+        doc.settings["resolution"] = doc.crop.resolution
+        doc.project_path = path
+        return doc
+
+    def to_project(self) -> Project:
+        """A snapshot (copies) that can be saved from another thread."""
+        return Project(image=self.photo, mask=self.mask.data.copy(),
+                       landmarks=None if self.landmarks is None else np.array(self.landmarks),
+                       edits=_deep_copy_json(self.edits), settings=_deep_copy_json(self.settings),
+                       source=self.source)
+
+    # --- geometry -----------------------------------------------------------------------------
+    @property
+    def crop_image(self) -> np.ndarray:
+        return self.crop.image
+
+    @property
+    def resolution(self) -> int:
+        return self.crop.resolution
+
+    def crop_to_photo_matrix(self) -> np.ndarray:
+        """2 x 3 affine from crop pixel coordinates to photo pixel coordinates."""
+        return self.crop.inverse
+
+    def paste(self, crop_result: np.ndarray) -> np.ndarray:
+        """A model's crop-sized output pasted into (a copy of) the photo."""
+        if self.mode == "whole":
+            return paste_back(self.photo, crop_result, self.crop, margin=0.0, feather=0.0)
+        return paste_back(self.photo, crop_result, self.crop)
+
+    def recrop(self, mode: str, resolution: int | None = None) -> None:
+        """Change the crop (mode or resolution), carrying the mask over through photo coordinates."""
+        from faceeditor.core.face_align import mask_to_crop, mask_to_photo
+
+        chosen = choose_mode(self.photo, self.landmarks, mode)
+        res = int(resolution or self.crop.resolution)
+        if chosen == self.mode and res == self.crop.resolution:
+            return
+        photo_mask = mask_to_photo(self.mask.data, self.crop)
+        new_crop = make_crop(self.photo, self.landmarks, chosen, res)
+        new_mask = mask_to_crop(photo_mask, new_crop, border="constant")
+        self.crop, self.mode = new_crop, chosen
+        self.mask = MaskLayer(new_mask)
+        self.settings["crop_mode"] = chosen
+        self.settings["resolution"] = res
+        self.modified = True
+
+    def photo_scale(self) -> float:
+        """Photo pixels per crop pixel."""
+        return 1.0 / self.crop.scale if self.crop.scale > 0 else math.nan
+
+
+def _deep_copy_json(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _deep_copy_json(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_deep_copy_json(v) for v in obj]
+    return obj
+
+
+@dataclass
+class Opened:
+    """What `open_path` made, and anything the user should be told about it."""
+
+    document: Document
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_landmarks(photo: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """68 landmarks of the main face in photo pixels (None and a note when there is none)."""
+    from faceeditor.core import face_detect
+
+    upsample = 1 if max(photo.shape[:2]) <= 1024 else 0
+    try:
+        faces = face_detect.detect_faces(photo, upsample=upsample)
+    except face_detect.FaceModelsUnavailable as exc:
+        return None, f"face detection is unavailable ({exc})"
+    if not faces:
+        return None, "no face found; the whole image is edited"
+    note = f"{len(faces)} faces found; editing the largest" if len(faces) > 1 else None
+    return faces[0].landmarks, note
+
+
+def open_path(path: str | Path, *, resolution: int = DEFAULT_RESOLUTION, mode: str = "auto") -> Opened:
+    """Open a project (.fep) or an image file. Raises ProjectError or image_io.ImageLoadError."""
+    from faceeditor.core.image_io import load_image
+    from faceeditor.core.project import EXTENSION, load_project
+
+    path = Path(path)
+    if path.suffix.lower() == EXTENSION:
+        project = load_project(path)
+        return Opened(Document.from_project(project, path))
+    photo = load_image(path)
+    landmarks, note = detect_landmarks(photo)
+    doc = Document.from_photo(photo, landmarks, mode=mode, resolution=resolution, source=path.name)
+    return Opened(doc, [note] if note else [])

@@ -1,0 +1,608 @@
+"""The canvas: photo, result and mask layers in a QGraphicsView, with painting, zoom and pan.
+
+Scene coordinates are photo pixels (pixel (row i, col j) covers [j, j+1) x [i, i+1)). The mask overlay
+and the brush cursor live in crop pixels and carry the crop -> photo similarity as their item transform,
+so a stroke painted on a rotated, scaled face lands in the aligned crop where the models work. All
+painting logic is in faceeditor.core.mask_layer; this module only turns mouse events into stroke points.
+"""
+from __future__ import annotations
+
+import enum
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QCursor,
+    QFont,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QTransform,
+)
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsObject,
+    QGraphicsScene,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from faceeditor.core.labels import PARSE_CLASSES
+from faceeditor.core.mask_layer import MaskLayer, Rect
+from faceeditor.core.palette import PALETTE
+from faceeditor.ui.qt_image import Pyramid
+
+MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
+BACKGROUND = QColor(38, 38, 42)
+
+
+class Tool(enum.Enum):
+    BRUSH = "brush"
+    ERASER = "eraser"
+    FILL = "fill"
+    PICKER = "picker"
+
+
+def overlay_lut() -> np.ndarray:
+    """(19, 4) premultiplied RGBA per class; background is transparent."""
+    lut = np.concatenate([PALETTE, np.full((len(PALETTE), 1), 255, np.uint8)], axis=1)
+    lut[0] = 0
+    return lut
+
+
+def crop_to_scene_transform(crop_to_photo: np.ndarray) -> QTransform:
+    """QTransform from crop item coordinates (pixel corners) to scene (photo pixel corners)."""
+    m = np.asarray(crop_to_photo, np.float64)
+    dx = m[0, 2] + 0.5 - 0.5 * (m[0, 0] + m[0, 1])
+    dy = m[1, 2] + 0.5 - 0.5 * (m[1, 0] + m[1, 1])
+    return QTransform(m[0, 0], m[1, 0], m[0, 1], m[1, 1], dx, dy)
+
+
+class ImageItem(QGraphicsItem):
+    """A photo-sized image drawn from a pyramid level matched to the zoom; optionally only right of
+    `clip_x` (the after-side of the before/after split)."""
+
+    def __init__(self, parent: QGraphicsItem | None = None):
+        super().__init__(parent)
+        self.pyramid: Pyramid | None = None
+        self.clip_x: float | None = None
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+
+    def set_pyramid(self, pyramid: Pyramid | None) -> None:
+        self.prepareGeometryChange()
+        self.pyramid = pyramid
+        self.update()
+
+    def set_clip(self, x: float | None) -> None:
+        self.clip_x = x
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        if self.pyramid is None:
+            return QRectF()
+        return QRectF(0, 0, self.pyramid.width, self.pyramid.height)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        if self.pyramid is None:
+            return
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        image = self.pyramid.level_for(lod)
+        bounds = self.boundingRect()
+        exposed = option.exposedRect.intersected(bounds)
+        if self.clip_x is not None:
+            exposed = exposed.intersected(QRectF(self.clip_x, 0, bounds.width() - self.clip_x, bounds.height()))
+        if exposed.isEmpty():
+            return
+        sx, sy = image.width() / bounds.width(), image.height() / bounds.height()
+        source = QRectF(exposed.x() * sx, exposed.y() * sy, exposed.width() * sx, exposed.height() * sy)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, lod < 2.0)
+        painter.drawImage(exposed, image, source)
+
+
+class MaskOverlayItem(QGraphicsItem):
+    """The mask layer's colours over the photo, in crop pixels; repaints only dirty rectangles."""
+
+    def __init__(self, layer: MaskLayer, parent: QGraphicsItem | None = None):
+        super().__init__(parent)
+        self.layer = layer
+        self._lut = overlay_lut()
+        h, w = layer.shape
+        self._rgba = np.zeros((h, w, 4), np.uint8)
+        self._image = QImage(self._rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888_Premultiplied)
+        self.repaints: list[Rect] = []          # dirty rectangles handled (for tests and diagnostics)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self.refresh(layer.full_rect)
+        layer.on_changed(self.refresh)
+
+    def refresh(self, rect: Rect) -> None:
+        ys, xs = rect.slices
+        self._rgba[ys, xs] = self._lut[self.layer.data[ys, xs]]
+        self.repaints.append(rect)
+        if len(self.repaints) > 256:
+            del self.repaints[:128]
+        self.update(QRectF(rect.x0, rect.y0, rect.width, rect.height))
+
+    def pixel_rgba(self, x: int, y: int) -> tuple[int, int, int, int]:
+        return tuple(int(v) for v in self._rgba[y, x])  # type: ignore[return-value]
+
+    def boundingRect(self) -> QRectF:
+        h, w = self.layer.shape
+        return QRectF(0, 0, w, h)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        exposed = option.exposedRect.intersected(self.boundingRect())
+        if exposed.isEmpty():
+            return
+        r = exposed.toAlignedRect().intersected(self._image.rect())
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        painter.drawImage(QRectF(r), self._image, QRectF(r))
+
+
+class CropOutlineItem(QGraphicsItem):
+    """A dashed outline of the crop square: where the mask and the models apply."""
+
+    def __init__(self, size: int, parent: QGraphicsItem | None = None):
+        super().__init__(parent)
+        self.size = size
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-1, -1, self.size + 2, self.size + 2)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        pen = QPen(QColor(255, 255, 255, 110), 1, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(QRectF(0, 0, self.size, self.size))
+
+
+class BrushCursorItem(QGraphicsItem):
+    """A circle of the brush's size in the class colour (crop pixels), with a dark halo for contrast."""
+
+    def __init__(self, parent: QGraphicsItem | None = None):
+        super().__init__(parent)
+        self.diameter = 9.0
+        self.color = QColor(255, 255, 255)
+        self.setZValue(100)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def set_style(self, diameter: float, color: QColor) -> None:
+        self.prepareGeometryChange()
+        self.diameter = max(1.0, float(diameter))
+        self.color = color
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        r = self.diameter / 2 + 2
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        r = self.diameter / 2
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        halo = QPen(QColor(0, 0, 0, 170), 3.0)
+        halo.setCosmetic(True)
+        painter.setPen(halo)
+        painter.drawEllipse(QPointF(0, 0), r, r)
+        pen = QPen(self.color, 1.5)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.drawEllipse(QPointF(0, 0), r, r)
+
+
+class SplitDivider(QGraphicsObject):
+    """The before/after divider: a vertical line with a handle, dragged horizontally."""
+
+    moved = Signal(float)
+
+    def __init__(self, height: float, width: float):
+        super().__init__()
+        self.height = height
+        self.limit = width
+        self.view_scale = 1.0
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsMovable, True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges, True)
+        self.setCursor(QCursor(Qt.CursorShape.SplitHCursor))
+        self.setZValue(50)
+
+    def set_view_scale(self, scale: float) -> None:
+        self.prepareGeometryChange()
+        self.view_scale = max(scale, 1e-6)
+
+    def boundingRect(self) -> QRectF:
+        half = 14.0 / self.view_scale
+        return QRectF(-half, 0, 2 * half, self.height)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRect(self.boundingRect())
+        return path
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        pen = QPen(QColor(255, 255, 255, 230), 2)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.drawLine(QPointF(0, 0), QPointF(0, self.height))
+        r = 11.0 / self.view_scale
+        c = QPointF(0, self.height / 2)
+        painter.setBrush(QBrush(QColor(30, 30, 34, 220)))
+        painter.drawEllipse(c, r, r)
+        a = 5.0 / self.view_scale
+        painter.drawLine(QPointF(-a, c.y()), QPointF(-a / 2, c.y() - a / 2))
+        painter.drawLine(QPointF(-a, c.y()), QPointF(-a / 2, c.y() + a / 2))
+        painter.drawLine(QPointF(a, c.y()), QPointF(a / 2, c.y() - a / 2))
+        painter.drawLine(QPointF(a, c.y()), QPointF(a / 2, c.y() + a / 2))
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange:
+            x = min(max(value.x(), 0.0), self.limit)
+            return QPointF(x, 0.0)
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            self.moved.emit(self.pos().x())
+        return super().itemChange(change, value)
+
+
+class CanvasView(QGraphicsView):
+    """Shows a document and turns mouse input into mask-layer strokes, fills and picks."""
+
+    picked = Signal(int)                    # a class picked with the picker (or Ctrl+click)
+    hovered = Signal(object)                # (x, y, class) in crop pixels, or None off the crop
+    zoom_changed = Signal(float)
+    files_dropped = Signal(list)
+    compare_changed = Signal(bool)          # hold-to-compare pressed / released
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setBackgroundBrush(BACKGROUND)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(True)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.image_rect = QRectF()
+        self.tool = Tool.BRUSH
+        self.layer: MaskLayer | None = None
+        self.photo_item = ImageItem()
+        self.result_item = ImageItem()
+        self.result_item.setZValue(1)
+        self.photo_item.setZValue(0)
+        self.scene().addItem(self.photo_item)
+        self.scene().addItem(self.result_item)
+        self.overlay: MaskOverlayItem | None = None
+        self.outline: CropOutlineItem | None = None
+        self.cursor_item = BrushCursorItem()
+        self.cursor_item.setVisible(False)
+        self.scene().addItem(self.cursor_item)
+        self.divider: SplitDivider | None = None
+        self.split_enabled = False
+        self.result_visible = True
+        self.comparing = False
+        self.overlay_visible = True
+        self.overlay_opacity = 0.5
+        self._crop_transform = QTransform()
+        self._space = False
+        self._pan_from: QPointF | None = None
+        self._stroking = False
+        self.empty_text = "Open a photo or a project (Ctrl+O), or drop one here"
+
+    # --- document ---------------------------------------------------------------------------------
+    def set_document(self, photo_pyramid: Pyramid, layer: MaskLayer, crop_to_photo: np.ndarray) -> None:
+        scene = self.scene()
+        if self.overlay is not None:
+            scene.removeItem(self.overlay)
+            scene.removeItem(self.outline)
+        self.layer = layer
+        self.photo_item.set_pyramid(photo_pyramid)
+        self.result_item.set_pyramid(None)
+        self._crop_transform = crop_to_scene_transform(crop_to_photo)
+        self.overlay = MaskOverlayItem(layer)
+        self.overlay.setTransform(self._crop_transform)
+        self.overlay.setZValue(2)
+        self.overlay.setOpacity(self.overlay_opacity)
+        self.overlay.setVisible(self.overlay_visible)
+        scene.addItem(self.overlay)
+        self.outline = CropOutlineItem(layer.shape[1])
+        self.outline.setTransform(self._crop_transform)
+        self.outline.setZValue(3)
+        scene.addItem(self.outline)
+        self.cursor_item.setTransform(self._crop_transform)
+        if self.divider is not None:
+            scene.removeItem(self.divider)
+        self.divider = SplitDivider(photo_pyramid.height, photo_pyramid.width)
+        self.divider.setPos(photo_pyramid.width / 2, 0)
+        self.divider.moved.connect(self._divider_moved)
+        scene.addItem(self.divider)
+        self.image_rect = QRectF(0, 0, photo_pyramid.width, photo_pyramid.height)
+        margin = 2.0 * max(photo_pyramid.width, photo_pyramid.height)   # room to pan past the edges
+        scene.setSceneRect(self.image_rect.adjusted(-margin, -margin, margin, margin))
+        self._apply_split()
+        self.fit()
+
+    def set_result(self, pyramid: Pyramid | None) -> None:
+        self.result_item.set_pyramid(pyramid)
+        self._apply_split()
+
+    @property
+    def has_result(self) -> bool:
+        return self.result_item.pyramid is not None
+
+    # --- layers ---------------------------------------------------------------------------------
+    def set_overlay_visible(self, visible: bool) -> None:
+        self.overlay_visible = visible
+        if self.overlay is not None:
+            self.overlay.setVisible(visible)
+
+    def set_overlay_opacity(self, opacity: float) -> None:
+        self.overlay_opacity = float(min(max(opacity, 0.0), 1.0))
+        if self.overlay is not None:
+            self.overlay.setOpacity(self.overlay_opacity)
+
+    def set_result_visible(self, visible: bool) -> None:
+        self.result_visible = visible
+        self._apply_split()
+
+    def set_split(self, enabled: bool) -> None:
+        self.split_enabled = enabled
+        self._apply_split()
+
+    def set_comparing(self, on: bool) -> None:
+        """Hold-to-compare: show the original photo while on."""
+        if on != self.comparing:
+            self.comparing = on
+            self._apply_split()
+            self.compare_changed.emit(on)
+
+    def split_position(self) -> float | None:
+        return self.divider.pos().x() if self.divider is not None else None
+
+    def set_split_position(self, x: float) -> None:
+        if self.divider is not None:
+            self.divider.setPos(x, 0)
+
+    def _divider_moved(self, x: float) -> None:
+        if self.split_enabled:
+            self.result_item.set_clip(x)
+
+    def _apply_split(self) -> None:
+        show = self.result_visible and not self.comparing and self.has_result
+        self.result_item.setVisible(show)
+        self.result_item.set_clip(self.split_position() if self.split_enabled else None)
+        if self.divider is not None:
+            self.divider.setVisible(self.split_enabled and show)
+
+    # --- zoom -----------------------------------------------------------------------------------
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def _set_zoom_notify(self) -> None:
+        if self.divider is not None:
+            self.divider.set_view_scale(self.zoom)
+        self.zoom_changed.emit(self.zoom)
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        target = min(max(self.zoom * factor, MIN_ZOOM), MAX_ZOOM)
+        factor = target / self.zoom
+        at = (anchor if anchor is not None else QPointF(self.viewport().rect().center())).toPoint()
+        scene_point = self.mapToScene(at)
+        saved = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.scale(factor, factor)
+        self.setTransformationAnchor(saved)
+        delta = self.mapFromScene(scene_point) - at       # keep the point under the anchor
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + delta.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + delta.y())
+        self._set_zoom_notify()
+
+    def fit(self) -> None:
+        rect = self.image_rect
+        if rect.isEmpty():
+            return
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        self._set_zoom_notify()
+
+    def one_to_one(self) -> None:
+        centre = self.mapToScene(self.viewport().rect().center())
+        self.setTransform(QTransform())
+        self.centerOn(centre)
+        self._set_zoom_notify()
+
+    def wheelEvent(self, event) -> None:
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        if delta == 0:
+            return
+        self.zoom_by(1.0015 ** delta, event.position())
+        event.accept()
+
+    # --- geometry helpers -------------------------------------------------------------------------
+    def crop_point(self, view_pos: QPointF) -> tuple[float, float]:
+        """Crop pixel coordinates (centres at integers) under a viewport position."""
+        scene = self.mapToScene(int(round(view_pos.x())), int(round(view_pos.y())))
+        inv, _ = self._crop_transform.inverted()
+        p = inv.map(scene)
+        return p.x() - 0.5, p.y() - 0.5
+
+    def view_point(self, crop_x: float, crop_y: float) -> QPointF:
+        """Viewport position of a crop pixel coordinate (for tests and scripted input)."""
+        scene = self._crop_transform.map(QPointF(crop_x + 0.5, crop_y + 0.5))
+        return QPointF(self.mapFromScene(scene))
+
+    # --- tools ----------------------------------------------------------------------------------
+    def set_tool(self, tool: Tool) -> None:
+        self.tool = tool
+        self._update_cursor_shape()
+
+    def update_brush_cursor(self) -> None:
+        if self.layer is None:
+            return
+        label = self.layer.eraser_label if self.tool == Tool.ERASER else self.layer.label
+        r, g, b = (int(c) for c in PALETTE[label])
+        color = QColor(r, g, b) if label else QColor(235, 235, 235)
+        self.cursor_item.set_style(self.layer.brush_size if self.tool in (Tool.BRUSH, Tool.ERASER) else 3,
+                                   color)
+
+    def _update_cursor_shape(self) -> None:
+        if self._space or self._pan_from is not None:
+            shape = Qt.CursorShape.ClosedHandCursor if self._pan_from is not None else Qt.CursorShape.OpenHandCursor
+        elif self.tool in (Tool.FILL, Tool.PICKER):
+            shape = Qt.CursorShape.PointingHandCursor
+        else:
+            shape = Qt.CursorShape.CrossCursor
+        self.viewport().setCursor(QCursor(shape))
+        self.update_brush_cursor()
+
+    def _divider_under(self, pos) -> bool:
+        if self.divider is None or not self.divider.isVisible():
+            return False
+        return self.divider in self.items(int(round(pos.x())), int(round(pos.y())))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space):
+            self._pan_from = pos
+            self._update_cursor_shape()
+            event.accept()
+            return
+        if self._divider_under(pos):
+            super().mousePressEvent(event)
+            return
+        if self.layer is None or button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            return
+        x, y = self.crop_point(pos)
+        ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        if self.tool == Tool.PICKER or (ctrl and button == Qt.MouseButton.LeftButton):
+            label = self.layer.pick(x, y)
+            if label is not None:
+                self.picked.emit(label)
+        elif self.tool == Tool.FILL:
+            self.layer.fill(x, y, erase=button == Qt.MouseButton.RightButton)
+        else:
+            erase = self.tool == Tool.ERASER or button == Qt.MouseButton.RightButton
+            self.layer.begin_stroke(x, y, erase=erase)
+            self._stroking = True
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        if self._pan_from is not None:
+            delta = pos - self._pan_from
+            self._pan_from = pos
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(round(delta.x())))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(round(delta.y())))
+            event.accept()
+            return
+        if self.layer is not None:
+            x, y = self.crop_point(pos)
+            if self._stroking:
+                self.layer.stroke_to(x, y)
+            self.cursor_item.setPos(x + 0.5, y + 0.5)
+            self.cursor_item.setVisible(self.tool in (Tool.BRUSH, Tool.ERASER) and not self._space)
+            self.hovered.emit((x, y, self.layer.pick(x, y)))
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
+            self._pan_from = None
+            self._update_cursor_shape()
+            event.accept()
+            return
+        if self._stroking and self.layer is not None:
+            self._stroking = False
+            self.layer.end_stroke()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self.cursor_item.setVisible(False)
+        self.hovered.emit(None)
+        super().leaveEvent(event)
+
+    def enterEvent(self, event) -> None:
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        super().enterEvent(event)
+
+    def keyPressEvent(self, event) -> None:
+        if event.isAutoRepeat():
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Space:
+            self._space = True
+            self.cursor_item.setVisible(False)
+            self._update_cursor_shape()
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Backslash:
+            self.set_comparing(True)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.isAutoRepeat():
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Space:
+            self._space = False
+            self._pan_from = None
+            self._update_cursor_shape()
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Backslash:
+            self.set_comparing(False)
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def focusOutEvent(self, event) -> None:
+        self._space = False
+        self.set_comparing(False)
+        super().focusOutEvent(event)
+
+    # --- drag and drop --------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.files_dropped.emit(paths)
+            event.acceptProposedAction()
+
+    # --- empty state ----------------------------------------------------------------------------
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if self.layer is not None:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(QColor(170, 170, 178))
+        font = QFont(painter.font())
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        painter.setFont(font)
+        area = self.viewport().rect().adjusted(24, 24, -24, -24)
+        painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap), self.empty_text)
+        painter.restore()
+
+
+def class_label(index: int) -> str:
+    return f"{index}  {PARSE_CLASSES[index]}"

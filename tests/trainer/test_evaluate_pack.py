@@ -1,0 +1,32 @@
+"""evaluate-pack measures the ONNX models of a pack on a SynthFaces native dataset."""
+import json
+
+import pytest
+
+from tests.helpers.packs import make_test_pack
+from trainer.cli import main
+from trainer.data.synthfaces.native import write_native
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    return write_native(tmp_path_factory.mktemp("sf") / "sf", count=12, size=32, seed=3, workers=1,
+                        progress=False)
+
+
+def test_reports_parser_and_classifier_figures(tiny_data, tmp_path, capsys):
+    pack = make_test_pack(tmp_path, "p", tasks=("parse", "classify_attributes", "classify_expression"),
+                          resolution=32).path
+    out = tmp_path / "fig.json"
+    assert main(["evaluate-pack", str(pack), "--data", str(tiny_data), "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["samples"] == 12
+    assert 0.0 <= figures["parse"]["miou"] <= 1.0 and len(figures["parse"]["iou"]) == 19
+    assert len(figures["attributes"]["acc"]) == 13   # the test pack judges the 13 editor attributes
+    assert 0.0 <= figures["expression"]["acc"] <= 1.0
+
+
+def test_pack_without_parse_or_classify_models_is_refused(tiny_data, tmp_path, capsys):
+    pack = make_test_pack(tmp_path, "e", tasks=("edit_attributes",)).path
+    assert main(["evaluate-pack", str(pack), "--data", str(tiny_data)]) == 2
+    assert "no parse or classify model" in capsys.readouterr().err

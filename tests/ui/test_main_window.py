@@ -1,0 +1,446 @@
+"""The main window with the fake engine (and once with tiny real packs): latest-wins inference, a
+responsive UI thread, projects, autosave recovery, bad files, missing packs, the screenshot command."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+
+from faceeditor.core.autosave import AutosaveSession, find_orphans
+from faceeditor.core.labels import ATTRIBUTES, CLASS_INDEX
+from faceeditor.core.project import load_project
+from faceeditor.engine.requests import EditAttributesRequest
+from tests.helpers.ui import make_window, open_and_wait
+
+ROOT = Path(__file__).resolve().parents[2]
+HAIR = CLASS_INDEX["hair"]
+
+
+def _expected_edit(window, values):
+    """What the latest request should show: the same request run directly, pasted into the photo."""
+    engine = window.engine
+    delay, engine.delay_s = engine.delay_s, 0.0
+    try:
+        result = engine.run(EditAttributesRequest([window.doc.crop_image], values))
+    finally:
+        engine.delay_s = delay
+    return window.doc.paste(result.images[0])
+
+
+def test_attribute_slider_shows_only_the_latest_request(opened, qtbot):
+    w = opened
+    fake = w.engine
+    assert list(w.attributes.sliders) == list(ATTRIBUTES)
+    fake.delay_s = 0.25
+    n_before = len(fake.calls)
+    shown = []
+    w.ch_edit.finished.connect(lambda tag, out: shown.append(out.result))
+    for v in (0.2, 0.4, 0.6, 0.8, 1.0, 1.2):          # a drag: six values in quick succession
+        w.attributes.set_value("Bangs", v)
+        qtbot.wait(20)
+    qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
+    ran = [c for c in fake.calls[n_before:] if c.task == "edit_attributes"]
+    assert 1 < len(ran) < 6, "the waiting request is replaced, not queued"
+    assert ran[-1].y_diff["Bangs"] == pytest.approx(1.2)
+    assert len(shown) == 1 and w.ch_edit.delivered >= 1
+    assert w.ch_edit.superseded + w.ch_edit.dropped >= 6 - len(shown) - 0
+    np.testing.assert_array_equal(w.result_photo, _expected_edit(w, {"Bangs": 1.2}))
+    assert w.last_inference_ms >= 200 and "ms" in w.time_label.text()
+    assert w.provider_label.text() == "Fake"
+    # the predicted target mask (fake G_seg) is shown in the panel
+    assert w.attributes.predicted_box.isVisible() and w.attributes.predicted.pixmap() is not None
+    # reset: no edit, no result
+    w.attributes.reset()
+    qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
+    assert w.result_photo is None and not w.canvas.has_result
+
+
+def test_ui_thread_is_never_blocked_while_a_slow_engine_works(opened, qtbot):
+    """A 5 ms timer pings the event loop while inference runs; no gap between pings may exceed 50 ms."""
+    from tests.ui.test_canvas_painting import drag
+
+    w = opened
+    w.engine.delay_s = 0.4
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def ping():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(ping)
+    last[0] = time.perf_counter()
+    timer.start()
+    t_end = time.perf_counter() + 1.5
+    v = 0.0
+    while time.perf_counter() < t_end:                 # keep dragging sliders and painting meanwhile
+        v = (v + 0.1) % 1.5
+        w.attributes.set_value("Young", v)
+        w.synthesis.seed.setValue(int(v * 10))
+        drag(w.canvas, [(20, 20 + 50 * v), (60, 30 + 50 * v)])
+        qtbot.wait(15)
+    w.run_parse()
+    qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
+    timer.stop()
+    assert len(gaps) > 100
+    worst = max(gaps[1:])
+    print(f"\nUI thread: {len(gaps)} pings, worst gap {worst * 1000:.1f} ms, "
+          f"median {sorted(gaps)[len(gaps) // 2] * 1000:.1f} ms")
+    assert worst < 0.050, f"the UI thread was blocked for {worst * 1000:.0f} ms"
+
+
+def test_inference_failure_is_shown_and_the_window_goes_on(opened, qtbot):
+    w = opened
+    w.engine.fail_with = MemoryError("out of memory on the device")
+    w.attributes.set_value("Male", 1.0)
+    qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
+    assert "Attribute edit failed" in w.message_label.text() and "out of memory" in w.message_label.text()
+    assert w.result_photo is None
+    w.attributes.set_value("Male", 0.5)                # the next request works again
+    qtbot.waitUntil(lambda: w.result_photo is not None and not w.workers.busy, timeout=5000)
+
+
+def test_save_and_reload_a_project_identically(opened, qtbot, tmp_path):
+    from tests.ui.test_canvas_painting import drag
+
+    w = opened
+    w.mask_panel.select_class(HAIR)
+    drag(w.canvas, [(10, 10), (100, 30)])
+    w.attributes.set_value("Blond_Hair", 0.7)
+    w.synthesis.seed.setValue(42)
+    w.layers_panel.opacity.setValue(35)
+    qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
+    path = tmp_path / "work.fep"
+    assert w.save_to(path, wait=True)
+    assert not w.is_modified and w.doc.project_path == path and "work.fep" in w.windowTitle()
+    mask, photo = w.doc.mask.data.copy(), w.doc.photo.copy()
+    project = load_project(path)
+    np.testing.assert_array_equal(project.mask, mask)
+    np.testing.assert_array_equal(project.image, photo)
+    assert project.edits["attributes"] == {"Blond_Hair": 0.7}
+    assert project.edits["synthesis"]["seed"] == 42
+    # reopen in a fresh window: the same document, and the edit is recomputed
+    w2 = make_window(qtbot, tmp_path / "second")
+    try:
+        open_and_wait(w2, qtbot, path)
+        np.testing.assert_array_equal(w2.doc.mask.data, mask)
+        np.testing.assert_array_equal(w2.doc.photo, photo)
+        assert w2.doc.mode == w.doc.mode and w2.doc.resolution == w.doc.resolution
+        np.testing.assert_array_equal(w2.doc.crop_image, w.doc.crop_image)
+        assert w2.attributes.values()["Blond_Hair"] == pytest.approx(0.7)
+        assert w2.synthesis.seed.value() == 42
+        assert w2.layers_panel.opacity.value() == 35
+        qtbot.waitUntil(lambda: w2.result_photo is not None, timeout=5000)
+        np.testing.assert_array_equal(w2.result_photo, w.result_photo)
+        assert not w2.is_modified
+        # shown result = the attribute edit: reopening recomputes it without marking the work modified
+        w2.layers_panel.source.setCurrentIndex(0)
+        assert w2.save_to(path, wait=True)
+        w3 = make_window(qtbot, tmp_path / "third")
+        try:
+            open_and_wait(w3, qtbot, path)
+            assert w3.shown_kind == "attributes" and w3.result_photo is not None
+            np.testing.assert_array_equal(w3.result_photo, _expected_edit(w3, {"Blond_Hair": 0.7}))
+            assert not w3.is_modified and "\u2022" not in w3.windowTitle()
+            w3.synthesis.seed.setValue(7)
+            assert w3.is_modified, "changing the seed is an edit"
+        finally:
+            w3.close()
+    finally:
+        w2.close()
+
+
+def test_recover_the_autosave_after_a_crash(opened, qtbot, tmp_path, monkeypatch):
+    from tests.ui.test_canvas_painting import drag
+
+    w = opened
+    w.mask_panel.select_class(HAIR)
+    drag(w.canvas, [(5, 100), (120, 110)])
+    w.attributes.set_value("Eyeglasses", 1.0)
+    qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
+    w.autosave_now()
+    qtbot.waitUntil(lambda: not w.workers.busy and w.autosave.last_saved is not None, timeout=10000)
+    mask = w.doc.mask.data.copy()
+    # crash: the session's lock goes away with the process, its files stay
+    w.autosave.abandon()
+    monkeypatch.setattr(w.autosave, "close", lambda: None)
+    folder = w.autosave.folder
+    assert len(find_orphans(folder)) == 1
+
+    w2 = make_window(qtbot, tmp_path / "after-crash", autosave_dir=folder)
+    try:
+        offered = []
+        w2.choose_recovery = lambda orphans: offered.append(orphans) or orphans[0]
+        assert w2.offer_recovery()
+        assert offered and offered[0][0].source == "synthface.png"
+        np.testing.assert_array_equal(w2.doc.mask.data, mask)
+        assert w2.attributes.values()["Eyeglasses"] == pytest.approx(1.0)
+        assert w2.is_modified and w2.doc.project_path is None
+        # once the recovered work is in the new session's own autosave, the old one is gone
+        qtbot.waitUntil(lambda: not w2.workers.busy and not find_orphans(folder), timeout=10000)
+        assert w2.autosave.path.is_file()
+    finally:
+        w2.close()
+    assert not list(folder.glob("*.fep")), "a clean exit leaves no autosave behind"
+
+
+def test_no_recovery_offered_after_a_clean_exit(qtbot, tmp_path, synth_sample_path):
+    folder = tmp_path / "autosave"
+    w = make_window(qtbot, tmp_path, autosave_dir=folder)
+    open_and_wait(w, qtbot, synth_sample_path)
+    w.autosave_now()
+    qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
+    w.close()
+    w2 = make_window(qtbot, tmp_path / "b", autosave_dir=folder)
+    w2.choose_recovery = lambda orphans: pytest.fail("nothing should be offered")
+    assert not w2.offer_recovery()
+    w2.close()
+
+
+def test_damaged_project_and_unreadable_image_keep_the_open_document(opened, qtbot, tmp_path):
+    from tests.ui.test_canvas_painting import drag
+
+    w = opened
+    drag(w.canvas, [(30, 30), (70, 70)])
+    doc, mask = w.doc, w.doc.mask.data.copy()
+    bad_project = tmp_path / "damaged.fep"
+    good = tmp_path / "good.fep"
+    w.save_to(good, wait=True)
+    bad_project.write_bytes(good.read_bytes()[:3000])             # truncated
+    bad_image = tmp_path / "broken.png"
+    bad_image.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(200))
+    for path, words in ((bad_project, "damaged"), (bad_image, "broken.png"), (tmp_path / "missing.jpg", "no such file")):
+        n = len(w.errors)
+        open_and_wait(w, qtbot, path)
+        assert len(w.errors) == n + 1 and words in w.errors[-1], w.errors[-1:]
+        assert w.doc is doc
+        np.testing.assert_array_equal(w.doc.mask.data, mask)
+        assert "Cannot open" in w.message_label.text()
+    drag(w.canvas, [(90, 90)])                                     # still editable
+    assert not np.array_equal(w.doc.mask.data, mask)
+
+
+def test_mask_import_and_export(opened, tmp_path):
+    from faceeditor.core.image_io import load_image, load_index_mask
+
+    w = opened
+    rng = np.random.default_rng(0)
+    mask = rng.integers(0, 19, w.doc.mask.shape).astype(np.uint8)
+    w.doc.mask.replace(mask)
+    assert w.export_mask(tmp_path / "index.png", colour=False)
+    assert w.export_mask(tmp_path / "colour.png", colour=True)
+    np.testing.assert_array_equal(load_index_mask(tmp_path / "index.png"), mask)
+    from faceeditor.core.palette import colorize
+
+    np.testing.assert_array_equal(load_image(tmp_path / "colour.png"), colorize(mask))
+    w.doc.mask.replace(np.zeros_like(mask))
+    assert w.import_mask(tmp_path / "colour.png")                   # colour PNGs are read via the palette
+    np.testing.assert_array_equal(w.doc.mask.data, mask)
+    w.act_undo.trigger()
+    assert not w.doc.mask.data.any()
+    assert w.import_mask(tmp_path / "index.png")
+    np.testing.assert_array_equal(w.doc.mask.data, mask)
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    assert not w.import_mask(tmp_path / "bad.png") and "Cannot import" in w.errors[-1]
+    assert w.export_result(tmp_path / "result.png")
+    np.testing.assert_array_equal(load_image(tmp_path / "result.png"), w.doc.photo)
+
+
+def test_parser_button_replaces_the_mask_in_one_undo_step(opened, qtbot):
+    w = opened
+    assert w.doc.mask.history.undo_stack[-1].name == "Mask from parser"      # parsed on open...
+    assert not w.is_modified, "...which is not an unsaved change"
+    w.doc.mask.replace(np.zeros(w.doc.mask.shape, np.uint8))
+    assert w.act_parse.isEnabled() and w.mask_panel.parse_button.isEnabled()
+    w.mask_panel.parse_button.click()
+    qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
+    assert w.doc.mask.data.any()
+    assert w.doc.mask.history.undo_stack[-1].name == "Mask from parser"
+    w.act_undo.trigger()
+    assert not w.doc.mask.data.any()
+
+
+def test_synthesis_refreshes_after_each_stroke(opened, qtbot):
+    from tests.ui.test_canvas_painting import drag
+
+    w = opened
+    assert w.synthesis.active and w.synthesis.auto_refresh
+    n = sum(c.task == "synthesize" for c in w.engine.calls)
+    w.mask_panel.select_class(HAIR)
+    drag(w.canvas, [(10, 10), (40, 10)])
+    qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
+    calls = [c for c in w.engine.calls if c.task == "synthesize"]
+    assert len(calls) == n + 1
+    np.testing.assert_array_equal(calls[-1].masks[0], w.doc.mask.data)    # the painted mask drives it
+    assert w.synthesis.preview.pixmap() is not None
+    w.synthesis.randomise.click()
+    qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
+    assert w.shown_kind == "synthesis" and w.canvas.has_result
+    assert [c for c in w.engine.calls if c.task == "synthesize"][-1].seeds == w.synthesis.seed.value()
+
+
+def test_without_packs_the_panels_say_what_is_missing(qtbot, tmp_path, synth_sample_path):
+    from faceeditor.engine.engine import Engine
+
+    w = make_window(qtbot, tmp_path, engine=Engine())
+    try:
+        assert not w.attributes.sliders and "No model pack with an attribute editor" in _texts(w.attributes)
+        assert "mask-to-face generator" in _texts(w.synthesis)
+        assert not w.mask_panel.parse_button.isEnabled()
+        assert w.pack_label.text() == "No model packs"
+        open_and_wait(w, qtbot, synth_sample_path)
+        assert w.doc is not None and w.doc.mask.data.any(), "the landmarks give a first mask"
+        assert not w.act_parse.isEnabled()
+    finally:
+        w.close()
+
+
+def _texts(widget) -> str:
+    from PySide6.QtWidgets import QLabel
+
+    return " ".join(label.text() for label in widget.findChildren(QLabel))
+
+
+@pytest.fixture(scope="session")
+def tiny_packs(tmp_path_factory):
+    from tests.helpers.packs import make_test_pack
+
+    root = tmp_path_factory.mktemp("packs")
+    make_test_pack(root, "tinypack", tasks=("parse", "edit_attributes", "synthesize"), resolution=32)
+    return root
+
+
+def test_real_tiny_packs_light_up_the_panels(qtbot, tmp_path, tiny_packs, synth_sample_path):
+    """ONNX Runtime end to end: packs found on disk, parser on open, an attribute edit, synthesis."""
+    from faceeditor.core.preferences import Preferences
+    from faceeditor.ui.main_window import MainWindow
+
+    w = MainWindow(pack_dirs=[tiny_packs], interactive=False, autosave_dir=tmp_path / "as",
+                   preferences=Preferences(tmp_path / "p.json"))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        assert w.pack_label.text() == "Packs: tinypack" and w.provider_label.text() in ("CPU", "CUDA")
+        assert list(w.attributes.sliders) == list(ATTRIBUTES)
+        assert w.synthesis.active and not w.mask_panel.parse_button.isEnabled()   # nothing to parse yet
+        open_and_wait(w, qtbot, synth_sample_path, timeout_ms=60000)
+        assert w.mask_panel.parse_button.isEnabled()
+        assert w.doc.mask.history.undo_stack[-1].name == "Mask from parser"
+        w.attributes.set_value("Bangs", 1.0)
+        qtbot.waitUntil(lambda: w.result_photo is not None and not w.workers.busy, timeout=30000)
+        assert w.result_photo.shape == w.doc.photo.shape
+        assert "tinypack/G" in w.time_label.toolTip()
+        w.synthesis.generate.click()
+        qtbot.waitUntil(lambda: "synthesis" in w.results and not w.workers.busy, timeout=30000)
+        assert not w.errors, w.errors
+    finally:
+        w.close()
+
+
+def test_slider_range_comes_from_the_manifest():
+    from faceeditor.ui.panels import DEFAULT_SLIDER_RANGE, slider_range
+
+    assert slider_range({}, "Bangs") == DEFAULT_SLIDER_RANGE
+    assert slider_range({"slider_range": [-2, 3]}, "Bangs") == (-2.0, 3.0)
+    assert slider_range({"slider_range": [-2, 3], "slider_ranges": {"Bangs": [-1, 1]}}, "Bangs") == (-1.0, 1.0)
+    assert slider_range({"slider_range": "wide"}, "Bangs") == DEFAULT_SLIDER_RANGE
+    assert slider_range({"slider_range": [1, 2]}, "Bangs") == DEFAULT_SLIDER_RANGE   # must include 0
+
+
+def test_large_photo_without_a_face_opens_whole(qtbot, tmp_path):
+    from faceeditor.core.image_io import save_image
+
+    yy, xx = np.mgrid[0:1600, 0:2400]
+    photo = np.stack([(xx % 256), (yy % 256), ((xx + yy) % 256)], axis=2).astype(np.uint8)
+    save_image(tmp_path / "big.png", photo)
+    w = make_window(qtbot, tmp_path)
+    try:
+        open_and_wait(w, qtbot, tmp_path / "big.png", timeout_ms=60000)
+        assert w.doc.mode == "whole" and w.doc.photo.shape == (1600, 2400, 3)
+        assert len(w.canvas.photo_item.pyramid.levels) >= 2
+        assert "no face found" in w.message_label.text() or w.doc.landmarks is None
+        w.attributes.set_value("Pale_Skin", 1.0)
+        qtbot.waitUntil(lambda: w.result_photo is not None and not w.workers.busy, timeout=20000)
+        assert w.result_photo.shape == photo.shape
+    finally:
+        w.close()
+
+
+def test_screenshot_command_writes_a_png(tmp_path, synth_sample_path):
+    out = tmp_path / "shot.png"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen",
+               XDG_CONFIG_HOME=str(tmp_path / "c"), XDG_STATE_HOME=str(tmp_path / "s"),
+               XDG_DATA_HOME=str(tmp_path / "d"))
+    proc = subprocess.run([sys.executable, "-m", "faceeditor", "--offscreen", "--engine", "fake", "--size", "900x600",
+                           "--attr", "Bangs=1", "--screenshot", str(out), str(synth_sample_path)],
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from faceeditor.core.image_io import load_image
+
+    shot = load_image(out)
+    assert shot.shape[1] == 900 and 590 <= shot.shape[0] <= 620
+    assert shot.std() > 10, "the window was rendered, not a blank image"
+    # an unreadable file: non-zero exit, a one-line reason, still a screenshot of the empty window
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    proc = subprocess.run([sys.executable, "-m", "faceeditor", "--offscreen", "--engine", "fake",
+                           "--screenshot", str(tmp_path / "empty.png"), str(bad)],
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 2 and "bad.png" in proc.stderr
+    assert (tmp_path / "empty.png").is_file()
+
+
+def test_autosave_session_is_released_on_close(qtbot, tmp_path):
+    w = make_window(qtbot, tmp_path)
+    session: AutosaveSession = w.autosave
+    assert session.active and session.lock_path.is_file()
+    w.close()
+    assert not session.active and not session.lock_path.exists()
+
+
+def test_autosave_encodes_the_photo_once_per_document(opened, qtbot, monkeypatch):
+    import faceeditor.core.project as project_mod
+    from tests.ui.test_canvas_painting import drag
+
+    w = opened
+    real = project_mod._png_bytes
+    modes = []
+    monkeypatch.setattr(project_mod, "_png_bytes", lambda arr, mode, level: modes.append(mode) or real(arr, mode, level))
+    for y in (20, 60):
+        drag(w.canvas, [(10, y), (50, y)])
+        w.autosave_now()
+        qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
+    assert modes.count("RGB") == 1 and modes.count("L") == 2
+    saved = load_project(w.autosave.path)
+    np.testing.assert_array_equal(saved.mask, w.doc.mask.data)
+
+
+def test_loading_a_pack_at_run_time_lights_up_the_panels(qtbot, tmp_path, tiny_packs, synth_sample_path):
+    from faceeditor.engine.engine import Engine
+    from tests.helpers.packs import edit_manifest
+
+    broken = tmp_path / "broken"
+    import shutil
+
+    shutil.copytree(tiny_packs / "tinypack", broken)
+    edit_manifest(broken, lambda m: m["models"][0].update(sha256="0" * 64))
+    w = make_window(qtbot, tmp_path, engine=Engine())
+    try:
+        open_and_wait(w, qtbot, synth_sample_path)
+        assert not w.attributes.sliders and not w.mask_panel.parse_button.isEnabled()
+        assert not w.load_pack(broken) and "sha256" in w.errors[-1]
+        assert not w.attributes.sliders
+        assert w.load_pack(tiny_packs / "tinypack")
+        assert list(w.attributes.sliders) == list(ATTRIBUTES) and w.synthesis.active
+        assert w.mask_panel.parse_button.isEnabled() and w.pack_label.text() == "Packs: tinypack"
+    finally:
+        w.close()

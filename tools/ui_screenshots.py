@@ -1,0 +1,124 @@
+"""Render the README's screenshots of the desktop window into docs/images/ (offscreen, deterministic).
+
+    python tools/ui_screenshots.py [--out docs/images] [--pack DIR ...]
+
+1. app_start.png     what `faceeditor --sample` shows with the packs that are installed
+2. app_painting.png  the mask being painted (hair along the fringe, mirrored), zoomed, brush cursor shown
+3. app_panels_fake_engine.png  (only with --fake) every panel lit by the *test* engine, whose "edits" are
+                     colour shifts, not a model: it shows the layout, the split view and the status bar
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
+    parser.add_argument("--pack", action="append", default=[])
+    parser.add_argument("--fake", action="store_true", help="also render the panels with the test engine")
+    args = parser.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="fe-shots-"))
+    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME"):
+        os.environ[var] = str(tmp / var.lower())
+
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    from faceeditor.core.labels import CLASS_INDEX
+    from faceeditor.core.preferences import Preferences
+    from faceeditor.ui.main_window import MainWindow, apply_dark_theme, bundled_samples
+
+    app = QApplication.instance() or QApplication(["faceeditor"])
+    apply_dark_theme(app)
+    args.out.mkdir(parents=True, exist_ok=True)
+    samples = bundled_samples()
+
+    def window(engine=None, parse_on_open=True):
+        prefs = Preferences(tmp / "prefs.json")
+        prefs.data["parse_on_open"] = parse_on_open
+        w = MainWindow(engine, pack_dirs=args.pack, interactive=False, autosave_dir=tmp / "autosave",
+                       preferences=prefs)
+        w.resize(1440, 900)
+        w.show()
+        return w
+
+    def settle(w):
+        w.workers.wait_idle(120)
+        for _ in range(5):
+            app.processEvents()
+
+    def save(w, name):
+        settle(w)
+        path = args.out / name
+        w.grab().save(str(path), "PNG")
+        print(f"wrote {path}")
+
+    def mouse(w, kind, x, y, buttons=Qt.MouseButton.LeftButton):
+        pos = w.canvas.view_point(x, y)
+        vp = w.canvas.viewport()
+        button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else Qt.MouseButton.LeftButton
+        QApplication.sendEvent(vp, QMouseEvent(kind, pos, vp.mapToGlobal(pos), button, buttons,
+                                               Qt.KeyboardModifier.NoModifier))
+
+    # 1. start
+    w = window()
+    w.open_file(samples[1])
+    settle(w)
+    w.canvas.fit()
+    save(w, "app_start.png")
+    w.close()
+
+    # 2. painting: hair over the fringe with mirror on, a fill of the background with cloth below
+    w = window()
+    w.open_file(samples[1])
+    settle(w)
+    layer = w.doc.mask
+    w.mask_panel.select_class(CLASS_INDEX["hair"])
+    w.mask_panel.set_brush_size(22)
+    w.mask_panel.mirror.setChecked(True)
+    for pts in ([(70, 80), (88, 64), (110, 58), (126, 58)], [(72, 76), (96, 70), (126, 68)],
+                [(78, 92), (96, 84), (118, 80)],
+                [(60, 108), (64, 92), (74, 78)], [(56, 140), (58, 118), (62, 104)]):
+        mouse(w, QEvent.Type.MouseButtonPress, *pts[0])
+        for p in pts[1:]:
+            mouse(w, QEvent.Type.MouseMove, *p)
+        mouse(w, QEvent.Type.MouseButtonRelease, *pts[-1], buttons=Qt.MouseButton.NoButton)
+    w.mask_panel.mirror.setChecked(False)
+    w.canvas.zoom_by(1.35, QPointF(w.canvas.viewport().rect().center()))
+    w.canvas.centerOn(w.canvas.overlay.mapToScene(QPointF(128, 110)))
+    w.mask_panel.select_class(CLASS_INDEX["hair"])
+    mouse(w, QEvent.Type.MouseMove, 150, 72, Qt.MouseButton.NoButton)
+    _ = layer
+    save(w, "app_painting.png")
+    w.close()
+
+    # 3. every panel lit by the test engine
+    if args.fake:
+        from faceeditor.engine.fake import FakeEngine
+
+        w = window(FakeEngine(resolution=256), parse_on_open=False)
+        w.open_file(samples[0])
+        settle(w)
+        w.attributes.set_value("Blond_Hair", 1.2)
+        w.attributes.set_value("Young", -0.5)
+        settle(w)
+        w.layers_panel.split.setChecked(True)
+        w.layers_panel.opacity.setValue(25)
+        w.canvas.set_split_position(w.doc.photo.shape[1] * 0.45)
+        save(w, "app_panels_fake_engine.png")
+        w.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
