@@ -110,4 +110,6 @@ def test_class_balance_weights_rare_classes_and_is_checkpointed(cpu, attach):
     fresh = ParserMethod(cfg, cpu)
     fresh.load_state_dict(state)
     assert torch.equal(fresh.class_freq, m.class_freq)
-    assert ParserMethod(tiny_cfg(), cpu).class_weight(batch["mask"]) is None
+    off = tiny_cfg()
+    off.class_balance = 0.0
+    assert ParserMethod(off, cpu).class_weight(batch["mask"]) is None
