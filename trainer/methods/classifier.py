@@ -34,6 +34,10 @@ class ClassifierConfig(TrainConfig):
     feature_dim: int = 256             # penultimate features (Fréchet distance space)
     stages: int = 5
     dropout: float = 0.2
+    # a classifier run folder or checkpoint whose trunk (conv layers) initialises this network, e.g. the
+    # attribute evaluator for the expression one: its mouth/brow features break the long chance-level
+    # plateau that subtle expressions otherwise sit on. Empty = train from scratch.
+    init_from: str = ""
     iters: int = 3000
     batch_size: int = 32
     lr: float = 1e-3
@@ -77,9 +81,32 @@ class ClassifierMethod(Method):
         super().__init__(cfg, device)
         self.net_cfg = cfg.net_config()
         self.task = cfg.task
+        self._trunk_initialised = False
 
     def build_networks(self) -> dict[str, nn.Module]:
         return {"classifier": EvaluatorClassifier(self.net_cfg)}
+
+    @staticmethod
+    def _init_trunk(net: EvaluatorClassifier, source: str) -> None:
+        """Copy the conv trunk of another classifier run's latest checkpoint (or of a checkpoint file)."""
+        from pathlib import Path
+
+        from trainer.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
+
+        path = Path(source)
+        ckpt = latest_checkpoint(path) if path.is_dir() else path
+        if ckpt is None or not Path(ckpt).is_file():
+            raise ConfigError(f"init_from: no checkpoint found at {source!r}")
+        try:
+            state = load_checkpoint(ckpt)["nets"]["classifier"]
+        except (CheckpointError, KeyError) as exc:
+            raise ConfigError(f"init_from: {ckpt} holds no classifier weights ({exc})") from None
+        trunk = {k[len("trunk."):]: v for k, v in state.items() if k.startswith("trunk.")}
+        try:
+            net.trunk.load_state_dict(trunk)
+        except RuntimeError as exc:
+            raise ConfigError(f"init_from: the trunk of {ckpt} does not fit this config "
+                              f"({str(exc).splitlines()[0]})") from None
 
     def _targets(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.task == "attributes":
@@ -102,6 +129,12 @@ class ClassifierMethod(Method):
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         net = self.nets["classifier"]
+        if self.cfg.init_from and not self._trunk_initialised:
+            # only at the very first step: a resumed run has its own weights, and loading a trained run
+            # for evaluation or export never needs the source run
+            if step == 0:
+                self._init_trunk(unwrap(net), self.cfg.init_from)
+            self._trunk_initialised = True
         net.train()
         image = batch["image"].to(self.device, non_blocking=True)
         target, known = self._targets(batch)

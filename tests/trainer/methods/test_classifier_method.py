@@ -96,3 +96,28 @@ def test_config_checks():
         config_from_data({"task": "pose"}, method="classifier")
     with pytest.raises(ConfigError, match="dropout"):
         ClassifierConfig(dropout=2.0).check()
+
+
+def test_init_from_copies_the_trunk_of_another_run(cpu, attach, tmp_path):
+    from trainer.checkpoint import save_checkpoint
+    from trainer.config import ConfigError
+
+    source = attach(ClassifierMethod(tiny_cfg("attributes"), cpu))
+    source.train_step(random_batch(), 0)
+    save_checkpoint({"step": 1, "nets": {"classifier": source.nets["classifier"].state_dict()}}, tmp_path, 1, 2)
+    cfg = tiny_cfg("expression")
+    cfg.init_from = str(tmp_path)
+    m = ClassifierMethod(cfg, cpu)
+    fresh = m.build_networks()["classifier"]                # building (as export does) reads nothing
+    assert not torch.equal(fresh.trunk[0][0].weight, source.nets["classifier"].trunk[0][0].weight)
+    m = attach(m)
+    m.train_step(random_batch(), 0)                           # the first step copies the trunk, then trains
+    target = m.nets["classifier"]
+    assert target.fc.out_features == 8                        # the head is fresh, sized for the expressions
+    diff = (target.trunk[0][0].weight - source.nets["classifier"].trunk[0][0].weight).abs().max()
+    assert diff < 0.01                                        # one Adam step (lr 3e-3) away from the source
+    cfg.init_from = str(tmp_path / "nothing-here")
+    with pytest.raises(ConfigError, match="init_from"):
+        attach(ClassifierMethod(cfg, cpu)).train_step(random_batch(), 0)
+    resumed = attach(ClassifierMethod(cfg, cpu))
+    resumed.train_step(random_batch(), 50)                    # a resumed run never looks for the source
