@@ -30,7 +30,7 @@ class ClassifierConfig(TrainConfig):
     method: str = "classifier"
     data: DataConfig = field(default_factory=lambda: DataConfig(flip=True))
     task: Literal["attributes", "expression"] = "attributes"   # 15 multi-label | 8 multi-class
-    width: int = 32                    # channels of the first stage; doubled per stage up to feature_dim
+    width: int = 16                    # channels of the first stage; doubled per stage up to feature_dim
     feature_dim: int = 256             # penultimate features (Fréchet distance space)
     stages: int = 5
     dropout: float = 0.2
@@ -38,10 +38,13 @@ class ClassifierConfig(TrainConfig):
     # attribute evaluator for the expression one: its mouth/brow features break the long chance-level
     # plateau that subtle expressions otherwise sit on. Empty = train from scratch.
     init_from: str = ""
-    iters: int = 3000
+    # defaults = the shipped SynthFaces 128² attribute evaluator (~30 min on one CPU core)
+    iters: int = 2500
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float = 2e-3
     betas: tuple[float, float] = (0.9, 0.999)
+    lr_decay: Literal["none", "linear", "exp"] = "linear"
+    lr_decay_start: int = 800
     sample_every: int = 500
     ckpt_every: int = 500
 
