@@ -44,6 +44,9 @@ class ParserNetConfig:
     blocks: tuple[int, ...] = (1, 1, 1, 1)
     spatial_stride: int = 4
     context_channels: int = 0
+    # BiSeNet: channels of a full-resolution detail refinement of the main head (0 = the paper's head,
+    # bilinear upsampling of 1/stride logits). Thin parts (eyeglass frames, lips, earrings) at 128² need it.
+    detail_channels: int = 0
     # UNet: number of 2× downsamplings.
     depth: int = 4
 
@@ -56,6 +59,8 @@ class ParserNetConfig:
             raise ValueError(f"spatial_stride must be 4 or 8, got {self.spatial_stride}")
         if len(self.blocks) != 4 or min(self.blocks) < 1:
             raise ValueError(f"blocks must be 4 positive counts, got {self.blocks}")
+        if self.detail_channels < 0:
+            raise ValueError(f"detail_channels must be >= 0, got {self.detail_channels}")
         if not 1 <= self.depth <= 6:
             raise ValueError(f"unet depth must be in 1..6, got {self.depth}")
 
@@ -191,6 +196,23 @@ class SegHead(nn.Module):
         return F.interpolate(self.classify(self.conv(x)), size=size, mode="bilinear", align_corners=False)
 
 
+class DetailHead(nn.Module):
+    """Main head with full-resolution refinement: the fused features are reduced at 1/stride, upsampled to
+    the input size, joined with a shallow full-resolution feature map of the image, and classified there."""
+
+    def __init__(self, cin: int, mid: int, detail: int, num_classes: int):
+        super().__init__()
+        self.conv = ConvBNReLU(cin, mid, 3)
+        self.reduce = ConvBNReLU(mid, 2 * detail, 1)
+        self.detail = nn.Sequential(ConvBNReLU(3, detail, 3), ConvBNReLU(detail, detail, 3))
+        self.refine = ConvBNReLU(3 * detail, 2 * detail, 3)
+        self.classify = nn.Conv2d(2 * detail, num_classes, 1)
+
+    def forward(self, x: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        up = F.interpolate(self.reduce(self.conv(x)), size=image.shape[2:], mode="bilinear", align_corners=False)
+        return self.classify(self.refine(torch.cat([up, self.detail(image)], dim=1)))
+
+
 class BiSeNet(nn.Module):
     """Spatial path + context path fused by an FFM; two auxiliary heads on the context path (training only)."""
 
@@ -200,7 +222,8 @@ class BiSeNet(nn.Module):
         self.context = ContextPath(cfg.width, tuple(cfg.blocks), c)
         self.spatial = SpatialPath(cfg.width, c, cfg.spatial_stride)
         self.fusion = FeatureFusion(2 * c, 2 * c)
-        self.head = SegHead(2 * c, c, cfg.num_classes)
+        self.head = (DetailHead(2 * c, c, cfg.detail_channels, cfg.num_classes) if cfg.detail_channels
+                     else SegHead(2 * c, c, cfg.num_classes))
         self.aux16 = SegHead(c, c // 2, cfg.num_classes)
         self.aux32 = SegHead(c, c // 2, cfg.num_classes)
 
@@ -209,7 +232,8 @@ class BiSeNet(nn.Module):
         spatial = self.spatial(x)
         ctx8, ctx16 = self.context(x)
         ctx = F.interpolate(ctx8, size=spatial.shape[2:], mode="bilinear", align_corners=False)
-        logits = self.head(self.fusion(spatial, ctx), size)
+        fused = self.fusion(spatial, ctx)
+        logits = self.head(fused, x) if isinstance(self.head, DetailHead) else self.head(fused, size)
         if not with_aux:
             return logits
         return logits, [self.aux16(ctx8, size), self.aux32(ctx16, size)]

@@ -50,3 +50,16 @@ def test_all_easy_and_all_ignored_give_zero():
     assert ohem_cross_entropy(logits, torch.full_like(target, 255), thresh=0.1, n_min=2).item() == 0.0
     with pytest.raises(ValueError):
         OhemCrossEntropy(thresh_prob=0.0)
+
+
+def test_class_weights_average_the_hard_pixels_by_their_class():
+    logits, target = _case()
+    target[0, 0, 2] = 1              # pixel 2 (logits -ln 3, 0) as class 1: loss ln 4/3, no longer hard
+    w = torch.tensor([1.0, 3.0])
+    loss = ohem_cross_entropy(logits, target, thresh=-math.log(0.7), n_min=1, class_weight=w)
+    assert loss.item() == pytest.approx(math.log(2), abs=1e-6)       # one class-0 pixel: weight cancels
+    target = torch.zeros_like(target)
+    target[0, 0, 0] = 1                                  # pixel 0: logits (0, 0) -> ln 2 whatever the class
+    loss = ohem_cross_entropy(logits, target, thresh=-math.log(0.7), n_min=1, class_weight=w)
+    # hard: pixel 0 (class 1, ln 2, weight 3) and pixel 2 (class 0, ln 4, weight 1)
+    assert loss.item() == pytest.approx((3 * math.log(2) + math.log(4)) / 4, abs=1e-6)

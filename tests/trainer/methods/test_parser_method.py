@@ -91,3 +91,25 @@ def test_config_checks_and_command_line():
         ParserConfig(spatial_stride=3).check()
     with pytest.raises(ConfigError, match="ohem_thresh"):
         ParserConfig(ohem_thresh=1.5).check()
+
+
+def test_class_balance_weights_rare_classes_and_is_checkpointed(cpu, attach):
+    cfg = tiny_cfg()
+    cfg.class_balance = 0.5
+    m = attach(ParserMethod(cfg, cpu))
+    batch = structured_batch()
+    for step in range(3):
+        m.train_step(batch, step)
+    w = m.class_weight(batch["mask"])
+    counts = torch.bincount(batch["mask"].flatten(), minlength=19)
+    present = counts.clone().float()
+    present[counts == 0] = float("inf")
+    rare, common = int(present.argmin()), int(counts.argmax())
+    assert w[rare] > w[common] and w.min() == pytest.approx(1.0) and w.max() <= cfg.max_class_weight
+    state = m.state_dict()
+    fresh = ParserMethod(cfg, cpu)
+    fresh.load_state_dict(state)
+    assert torch.equal(fresh.class_freq, m.class_freq)
+    off = tiny_cfg()
+    off.class_balance = 0.0
+    assert ParserMethod(off, cpu).class_weight(batch["mask"]) is None

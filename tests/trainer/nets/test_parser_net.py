@@ -14,10 +14,11 @@ from trainer.nets.parser import (
 )
 
 TINY = [ParserNetConfig("bisenet", width=4, context_channels=8), ParserNetConfig("unet", width=4, depth=3),
-        ParserNetConfig("bisenet", width=4, spatial_stride=8)]
+        ParserNetConfig("bisenet", width=4, spatial_stride=8),
+        ParserNetConfig("bisenet", width=4, context_channels=8, detail_channels=4)]
 
 
-@pytest.mark.parametrize("cfg", TINY, ids=lambda c: f"{c.arch}-s{c.spatial_stride}")
+@pytest.mark.parametrize("cfg", TINY, ids=lambda c: f"{c.arch}-s{c.spatial_stride}-d{c.detail_channels}")
 def test_tiny_shapes_and_aux_heads(cfg):
     torch.manual_seed(0)
     net = build_parser_net(cfg)
@@ -60,7 +61,7 @@ def test_tempered_softmax_limits():
         tempered_softmax(logits, 0.0)
 
 
-@pytest.mark.parametrize("cfg", TINY[:2], ids=lambda c: c.arch)
+@pytest.mark.parametrize("cfg", [TINY[0], TINY[1], TINY[3]], ids=lambda c: f"{c.arch}-d{c.detail_channels}")
 def test_export_wrapper_outputs_agree_and_survive_onnx(cfg, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     torch.manual_seed(1)
@@ -88,3 +89,5 @@ def test_bad_configs_are_refused():
         ParserNetConfig(arch="segformer")
     with pytest.raises(ValueError, match="spatial_stride"):
         ParserNetConfig(spatial_stride=2)
+    with pytest.raises(ValueError, match="detail_channels"):
+        ParserNetConfig(detail_channels=-1)
