@@ -24,6 +24,10 @@ from trainer.config import TrainConfig
 METHODS: dict[str, str] = {
     "parser": "trainer.methods.parser",
     "classifier": "trainer.methods.classifier",
+    "stargan": "trainer.methods.stargan",
+    "attgan": "trainer.methods.attgan",
+    "concat": "trainer.methods.concat",
+    "secgan": "trainer.methods.secgan",
 }
 _REGISTRY: dict[str, type[Method]] = {}
 

@@ -1,0 +1,167 @@
+"""The attribute editors (stargan / attgan / concat / secgan): losses fall on SynthFaces at 32², the SeCGAN
+terms are wired as eqs. 11–12, evaluation follows §4.4, export keeps P and G_seg inside the graph."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from faceeditor.core.labels import ATTRIBUTES
+from trainer.config import ConfigError
+from trainer.data.registry import DataConfig, build_dataset
+from trainer.methods.base import method_class
+from trainer.methods.editing import EditorExport, flip_target, one_hot_max, segment_matrix
+from trainer.nets.parser import ParserNetConfig, build_parser_net
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory):
+    from trainer.data.synthfaces.native import write_native
+
+    root = tmp_path_factory.mktemp("sf") / "sf"
+    write_native(root, count=40, size=64, seed=3, workers=1, progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def parser_run(tmp_path_factory):
+    """A parser run folder (config + checkpoint) at 32² built without training: P only has to exist."""
+    from trainer.checkpoint import save_checkpoint
+    from trainer.config import save_config
+    from trainer.methods.parser import ParserConfig
+
+    run = tmp_path_factory.mktemp("parser")
+    cfg = ParserConfig(run_dir=str(run), width=4, context_channels=8, data=DataConfig(resolution=32))
+    torch.manual_seed(0)
+    net = build_parser_net(cfg.net_config())
+    save_config(cfg, run / "config.json")
+    save_checkpoint({"step": 1, "nets": {"parser": net.state_dict()}}, run, 1, keep=1)
+    return run
+
+
+def _cfg(name, root, parser_run, run_dir, **kw):
+    cls = method_class(name).config_class
+    base = dict(run_dir=str(run_dir), data=DataConfig(root=str(root), resolution=32, num_workers=0),
+                g_width=8, d_width=8, n_res=1, d_layers=3, g_layers=3, g_max_width=32, fc_width=16,
+                batch_size=8, n_critic=2, lr=1e-3, parser=str(parser_run))
+    base.update(kw)
+    cfg = cls(**base)
+    cfg.check()
+    return cfg
+
+
+def _method(cfg, attach, cpu):
+    return attach(method_class(cfg.method)(cfg, cpu))
+
+
+@pytest.mark.parametrize("name", ["stargan", "attgan", "concat", "secgan"])
+def test_short_training_lowers_the_losses(name, synth_root, parser_run, tmp_path, attach, cpu):
+    m = _method(_cfg(name, synth_root, parser_run, tmp_path), attach, cpu)
+    ds = build_dataset(m.cfg.data, "train")
+    batch = next(iter(DataLoader(ds, batch_size=8, shuffle=False)))
+    logs = [m.train_step(batch, step) for step in range(24)]
+    g_logs = [entry for entry in logs if "G/rec" in entry]
+    assert len(g_logs) == 12                                      # G every n_critic = 2 steps (Algorithm 1)
+    rec = [entry["G/rec"] for entry in g_logs]
+    cls = [entry["D/cls"] for entry in logs]
+    assert all(np.isfinite(v) for entry in logs for v in entry.values())
+    assert np.mean(rec[-3:]) < 0.8 * np.mean(rec[:3])
+    assert np.mean(cls[-3:]) < np.mean(cls[:3])
+    if name == "secgan":
+        seg_rec = [entry["G_seg/rec"] for entry in g_logs]
+        assert np.mean(seg_rec[-3:]) < 0.8 * np.mean(seg_rec[:3])
+        assert {"sc/rgb", "sc/seg", "D_seg/wdist", "G_seg/cls"} <= set(g_logs[0])
+
+
+def test_variants_differ_only_in_what_the_paper_varies(synth_root, parser_run, tmp_path):
+    cfgs = {n: _cfg(n, synth_root, parser_run, tmp_path) for n in ("stargan", "concat", "secgan")}
+    assert not cfgs["stargan"].input_mask and not cfgs["stargan"].semantic_branch
+    assert cfgs["concat"].input_mask and not cfgs["concat"].semantic_branch
+    assert cfgs["secgan"].semantic_branch and not cfgs["secgan"].input_mask
+    att = method_class("attgan").config_class()
+    assert att.weights() == {"lambda_cls": 1.0, "lambda_cls_g": 10.0, "lambda_rec": 100.0, "lambda_gp": 10.0,
+                             "lambda_sc": 0.01}
+    assert method_class("secgan").config_class().weights()["lambda_rec"] == 10.0
+    with pytest.raises(ConfigError, match="parser"):
+        method_class("secgan").config_class(data=DataConfig(resolution=32), d_layers=3).check()
+    with pytest.raises(ConfigError, match="divisible"):
+        method_class("stargan").config_class(data=DataConfig(resolution=48), d_layers=6).check()
+
+
+def test_semantic_consistency_gradients_reach_both_generators(synth_root, parser_run, tmp_path, attach, cpu):
+    """With every other loss weight zero, one G update moves G_rgb (through P) and G_seg; P stays frozen."""
+    cfg = _cfg("secgan", synth_root, parser_run, tmp_path, lambda_cls_g=0.0, lambda_rec=0.0, lambda_sc=1.0,
+               n_critic=1)
+    m = _method(cfg, attach, cpu)
+    batch = next(iter(DataLoader(build_dataset(cfg.data, "train"), batch_size=4)))
+    before = {n: [p.detach().clone() for p in m.nets[n].parameters()] for n in ("G", "G_seg", "P")}
+    m.train_step(batch, 0)
+    for n in ("G", "G_seg"):
+        assert any(not torch.equal(a, b) for a, b in zip(before[n], m.nets[n].parameters())), n
+    assert all(torch.equal(a, b) for a, b in zip(before["P"], m.nets["P"].parameters()))
+    assert "P" not in m.trainable()
+
+
+def test_flip_target_keeps_one_hair_colour():
+    y = torch.zeros(2, len(ATTRIBUTES))
+    y[0, ATTRIBUTES.index("Blond_Hair")] = 1
+    t = flip_target(y, ATTRIBUTES.index("Black_Hair"))
+    assert t[0, ATTRIBUTES.index("Black_Hair")] == 1 and t[0, ATTRIBUTES.index("Blond_Hair")] == 0
+    t = flip_target(y, ATTRIBUTES.index("Blond_Hair"))
+    assert t[0, ATTRIBUTES.index("Blond_Hair")] == 0 and t[1, ATTRIBUTES.index("Blond_Hair")] == 1
+    assert torch.equal(flip_target(y, 0)[:, 1:], y[:, 1:])
+
+
+def test_segments_group_the_19_classes():
+    m = segment_matrix("secgan12")
+    assert m.shape == (19, 12) and torch.equal(m.sum(1), torch.ones(19))
+    probs = torch.softmax(torch.randn(2, 19, 4, 4), 1)
+    grouped = torch.einsum("nchw,cs->nshw", probs, m)
+    assert torch.allclose(grouped.sum(1), torch.ones(2, 4, 4), atol=1e-6)
+    assert torch.equal(one_hot_max(grouped).sum(1), torch.ones(2, 4, 4))
+
+
+def test_evaluate_follows_the_protocol(synth_root, parser_run, tmp_path, attach, cpu):
+    """Editing accuracy per attribute, reconstruction, evaluator-space FD/IS, ground-truth renders and G_seg's
+    mask accuracy, against an evaluator run; a perfect 'editor' (the ground-truth render) scores better
+    than the identity."""
+    from trainer.checkpoint import save_checkpoint
+    from trainer.config import save_config
+    from trainer.methods.classifier import ClassifierConfig, ClassifierMethod
+
+    ev_run = tmp_path / "evaluator"
+    ev_cfg = ClassifierConfig(run_dir=str(ev_run), width=4, feature_dim=16, stages=3,
+                              data=DataConfig(resolution=32))
+    ev = attach(ClassifierMethod(ev_cfg, cpu))
+    save_config(ev_cfg, ev_run / "config.json")
+    save_checkpoint({"step": 1, "nets": {"classifier": ev.nets["classifier"].state_dict()}}, ev_run, 1,
+                    keep=1)
+    cfg = _cfg("secgan", synth_root, parser_run, tmp_path / "run", evaluator=str(ev_run), eval_limit=5)
+    m = _method(cfg, attach, cpu)
+    loader = DataLoader(build_dataset(cfg.data, "test"), batch_size=3)
+    out = m.evaluate(loader)
+    assert out["images"] == 4.0                                   # the test split of 40 has 4 (limit 5)
+    assert set(f"edit_acc/{a}" for a in ATTRIBUTES) <= set(out)
+    assert 0 <= out["edit_acc"] <= 1 and np.isclose(out["edit_acc"],
+                                                    np.mean([out[f"edit_acc/{a}"] for a in ATTRIBUTES]))
+    for key in ("rec_psnr", "rec_ssim", "fd_evaluator", "is_evaluator", "gt_l1", "gt_l1_unedited", "gt_psnr",
+                "gseg_mask_acc", "gseg_mask_acc_unedited", "edit_acc_gt_renders"):
+        assert np.isfinite(out[key]), key
+    assert out["is_evaluator"] >= 1.0
+
+
+def test_export_module_holds_parser_and_gseg(synth_root, parser_run, tmp_path, attach, cpu):
+    m = _method(_cfg("secgan", synth_root, parser_run, tmp_path), attach, cpu)
+    (spec,) = m.export_specs()
+    assert spec.task == "edit_attributes" and spec.output_names == ["edited", "mask_probs"]
+    assert isinstance(spec.module, EditorExport) and spec.classes[0] == "skin" and len(spec.classes) == 12
+    assert spec.attributes == list(ATTRIBUTES)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        edited, mask = spec.module(x, torch.zeros(2, 13))
+    assert edited.shape == x.shape and mask.shape == (2, 12, 32, 32)
+    assert torch.allclose(mask.sum(1), torch.ones(2, 32, 32), atol=1e-5)
+    plain = _method(_cfg("stargan", synth_root, parser_run, tmp_path / "b"), attach, cpu)
+    (spec,) = plain.export_specs()
+    assert spec.output_names == ["edited"] and spec.classes == [] and spec.name == "stargan"
