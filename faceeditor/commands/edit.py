@@ -294,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
 
     domain = editor.entry.data_domain
-    if domain and domain not in ("celeba", "celeba_hq", "celebamask_hq") and chosen == "face":
+    if domain and domain not in ("none", "celeba", "celeba_hq", "celebamask_hq") and chosen == "face":
         notes.append(f"this editor was trained on {domain}; on photos its edits are approximate")
     summary["notes"] = notes
     if args.json:

@@ -30,7 +30,7 @@ from faceeditor.core.labels import (
 )
 from faceeditor.core.palette import colorize
 from faceeditor.engine.manifest import Manifest
-from tests.helpers.packs import export_model
+from tests.helpers.packs import export_model, make_test_pack
 
 RES = 64
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
@@ -188,6 +188,17 @@ def test_mask_out_needs_a_mask_predicting_editor(packs, picture, tmp_path, capsy
     assert code == 2 and "mask_probs" in err and not (tmp_path / "o.png").exists()
 
 
+def test_mask_reading_editor_gets_the_parse_of_the_crop(tmp_path, picture, capsys):
+    make_test_pack(tmp_path / "p", "concat", tasks=("parse", "edit_attributes"), edit_mask_input=True)
+    make_test_pack(tmp_path / "p", "concat_noparser", tasks=("edit_attributes",), edit_mask_input=True)
+    out = tmp_path / "o.png"
+    summary = _json_run(capsys, picture, "--pack", "concat", "--dir", tmp_path / "p", "--set", "Male=1", "-o", out)
+    assert summary["model"] == "concat/G" and load_image(out).shape == (RES, RES, 3)
+    code, _, err = _run(capsys, picture, "--pack", "concat_noparser", "--dir", tmp_path / "p", "--set", "Male=1",
+                        "-o", tmp_path / "o2.png")
+    assert code == 2 and "reads a semantic mask" in err and "no parser" in err
+
+
 # --- report ---------------------------------------------------------------------------------------
 
 def test_report_probabilities_and_psnr_outside_the_regions(packs, picture, tmp_path, capsys):
@@ -228,6 +239,18 @@ def test_bundled_samples_are_edited_whole(packs, tmp_path, capsys):
         summary = _json_run(capsys, sample, "--pack", "edit", "--dir", packs, "--set", "Bangs=1",
                             "-o", tmp_path / "o.png")
         assert summary["mode"] == "whole" and summary["faces_found"] >= 1, sample.name
+
+
+def test_square_photo_that_is_not_a_face_crop_is_aligned(packs, tmp_path, capsys):
+    import skimage.data
+
+    astronaut = Path(skimage.data.__file__).parent / "astronaut.png"   # 512 x 512, face ~90 px wide
+    summary = _json_run(capsys, astronaut, "--pack", "edit", "--dir", packs, "--set", "Young=1",
+                        "-o", tmp_path / "o.png")
+    assert summary["mode"] == "face" and summary["face"] == 0
+    summary = _json_run(capsys, astronaut, "--pack", "edit", "--dir", packs, "--set", "Young=1",
+                        "-o", tmp_path / "o.png", "--no-align")
+    assert summary["mode"] == "whole"
 
 
 def test_photo_is_aligned_edited_and_pasted_back(packs, tmp_path, capsys):
