@@ -1,0 +1,385 @@
+"""faceeditor-cli edit: change a face's attributes with a pack's attribute editor.
+
+    faceeditor-cli edit photo.jpg --pack synthfaces-demo --set Bangs=1 --set Young=-0.5 -o out.png
+
+Each ``--set NAME=VALUE`` puts VALUE into the editor's difference vector y_diff (0 keeps the attribute,
++1 adds it, -1 removes it; values in between and up to ±MAX_INTENSITY are allowed). Photos are edited
+through the face's CelebA-aligned crop at the model's resolution, which is then pasted back (feathered)
+into the full photo; pictures that already are face crops are edited whole (see `choose_crop`).
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from faceeditor.cli import CLIError
+
+HELP = "edit a face's attributes (e.g. --set Bangs=1 --set Young=-0.5) and write the edited image"
+
+# |VALUE| above this is refused: editors are trained on ±1 and turn to noise far beyond it.
+MAX_INTENSITY = 3.0
+# "auto" takes a square picture up to this side whose face already sits where CelebA's aligned crop puts
+# it (alignment would zoom by at most ALIGNED_MAX_ZOOM and move the centre by at most ALIGNED_MAX_SHIFT of
+# the side) as a face crop, edited whole.
+AUTO_WHOLE_MAX_SIDE = 1024
+ALIGNED_MAX_ZOOM = 1.6
+ALIGNED_MAX_SHIFT = 0.3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("image", help="the picture to edit (photo of any size, or a face crop)")
+    parser.add_argument("-o", "--out", required=True, help="edited image (.png, .jpg, .webp, ...)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                        help="attribute intensity, e.g. Bangs=1 or Young=-0.5 (0 keeps it; "
+                             f"|VALUE| <= {MAX_INTENSITY:g}); repeatable, at least one")
+    parser.add_argument("--pack", metavar="NAME", help="use this pack (default: the first with an editor)")
+    parser.add_argument("--dir", dest="dirs", action="append", default=[], metavar="PATH",
+                        help="also search this folder for packs; repeatable")
+    parser.add_argument("--model", metavar="NAME", help="the pack's editor to use (default: its first)")
+    parser.add_argument("--mode", choices=("auto", "face", "whole"), default="auto",
+                        help="edit the aligned face crop or the whole image (auto: whole for a square "
+                             f"picture up to {AUTO_WHOLE_MAX_SIDE} px that is already a face crop, else "
+                             "the detected face)")
+    parser.add_argument("--no-align", action="store_true", help="same as --mode whole")
+    parser.add_argument("--face", type=int, metavar="N",
+                        help="edit the N-th detected face (0 = the largest confident one; see "
+                             "`faceeditor-cli detect`)")
+    parser.add_argument("--mask-out", metavar="PNG",
+                        help="also write the editor's predicted target mask in class colours (editors "
+                             "with a semantic branch, e.g. SeCGAN's G_seg)")
+    parser.add_argument("--report", action="store_true",
+                        help="judge the edit with the pack's attribute evaluator (probabilities before "
+                             "and after) and parser (PSNR outside the edited attributes' regions)")
+    parser.add_argument("--json", action="store_true", help="print the summary (and report) as JSON")
+    parser.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")
+
+
+# --- argument checks (before anything is loaded) -------------------------------------------------
+
+def parse_sets(items: list[str]) -> dict[str, float]:
+    """``["Bangs=1", "Young=-0.5"]`` -> {"Bangs": 1.0, "Young": -0.5}; CLIError on bad syntax or values."""
+    if not items:
+        raise CLIError("nothing to edit: give at least one --set NAME=VALUE (e.g. --set Bangs=1)")
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name or not text:
+            raise CLIError(f"--set {item!r}: expected NAME=VALUE, e.g. --set Bangs=1 or --set Young=-0.5")
+        try:
+            value = float(text)
+        except ValueError:
+            raise CLIError(f"--set {item!r}: {text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise CLIError(f"--set {item!r}: the value must be a finite number")
+        if abs(value) > MAX_INTENSITY:
+            raise CLIError(f"--set {item!r}: intensity {value:g} is beyond ±{MAX_INTENSITY:g} "
+                           "(editors are trained on ±1; far beyond it they produce noise)")
+        if name in values:
+            raise CLIError(f"--set {name}: given twice ({values[name]:g} and {value:g})")
+        values[name] = value
+    return values
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def check_outputs(image: str, out: str, mask_out: str | None) -> None:
+    from faceeditor.core.image_io import SAVE_FORMATS
+
+    src = Path(image)
+    if Path(out).suffix.lower() not in SAVE_FORMATS:
+        raise CLIError(f"-o {out}: unknown image extension {Path(out).suffix!r} "
+                       f"(use one of {', '.join(sorted(SAVE_FORMATS))})")
+    if mask_out is not None and Path(mask_out).suffix.lower() != ".png":
+        raise CLIError(f"--mask-out {mask_out}: masks are written as .png (lossless)")
+    for flag, path in (("-o", out), ("--mask-out", mask_out)):
+        if path is None:
+            continue
+        p = Path(path)
+        if not p.resolve().parent.is_dir():
+            raise CLIError(f"{flag} {path}: folder {p.resolve().parent} does not exist")
+        if p.resolve() == src.resolve() or _same_file(p, src):
+            raise CLIError(f"{flag} {path} is the input image; write the result to another file")
+    if mask_out is not None and Path(mask_out).resolve() == Path(out).resolve():
+        raise CLIError(f"--mask-out {mask_out} is the same file as -o")
+
+
+def check_attributes(values: dict[str, float], known: list[str], model_key: str) -> None:
+    """Every asked name must be one of the editor's attributes (case-sensitive), else a hint."""
+    for name in values:
+        if name in known:
+            continue
+        by_case = [k for k in known if k.lower() == name.lower()]
+        close = by_case or difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise CLIError(f"--set {name}: {model_key} has no attribute {name!r}{hint} "
+                       f"(it knows: {', '.join(known)})")
+
+
+# --- crop -----------------------------------------------------------------------------------------
+
+def is_face_crop(photo: np.ndarray, landmarks: np.ndarray) -> bool:
+    """Whether a square picture's face already sits where the CelebA-aligned crop of that picture would
+    put it (then aligning again would only resample it)."""
+    from faceeditor.core.face_align import alignment_matrix, transform_points
+
+    side = photo.shape[0]
+    matrix = alignment_matrix(landmarks, side)
+    zoom = math.sqrt(abs(np.linalg.det(matrix[:, :2])))
+    centre = np.array([[(side - 1) / 2.0, (side - 1) / 2.0]])
+    shift = float(np.linalg.norm(transform_points(centre, matrix)[0] - centre[0])) / side
+    return 1.0 / ALIGNED_MAX_ZOOM <= zoom <= ALIGNED_MAX_ZOOM and shift <= ALIGNED_MAX_SHIFT
+
+
+def choose_crop(photo: np.ndarray, mode: str, face_index: int | None, image_name: str
+                ) -> tuple[str, int | None, int, list[str], np.ndarray | None]:
+    """(mode "face"/"whole", face index, faces found, notes, landmarks of the face) for the request.
+
+    auto: a square picture up to AUTO_WHOLE_MAX_SIDE whose (first) face is already framed like an aligned
+    crop, or that has no detectable face, is edited whole; any other picture through its detected face
+    (none found = error). ``--face N`` always means the detected face N.
+    """
+    from faceeditor.core import face_detect
+
+    if mode == "whole":
+        return "whole", None, 0, [], None
+    h, w = photo.shape[:2]
+    try:
+        faces = face_detect.detect_faces(photo, upsample=1 if max(h, w) <= 1024 else 0)
+    except face_detect.FaceModelsUnavailable as exc:
+        raise CLIError(f"face detection is unavailable ({exc}); use --no-align to edit the whole image") from None
+    square_crop = h == w and h <= AUTO_WHOLE_MAX_SIDE
+    if not faces:
+        if mode == "auto" and face_index is None and square_crop:
+            return "whole", None, 0, ["no face detected; the square picture is edited whole as a face crop"], None
+        raise CLIError(f"{image_name}: no face found in the {w}x{h} image; use --no-align to edit the "
+                       "whole picture (e.g. an already cropped face)")
+    index = 0 if face_index is None else face_index
+    if not 0 <= index < len(faces):
+        raise CLIError(f"--face {face_index}: {len(faces)} face{'s' if len(faces) > 1 else ''} found "
+                       f"(0..{len(faces) - 1})")
+    notes = [f"{len(faces)} faces found; editing face {index}"] if len(faces) > 1 else []
+    landmarks = faces[index].landmarks
+    if mode == "auto" and face_index is None and square_crop and is_face_crop(photo, landmarks):
+        return "whole", None, len(faces), notes, landmarks
+    return "face", index, len(faces), notes, landmarks
+
+
+# --- masks ----------------------------------------------------------------------------------------
+
+def model_classes_to_parse(classes: tuple[str, ...] | list[str]) -> np.ndarray:
+    """LUT from a model's mask classes (the 19 parse classes or SeCGAN's 12 segments) to parse-class
+    indices, so predicted masks can be coloured with the project palette. A segment takes the colour of
+    its first class (eyebrows -> l_brow, others -> background)."""
+    from faceeditor.core.labels import CLASS_INDEX, SECGAN_SEGMENTS
+
+    members = dict(SECGAN_SEGMENTS)
+    lut = []
+    for name in classes:
+        if name in CLASS_INDEX:
+            lut.append(CLASS_INDEX[name])
+        elif name in members:
+            lut.append(CLASS_INDEX[members[name][0]])
+        else:
+            raise CLIError(f"the editor's mask class {name!r} is neither a parse class nor a SeCGAN segment")
+    return np.asarray(lut, np.uint8)
+
+
+# --- run ------------------------------------------------------------------------------------------
+
+def run(args: argparse.Namespace) -> int:
+    from faceeditor.core.face_align import mask_to_photo, paste_back
+    from faceeditor.core.image_io import ImageLoadError, ImageSaveError, load_image, save_image
+    from faceeditor.core.palette import colorize
+    from faceeditor.engine.engine import Engine, EngineError, RequestError
+    from faceeditor.engine.registry import NoPackError, find_pack
+    from faceeditor.engine.requests import EditAttributesRequest, ParseRequest
+
+    values = parse_sets(args.sets)
+    if args.face is not None and args.face < 0:
+        raise CLIError(f"--face must be 0 or more, got {args.face}")
+    mode = "whole" if args.no_align else args.mode
+    if args.face is not None and mode == "whole":
+        raise CLIError("--face picks a detected face; it cannot be used with --no-align / --mode whole")
+    check_outputs(args.image, args.out, args.mask_out)
+    try:
+        pack = find_pack("edit_attributes", args.pack, args.dirs)
+    except NoPackError as exc:
+        raise CLIError(str(exc)) from None
+    try:
+        photo = load_image(args.image)
+    except ImageLoadError as exc:
+        raise CLIError(str(exc)) from None
+
+    engine = Engine([pack.path], provider=args.provider)
+    editors = engine.models("edit_attributes")
+    if args.model is not None:
+        editor = next((m for m in editors if m.entry.name == args.model), None)
+        if editor is None:
+            raise CLIError(f"--model {args.model}: pack {pack.name!r} has no editor of that name "
+                           f"(its editors: {', '.join(m.entry.name for m in editors)})")
+    else:
+        with_masks = [m for m in editors if m.has_output("mask_probs")]
+        editor = with_masks[0] if args.mask_out and with_masks else editors[0]
+    check_attributes(values, list(editor.entry.attributes), editor.key)
+    if args.mask_out and not editor.has_output("mask_probs"):
+        raise CLIError(f"--mask-out: {editor.key} predicts no mask (it has no 'mask_probs' output; "
+                       "SeCGAN editors with a semantic branch do)")
+    parsers = engine.models("parse")
+    classifiers = engine.models("classify_attributes")
+    if editor.input("mask") is not None and not parsers:
+        raise CLIError(f"{editor.key} reads a semantic mask, but pack {pack.name!r} has no parser to make one")
+
+    chosen, face_index, n_faces, notes, landmarks = choose_crop(photo, mode, args.face, str(args.image))
+    res = editor.resolution
+    crop = _make_crop(photo, landmarks, chosen, res)
+
+    def parse(images: list[np.ndarray]) -> list[np.ndarray]:
+        return engine.run(ParseRequest(images=images, model=parsers[0].key)).masks
+
+    try:
+        masks = parse([crop.image]) if editor.input("mask") is not None else None
+        result = engine.run(EditAttributesRequest(images=[crop.image], y_diff=values, masks=masks,
+                                                  model=editor.key))
+    except (EngineError, RequestError) as exc:
+        raise CLIError(f"the editor failed: {exc}") from None
+    edited_crop = result.images[0]
+    if chosen == "whole":
+        edited = paste_back(photo, edited_crop, crop, margin=0.0, feather=0.0)
+    else:
+        edited = paste_back(photo, edited_crop, crop)
+
+    summary: dict = {
+        "image": str(args.image),
+        "out": str(args.out),
+        "size": [int(photo.shape[1]), int(photo.shape[0])],
+        "mode": chosen,
+        "faces_found": n_faces,
+        "face": face_index,
+        "pack": pack.name,
+        "model": editor.key,
+        "trained_on": editor.entry.data_domain or None,
+        "resolution": int(res),
+        "set": values,
+        "provider": result.provider,
+        "inference_ms": round(result.inference_ms, 1),
+        "mask_out": None,
+    }
+    if args.report:
+        try:
+            summary["report"] = _report(engine, values, crop.image, edited_crop, classifiers, parsers, parse)
+        except (EngineError, RequestError) as exc:
+            raise CLIError(f"the report's models failed: {exc}") from None
+
+    try:
+        save_image(args.out, edited)
+        if args.mask_out:
+            lut = model_classes_to_parse(result.mask_classes)
+            crop_mask = lut[result.masks[0]]
+            save_image(args.mask_out, colorize(mask_to_photo(crop_mask, crop, fill=0)))
+            summary["mask_out"] = str(args.mask_out)
+    except ImageSaveError as exc:
+        raise CLIError(str(exc)) from None
+
+    domain = editor.entry.data_domain
+    if domain and domain not in ("none", "celeba", "celeba_hq", "celebamask_hq") and chosen == "face":
+        notes.append(f"this editor was trained on {domain}; on photos its edits are approximate")
+    summary["notes"] = notes
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_text(summary)
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def _make_crop(photo: np.ndarray, landmarks: np.ndarray | None, mode: str, resolution: int):
+    from faceeditor.core.document import whole_image_crop
+    from faceeditor.core.face_align import align_face
+
+    if mode == "face":
+        return align_face(photo, landmarks, resolution)
+    return whole_image_crop(photo, resolution, landmarks)
+
+
+def _report(engine, values: dict[str, float], before: np.ndarray, after: np.ndarray, classifiers, parsers,
+            parse) -> dict:
+    """Evaluator probabilities before/after per asked attribute; PSNR outside the attributes' regions.
+    Both are measured on the crop the editor saw (input crop vs its output), at the editor's resolution."""
+    from faceeditor.core.attribute_regions import ATTRIBUTE_REGIONS, edit_region, masked_psnr
+    from faceeditor.engine.requests import ClassifyAttributesRequest
+
+    report: dict = {"evaluator": None, "attributes": None, "parser": None}
+    if classifiers:
+        clf = classifiers[0]
+        res = engine.run(ClassifyAttributesRequest(images=[before, after], model=clf.key))
+        names = list(res.names)
+        report["evaluator"] = clf.key
+        report["attributes"] = {
+            name: {"set": value,
+                   "before": round(float(res.probs[0, names.index(name)]), 4) if name in names else None,
+                   "after": round(float(res.probs[1, names.index(name)]), 4) if name in names else None}
+            for name, value in values.items()}
+    if parsers:
+        regional = [n for n in values if n in ATTRIBUTE_REGIONS]
+        mask_before, mask_after = parse([before, after])
+        region = edit_region(mask_before, mask_after, regional)
+        outside = ~region
+        report["parser"] = parsers[0].key
+        report["regions_of"] = regional
+        report["outside_fraction"] = round(float(outside.mean()), 4)
+        report["psnr_outside_db"] = _db(masked_psnr(before, after, outside))
+        report["psnr_crop_db"] = _db(masked_psnr(before, after, np.ones(outside.shape, bool)))
+    return report
+
+
+def _db(value: float) -> float | str | None:
+    """JSON-safe dB: "inf" for identical pixels, None when no pixel was compared."""
+    if math.isnan(value):
+        return None
+    return "inf" if math.isinf(value) else round(value, 2)
+
+
+def _print_text(s: dict) -> None:
+    where = (f"face {s['face']} of {s['faces_found']}, aligned" if s["mode"] == "face"
+             else "whole image")
+    print(f"edited {s['image']} -> {s['out']} ({where}, at {s['resolution']} px; {s['model']}, "
+          f"{s['provider'] or 'cpu'}, {s['inference_ms']:.0f} ms)")
+    if s["mask_out"]:
+        print(f"predicted mask -> {s['mask_out']}")
+    report = s.get("report")
+    if report is None:
+        return
+    if report["attributes"] is not None:
+        print(f"evaluator {report['evaluator']}:")
+        print(f"  {'attribute':<22}{'set':>7}{'p before':>10}{'p after':>10}")
+        for name, row in report["attributes"].items():
+            b = "n/a" if row["before"] is None else f"{row['before']:.3f}"
+            a = "n/a" if row["after"] is None else f"{row['after']:.3f}"
+            print(f"  {name:<22}{row['set']:>+7.2f}{b:>10}{a:>10}")
+    else:
+        print("evaluator: the pack has no classify_attributes model")
+    if report["parser"] is not None:
+        outside = report["psnr_outside_db"]
+        outside_text = "n/a (no pixel outside)" if outside is None else (
+            "inf (identical)" if outside == "inf" else f"{outside:.2f} dB")
+        crop = report["psnr_crop_db"]
+        crop_text = "inf" if crop == "inf" else f"{crop:.2f} dB"
+        print(f"PSNR outside the regions of {', '.join(report['regions_of']) or '(none)'}: {outside_text} "
+              f"over {100 * report['outside_fraction']:.0f}% of the crop (whole crop: {crop_text}; "
+              f"masks by {report['parser']})")
+    else:
+        print("PSNR outside the edited regions: the pack has no parse model")
