@@ -12,7 +12,7 @@ from faceeditor.core.image_io import load_image, save_image
 from faceeditor.core.labels import CLASS_INDEX
 from faceeditor.core.mask_io import load_mask
 from faceeditor.core.palette import PALETTE, colorize
-from tests.helpers.packs import make_test_pack
+from tests.helpers.packs import edit_manifest, make_test_pack
 
 RES = 32
 
@@ -22,6 +22,9 @@ def packs(tmp_path_factory):
     root = tmp_path_factory.mktemp("packs")
     make_test_pack(root, "tinysynth", tasks=("synthesize",), resolution=RES)
     make_test_pack(root, "parseonly", tasks=("parse",), resolution=RES)
+    defaults = make_test_pack(root, "withdefaults", tasks=("synthesize",), resolution=RES)
+    edit_manifest(defaults.path, lambda m: m["models"][0]["extra"].update(
+        attribute_defaults={"Young": 1, "No_Beard": 1, "NotAnAttribute": 1, "Male": "yes"}))
     return root
 
 
@@ -61,6 +64,20 @@ def test_writes_an_image_at_the_model_size_that_depends_on_seed_and_attributes(p
     assert diff(base, again) == 0
     assert diff(base, other_seed) > 1.0
     assert diff(base, other_attr) > 1.0
+
+
+def test_unset_attributes_take_the_packs_defaults(packs, face_mask, tmp_path, capsys):
+    argv = ["synth", str(face_mask), "--dir", str(packs), "--pack", "withdefaults", "--seed", "2"]
+    assert main([*argv, "-o", str(tmp_path / "a.png")]) == 0
+    attrs = json.loads(capsys.readouterr().out)["attributes"]
+    assert attrs["Young"] == 1 and attrs["No_Beard"] == 1 and attrs["Male"] == 0 and "NotAnAttribute" not in attrs
+    assert main([*argv, "-o", str(tmp_path / "b.png"), "--set", "Young=0", "--set", "No_Beard=0"]) == 0
+    assert json.loads(capsys.readouterr().out)["attributes"]["Young"] == 0
+    # all-zero attributes on this pack draw what the plain pack (same weights) draws with no --set
+    assert main(["synth", str(face_mask), "--dir", str(packs), "--pack", "tinysynth", "--seed", "2",
+                 "-o", str(tmp_path / "c.png")]) == 0
+    assert np.array_equal(load_image(tmp_path / "b.png"), load_image(tmp_path / "c.png"))
+    assert not np.array_equal(load_image(tmp_path / "a.png"), load_image(tmp_path / "c.png"))
 
 
 def test_content_follows_the_mask(packs, face_mask, tmp_path, capsys):
