@@ -1,0 +1,255 @@
+"""What faceeditor-cli synth and interpolate share: the synthesis model of a pack, masks and landmark files
+read and fitted to the model's resolution, attribute settings, and the bundled SCGAN samples.
+
+Sizes: a synthesis model draws square faces at its resolution R. A square mask of another size is
+resized to R x R (nearest neighbour, so classes never blend); a non-square mask, or one smaller than
+MIN_MASK_SIZE, is refused rather than stretched or guessed. Landmark files hold pixel coordinates of a
+picture; they are scaled to R with that picture's size (the file's "size", else the accompanying mask's).
+Unset attributes take the model's default (manifest ``extra["attribute_defaults"]``), else 0 = absent,
+the value the SCGAN trainer's 0/1 labels give an attribute a face does not have.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from faceeditor.cli import CLIError
+
+if TYPE_CHECKING:
+    from faceeditor.engine.engine import Engine, LoadedModel
+
+MIN_MASK_SIZE = 16
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLE_SUFFIX_MASK, SAMPLE_SUFFIX_LANDMARKS = "_mask.png", "_landmarks.json"
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pack", metavar="NAME", help="use this pack (default: the first with a synthesize "
+                                                       "model)")
+    parser.add_argument("--dir", dest="dirs", action="append", default=[], metavar="PATH",
+                        help="also search this folder for packs; repeatable")
+    parser.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")
+
+
+def add_attribute_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                        help="attribute intensity, e.g. Male=1 (0 = absent, 1 = present; between and "
+                             "beyond are allowed); repeatable. Unset attributes: the model's default, else 0")
+
+
+@dataclass
+class SynthModel:
+    """The engine with one pack loaded and the synthesize model that answers."""
+
+    engine: Engine
+    model: LoadedModel
+    pack_name: str
+
+    @property
+    def resolution(self) -> int:
+        return int(self.model.resolution)
+
+    @property
+    def nz(self) -> int:
+        return int(self.model.input("z").shape[1])
+
+    @property
+    def attributes(self) -> list[str]:
+        return list(self.model.entry.attributes)
+
+    def defaults(self) -> dict[str, float]:
+        """Value of every attribute the caller leaves unset (see the module docstring)."""
+        extra = self.model.entry.extra or {}
+        given = extra.get("attribute_defaults") if isinstance(extra, Mapping) else None
+        out = dict.fromkeys(self.attributes, 0.0)
+        if isinstance(given, Mapping):
+            for name, value in given.items():
+                if name in out and isinstance(value, int | float) and math.isfinite(value):
+                    out[name] = float(value)
+        return out
+
+    def attribute_values(self, settings: Mapping[str, float]) -> dict[str, float]:
+        """Defaults overridden by ``settings`` (names already checked), in the model's order."""
+        out = self.defaults()
+        out.update({k: float(v) for k, v in settings.items()})
+        return out
+
+
+def open_synth_model(pack: str | None, dirs: Iterable[str], provider: str = "auto") -> SynthModel:
+    from faceeditor.engine import processing as P
+    from faceeditor.engine.engine import Engine
+    from faceeditor.engine.registry import NoPackError, find_pack
+    from faceeditor.engine.validate import PackError
+
+    try:
+        info = find_pack("synthesize", pack, dirs)
+    except NoPackError as exc:
+        raise CLIError(str(exc)) from None
+    try:
+        engine = Engine([info.path], provider=provider)
+    except PackError as exc:
+        raise CLIError(f"pack {info.name!r}: {exc}") from None
+    model = engine.models("synthesize")[0]
+    try:
+        P.class_lut(model.entry.classes)
+    except P.RequestError as exc:
+        raise CLIError(f"pack {info.name!r}: its synthesize model cannot read the project's masks: {exc}") from None
+    if model.input("z") is None or len(model.input("z").shape) != 2 or not isinstance(model.input("z").shape[1], int):
+        raise CLIError(f"pack {info.name!r}: its synthesize model has no fixed latent size (input z)")
+    return SynthModel(engine, model, info.name)
+
+
+def parse_settings(items: Iterable[str], known: list[str]) -> dict[str, float]:
+    """``["Male=1", "Young=-0.5"]`` -> {name: value}; names must be among ``known``."""
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not text.strip():
+            raise CLIError(f"--set {item!r}: expected NAME=VALUE, e.g. Male=1")
+        try:
+            value = float(text)
+        except ValueError:
+            raise CLIError(f"--set {item!r}: {text.strip()!r} is not a number") from None
+        if not math.isfinite(value):
+            raise CLIError(f"--set {item!r}: the value must be finite")
+        out[name] = value
+    check_attribute_names(out, known, "--set")
+    return out
+
+
+def check_attribute_names(values: Mapping[str, object], known: list[str], where: str) -> None:
+    unknown = [n for n in values if n not in known]
+    if unknown:
+        raise CLIError(f"{where}: unknown attribute {unknown[0]!r}; the model knows {', '.join(known)} "
+                       "(names are case-sensitive)")
+
+
+def read_mask(path: str | os.PathLike, size: int, notes: list[str] | None = None) -> tuple[np.ndarray, int]:
+    """A 19-class mask file as (mask at size x size, its original side length).
+
+    Index PNGs (grey or palette) hold class indices; a colour PNG is read through the project's class
+    palette (faceeditor.core.palette); either way faceeditor.core.mask_io checks the indices.
+    """
+    from faceeditor.core.mask_io import MaskError, load_mask
+    from faceeditor.core.palette import PALETTE
+    from faceeditor.engine.processing import resize_mask
+
+    palette = [tuple(int(v) for v in c) for c in PALETTE]
+    try:
+        if not _is_colour_image(path):
+            mask = load_mask(path)
+        else:
+            try:
+                mask = load_mask(path, palette=palette)
+            except MaskError as exc:
+                try:
+                    mask = load_mask(path)  # a grey mask saved as RGB
+                except MaskError:
+                    raise CLIError(f"{exc} (a colour mask must use the project's class colours, "
+                                   "faceeditor.core.palette; or save the mask as an index PNG)") from None
+    except MaskError as exc:
+        raise CLIError(str(exc)) from None
+    h, w = mask.shape
+    name = os.fspath(path)
+    if h != w:
+        raise CLIError(f"mask {name!r}: size {w}x{h} is not square; the synthesis model draws square faces "
+                       f"({size}x{size}): crop or pad the mask to a square first")
+    if h < MIN_MASK_SIZE:
+        raise CLIError(f"mask {name!r}: size {w}x{h} is too small to describe a face (at least "
+                       f"{MIN_MASK_SIZE}x{MIN_MASK_SIZE})")
+    if h != size:
+        if notes is not None:
+            notes.append(f"mask {name!r} is {w}x{h}; resized (nearest) to the model's {size}x{size}")
+        mask = resize_mask(mask, size, size)
+    return mask, h
+
+
+def _is_colour_image(path: str | os.PathLike) -> bool:
+    """Whether the file decodes as RGB(A) (mask_io then needs the palette); False when unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.mode in ("RGB", "RGBA", "RGBX")
+    except Exception:  # mask_io gives the real reason when it reads the file
+        return False
+
+
+def read_landmarks(path: str | os.PathLike, size: int, frame: int | None = None) -> np.ndarray:
+    """68 landmarks from a JSON file, in pixels of a size x size picture.
+
+    The file's ``"size": [W, H]`` (if any), else ``frame`` (the side of the mask they belong to), else
+    ``size`` itself says which picture the coordinates refer to.
+    """
+    from faceeditor.core.face_geometry import LandmarkError, load_landmarks
+
+    name = os.fspath(path)
+    try:
+        points = load_landmarks(path)
+    except LandmarkError as exc:
+        raise CLIError(str(exc)) from None
+    side = frame if frame is not None else size
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:  # load_landmarks just read it; a race is still a clear error
+        raise CLIError(f"cannot read landmarks {name!r}: {exc}") from None
+    if isinstance(data, dict) and "size" in data:
+        given = data["size"]
+        if (not isinstance(given, list) or len(given) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in given)):
+            raise CLIError(f"landmarks {name!r}: \"size\" must be [width, height] in pixels, got {given!r}")
+        if given[0] != given[1]:
+            raise CLIError(f"landmarks {name!r}: picture size {given[0]}x{given[1]} is not square; the "
+                           "synthesis model draws square faces")
+        side = given[0]
+    pts = points * (size / side)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    if (lo < -0.5 * size).any() or (hi > 1.5 * size).any():
+        raise CLIError(f"landmarks {name!r}: points lie far outside the {side}x{side} picture they are "
+                       "taken to belong to; give the picture size as \"size\": [W, H] in the file")
+    return pts
+
+
+# --- the bundled samples ------------------------------------------------------------------------
+
+def sample_names(folder: Path = SAMPLES_DIR) -> list[str]:
+    """Names of the bundled SCGAN samples (a mask PNG and a landmarks JSON each)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[: -len(SAMPLE_SUFFIX_MASK)] for p in folder.glob(f"*{SAMPLE_SUFFIX_MASK}")
+                  if (folder / (p.name[: -len(SAMPLE_SUFFIX_MASK)] + SAMPLE_SUFFIX_LANDMARKS)).is_file())
+
+
+def sample_files(name: str | None, folder: Path = SAMPLES_DIR) -> tuple[Path, Path]:
+    """(mask PNG, landmarks JSON) of a bundled sample; the first one when ``name`` is None."""
+    names = sample_names(folder)
+    if not names:
+        raise CLIError(f"no bundled samples in {str(folder)!r} (the installation is incomplete); give "
+                       "--mask and --landmarks")
+    chosen = names[0] if name is None else name
+    if chosen not in names:
+        raise CLIError(f"--sample: no sample {chosen!r}; the bundled ones are {', '.join(names)}")
+    return folder / f"{chosen}{SAMPLE_SUFFIX_MASK}", folder / f"{chosen}{SAMPLE_SUFFIX_LANDMARKS}"
+
+
+def sample_attributes(landmarks_file: Path) -> dict[str, float]:
+    """The attributes a sample's landmarks file records for its face (``"attributes"``), if any."""
+    try:
+        with open(landmarks_file, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    attrs = data.get("attributes") if isinstance(data, dict) else None
+    if not isinstance(attrs, dict):
+        return {}
+    return {str(k): float(v) for k, v in attrs.items() if isinstance(v, int | float) and not isinstance(v, bool)}

@@ -1,0 +1,415 @@
+"""faceeditor-cli interpolate: a clip of SCGAN faces between keyframes, written as MP4, GIF or PNG frames.
+
+Keyframes come from a keyframes JSON file, from two or more mask PNGs or landmark JSONs spread evenly
+over the clip, or from a preset (SCGAN's Left2Right head turn, NoSmile2Smile) applied to a bundled sample
+or to the user's mask and landmarks. Landmarks follow a curve between keyframes and the mask of every
+frame is rebuilt from them (faceeditor.core.interpolation); the seed's latent z is interpolated
+spherically, attributes linearly. Frames go through the engine in batches and stream to the writer,
+which publishes the file only when the clip is complete (Ctrl-C leaves nothing behind).
+
+Keyframes file (paths relative to the file; every field of a keyframe but "time" is optional):
+
+    {"fps": 25, "curve": "catmull_rom",
+     "keyframes": [
+       {"time": 0.0, "mask": "a_mask.png", "landmarks": "a_landmarks.json", "seed": 7,
+        "attributes": {"Male": 1, "Young": 0}},
+       {"time": 2.0, "landmarks": "b_landmarks.json", "seed": 9}]}
+
+"time" is in seconds (frame = round(time * fps), counted from the first keyframe; --frames N stretches
+the times to N frames). A channel (landmarks, mask, seed, an attribute) set on some keyframes is
+interpolated between them and held before the first and after the last that sets it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from faceeditor.cli import CLIError
+from faceeditor.commands._synthesis import (
+    SynthModel,
+    add_attribute_arguments,
+    add_model_arguments,
+    check_attribute_names,
+    open_synth_model,
+    parse_settings,
+    read_landmarks,
+    read_mask,
+    sample_attributes,
+    sample_files,
+    sample_names,
+)
+
+HELP = "render an interpolation between keyframes (or a preset) with an SCGAN model to MP4, GIF or PNGs"
+
+PRESETS = ("left2right", "neutral2happy")
+PRESET_FRAMES = {"left2right": 48, "neutral2happy": 32}
+DEFAULT_FRAMES = 48
+MAX_FRAMES = 100_000
+KEYFRAME_FIELDS = {"time", "mask", "landmarks", "seed", "attributes"}
+FILE_FIELDS = {"fps", "curve", "keyframes"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from faceeditor.core.interpolation import CURVES
+
+    parser.add_argument("keyframes", nargs="*", metavar="KEYFRAME",
+                        help="a keyframes JSON file, or two or more mask PNGs or landmark JSONs (spread "
+                             "evenly over the clip)")
+    parser.add_argument("-o", "--out",
+                        help="clip.mp4 (H.264), clip.gif, or a folder name without extension (PNG frames)")
+    parser.add_argument("--preset", choices=PRESETS,
+                        help="left2right: the head turns from -30 to +30 degrees; neutral2happy: the mouth "
+                             "breaks into a smile (on --sample, or on --landmarks [+ --mask])")
+    parser.add_argument("--sample", metavar="NAME", help="bundled sample for a preset (default: the first; "
+                                                         "`--sample list` lists them)")
+    parser.add_argument("--mask", metavar="PNG", help="a preset's mask (for the --landmarks face)")
+    parser.add_argument("--landmarks", metavar="JSON", help="a preset's face: 68 frontal landmarks")
+    parser.add_argument("--frames", type=int, help=f"length of the clip in frames (default: {DEFAULT_FRAMES}; "
+                                                   "left2right 48, neutral2happy 32; a keyframes file: its times)")
+    parser.add_argument("--fps", type=float, help="frames per second (default: the file's, else 25)")
+    parser.add_argument("--curve", choices=CURVES, help="landmark curve between keyframes (default: the "
+                                                        "file's, else catmull_rom)")
+    parser.add_argument("--seed", type=int, help="latent seed where no keyframe sets one (default 0)")
+    parser.add_argument("--seeds", metavar="S1,S2,...", help="one seed per KEYFRAME file (latent "
+                                                             "interpolation between them)")
+    add_attribute_arguments(parser)
+    parser.add_argument("--batch", type=int, default=8, help="frames per engine call (default 8)")
+    add_model_arguments(parser)
+
+
+# --- keyframes ------------------------------------------------------------------------------------
+
+def _seed(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CLIError(f"{where}: seed must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _keyframe(synth: SynthModel, frame: int, *, mask: str | os.PathLike | None = None,
+              landmarks: str | os.PathLike | None = None, seed: int | None = None,
+              attributes: Mapping[str, float] | None = None, notes: list[str] | None = None):
+    """A Keyframe with its files read and fitted to the model's resolution."""
+    from faceeditor.core.interpolation import Keyframe
+
+    res = synth.resolution
+    m, side = (None, None) if mask is None else read_mask(mask, res, notes)
+    pts = None if landmarks is None else read_landmarks(landmarks, res, frame=side)
+    return Keyframe(frame=frame, mask=m, landmarks=pts, z=seed, attributes=dict(attributes or {}))
+
+
+def _frames_arg(value: int | None) -> int | None:
+    if value is not None and not (2 <= value <= MAX_FRAMES):
+        raise CLIError(f"--frames must be between 2 and {MAX_FRAMES}, got {value}")
+    return value
+
+
+def keyframes_from_file(path: str, synth: SynthModel, *, fps: float | None, frames: int | None,
+                        curve: str | None, notes: list[str]) -> tuple[list, float, str]:
+    """Read a keyframes JSON file (schema in the module docstring); returns (keyframes, fps, curve)."""
+    from faceeditor.core.interpolation import CURVES
+
+    name = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise CLIError(f"keyframes file {name!r}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CLIError(f"keyframes file {name!r}: not a readable JSON file ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("keyframes"), list):
+        raise CLIError(f"keyframes file {name!r}: expected an object with a \"keyframes\" list")
+    extra = sorted(set(data) - FILE_FIELDS)
+    if extra:
+        raise CLIError(f"keyframes file {name!r}: unknown field {extra[0]!r} (known: {', '.join(sorted(FILE_FIELDS))})")
+    if fps is None:
+        fps = data.get("fps", 25.0)
+        if isinstance(fps, bool) or not isinstance(fps, int | float) or not (0 < fps <= 240):
+            raise CLIError(f"keyframes file {name!r}: \"fps\" must be a number in (0, 240], got {fps!r}")
+    if curve is None:
+        curve = data.get("curve", "catmull_rom")
+        if curve not in CURVES:
+            raise CLIError(f"keyframes file {name!r}: unknown \"curve\" {curve!r}; use one of {', '.join(CURVES)}")
+    items = data["keyframes"]
+    if len(items) < 2:
+        raise CLIError(f"keyframes file {name!r}: need at least 2 keyframes, found {len(items)}")
+    base = Path(path).resolve().parent
+    parsed = []
+    for i, item in enumerate(items):
+        where = f"keyframes file {name!r}, keyframe {i}"
+        if not isinstance(item, dict):
+            raise CLIError(f"{where}: expected an object, got {type(item).__name__}")
+        unknown = sorted(set(item) - KEYFRAME_FIELDS)
+        if unknown:
+            raise CLIError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(KEYFRAME_FIELDS))})")
+        t = item.get("time")
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
+            raise CLIError(f"{where}: \"time\" (seconds) must be a non-negative number, got {t!r}")
+        files = {}
+        for key in ("mask", "landmarks"):
+            if key in item:
+                if not isinstance(item[key], str) or not item[key]:
+                    raise CLIError(f"{where}: \"{key}\" must be a file path, got {item[key]!r}")
+                files[key] = base / item[key]
+        attrs = item.get("attributes", {})
+        if not isinstance(attrs, dict) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in attrs.values()):
+            raise CLIError(f"{where}: \"attributes\" must map names to finite numbers, got {attrs!r}")
+        check_attribute_names(attrs, synth.attributes, where)
+        seed = _seed(item["seed"], where) if "seed" in item else None
+        parsed.append((float(t), files, seed, attrs, where))
+    parsed.sort(key=lambda p: p[0])
+    t0, t1 = parsed[0][0], parsed[-1][0]
+    if t1 <= t0:
+        raise CLIError(f"keyframes file {name!r}: the keyframes' times must not all be equal")
+    if frames is not None:
+        frame_of = [round((p[0] - t0) / (t1 - t0) * (frames - 1)) for p in parsed]
+    else:
+        frame_of = [round((p[0] - t0) * fps) for p in parsed]
+        if frame_of[-1] + 1 > MAX_FRAMES:
+            raise CLIError(f"keyframes file {name!r}: the clip would have {frame_of[-1] + 1} frames "
+                           f"(more than {MAX_FRAMES})")
+    for a, b, pa, pb in zip(frame_of, frame_of[1:], parsed, parsed[1:], strict=False):
+        if a == b:
+            raise CLIError(f"{pa[4]} and {pb[4].rsplit(', ', 1)[-1]} fall on the same frame ({a}); "
+                           "space their times further apart or raise --fps/--frames")
+    keys = [_keyframe(synth, f, seed=p[2], attributes=p[3], notes=notes, **p[1])
+            for f, p in zip(frame_of, parsed, strict=True)]
+    if not any(k.mask is not None or k.landmarks is not None for k in keys):
+        raise CLIError(f"keyframes file {name!r}: no keyframe gives a mask or landmarks")
+    return keys, float(fps), str(curve)
+
+
+def keyframes_from_paths(paths: list[str], synth: SynthModel, *, frames: int, seeds: list[int] | None,
+                         notes: list[str]) -> list:
+    """Two or more mask PNGs or landmark JSONs, evenly spaced over ``frames``."""
+    kinds = ["landmarks" if Path(p).suffix.lower() == ".json" else "mask" for p in paths]
+    if len(set(kinds)) > 1:
+        raise CLIError("KEYFRAME files mix masks and landmarks; give one kind, or write a keyframes JSON file "
+                       "where a keyframe can have both")
+    if seeds is not None and len(seeds) != len(paths):
+        raise CLIError(f"--seeds: {len(seeds)} seeds for {len(paths)} keyframes")
+    if frames < len(paths):
+        raise CLIError(f"--frames {frames} is fewer than the {len(paths)} keyframes")
+    at = [round(v) for v in np.linspace(0, frames - 1, len(paths))]
+    return [_keyframe(synth, f, seed=None if seeds is None else seeds[i], notes=notes, **{kind: path})
+            for i, (f, kind, path) in enumerate(zip(at, kinds, paths, strict=True))]
+
+
+def preset_keyframes(preset: str, synth: SynthModel, *, frames: int, sample: str | None, mask: str | None,
+                     landmarks: str | None, notes: list[str]) -> tuple[list, dict[str, float]]:
+    """The preset's keyframes on a sample (or the user's face); also the sample's own attributes."""
+    from faceeditor.core.face_geometry import LandmarkError
+    from faceeditor.core.interpolation import KeyframeError, left2right_keyframes, nosmile2smile_keyframes
+
+    attrs: dict[str, float] = {}
+    if landmarks is None:
+        if mask is not None:
+            raise CLIError("--mask needs --landmarks (the landmarks of the face in that mask)")
+        mask_file, lm_file = sample_files(sample)
+        mask, landmarks = str(mask_file), str(lm_file)
+        attrs = {k: v for k, v in sample_attributes(lm_file).items() if k in synth.attributes}
+    elif sample is not None:
+        raise CLIError("give either --sample or --landmarks [--mask], not both")
+    res = synth.resolution
+    m, side = (None, None) if mask is None else read_mask(mask, res, notes)
+    pts = read_landmarks(landmarks, res, frame=side)
+    make = left2right_keyframes if preset == "left2right" else nosmile2smile_keyframes
+    try:
+        keys = make(size=res, frames=frames, landmarks=pts, mask=m, z=None)
+    except (KeyframeError, LandmarkError) as exc:
+        raise CLIError(f"--preset {preset}: {exc}") from None
+    for k in keys:
+        k.expression = None  # the synthesis model has no expression input; the landmarks carry the smile
+    return keys, attrs
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+def attribute_matrix(synth: SynthModel, specs: list, fixed: Mapping[str, float]) -> np.ndarray:
+    """(N, A) attributes of the frames: model defaults < the frame's interpolated values < ``fixed``."""
+    rows = []
+    for spec in specs:
+        values = synth.defaults()
+        values.update(spec.attributes)
+        values.update(fixed)
+        rows.append([values[name] for name in synth.attributes])
+    return np.asarray(rows, np.float32)
+
+
+def make_renderer(synth: SynthModel, fixed: Mapping[str, float]) -> Callable[[list], list[np.ndarray]]:
+    from faceeditor.engine.requests import SynthesizeRequest
+
+    def render(specs: list) -> list[np.ndarray]:
+        request = SynthesizeRequest(masks=[s.mask for s in specs], attrs=attribute_matrix(synth, specs, fixed),
+                                    z=np.stack([s.z for s in specs]))
+        return synth.engine.run(request).images
+
+    return render
+
+
+class Progress:
+    """Frames done on stderr: one updating line on a terminal, else a line per tenth of the clip."""
+
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.shown = -1
+
+    def __call__(self, done: int, total: int | None) -> None:
+        total = total or 0
+        if self.tty:
+            self.stream.write(f"\rrendering: {done}/{total} frames")
+            if done >= total:
+                self.stream.write("\n")
+        else:
+            step = max(1, total // 10)
+            if done // step == self.shown // step and done < total:
+                return
+            self.stream.write(f"rendering: {done}/{total} frames\n")
+        self.shown = done
+        self.stream.flush()
+
+
+class SigintCancel:
+    """While active, the first Ctrl-C asks the render to stop (the writer then deletes its partial
+    output); a second one interrupts at once. Only installed from the main thread."""
+
+    def __init__(self, engine):
+        self.event = threading.Event()
+        self.engine = engine
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        self.event.set()
+        self.engine.cancel()
+        signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
+        print("\ncancelling...", file=sys.stderr, flush=True)
+
+    def __enter__(self) -> threading.Event:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self.event
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
+def run(args: argparse.Namespace) -> int:
+    from faceeditor.core.interpolation import Interpolation, KeyframeError
+    from faceeditor.core.video_writer import VideoWriteError, open_writer, render_interpolation
+    from faceeditor.engine.engine import Cancelled, EngineError
+    from faceeditor.engine.processing import RequestError
+
+    if args.sample == "list":
+        print("\n".join(sample_names()))
+        return 0
+    if not args.out:
+        raise CLIError("give the output with -o/--out (clip.mp4, clip.gif, or a folder for PNG frames)")
+    frames = _frames_arg(args.frames)
+    if args.fps is not None and not (0 < args.fps <= 240):
+        raise CLIError(f"--fps must be in (0, 240], got {args.fps}")
+    if args.batch < 1:
+        raise CLIError(f"--batch must be at least 1, got {args.batch}")
+    if args.seed is not None and args.seed < 0:
+        raise CLIError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.preset and args.keyframes:
+        raise CLIError("give KEYFRAME files or --preset, not both")
+    if not args.preset and not args.keyframes:
+        raise CLIError("give a keyframes JSON file, two or more mask/landmark files, or --preset")
+    if not args.preset and (args.sample or args.mask or args.landmarks):
+        raise CLIError("--sample, --mask and --landmarks go with --preset; with KEYFRAME files use a "
+                       "keyframes JSON file")
+    seeds = None
+    if args.seeds is not None:
+        try:
+            seeds = [_seed(int(s), "--seeds") for s in args.seeds.split(",")]
+        except ValueError:
+            raise CLIError(f"--seeds: expected comma-separated integers, got {args.seeds!r}") from None
+    out = Path(args.out)
+    if not out.resolve().parent.is_dir():
+        raise CLIError(f"{args.out}: folder {out.resolve().parent} does not exist")
+    if out.suffix.lower() not in (".mp4", ".gif", "") and not out.is_dir():
+        raise CLIError(f"{args.out}: unknown output type {out.suffix!r} (use .mp4, .gif, or a folder name "
+                       "for PNG frames)")
+
+    synth = open_synth_model(args.pack, args.dirs, args.provider)
+    fixed = parse_settings(args.settings, synth.attributes)
+    notes: list[str] = []
+    fps, curve, attrs = args.fps or 25.0, args.curve or "catmull_rom", {}
+    if args.preset:
+        if seeds is not None:
+            raise CLIError("--seeds goes with KEYFRAME files; a preset uses one --seed")
+        keys, attrs = preset_keyframes(args.preset, synth, frames=frames or PRESET_FRAMES[args.preset],
+                                       sample=args.sample, mask=args.mask, landmarks=args.landmarks,
+                                       notes=notes)
+        source = f"preset {args.preset}"
+    elif len(args.keyframes) == 1:
+        if seeds is not None:
+            raise CLIError("--seeds goes with two or more KEYFRAME files; a keyframes file sets \"seed\"s")
+        if Path(args.keyframes[0]).suffix.lower() != ".json":
+            raise CLIError(f"{args.keyframes[0]}: one KEYFRAME must be a keyframes JSON file; give two or "
+                           "more mask PNGs or landmark JSONs to interpolate between them")
+        keys, fps, curve = keyframes_from_file(args.keyframes[0], synth, fps=args.fps, frames=frames,
+                                               curve=args.curve, notes=notes)
+        source = f"keyframes file {args.keyframes[0]}"
+    else:
+        keys = keyframes_from_paths(args.keyframes, synth, frames=frames or DEFAULT_FRAMES, seeds=seeds,
+                                    notes=notes)
+        source = f"{len(keys)} keyframe files"
+    if not any(k.z is not None for k in keys):
+        keys[0].z = args.seed if args.seed is not None else 0
+    if attrs:  # a sample's own attributes: the first keyframe's, unless set there
+        keys[0].attributes = {**attrs, **keys[0].attributes}
+    try:
+        clip = Interpolation(keys, size=synth.resolution, nz=synth.nz, curve=curve)
+    except KeyframeError as exc:
+        raise CLIError(str(exc)) from None
+
+    try:
+        writer = open_writer(out, fps=fps)
+    except VideoWriteError as exc:
+        raise CLIError(str(exc)) from None
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    try:
+        with SigintCancel(synth.engine) as cancel:
+            result = render_interpolation(clip, make_renderer(synth, fixed), writer, batch_size=args.batch,
+                                          progress=Progress(), cancel=cancel, total=len(clip))
+    except Cancelled:
+        result = None
+    except (VideoWriteError, KeyframeError) as exc:
+        raise CLIError(str(exc)) from None
+    except RequestError as exc:
+        raise CLIError(f"the request was refused: {exc}") from None
+    except EngineError as exc:
+        raise CLIError(f"synthesis failed: {exc}") from None
+    if result is None or result.cancelled:
+        print(f"faceeditor-cli interpolate: cancelled; {args.out} was not written", file=sys.stderr)
+        return 130
+    summary = {
+        "source": source,
+        "out": str(result.path),
+        "frames": result.frames,
+        "fps": fps,
+        "size": [synth.resolution, synth.resolution],
+        "curve": curve,
+        "keyframes": [k.frame for k in keys],
+        "attributes_at_start": dict(zip(synth.attributes, attribute_matrix(
+            synth, [clip.spec(clip.first)], fixed)[0].tolist(), strict=True)),
+        "pack": synth.pack_name,
+        "model": synth.model.entry.name,
+        "trained_on": synth.model.entry.data_domain,
+    }
+    print(json.dumps(summary, indent=2))
+    return 0
