@@ -24,6 +24,7 @@ from trainer.config import TrainConfig
 METHODS: dict[str, str] = {
     "parser": "trainer.methods.parser",
     "classifier": "trainer.methods.classifier",
+    "scgan": "trainer.methods.scgan",
 }
 _REGISTRY: dict[str, type[Method]] = {}
 
