@@ -189,3 +189,24 @@ def test_clear_error_without_masks_or_attributes(sf_root, real_batch, cpu, attac
         m.train_step({k: v for k, v in real_batch.items() if k != "mask"}, 0)
     with pytest.raises(KeyError, match="attrs"):
         m.train_step({k: v for k, v in real_batch.items() if k != "attrs"}, 0)
+
+
+def test_parser_run_as_spatial_judge(sf_root, real_batch, tmp_path, cpu, attach):
+    from trainer.methods.parser import ParserConfig
+
+    parser_run = tmp_path / "parser"
+    train(ParserConfig(data=DataConfig(root=sf_root, resolution=32, num_workers=0), run_dir=str(parser_run),
+                       width=8, context_channels=16, iters=2, batch_size=8, device="cpu", sample_every=0,
+                       ckpt_every=0), progress=False)
+    samples = [{k: v[i] for k, v in real_batch.items()} for i in range(8)]
+    m = attach(SCGANMethod(tiny_cfg(sf_root, classes="secgan12", spatial_judge=str(parser_run), eval_flip=False,
+                                    eval_z_samples=0), cpu))
+    out = m.evaluate(DataLoader(samples, batch_size=3))
+    assert all(0.0 <= out[k] <= 1.0 for k in ("spatial_acc", "spatial_floor", "spatial_ceiling"))
+    assert "attr_acc" not in out and "diversity_l1" not in out
+    m.cfg.spatial_judge = str(tmp_path / "missing")
+    with pytest.raises(ConfigError, match="spatial_judge"):
+        m.evaluate(DataLoader(samples, batch_size=3))
+    m.cfg.spatial_judge, m.cfg.evaluator = "", str(parser_run)
+    with pytest.raises(ConfigError, match="'parser' run, expected 'classifier'"):
+        m.evaluate(DataLoader(samples, batch_size=3))
