@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from faceeditor.core.labels import CLASS_INDEX, NUM_CLASSES, PARSE_CLASSES, SECGAN_SEGMENTS
+from faceeditor.core.landmark_mask import LANDMARK_REGIONS
 from faceeditor.engine.requests import NORMALIZATIONS
 
 
@@ -107,17 +108,20 @@ def class_lut(model_classes: Sequence[str]) -> np.ndarray:
     """Map the 19 parse-class indices of callers' masks onto a model's class list.
 
     A parse class maps to the model class of the same name, or else to the SeCGAN segment that contains
-    it (e.g. "l_brow" -> "eyebrows"). Raises RequestError when some parse class has no counterpart.
+    it (e.g. "l_brow" -> "eyebrows"), or else to the SCGAN landmark region that contains it (e.g. "hair" ->
+    "background", "skin" -> "face"). Raises RequestError when some parse class has no counterpart.
     """
     index = {name: i for i, name in enumerate(model_classes)}
-    segment_of = {member: seg for seg, members in SECGAN_SEGMENTS for member in members}
+    groupings = [{member: group for group, members in grouping for member in members}
+                 for grouping in (SECGAN_SEGMENTS, LANDMARK_REGIONS)]
     lut = np.zeros(NUM_CLASSES, dtype=np.int64)
     missing = []
     for name in PARSE_CLASSES:
-        if name in index:
+        found = [name] + [g[name] for g in groupings if g.get(name) in index]
+        if found[0] in index:
             lut[CLASS_INDEX[name]] = index[name]
-        elif segment_of.get(name) in index:
-            lut[CLASS_INDEX[name]] = index[segment_of[name]]
+        elif len(found) > 1:
+            lut[CLASS_INDEX[name]] = index[found[1]]
         else:
             missing.append(name)
     if missing:

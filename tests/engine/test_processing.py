@@ -76,6 +76,13 @@ def test_class_lut_identity_and_segments():
         P.class_lut(["skin", "hair"])
 
 
+def test_class_lut_landmark_regions():
+    from faceeditor.core.landmark_mask import LANDMARK_REGIONS, landmark_region_lut
+
+    regions = [name for name, _ in LANDMARK_REGIONS]
+    assert P.class_lut(regions).tolist() == landmark_region_lut().tolist()
+
+
 def test_onehot():
     mask = np.array([[0, 1], [2, 5]], np.uint8)
     segments = [name for name, _ in SECGAN_SEGMENTS]

@@ -28,6 +28,7 @@ METHODS: dict[str, str] = {
     "attgan": "trainer.methods.attgan",
     "concat": "trainer.methods.concat",
     "secgan": "trainer.methods.secgan",
+    "scgan": "trainer.methods.scgan",
 }
 _REGISTRY: dict[str, type[Method]] = {}
 

@@ -1,0 +1,212 @@
+"""SCGAN method: Algorithm 1 on a small SynthFaces set at 32², §5.7 segmentor options, Table 1's evaluation,
+and the exported `synthesize` model run by the engine."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from faceeditor.core.labels import ATTRIBUTES, PARSE_CLASSES
+from faceeditor.core.landmark_mask import LANDMARK_REGIONS, to_landmark_regions
+from faceeditor.engine import Engine
+from faceeditor.engine.manifest import Manifest
+from faceeditor.engine.requests import SynthesizeRequest
+from trainer.checkpoint import load_trained_method
+from trainer.cli import main as train_cli
+from trainer.config import ConfigError
+from trainer.data.registry import DataConfig, build_dataset
+from trainer.data.synthfaces.native import write_native
+from trainer.loop import train
+from trainer.methods.base import method_class
+from trainer.methods.classifier import ClassifierConfig
+from trainer.methods.scgan import SCGANConfig, SCGANMethod, class_grouping
+
+
+@pytest.fixture(scope="module")
+def sf_root(tmp_path_factory):
+    return str(write_native(tmp_path_factory.mktemp("sf") / "sf", count=24, size=32, seed=3, workers=1,
+                            progress=False))
+
+
+@pytest.fixture(scope="module")
+def real_batch(sf_root):
+    ds = build_dataset(DataConfig(root=sf_root, resolution=32, num_workers=0), "train")
+    return torch.utils.data.default_collate([ds[i] for i in range(8)])
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_cfg(sf_root, run_dir="unused", **kw):
+    base = dict(data=DataConfig(root=sf_root, resolution=32, num_workers=0), run_dir=str(run_dir), nz=16,
+                width=0.125, batch_size=8, lr=2e-3, device="cpu", sample_every=0, ckpt_every=0, log_every=5,
+                eval_z_samples=2)
+    base.update(kw)
+    return SCGANConfig(**base)
+
+
+def params(net):
+    return torch.cat([p.detach().flatten() for p in net.parameters()]).clone()
+
+
+def test_registered_and_config_checks(sf_root):
+    assert method_class("scgan") is SCGANMethod
+    tiny_cfg(sf_root).check()
+    bad = [dict(classes="parts"), dict(n_repeat=0), dict(lambda_seg=-1.0),
+           dict(segmentor_pretrain_iters=5, segmentor_from="x"), dict(segmentor_pretrain_iters=10, iters=10),
+           dict(data=DataConfig(root=sf_root, resolution=48))]
+    for kw in bad:
+        with pytest.raises(ConfigError):
+            tiny_cfg(sf_root, **kw).check()
+
+
+def test_class_groupings_reuse_the_project_luts(real_batch, cpu):
+    mask = real_batch["mask"]
+    for name, n in (("parse19", 19), ("secgan12", 12), ("landmark6", 7)):
+        names, members, lut = class_grouping(name)
+        assert len(names) == n and sorted(sum(members, [])) == sorted(PARSE_CLASSES)
+    m = SCGANMethod(SCGANConfig(classes="landmark6"), cpu)
+    assert m.class_names == [g for g, _ in LANDMARK_REGIONS]
+    expected = np.stack([to_landmark_regions(x.numpy().astype(np.uint8)) for x in mask])
+    assert np.array_equal(m.group(mask).numpy(), expected)
+    with pytest.raises(ValueError, match="outside"):
+        m.group(torch.full((1, 4, 4), 19))
+
+
+def test_short_training_lowers_the_losses(sf_root, real_batch, cpu, attach):
+    torch.manual_seed(0)
+    m = attach(SCGANMethod(tiny_cfg(sf_root, n_repeat=1), cpu))
+    log = [m.train_step(real_batch, step) for step in range(25)]
+
+    def drop(key):
+        v = [x[key] for x in log]
+        return np.mean(v[-3:]) / np.mean(v[:3])
+    assert drop("s_seg") < 0.75 and drop("d_cls") < 0.5 and drop("g_cls") < 0.9 and drop("g_seg") < 0.9
+    assert log[-1]["d_wdist"] > log[0]["d_wdist"]
+
+
+def test_g_is_updated_every_n_repeat_iterations(sf_root, real_batch, cpu, attach):
+    m = attach(SCGANMethod(tiny_cfg(sf_root, n_repeat=3), cpu))
+    g = m.nets["generator"]
+    before = params(g)
+    m.train_step(real_batch, 0)
+    m.train_step(real_batch, 1)
+    assert torch.equal(params(g), before)
+    out = m.train_step(real_batch, 2)
+    assert not torch.equal(params(g), before) and "g_seg" in out
+
+
+def test_pretrained_segmentor_is_frozen(sf_root, real_batch, cpu, attach, tmp_path):
+    m = attach(SCGANMethod(tiny_cfg(sf_root, segmentor_pretrain_iters=2, n_repeat=1), cpu))
+    g, d, s = (m.nets[k] for k in ("generator", "discriminator", "segmentor"))
+    g0, d0, s0 = params(g), params(d), params(s)
+    out = m.train_step(real_batch, 0)
+    assert set(out) == {"s_seg"} and torch.equal(params(g), g0) and torch.equal(params(d), d0)
+    m.train_step(real_batch, 1)
+    s1 = params(s)
+    assert not torch.equal(s1, s0)
+    m.train_step(real_batch, 2)
+    m.train_step(real_batch, 3)
+    assert torch.equal(params(s), s1) and not torch.equal(params(g), g0) and not torch.equal(params(d), d0)
+
+    # segmentor_from: another run's S, loaded at the first step and never changed
+    run = tmp_path / "pre"
+    train(tiny_cfg(sf_root, run, iters=3, segmentor_pretrain_iters=2), progress=False)
+    m2 = attach(SCGANMethod(tiny_cfg(sf_root, segmentor_from=str(run), n_repeat=1), cpu))
+    assert "segmentor" not in m2.optimizers
+    m2.train_step(real_batch, 0)
+    m2.train_step(real_batch, 1)
+    src = torch.load(next(run.glob("ckpt-*.pt")), weights_only=True)["nets"]["segmentor"]
+    for k, v in m2.nets["segmentor"].state_dict().items():
+        assert torch.equal(v, src[k]), k
+    with pytest.raises(ConfigError, match="segmentor_from"):
+        attach(SCGANMethod(tiny_cfg(sf_root, segmentor_from=str(tmp_path / "none")), cpu)).train_step(real_batch, 0)
+
+
+def test_evaluate_sample_and_export_through_the_engine(sf_root, real_batch, tmp_path, capsys):
+    clf_run, run = tmp_path / "clf", tmp_path / "scgan"
+    train(ClassifierConfig(data=DataConfig(root=sf_root, resolution=32, num_workers=0), run_dir=str(clf_run),
+                           width=8, feature_dim=32, stages=3, iters=2, batch_size=8, device="cpu",
+                           sample_every=0, ckpt_every=0), progress=False)
+    torch.manual_seed(0)
+    cfg = tiny_cfg(sf_root, run, iters=40, segmentor_pretrain_iters=30, n_repeat=2, evaluator=str(clf_run))
+    result = train(cfg, progress=False)
+    assert {"spatial_acc", "spatial_floor", "spatial_ceiling", "attr_acc", "diversity_l1"} <= set(result.metrics)
+
+    m, _ = load_trained_method(run)
+    ds = build_dataset(cfg.data, "train")
+    out = m.evaluate(DataLoader(ds, batch_size=8))
+    assert out["spatial_floor"] < out["spatial_ceiling"] - 0.05          # S tells masks apart
+    for key in ("spatial_acc", "spatial_acc_attrs_flipped", "attr_acc", "attr_flip_acc", "attr_acc_real"):
+        assert 0.0 <= out[key] <= 1.0, key
+    assert {f"attr_flip_acc/{a}" for a in ATTRIBUTES} <= set(out)
+    assert out["diversity_l1"] > 0 and out["diversity_feat"] > 0 and out["real_pairs_l1"] > 0
+    grid = m.sample_images({k: v[:4] for k, v in real_batch.items()})
+    assert grid.shape == (20, 3, 32, 32) and grid.min() >= -1 and grid.max() <= 1
+    assert m.attr_count == 40 * 8 and set(m.attribute_defaults()) <= {0.0, 1.0}   # kept in the checkpoint
+
+    pack = tmp_path / "pack"
+    assert train_cli(["export", str(run), "--out", str(pack)]) == 0
+    entry = Manifest.load(pack).models[0]
+    assert (entry.task, entry.resolution, entry.classes, entry.attributes) == \
+        ("synthesize", 32, list(PARSE_CLASSES), list(ATTRIBUTES))
+    assert entry.extra["nz"] == 16 and set(entry.extra["attribute_defaults"]) == set(ATTRIBUTES)
+    assert entry.metrics["val"]["spatial_ceiling"] == pytest.approx(result.metrics["spatial_ceiling"])
+    engine = Engine([pack], provider="cpu", intra_op_threads=1)
+    mask = real_batch["mask"][0].numpy().astype(np.uint8)
+    a = engine.run(SynthesizeRequest(masks=[mask], attrs={"Male": 1.0}, seeds=7)).images[0]
+    b = engine.run(SynthesizeRequest(masks=[mask], attrs={"Male": 1.0}, seeds=8)).images[0]
+    assert a.shape == (32, 32, 3) and a.dtype == np.uint8 and not np.array_equal(a, b)
+    # the engine computes what PyTorch computes
+    z = np.random.default_rng(7).standard_normal(16).astype(np.float32)
+    attrs = torch.zeros(1, 13)
+    attrs[0, ATTRIBUTES.index("Male")] = 1
+    ref = m.generate(torch.from_numpy(z)[None], attrs, m.group(real_batch["mask"][:1]))[0]
+    ref = np.clip(np.rint((ref.permute(1, 2, 0).numpy() + 1) * 127.5), 0, 255)
+    assert np.abs(ref - a.astype(float)).max() <= 1
+
+
+def test_landmark_regions_pack_runs_on_19_class_masks(sf_root, real_batch, tmp_path):
+    run, pack = tmp_path / "lm", tmp_path / "lm_pack"
+    train(tiny_cfg(sf_root, run, iters=2, n_repeat=1, classes="landmark6", eval_flip=False), progress=False)
+    assert train_cli(["export", str(run), "--out", str(pack)]) == 0
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert manifest["models"][0]["classes"] == [g for g, _ in LANDMARK_REGIONS]
+    engine = Engine([pack], provider="cpu", intra_op_threads=1)
+    res = engine.run(SynthesizeRequest(masks=[real_batch["mask"][1].numpy().astype(np.uint8)], attrs={}, seeds=1))
+    assert res.images[0].shape == (32, 32, 3)
+
+
+def test_clear_error_without_masks_or_attributes(sf_root, real_batch, cpu, attach):
+    m = attach(SCGANMethod(tiny_cfg(sf_root), cpu))
+    with pytest.raises(KeyError, match="mask"):
+        m.train_step({k: v for k, v in real_batch.items() if k != "mask"}, 0)
+    with pytest.raises(KeyError, match="attrs"):
+        m.train_step({k: v for k, v in real_batch.items() if k != "attrs"}, 0)
+
+
+def test_parser_run_as_spatial_judge(sf_root, real_batch, tmp_path, cpu, attach):
+    from trainer.methods.parser import ParserConfig
+
+    parser_run = tmp_path / "parser"
+    train(ParserConfig(data=DataConfig(root=sf_root, resolution=32, num_workers=0), run_dir=str(parser_run),
+                       width=8, context_channels=16, iters=2, batch_size=8, device="cpu", sample_every=0,
+                       ckpt_every=0), progress=False)
+    samples = [{k: v[i] for k, v in real_batch.items()} for i in range(8)]
+    m = attach(SCGANMethod(tiny_cfg(sf_root, classes="secgan12", spatial_judge=str(parser_run), eval_flip=False,
+                                    eval_z_samples=0), cpu))
+    out = m.evaluate(DataLoader(samples, batch_size=3))
+    assert all(0.0 <= out[k] <= 1.0 for k in ("spatial_acc", "spatial_floor", "spatial_ceiling"))
+    assert "attr_acc" not in out and "diversity_l1" not in out
+    m.cfg.spatial_judge = str(tmp_path / "missing")
+    with pytest.raises(ConfigError, match="spatial_judge"):
+        m.evaluate(DataLoader(samples, batch_size=3))
+    m.cfg.spatial_judge, m.cfg.evaluator = "", str(parser_run)
+    with pytest.raises(ConfigError, match="'parser' run, expected 'classifier'"):
+        m.evaluate(DataLoader(samples, batch_size=3))
