@@ -3,9 +3,9 @@ outside them.
 
 An attribute edit should leave the face alone outside the parts the attribute concerns: "Bangs" may
 repaint hair (and the forehead the new fringe covers, which is hair in the edited mask), but not the eyes
-or the background. :data:`ATTRIBUTE_REGIONS` names those parts per attribute. It agrees with what the
-SynthFaces renderer changes per attribute (trainer/data/synthfaces/regions.py; a test keeps the two
-equal), so on SynthFaces a perfect editor changes nothing outside them. On photos it is the natural
+or the background. :data:`ATTRIBUTE_REGIONS` names those parts per attribute. The SynthFaces renderer
+(trainer/data/synthfaces/regions.py re-exports this table) changes nothing outside them, so on SynthFaces
+a perfect editor changes nothing outside them either. On photos it is the natural
 reading of the CelebA attribute names.
 
 The region of an edit is the union of its attributes' classes in the parse of the input OR of the edited

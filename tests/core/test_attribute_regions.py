@@ -15,12 +15,6 @@ from faceeditor.core.attribute_regions import (
 from faceeditor.core.labels import ATTRIBUTES, CLASS_INDEX, EVALUATOR_ATTRIBUTES, PARSE_CLASSES
 
 
-def test_same_regions_as_the_synthfaces_renderer_changes():
-    from trainer.data.synthfaces.regions import ATTRIBUTE_REGIONS as RENDERER
-
-    assert ATTRIBUTE_REGIONS == RENDERER
-
-
 def test_every_attribute_has_a_region_of_known_classes():
     for name in (*ATTRIBUTES, *EVALUATOR_ATTRIBUTES):
         assert ATTRIBUTE_REGIONS[name], name

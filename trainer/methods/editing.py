@@ -443,7 +443,7 @@ class EditingMethod(Method):
             classes=segment_names(c.segments) if g_seg is not None else [],
             attributes=list(ATTRIBUTES),
             extra={"y_diff": "y_target - y_source (STGAN); trained on {-1, 0, 1}, sliders may go between "
-                             "and beyond", "range": [-2.0, 2.0],
+                             "and beyond", "slider_range": [-2.0, 2.0],
                    "parser_inside": bool(p is not None),
                    "mask_probs": "G_seg's predicted target mask (softmax over classes)" if g_seg is not None
                    else ""},

@@ -12,7 +12,7 @@ from trainer.config import ConfigError
 from trainer.data.registry import DataConfig, build_dataset
 from trainer.methods.base import method_class
 from trainer.methods.editing import EditorExport, flip_target, one_hot_max, segment_matrix
-from trainer.nets.parser import ParserNetConfig, build_parser_net
+from trainer.nets.parser import build_parser_net
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +98,8 @@ def test_semantic_consistency_gradients_reach_both_generators(synth_root, parser
     before = {n: [p.detach().clone() for p in m.nets[n].parameters()] for n in ("G", "G_seg", "P")}
     m.train_step(batch, 0)
     for n in ("G", "G_seg"):
-        assert any(not torch.equal(a, b) for a, b in zip(before[n], m.nets[n].parameters())), n
-    assert all(torch.equal(a, b) for a, b in zip(before["P"], m.nets["P"].parameters()))
+        assert any(not torch.equal(a, b) for a, b in zip(before[n], m.nets[n].parameters(), strict=True)), n
+    assert all(torch.equal(a, b) for a, b in zip(before["P"], m.nets["P"].parameters(), strict=True))
     assert "P" not in m.trainable()
 
 
