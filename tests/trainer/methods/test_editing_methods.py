@@ -165,3 +165,24 @@ def test_export_module_holds_parser_and_gseg(synth_root, parser_run, tmp_path, a
     plain = _method(_cfg("stargan", synth_root, parser_run, tmp_path / "b"), attach, cpu)
     (spec,) = plain.export_specs()
     assert spec.output_names == ["edited"] and spec.classes == [] and spec.name == "stargan"
+
+
+@pytest.mark.parametrize("backbone", ["stargan", "attgan"])
+def test_semantic_branch_networks_at_the_papers_size(backbone, cpu):
+    """G_seg / D_seg of Tables 2–3 at 128² with the originals' widths: 12 segments (+ n_a for StarGAN's tiled
+    label) in, 12 out; the critic's trunk as the RGB one's."""
+    from torch import nn
+
+    cfg = method_class(backbone).config_class(data=DataConfig(resolution=128))
+    m = method_class(backbone)(cfg, cpu)
+    g_seg, d_seg = m._generator(12, 12, "none"), m._critic(12)
+    first = next(x for x in g_seg.modules() if isinstance(x, nn.Conv2d))
+    assert first.in_channels == (12 + 13 if backbone == "stargan" else 12) and first.out_channels == 64
+    d_convs = [x for x in d_seg.main if isinstance(x, nn.Conv2d)]
+    assert d_convs[0].in_channels == 12
+    assert [c.out_channels for c in d_convs] == ([64, 128, 256, 512, 1024, 2048] if backbone == "stargan"
+                                                 else [64, 128, 256, 512, 1024])
+    with torch.no_grad():
+        s = torch.softmax(g_seg(torch.rand(1, 12, 128, 128), torch.zeros(1, 13)), dim=1)
+        adv, cls = d_seg(s)
+    assert s.shape == (1, 12, 128, 128) and cls.shape == (1, 13)
