@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,8 +237,10 @@ def _plain_number(v: Any) -> Any:
 
 def evaluate_split(method: Method, cfg: TrainConfig, split: str, device: torch.device,
                    batch_size: int | None = None) -> dict[str, float]:
-    """method.evaluate on one split of the config's dataset (nets unwrapped, eval mode, RNG preserved)."""
-    dataset = build_dataset(cfg.data, split)
+    """method.evaluate on one split of the config's dataset (nets unwrapped, eval mode, RNG preserved).
+    Without the training-time random flip: evaluation sees every image as stored, so figures repeat
+    exactly and ground-truth comparisons (e.g. SynthFaces re-renders) line up with the inputs."""
+    dataset = build_dataset(dataclasses.replace(cfg.data, flip=False), split)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=batch_size or cfg.batch_size, shuffle=False, drop_last=False,
         num_workers=cfg.data.num_workers, pin_memory=device.type == "cuda")

@@ -114,3 +114,26 @@ def test_too_little_data_for_a_batch(tmp_path: Path) -> None:
     cfg = toy_config(tmp_path / "run", batch_size=64)
     with pytest.raises(TrainingError, match="fewer than one batch of 64"):
         train(cfg, progress=False)
+
+
+def test_evaluation_reads_the_data_without_the_random_flip(tmp_path: Path, monkeypatch) -> None:
+    """Training may flip at random; evaluation must see the images as stored (repeatable figures, and
+    ground-truth re-renders line up with the inputs)."""
+    import trainer.loop as loop
+
+    seen = []
+
+    def fake_build(cfg, split):
+        seen.append((cfg.flip, split))
+        return [{"image": torch.zeros(3, 4, 4)}]
+
+    class Probe:
+        def evaluate(self, loader):
+            return {"n": float(sum(len(b["image"]) for b in loader))}
+
+    cfg = toy_config(tmp_path)
+    cfg.data.flip = True
+    monkeypatch.setattr(loop, "build_dataset", fake_build)
+    monkeypatch.setattr(loop, "plain_eval_nets", lambda method: __import__("contextlib").nullcontext())
+    assert loop.evaluate_split(Probe(), cfg, "val", torch.device("cpu")) == {"n": 1.0}
+    assert seen == [(False, "val")] and cfg.data.flip is True       # the run's config is left alone
