@@ -10,6 +10,7 @@ Steps are counted from 1: "step N" is the state after N iterations; train_step(b
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -20,7 +21,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
