@@ -89,9 +89,10 @@ def test_cli_parse_on_a_bundled_sample(tmp_path, capsys):
     assert miou.mean() >= MIN_MIOU - 0.05, miou.per_class()
 
 
-# measured at export on the bundled editor (docs/results.md); the thresholds sit below those figures
-MIN_EDIT_ACC = 0.0
-MIN_REC_PSNR = 0.0
+# The bundled SeCGAN editor (64², 3,000 CPU iterations; docs/results.md) measured 0.577 editing accuracy
+# and 17.9 dB reconstruction PSNR on these 12 faces through the engine; the thresholds sit below that.
+MIN_EDIT_ACC = 0.45
+MIN_REC_PSNR = 16.0
 
 
 def test_attribute_editor_on_unseen_faces(demo, renders):
