@@ -66,11 +66,12 @@ MAX_WORK_RESOLUTION = 1024
 
 
 def bundled_samples() -> list[Path]:
-    """Sample pictures shipped in resources/samples (a source checkout or an installed copy)."""
+    """Sample pictures shipped in resources/samples (a source checkout or an installed copy); the sample
+    masks (`*_mask.png`, for synthesis) sit in the same folder and are not pictures to open."""
     pkg = Path(__file__).resolve().parents[1]
     for folder in (pkg.parent / "resources" / "samples", pkg / "resources" / "samples"):
         if folder.is_dir():
-            return sorted(folder.glob("*.png"))
+            return sorted(p for p in folder.glob("*.png") if not p.stem.endswith("_mask"))
     return []
 
 

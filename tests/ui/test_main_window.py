@@ -447,3 +447,11 @@ def test_loading_a_pack_at_run_time_lights_up_the_panels(qtbot, tmp_path, tiny_p
         assert w.mask_panel.parse_button.isEnabled() and w.pack_label.text() == "Packs: tinypack"
     finally:
         w.close()
+
+
+def test_bundled_samples_are_pictures_not_the_synthesis_masks():
+    from faceeditor.ui.main_window import bundled_samples
+
+    samples = bundled_samples()
+    assert samples and all(not p.stem.endswith("_mask") for p in samples)
+    assert any(p.name == "synthface_0004.png" for p in samples)
