@@ -18,6 +18,7 @@ from torch import nn
 from faceeditor.core.labels import EVALUATOR_ATTRIBUTES, EXPRESSIONS
 from trainer.config import ConfigError, TrainConfig
 from trainer.data.registry import DataConfig
+from trainer.distributed import unwrap
 from trainer.methods.base import ExportSpec, Method, register_method
 from trainer.metrics.accuracy import MultiClassAccuracy, MultiLabelAccuracy
 from trainer.nets.classifier import ClassifierExport, ClassifierNetConfig, EvaluatorClassifier
@@ -63,9 +64,6 @@ class ClassifierConfig(TrainConfig):
                                    stages=self.stages, dropout=self.dropout)
 
 
-def unwrap(net: nn.Module) -> nn.Module:
-    net = getattr(net, "module", net)
-    return getattr(net, "_orig_mod", net)
 
 
 _GREEN = torch.tensor([-0.6, 0.8, -0.6])

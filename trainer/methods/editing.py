@@ -28,6 +28,7 @@ from torch import nn
 from faceeditor.core.labels import ATTRIBUTES, NUM_CLASSES, PARSE_CLASSES, SECGAN_SEGMENTS, secgan_segment_lut
 from trainer.config import ConfigError, TrainConfig
 from trainer.data.registry import DataConfig
+from trainer.distributed import unwrap
 from trainer.methods.base import ExportSpec, Method
 from trainer.nets.attgan import AttGANDiscriminator, AttGANGenerator
 from trainer.nets.stargan import StarGANDiscriminator, StarGANGenerator
@@ -111,9 +112,6 @@ class EditorConfig(TrainConfig):
             raise ConfigError(f"data.resolution {res} must be divisible by 4 for the StarGAN generator")
 
 
-def unwrap(net: nn.Module) -> nn.Module:
-    net = getattr(net, "module", net)
-    return getattr(net, "_orig_mod", net)
 
 
 def segment_matrix(segments: str) -> torch.Tensor:
@@ -449,13 +447,4 @@ class EditingMethod(Method):
                    else ""},
             inputs_from_batch=from_batch,
         )]
-
-
-def count_parameters(net: nn.Module) -> int:
-    return sum(p.numel() for p in net.parameters())
-
-
-def param_megabytes(net: nn.Module) -> float:
-    return count_parameters(net) * 4 / 2 ** 20
-
 

@@ -19,6 +19,7 @@ from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES
 from faceeditor.core.palette import PALETTE
 from trainer.config import ConfigError, TrainConfig
 from trainer.data.registry import DataConfig
+from trainer.distributed import unwrap
 from trainer.losses.ohem_ce import OhemCrossEntropy
 from trainer.methods.base import ExportSpec, Method, register_method
 from trainer.metrics.miou import MeanIoU
@@ -73,10 +74,6 @@ class ParserConfig(TrainConfig):
                                detail_channels=self.detail_channels, depth=self.unet_depth)
 
 
-def unwrap(net: nn.Module) -> nn.Module:
-    """The network inside a DistributedDataParallel (or torch.compile) wrapper."""
-    net = getattr(net, "module", net)
-    return getattr(net, "_orig_mod", net)
 
 
 def colorize_batch(labels: torch.Tensor) -> torch.Tensor:

@@ -83,7 +83,8 @@ class EditingEvaluation:
 
     @torch.no_grad()
     def run(self) -> dict[str, float]:
-        from trainer.methods.editing import flip_target, unwrap
+        from trainer.distributed import unwrap
+        from trainer.methods.editing import flip_target
 
         k_attrs = len(ATTRIBUTES)
         correct = np.zeros(k_attrs)

@@ -18,11 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainer.nets.stargan import OUT_ACTIVATIONS
-
-
-def _tile(c: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    return c.to(like.dtype).view(c.shape[0], c.shape[1], 1, 1).expand(-1, -1, like.shape[2], like.shape[3])
+from trainer.nets.stargan import OUT_ACTIVATIONS, apply_out_activation, tile_condition
 
 
 class AttGANGenerator(nn.Module):
@@ -82,19 +78,15 @@ class AttGANGenerator(nn.Module):
             h = layer(h)
             feats.append(h)
         if self.n_attrs:
-            h = torch.cat([h, _tile(c, h)], dim=1)
+            h = torch.cat([h, tile_condition(c, h)], dim=1)
         for i, layer in enumerate(self.decoder):
             h = layer(h)
             if i < self.n_layers - 1:
                 if i < self.shortcut_layers:
                     h = torch.cat([h, feats[self.n_layers - 2 - i]], dim=1)
                 if i < self.inject_layers and self.n_attrs:
-                    h = torch.cat([h, _tile(c, h)], dim=1)
-        if self.out_activation == "tanh":
-            return torch.tanh(h)
-        if self.out_activation == "softmax":
-            return torch.softmax(h, dim=1)
-        return h
+                    h = torch.cat([h, tile_condition(c, h)], dim=1)
+        return apply_out_activation(h, self.out_activation)
 
 
 class AttGANDiscriminator(nn.Module):

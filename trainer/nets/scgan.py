@@ -31,13 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.nets.stargan import ResidualBlock
+from trainer.nets.stargan import ResidualBlock, instance_norm, tile_condition
 
 PAPER_WIDTH = 64                  # base channel count of Table 2
-
-
-def _norm(channels: int) -> nn.InstanceNorm2d:
-    return nn.InstanceNorm2d(channels, affine=True, track_running_stats=False)
 
 
 @dataclass
@@ -97,10 +93,10 @@ class ResBlockUp(nn.Module):
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(in_channels, out_channels, 3, 1, 1, bias=False),
-            _norm(out_channels),
+            instance_norm(out_channels),
             nn.ReLU(inplace=True),
             nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False),
-            _norm(out_channels),
+            instance_norm(out_channels),
         )
         self.shortcut = nn.Conv2d(in_channels, out_channels, 1, 1, 0, bias=False)
 
@@ -110,7 +106,7 @@ class ResBlockUp(nn.Module):
 
 
 def _down(in_channels: int, out_channels: int) -> list[nn.Module]:
-    return [nn.Conv2d(in_channels, out_channels, 4, 2, 1, bias=False), _norm(out_channels), nn.ReLU(inplace=True)]
+    return [nn.Conv2d(in_channels, out_channels, 4, 2, 1, bias=False), instance_norm(out_channels), nn.ReLU(inplace=True)]
 
 
 class SCGANGenerator(nn.Module):
@@ -133,7 +129,7 @@ class SCGANGenerator(nn.Module):
         self.z_channels = cfg.ch(PAPER_WIDTH)
         b = cfg.bottleneck
         self.fc = nn.Linear(cfg.nz, self.z_channels * b * b)
-        self.z_norm = _norm(self.z_channels)
+        self.z_norm = instance_norm(self.z_channels)
         # RESBLKUP outputs mirror the encoder: 512, 256 | attrs | 128, 64 at 128²
         up_out = list(reversed(self.enc_channels))
         c_in = self.enc_channels[-1] + self.z_channels
@@ -151,8 +147,7 @@ class SCGANGenerator(nn.Module):
         zmap = self.fc(z).view(z.shape[0], self.z_channels, b, b)
         h = torch.cat([h, F.relu(self.z_norm(zmap))], dim=1)
         h = self.up_before(h)
-        cmap = c.to(h.dtype)[:, :, None, None].expand(-1, -1, h.shape[2], h.shape[3])
-        h = self.up_after(torch.cat([h, cmap], dim=1))
+        h = self.up_after(torch.cat([h, tile_condition(c, h)], dim=1))
         return torch.tanh(self.to_rgb(h))
 
 
@@ -191,8 +186,8 @@ class SCGANSegmentor(nn.Module):
             *_down(3, c1),
             *_down(c1, c2),
             *[ResidualBlock(c2) for _ in range(cfg.seg_blocks)],
-            nn.ConvTranspose2d(c2, c1, 4, 2, 1, bias=False), _norm(c1), nn.ReLU(inplace=True),
-            nn.ConvTranspose2d(c1, c3, 4, 2, 1, bias=False), _norm(c3), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(c2, c1, 4, 2, 1, bias=False), instance_norm(c1), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(c1, c3, 4, 2, 1, bias=False), instance_norm(c3), nn.ReLU(inplace=True),
             nn.Conv2d(c3, cfg.n_classes, 3, 1, 1),
         )
 

@@ -16,7 +16,22 @@ from torch import nn
 OUT_ACTIVATIONS = ("tanh", "softmax", "none")
 
 
-def _instance_norm(channels: int) -> nn.InstanceNorm2d:
+def tile_condition(c: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(N, A) condition -> (N, A, H, W) maps of the size of `like`, for concatenation to its channels."""
+    return c.to(like.dtype).view(c.shape[0], c.shape[1], 1, 1).expand(-1, -1, like.shape[2], like.shape[3])
+
+
+def apply_out_activation(y: torch.Tensor, activation: str) -> torch.Tensor:
+    """The generators' last step: tanh (RGB), softmax over channels (semantic masks) or none (logits)."""
+    if activation == "tanh":
+        return torch.tanh(y)
+    if activation == "softmax":
+        return torch.softmax(y, dim=1)
+    return y
+
+
+def instance_norm(channels: int) -> nn.InstanceNorm2d:
+    """Affine instance norm without running statistics: every mode normalises with the image's own."""
     return nn.InstanceNorm2d(channels, affine=True, track_running_stats=False)
 
 
@@ -27,10 +42,10 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
-            _instance_norm(channels),
+            instance_norm(channels),
             nn.ReLU(inplace=True),
             nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
-            _instance_norm(channels),
+            instance_norm(channels),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -68,17 +83,17 @@ class StarGANGenerator(nn.Module):
 
         layers: list[nn.Module] = [
             nn.Conv2d(in_channels + n_attrs, base_width, 7, 1, 3, bias=False),
-            _instance_norm(base_width),
+            instance_norm(base_width),
             nn.ReLU(inplace=True),
         ]
         width = base_width
         for _ in range(n_down):
-            layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False), _instance_norm(width * 2),
+            layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False), instance_norm(width * 2),
                        nn.ReLU(inplace=True)]
             width *= 2
         layers += [ResidualBlock(width) for _ in range(n_res)]
         for _ in range(n_down):
-            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False), _instance_norm(width // 2),
+            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False), instance_norm(width // 2),
                        nn.ReLU(inplace=True)]
             width //= 2
         layers.append(nn.Conv2d(width, out_channels, 7, 1, 3, bias=False))
@@ -87,14 +102,8 @@ class StarGANGenerator(nn.Module):
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """x: (N, in_channels, H, W); c: (N, n_attrs) condition, tiled over H x W."""
         if self.n_attrs:
-            c = c.to(x.dtype).view(c.shape[0], self.n_attrs, 1, 1).expand(-1, -1, x.shape[2], x.shape[3])
-            x = torch.cat([x, c], dim=1)
-        y = self.main(x)
-        if self.out_activation == "tanh":
-            return torch.tanh(y)
-        if self.out_activation == "softmax":
-            return torch.softmax(y, dim=1)
-        return y
+            x = torch.cat([x, tile_condition(c, x)], dim=1)
+        return apply_out_activation(self.main(x), self.out_activation)
 
 
 class StarGANDiscriminator(nn.Module):
