@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from faceeditor.cli import CLIError
+from faceeditor.commands._settings import check_attribute_names
+from faceeditor.commands._settings import parse_settings as parse_option_settings
 
 if TYPE_CHECKING:
     from faceeditor.engine.engine import Engine, LoadedModel
@@ -109,28 +111,9 @@ def open_synth_model(pack: str | None, dirs: Iterable[str], provider: str = "aut
 
 def parse_settings(items: Iterable[str], known: list[str]) -> dict[str, float]:
     """``["Male=1", "Young=-0.5"]`` -> {name: value}; names must be among ``known``."""
-    out: dict[str, float] = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        name = name.strip()
-        if not sep or not name or not text.strip():
-            raise CLIError(f"--set {item!r}: expected NAME=VALUE, e.g. Male=1")
-        try:
-            value = float(text)
-        except ValueError:
-            raise CLIError(f"--set {item!r}: {text.strip()!r} is not a number") from None
-        if not math.isfinite(value):
-            raise CLIError(f"--set {item!r}: the value must be finite")
-        out[name] = value
+    out = parse_option_settings(items)
     check_attribute_names(out, known, "--set")
     return out
-
-
-def check_attribute_names(values: Mapping[str, object], known: list[str], where: str) -> None:
-    unknown = [n for n in values if n not in known]
-    if unknown:
-        raise CLIError(f"{where}: unknown attribute {unknown[0]!r}; the model knows {', '.join(known)} "
-                       "(names are case-sensitive)")
 
 
 def read_mask(path: str | os.PathLike, size: int, notes: list[str] | None = None) -> tuple[np.ndarray, int]:

@@ -10,7 +10,6 @@ into the full photo; pictures that already are face crops are edited whole (see 
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import math
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from faceeditor.cli import CLIError
+from faceeditor.commands._settings import check_attribute_names, parse_settings
 
 HELP = "edit a face's attributes (e.g. --set Bangs=1 --set Young=-0.5) and write the edited image"
 
@@ -64,28 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # --- argument checks (before anything is loaded) -------------------------------------------------
 
 def parse_sets(items: list[str]) -> dict[str, float]:
-    """``["Bangs=1", "Young=-0.5"]`` -> {"Bangs": 1.0, "Young": -0.5}; CLIError on bad syntax or values."""
+    """``["Bangs=1", "Young=-0.5"]`` -> {"Bangs": 1.0, "Young": -0.5}; at least one, within ±MAX_INTENSITY."""
     if not items:
         raise CLIError("nothing to edit: give at least one --set NAME=VALUE (e.g. --set Bangs=1)")
-    values: dict[str, float] = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        name, text = name.strip(), text.strip()
-        if not sep or not name or not text:
-            raise CLIError(f"--set {item!r}: expected NAME=VALUE, e.g. --set Bangs=1 or --set Young=-0.5")
-        try:
-            value = float(text)
-        except ValueError:
-            raise CLIError(f"--set {item!r}: {text!r} is not a number") from None
-        if not math.isfinite(value):
-            raise CLIError(f"--set {item!r}: the value must be a finite number")
-        if abs(value) > MAX_INTENSITY:
-            raise CLIError(f"--set {item!r}: intensity {value:g} is beyond ±{MAX_INTENSITY:g} "
-                           "(editors are trained on ±1; far beyond it they produce noise)")
-        if name in values:
-            raise CLIError(f"--set {name}: given twice ({values[name]:g} and {value:g})")
-        values[name] = value
-    return values
+    return parse_settings(items, max_abs=MAX_INTENSITY)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -114,18 +96,6 @@ def check_outputs(image: str, out: str, mask_out: str | None) -> None:
             raise CLIError(f"{flag} {path} is the input image; write the result to another file")
     if mask_out is not None and Path(mask_out).resolve() == Path(out).resolve():
         raise CLIError(f"--mask-out {mask_out} is the same file as -o")
-
-
-def check_attributes(values: dict[str, float], known: list[str], model_key: str) -> None:
-    """Every asked name must be one of the editor's attributes (case-sensitive), else a hint."""
-    for name in values:
-        if name in known:
-            continue
-        by_case = [k for k in known if k.lower() == name.lower()]
-        close = by_case or difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise CLIError(f"--set {name}: {model_key} has no attribute {name!r}{hint} "
-                       f"(it knows: {', '.join(known)})")
 
 
 # --- crop -----------------------------------------------------------------------------------------
@@ -233,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         with_masks = [m for m in editors if m.has_output("mask_probs")]
         editor = with_masks[0] if args.mask_out and with_masks else editors[0]
-    check_attributes(values, list(editor.entry.attributes), editor.key)
+    check_attribute_names(values, list(editor.entry.attributes), f"--set ({editor.key})")
     if args.mask_out and not editor.has_output("mask_probs"):
         raise CLIError(f"--mask-out: {editor.key} predicts no mask (it has no 'mask_probs' output; "
                        "SeCGAN editors with a semantic branch do)")

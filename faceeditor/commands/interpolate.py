@@ -34,11 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from faceeditor.cli import CLIError
+from faceeditor.commands._settings import check_attribute_names
 from faceeditor.commands._synthesis import (
     SynthModel,
     add_attribute_arguments,
     add_model_arguments,
-    check_attribute_names,
     open_synth_model,
     parse_settings,
     read_landmarks,

@@ -307,7 +307,7 @@ def test_no_face_is_a_clear_error(packs, tmp_path, capsys):
 def test_unknown_attribute(packs, picture, tmp_path, capsys, name, hint):
     code, _, err = _run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", f"{name}=1",
                         "-o", tmp_path / "o.png")
-    assert code == 2 and f"no attribute {name!r}" in err and hint in err
+    assert code == 2 and f"unknown attribute {name!r}" in err and hint in err
 
 
 def test_pack_without_an_editor_and_missing_pack(packs, picture, tmp_path, capsys):

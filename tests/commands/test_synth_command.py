@@ -160,6 +160,8 @@ def test_attribute_errors(packs, face_mask, tmp_path, capsys):
     assert code == 2 and "unknown attribute 'Smiling'" in err and "Male" in err
     code, _, err = synth(capsys, packs, face_mask, "-o", tmp_path / "o.png", "--set", "Male")
     assert code == 2 and "NAME=VALUE" in err
+    code, _, err = synth(capsys, packs, face_mask, "-o", tmp_path / "o.png", "--set", "Male=1", "--set", "Male=0")
+    assert code == 2 and "given twice" in err and not (tmp_path / "o.png").exists()
     code, _, err = synth(capsys, packs, face_mask, "-o", tmp_path / "o.png", "--set", "Male=yes")
     assert code == 2 and "not a number" in err
 
