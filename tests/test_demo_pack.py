@@ -5,15 +5,23 @@ pre/post-processing bug or a renderer change that the models no longer fit shows
 """
 import json
 
+import cv2
 import numpy as np
 import pytest
+import torch
 
 from faceeditor.cli import main as cli_main
-from faceeditor.core.labels import EVALUATOR_ATTRIBUTES, EXPRESSIONS, NUM_CLASSES
+from faceeditor.core.labels import ATTRIBUTES, EVALUATOR_ATTRIBUTES, EXPRESSIONS, NUM_CLASSES
 from faceeditor.engine.engine import Engine
 from faceeditor.engine.registry import PackRegistry
-from faceeditor.engine.requests import ClassifyAttributesRequest, ClassifyExpressionRequest, ParseRequest
+from faceeditor.engine.requests import (
+    ClassifyAttributesRequest,
+    ClassifyExpressionRequest,
+    EditAttributesRequest,
+    ParseRequest,
+)
 from trainer.data.synthfaces import render_seed
+from trainer.methods.editing import flip_target
 from trainer.metrics.miou import MeanIoU
 
 DEMO = "synthfaces-demo"
@@ -100,15 +108,7 @@ def test_attribute_editor_on_unseen_faces(demo, renders):
     and flipping attributes moves the bundled evaluator the asked way on faces it never saw."""
     if not (demo.has_task("edit_attributes") and demo.has_task("classify_attributes")):
         pytest.skip("this demo pack ships no attribute editor")
-    import torch
-
-    from faceeditor.core.labels import ATTRIBUTES
-    from faceeditor.engine.requests import EditAttributesRequest
-    from trainer.methods.editing import flip_target
-
     res = next(m.entry.resolution for m in demo.models() if m.entry.task == "edit_attributes")
-    import cv2
-
     images = [cv2.resize(r.image, (res, res), interpolation=cv2.INTER_AREA) for r in renders[:12]]
     rec = demo.run(EditAttributesRequest(images=images, y_diff=np.zeros((len(images), len(ATTRIBUTES)))))
     diff = np.stack(rec.images).astype(np.float64) - np.stack(images)

@@ -138,3 +138,11 @@ def test_evaluate_command_writes_split_metrics(runs, capsys) -> None:
     metrics = json.loads((runs["good"] / "metrics.json").read_text())
     assert metrics["test"]["pixel_accuracy"] == printed["pixel_accuracy"]
     assert "val" in metrics                       # the training-time val metrics are kept
+
+
+def test_evaluate_on_another_dataset_is_keyed_by_its_folder() -> None:
+    from trainer.commands.evaluate import metrics_key
+
+    assert metrics_key("test", None, "data/sf") == "test"
+    assert metrics_key("test", "/elsewhere/sf", "data/sf") == "test"          # the same data, moved
+    assert metrics_key("train", "/work/data/sf128_heldout", "data/sf") == "train@sf128_heldout"

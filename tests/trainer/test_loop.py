@@ -1,6 +1,7 @@
 """The training loop on the toy method: learning, outputs, LR schedules, the NaN/Inf guard."""
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -134,6 +135,6 @@ def test_evaluation_reads_the_data_without_the_random_flip(tmp_path: Path, monke
     cfg = toy_config(tmp_path)
     cfg.data.flip = True
     monkeypatch.setattr(loop, "build_dataset", fake_build)
-    monkeypatch.setattr(loop, "plain_eval_nets", lambda method: __import__("contextlib").nullcontext())
+    monkeypatch.setattr(loop, "plain_eval_nets", lambda method: contextlib.nullcontext())
     assert loop.evaluate_split(Probe(), cfg, "val", torch.device("cpu")) == {"n": 1.0}
     assert seen == [(False, "val")] and cfg.data.flip is True       # the run's config is left alone

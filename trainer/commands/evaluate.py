@@ -3,12 +3,15 @@
     faceeditor-train evaluate runs/parser --split test
 
 The metrics are printed as JSON and merged into <RUN_DIR>/metrics.json under the split's name (the export
-copies that file into the pack's manifest).
+copies that file into the pack's manifest). With `--data-root` naming another dataset (a folder of another
+name than the config's data.root, e.g. a held-out set), the key is "<split>@<folder name>", so figures on
+other data never pass for the run's own split.
 """
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from faceeditor.cli import CLIError
 
@@ -26,6 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "config's data.root (e.g. on another machine)")
 
 
+def metrics_key(split: str, data_root: str | None, config_root: str) -> str:
+    """The split's name, or "<split>@<folder>" when --data-root is another dataset than the config's."""
+    if not data_root:
+        return split
+    name = Path(data_root).resolve().name
+    return split if name == Path(config_root).resolve().name else f"{split}@{name}"
+
+
 def run(args: argparse.Namespace) -> int:
     from trainer.checkpoint import CheckpointError, load_trained_method
     from trainer.config import ConfigError
@@ -36,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         method, state = load_trained_method(args.run_dir, device, args.checkpoint)
     except (CheckpointError, ConfigError, TrainingError) as exc:
         raise CLIError(str(exc)) from None
+    config_root = method.cfg.data.root
     if args.data_root:
         method.cfg.data.root = args.data_root
     if args.batch_size < 0:
@@ -48,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"cannot evaluate on the {args.split} split of {method.cfg.data.name!r} at "
                        f"{method.cfg.data.root}: {exc}") from None
     step = int(state["step"])
-    write_metrics(args.run_dir, args.split, step, metrics)
-    print(json.dumps({"split": args.split, "step": step, **metrics}, indent=2))
+    key = metrics_key(args.split, args.data_root, config_root)
+    write_metrics(args.run_dir, key, step, metrics)
+    print(json.dumps({"split": key, "step": step, **metrics}, indent=2))
     return 0
