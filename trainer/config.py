@@ -82,6 +82,15 @@ class TrainConfig:
             raise ConfigError("data.num_workers and data.limit: expected integers >= 0")
 
 
+def check_net_config(cfg: TrainConfig) -> None:
+    """Build the config's network config (methods that have net_config()) and turn its ValueError into a
+    ConfigError, so that a bad width or size is reported like any other bad key."""
+    try:
+        cfg.net_config()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 # --- type handling ---------------------------------------------------------------------------------
 
 def _hints(cls: type) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from faceeditor.core.labels import EVALUATOR_ATTRIBUTES, EXPRESSIONS
-from trainer.config import ConfigError, TrainConfig
+from trainer.config import ConfigError, TrainConfig, check_net_config
 from trainer.data.registry import DataConfig
 from trainer.distributed import unwrap
 from trainer.methods.base import ExportSpec, Method, register_method
@@ -51,10 +51,7 @@ class ClassifierConfig(TrainConfig):
 
     def check(self) -> None:
         super().check()
-        try:
-            self.net_config()
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+        check_net_config(self)
 
     def net_config(self) -> ClassifierNetConfig:
         if self.task not in TASKS:

@@ -17,7 +17,7 @@ from torch import nn
 
 from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES
 from faceeditor.core.palette import PALETTE
-from trainer.config import ConfigError, TrainConfig
+from trainer.config import ConfigError, TrainConfig, check_net_config
 from trainer.data.registry import DataConfig
 from trainer.distributed import unwrap
 from trainer.losses.ohem_ce import OhemCrossEntropy
@@ -56,10 +56,7 @@ class ParserConfig(TrainConfig):
 
     def check(self) -> None:
         super().check()
-        try:
-            self.net_config()
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+        check_net_config(self)
         if not 0.0 < self.ohem_thresh <= 1.0:
             raise ConfigError(f"ohem_thresh: expected a probability in (0, 1], got {self.ohem_thresh!r}")
         if self.ohem_n_min < 0 or self.aux_weight < 0 or self.class_balance < 0:

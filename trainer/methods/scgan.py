@@ -39,7 +39,7 @@ from torch import nn
 from faceeditor.core.labels import ATTRIBUTES, PARSE_CLASSES, SECGAN_SEGMENTS, secgan_segment_lut
 from faceeditor.core.landmark_mask import LANDMARK_REGIONS, landmark_region_lut
 from faceeditor.core.palette import PALETTE
-from trainer.config import ConfigError, TrainConfig
+from trainer.config import ConfigError, TrainConfig, check_net_config
 from trainer.data.registry import DataConfig
 from trainer.distributed import unwrap
 from trainer.methods.base import ExportSpec, Method, register_method
@@ -100,10 +100,7 @@ class SCGANConfig(TrainConfig):
         super().check()
         if self.classes not in CLASS_GROUPINGS:
             raise ConfigError(f"classes: expected one of {CLASS_GROUPINGS}, got {self.classes!r}")
-        try:
-            self.net_config()
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+        check_net_config(self)
         if self.n_repeat < 1:
             raise ConfigError(f"n_repeat: expected a positive integer, got {self.n_repeat!r}")
         for name in ("lambda_cls", "lambda_seg", "lambda_gp"):
