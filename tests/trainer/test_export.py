@@ -146,3 +146,11 @@ def test_evaluate_on_another_dataset_is_keyed_by_its_folder() -> None:
     assert metrics_key("test", None, "data/sf") == "test"
     assert metrics_key("test", "/elsewhere/sf", "data/sf") == "test"          # the same data, moved
     assert metrics_key("train", "/work/data/sf128_heldout", "data/sf") == "train@sf128_heldout"
+    assert metrics_key("train", "/w/sf128_heldout", "data/sf", "/w/runs/judge-2") == "train@sf128_heldout#judge-2"
+    assert metrics_key("val", None, "data/sf", "runs/judge-2") == "val#judge-2"
+
+
+def test_evaluate_refuses_an_evaluator_for_a_method_without_one(runs, tmp_path: Path, capsys) -> None:
+    # the toy run is a parser: it has no evaluator to replace
+    assert train_cli(["evaluate", str(runs["good"]), "--evaluator", str(runs["good"]), "--device", "cpu"]) == 2
+    assert "is not judged by an evaluator" in capsys.readouterr().err

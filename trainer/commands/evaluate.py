@@ -5,7 +5,8 @@
 The metrics are printed as JSON and merged into <RUN_DIR>/metrics.json under the split's name (the export
 copies that file into the pack's manifest). With `--data-root` naming another dataset (a folder of another
 name than the config's data.root, e.g. a held-out set), the key is "<split>@<folder name>", so figures on
-other data never pass for the run's own split.
+other data never pass for the run's own split. `--evaluator` judges with another classifier run than the
+config's; the key then ends in "#<evaluator folder>", so figures by different judges never mix.
 """
 from __future__ import annotations
 
@@ -27,14 +28,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=0, help="default: the run's batch_size")
     parser.add_argument("--data-root", metavar="DIR", help="read the data from here instead of the "
                         "config's data.root (e.g. on another machine)")
+    parser.add_argument("--evaluator", metavar="RUN_DIR", help="judge with this attribute classifier run "
+                        "instead of the config's evaluator (editing and synthesis methods)")
 
 
-def metrics_key(split: str, data_root: str | None, config_root: str) -> str:
-    """The split's name, or "<split>@<folder>" when --data-root is another dataset than the config's."""
-    if not data_root:
-        return split
-    name = Path(data_root).resolve().name
-    return split if name == Path(config_root).resolve().name else f"{split}@{name}"
+def metrics_key(split: str, data_root: str | None, config_root: str, evaluator: str | None = None) -> str:
+    """The split's name, "<split>@<folder>" when --data-root is another dataset than the config's, and
+    "#<folder>" appended when --evaluator names another judge."""
+    key = split
+    if data_root:
+        name = Path(data_root).resolve().name
+        if name != Path(config_root).resolve().name:
+            key = f"{split}@{name}"
+    if evaluator:
+        key += f"#{Path(evaluator).resolve().name}"
+    return key
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +58,12 @@ def run(args: argparse.Namespace) -> int:
     config_root = method.cfg.data.root
     if args.data_root:
         method.cfg.data.root = args.data_root
+    if args.evaluator:
+        if not hasattr(method.cfg, "evaluator"):
+            raise CLIError(f"--evaluator: method {method.cfg.method!r} is not judged by an evaluator")
+        if not (Path(args.evaluator) / "config.json").is_file():
+            raise CLIError(f"--evaluator: {args.evaluator} is not a run folder (no config.json)")
+        method.cfg.evaluator = args.evaluator
     if args.batch_size < 0:
         raise CLIError("--batch-size: expected a positive integer")
     try:
@@ -60,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"cannot evaluate on the {args.split} split of {method.cfg.data.name!r} at "
                        f"{method.cfg.data.root}: {exc}") from None
     step = int(state["step"])
-    key = metrics_key(args.split, args.data_root, config_root)
+    key = metrics_key(args.split, args.data_root, config_root, args.evaluator)
     write_metrics(args.run_dir, key, step, metrics)
     print(json.dumps({"split": key, "step": step, **metrics}, indent=2))
     return 0

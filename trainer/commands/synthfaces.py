@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="native", help="on-disk layout (default native)")
     parser.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    parser.add_argument("--edited-fraction", type=float, default=0.0, metavar="F",
+                        help="native only: this share of the faces gets one of the 13 editing attributes flipped "
+                             "(decorrelates attributes for evaluators; default 0)")
     parser.add_argument("--preview", metavar="PNG", help="also write a gallery of 16 faces with masks and landmarks")
     parser.add_argument("--preview-size", type=int, default=None, help="face size in the preview (default --size or 128)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -45,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--size must be between 32 and 2048, got {args.size}")
     if args.workers is not None and args.workers <= 0:
         raise CLIError(f"--workers must be positive, got {args.workers}")
+    if not 0.0 <= args.edited_fraction <= 1.0:
+        raise CLIError(f"--edited-fraction must be between 0 and 1, got {args.edited_fraction}")
+    if args.edited_fraction and args.format != "native":
+        raise CLIError("--edited-fraction is only available with --format native")
     if args.preview is not None and not args.preview.lower().endswith(".png"):
         raise CLIError(f"--preview must name a .png file, got {args.preview!r}")
     if args.out is not None:
@@ -53,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
             if args.format == "native":
                 from trainer.data.synthfaces.native import write_native
 
-                path = write_native(args.out, args.count, size=args.size or 128, **kwargs)
+                path = write_native(args.out, args.count, size=args.size or 128,
+                                    edited_fraction=args.edited_fraction, **kwargs)
             else:
                 writer = _writer(args.format)
                 params = inspect.signature(writer).parameters

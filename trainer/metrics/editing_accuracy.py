@@ -39,18 +39,19 @@ class GroundTruthEdits:
     """Re-renders SynthFaces samples with a target attribute vector (13 values in {0, 1})."""
 
     def __init__(self, meta: dict, resolution: int, segments: str):
-        from trainer.data.synthfaces import render, sample_params, with_attribute
-        from trainer.data.synthfaces.native import sample_seed
+        from trainer.data.synthfaces import render, with_attribute
+        from trainer.data.synthfaces.native import sample_face
 
-        self._render, self._params, self._with = render, sample_params, with_attribute
-        self._seed = lambda index: sample_seed(int(meta["seed"]), int(index))
+        self._render, self._with = render, with_attribute
+        seed, edited = int(meta["seed"]), float(meta.get("edited_fraction", 0.0))
+        self._params = lambda index: sample_face(seed, int(index), edited)
         self.size = int(meta["size"])
         self.res = resolution
         self.lut = np.array(secgan_segment_lut() if segments == "secgan12" else list(range(19)), np.uint8)
 
     def __call__(self, index: int, y_src: np.ndarray, y_trg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(image float32 (3, R, R) in [-1, 1], segment mask uint8 (R, R))."""
-        p = self._params(self._seed(index))
+        p = self._params(index)
         for k in np.flatnonzero(y_src != y_trg):
             if y_trg[k] < 0.5:
                 p = self._with(p, ATTRIBUTES[k], 0.0)

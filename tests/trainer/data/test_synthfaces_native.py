@@ -129,3 +129,38 @@ def test_cli_reports_bad_arguments_in_one_line(tmp_path, capsys):
     assert train_main(["synthfaces", "--preview", str(tmp_path / "p.jpg")]) == 2
     assert train_main(["synthfaces"]) == 2
     assert "nothing to do" in capsys.readouterr().err
+
+
+def test_edited_fraction_flips_one_attribute_in_about_that_share(tmp_path):
+    from faceeditor.core.labels import ATTRIBUTES
+    from trainer.data.synthfaces import render
+    from trainer.data.synthfaces.native import edit_of_sample, sample_face
+
+    root = write_native(tmp_path / "ed", 40, size=32, seed=3, workers=1, progress=False, edited_fraction=0.5)
+    meta = read_meta(root)
+    assert meta["edited_fraction"] == 0.5
+    arr = open_shard(root, meta["shards"][0])
+    edited = 0
+    for i in range(40):
+        natural = render_seed(sample_seed(3, i), 32)
+        k = edit_of_sample(sample_seed(3, i), 0.5)
+        if k is None:
+            assert np.array_equal(arr["images"][i], natural.image)
+            continue
+        edited += 1
+        col = EVALUATOR_ATTRIBUTES.index(ATTRIBUTES[k])
+        flipped = bool(arr["attrs"][i, col]) != natural.attributes[ATTRIBUTES[k]]
+        hidden = ATTRIBUTES[k] in ("Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair") and natural.attributes["Bald"]
+        assert flipped or hidden, (i, ATTRIBUTES[k])     # hair edits on a bald head show nothing
+        assert arr["identity"][i] == natural.identity
+        # the stored row is exactly what sample_face renders (ground-truth edits re-derive it this way)
+        assert np.array_equal(arr["images"][i], render(sample_face(3, i, 0.5), 32).image)
+    assert 10 <= edited <= 30
+
+
+def test_cli_edited_fraction_checks(tmp_path, capsys):
+    assert train_main(["synthfaces", "--out", str(tmp_path / "x"), "--edited-fraction", "1.5"]) == 2
+    assert train_main(["synthfaces", "--out", str(tmp_path / "y"), "--format", "celeba",
+                       "--edited-fraction", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "--edited-fraction must be between 0 and 1" in err and "only available with --format native" in err

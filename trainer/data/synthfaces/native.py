@@ -8,13 +8,17 @@
                   attrs.npy         int8 (N, 15) 0/1 in EVALUATOR_ATTRIBUTES order
                   expression.npy    int8 (N,) index into EXPRESSIONS
                   identity.npy      int64 (N,)
-                  seed.npy          int64 (N,) the seed each face was drawn from (render_seed(seed))
+                  seed.npy          int64 (N,) the seed each face was drawn from (sample_params(seed))
                   pose.npy          float32 (N, 3) yaw, pitch, roll in degrees
       shard_00001/...
 
+With ``edited_fraction`` > 0 that share of the samples is re-rendered with one of the 13 editing attributes
+flipped (``sample_face``), so that attributes which go together in natural faces (a mustache and a male face,
+baldness and age) also appear apart: evaluators trained on such data judge edits, not correlations.
+
 Plain ``.npy`` files (not ``.npz``) because they can be memory-mapped for random access during
 training, and because ``np.save`` output is byte-for-byte reproducible (zip archives carry timestamps).
-Sample ``i`` is always ``render_seed(sample_seed(seed, i))`` and shards always hold ``shard_size``
+Sample ``i`` is always ``render(sample_face(seed, i, edited_fraction))`` and shards always hold ``shard_size``
 consecutive samples, so the bytes do not depend on the number of worker processes.
 """
 from __future__ import annotations
@@ -29,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from faceeditor.core.labels import EVALUATOR_ATTRIBUTES, EXPRESSIONS, PARSE_CLASSES
+from faceeditor.core.labels import ATTRIBUTES, EVALUATOR_ATTRIBUTES, EXPRESSIONS, PARSE_CLASSES
 
-from .render import render_seed
+from .params import FaceParams, attribute_labels, sample_params, with_attribute
+from .render import render
 
 FORMAT_VERSION = 1
 ARRAYS = ("images", "masks", "landmarks", "attrs", "expression", "identity", "seed", "pose")
@@ -53,7 +58,30 @@ def split_ranges(count: int) -> dict[str, tuple[int, int]]:
     return {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, count)}
 
 
-def render_chunk(seed: int, start: int, stop: int, size: int) -> dict[str, np.ndarray]:
+def edit_of_sample(sample_seed_: int, edited_fraction: float) -> int | None:
+    """Index into ATTRIBUTES of the attribute flipped in this sample, or None (a natural sample)."""
+    if edited_fraction <= 0:
+        return None
+    rng = np.random.default_rng([int(sample_seed_), 0xED17])
+    if rng.random() >= edited_fraction:
+        return None
+    return int(rng.integers(len(ATTRIBUTES)))
+
+
+def sample_face(seed: int, index: int, edited_fraction: float = 0.0) -> FaceParams:
+    """The face parameters of sample ``index`` of a dataset (natural, or with one attribute flipped)."""
+    sd = sample_seed(seed, index)
+    p = sample_params(sd)
+    k = edit_of_sample(sd, edited_fraction)
+    if k is None:
+        return p
+    name = ATTRIBUTES[k]
+    present = attribute_labels(p)[name]
+    return with_attribute(p, name, 0.0 if present else 1.0)
+
+
+def render_chunk(seed: int, start: int, stop: int, size: int,
+                 edited_fraction: float = 0.0) -> dict[str, np.ndarray]:
     """Render samples [start, stop) of a dataset into stacked arrays."""
     n = stop - start
     out = {
@@ -68,7 +96,7 @@ def render_chunk(seed: int, start: int, stop: int, size: int) -> dict[str, np.nd
     }
     for j in range(n):
         sd = sample_seed(seed, start + j)
-        s = render_seed(sd, size)
+        s = render(sample_face(seed, start + j, edited_fraction), size)
         out["images"][j] = s.image
         out["masks"][j] = s.mask
         out["landmarks"][j] = s.landmarks
@@ -87,7 +115,7 @@ def _single_thread() -> None:
     cv2.setNumThreads(1)
 
 
-def _render_task(args: tuple[int, int, int, int]) -> dict[str, np.ndarray]:
+def _render_task(args: tuple[int, int, int, int, float]) -> dict[str, np.ndarray]:
     return render_chunk(*args)
 
 
@@ -101,8 +129,9 @@ def _chunks(count: int, shard_size: int) -> list[tuple[int, int]]:
     return out
 
 
-def _results(seed: int, size: int, chunks: list[tuple[int, int]], workers: int) -> Iterator[dict]:
-    tasks = [(seed, a, b, size) for a, b in chunks]
+def _results(seed: int, size: int, chunks: list[tuple[int, int]], workers: int,
+             edited_fraction: float = 0.0) -> Iterator[dict]:
+    tasks = [(seed, a, b, size, edited_fraction) for a, b in chunks]
     if workers <= 1:
         for t in tasks:
             yield _render_task(t)
@@ -122,9 +151,13 @@ def default_workers() -> int:
 
 
 def write_native(out_dir, count: int, size: int = 128, seed: int = 0, workers: int | None = None,
-                 progress: bool = True, shard_size: int = DEFAULT_SHARD_SIZE, overwrite: bool = False) -> Path:
+                 progress: bool = True, shard_size: int = DEFAULT_SHARD_SIZE, overwrite: bool = False,
+                 edited_fraction: float = 0.0) -> Path:
     """Render ``count`` faces into the native format; returns the dataset folder."""
     count, size, shard_size = int(count), int(size), int(shard_size)
+    edited_fraction = float(edited_fraction)
+    if not 0.0 <= edited_fraction <= 1.0:
+        raise ValueError(f"edited_fraction must be between 0 and 1, got {edited_fraction}")
     if count <= 0:
         raise ValueError(f"count must be positive, got {count}")
     if not 32 <= size <= 2048:
@@ -151,7 +184,7 @@ def write_native(out_dir, count: int, size: int = 128, seed: int = 0, workers: i
     filled = 0
     shard_index = 0
     with tqdm(total=count, unit="img", disable=not progress, desc="SynthFaces") as bar:
-        for res in _results(seed, size, chunks, workers):
+        for res in _results(seed, size, chunks, workers, edited_fraction):
             n = len(res["seed"])
             for k in ARRAYS:
                 buf[k].append(res[k])
@@ -178,6 +211,7 @@ def write_native(out_dir, count: int, size: int = 128, seed: int = 0, workers: i
         "count": count,
         "seed": int(seed),
         "sample_seed": "seed * 1000000000 + index",
+        "edited_fraction": edited_fraction,
         "shard_size": shard_size,
         "shards": shards,
         "attributes": list(EVALUATOR_ATTRIBUTES),
