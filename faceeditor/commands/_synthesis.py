@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from faceeditor.cli import CLIError
+from faceeditor.commands._inputs import pack_for_task
 from faceeditor.commands._settings import check_attribute_names
 from faceeditor.commands._settings import parse_settings as parse_option_settings
 
@@ -88,13 +89,9 @@ class SynthModel:
 def open_synth_model(pack: str | None, dirs: Iterable[str], provider: str = "auto") -> SynthModel:
     from faceeditor.engine import processing as P
     from faceeditor.engine.engine import Engine
-    from faceeditor.engine.registry import NoPackError, find_pack
     from faceeditor.engine.validate import PackError
 
-    try:
-        info = find_pack("synthesize", pack, dirs)
-    except NoPackError as exc:
-        raise CLIError(str(exc)) from None
+    info = pack_for_task("synthesize", pack, dirs)
     try:
         engine = Engine([info.path], provider=provider)
     except PackError as exc:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from faceeditor.cli import CLIError
+from faceeditor.commands._inputs import read_image
 
 HELP = "detect faces and 68 landmarks in a photo and print them as JSON"
 
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from faceeditor.core import face_detect
-    from faceeditor.core.image_io import ImageLoadError, load_image, save_image
+    from faceeditor.core.image_io import save_image
 
     if not 0 <= args.upsample <= 4:
         raise CLIError(f"--upsample must be between 0 and 4, got {args.upsample}")
@@ -42,10 +43,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--resolution must be between 8 and 4096, got {args.resolution}")
     if args.crop_out is not None and args.crop_out.exists() and not args.crop_out.is_dir():
         raise CLIError(f"--crop-out {str(args.crop_out)!r} exists and is not a folder")
-    try:
-        image = load_image(args.image)
-    except ImageLoadError as exc:
-        raise CLIError(str(exc)) from None
+    image = read_image(args.image)
     try:
         faces = face_detect.detect_faces(image, upsample=args.upsample, min_score=args.min_score)
     except face_detect.FaceModelsUnavailable as exc:

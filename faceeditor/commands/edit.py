@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from faceeditor.cli import CLIError
+from faceeditor.commands._inputs import pack_for_task, read_image
 from faceeditor.commands._settings import check_attribute_names, parse_settings
 
 HELP = "edit a face's attributes (e.g. --set Bangs=1 --set Young=-0.5) and write the edited image"
@@ -171,10 +172,9 @@ def model_classes_to_parse(classes: tuple[str, ...] | list[str]) -> np.ndarray:
 
 def run(args: argparse.Namespace) -> int:
     from faceeditor.core.face_align import mask_to_photo, paste_back
-    from faceeditor.core.image_io import ImageLoadError, ImageSaveError, load_image, save_image
+    from faceeditor.core.image_io import ImageSaveError, save_image
     from faceeditor.core.palette import colorize
     from faceeditor.engine.engine import Engine, EngineError, RequestError
-    from faceeditor.engine.registry import NoPackError, find_pack
     from faceeditor.engine.requests import EditAttributesRequest, ParseRequest
 
     values = parse_sets(args.sets)
@@ -184,14 +184,8 @@ def run(args: argparse.Namespace) -> int:
     if args.face is not None and mode == "whole":
         raise CLIError("--face picks a detected face; it cannot be used with --no-align / --mode whole")
     check_outputs(args.image, args.out, args.mask_out)
-    try:
-        pack = find_pack("edit_attributes", args.pack, args.dirs)
-    except NoPackError as exc:
-        raise CLIError(str(exc)) from None
-    try:
-        photo = load_image(args.image)
-    except ImageLoadError as exc:
-        raise CLIError(str(exc)) from None
+    pack = pack_for_task("edit_attributes", args.pack, args.dirs)
+    photo = read_image(args.image)
 
     engine = Engine([pack.path], provider=args.provider)
     editors = engine.models("edit_attributes")

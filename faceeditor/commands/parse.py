@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from faceeditor.cli import CLIError
+from faceeditor.commands._inputs import pack_for_task, read_image
 
 HELP = "write the face-parsing mask of an image (index PNG; optional colour PNG)"
 
@@ -28,11 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from faceeditor.core.document import choose_mode, detect_landmarks, make_crop
     from faceeditor.core.face_align import mask_to_photo
-    from faceeditor.core.image_io import ImageLoadError, ImageSaveError, load_image, save_image
+    from faceeditor.core.image_io import ImageSaveError, save_image
     from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES
     from faceeditor.core.palette import PALETTE, colorize
     from faceeditor.engine.engine import Engine, EngineError
-    from faceeditor.engine.registry import NoPackError, find_pack
     from faceeditor.engine.requests import ParseRequest
 
     for path in filter(None, (args.out, args.color)):
@@ -40,14 +40,8 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError(f"{path}: masks are written as .png (lossless)")
         if not Path(path).resolve().parent.is_dir():
             raise CLIError(f"{path}: folder {Path(path).resolve().parent} does not exist")
-    try:
-        pack = find_pack("parse", args.pack, args.dirs)
-    except NoPackError as exc:
-        raise CLIError(str(exc)) from None
-    try:
-        photo = load_image(args.image)
-    except ImageLoadError as exc:
-        raise CLIError(str(exc)) from None
+    pack = pack_for_task("parse", args.pack, args.dirs)
+    photo = read_image(args.image)
 
     engine = Engine([pack.path], provider=args.provider)
     model = engine.models("parse")[0]
