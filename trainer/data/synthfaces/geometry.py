@@ -467,8 +467,8 @@ def build(p: FaceParams, size: int) -> Geometry:
     o = max(0.0, acts["open"] - 0.3) / 0.7                 # lips part from open = 0.3 on
     gap = 0.09 * min(o, 1.0) + 0.05 * max(o - 1.0, 0.0)
     y_cR = y_m - 0.055 * acts["smile"] + 0.045 * acts["corner_down"] + 0.012 * acts["stretch"]
-    y_cL = y_cR - 0.065 * acts["asym"]
-    uR, uL = -mw, mw + 0.03 * acts["asym"]
+    y_cL = y_cR - 0.13 * acts["asym"]
+    uR, uL = -mw, mw + 0.07 * acts["asym"]
     raise_ = 0.03 * acts["upper_lip_raise"]
 
     def mouth_curve(v, kind):

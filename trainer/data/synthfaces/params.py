@@ -369,8 +369,9 @@ def _sample_attrs(r: np.random.Generator, expression: str) -> tuple[float, ...]:
     a["Wearing_Hat"] = float(r.random() < 0.12)
     a["Wearing_Earrings"] = float(r.random() < (0.06 if male else 0.48))
     a["Wearing_Necklace"] = float(r.random() < (0.06 if male else 0.34))
-    # Smiling and an open mouth come with some expressions; they are added to calm ones only.
-    smile_p = {"neutral": 0.5, "surprised": 0.4}.get(expression, 0.0)
+    # Smiling and an open mouth come with some expressions. A smile is added to surprise only: a smiling
+    # face is not neutral (its label would contradict the pixels), and the smile is happy's own action.
+    smile_p = {"surprised": 0.4}.get(expression, 0.0)
     a["Smiling"] = float(r.random() < smile_p)
     open_p = {"neutral": 0.35, "contemptuous": 0.2, "sad": 0.3, "angry": 0.2}.get(expression, 0.0)
     a["Mouth_Slightly_Open"] = float(r.random() < open_p)
