@@ -27,9 +27,11 @@ from trainer.metrics.miou import MeanIoU
 
 DEMO = "synthfaces-demo"
 HELD_OUT_SEEDS = [7_000_000_000 + i for i in range(24)]   # the training set used seeds 0 .. 11999
-MIN_MIOU = 0.75
+# Measured on these 24 faces through the engine: parser mIoU 0.850, expression accuracy 22/24 (the 1,000
+# held-out faces of docs/results.md: 0.851 and 0.962); the thresholds leave room for ONNX Runtime builds.
+MIN_MIOU = 0.80
 MIN_ATTR_ACC = 0.85
-MIN_EXPR_ACC = 0.65
+MIN_EXPR_ACC = 0.80
 
 
 @pytest.fixture(scope="module")
