@@ -100,10 +100,11 @@ def test_cli_parse_on_a_bundled_sample(tmp_path, capsys):
     assert miou.mean() >= MIN_MIOU - 0.05, miou.per_class()
 
 
-# The bundled SeCGAN editor (64², 3,000 CPU iterations; docs/results.md) measured 0.577 editing accuracy
-# and 17.9 dB reconstruction PSNR on these 12 faces through the engine; the thresholds sit below that.
-MIN_EDIT_ACC = 0.45
-MIN_REC_PSNR = 16.0
+# The bundled SeCGAN editor (64², 6,000 CPU iterations; docs/results.md) judged by the bundled decorrelated
+# 64² evaluator measured 0.699 editing accuracy and 19.1 dB reconstruction PSNR on these 12 faces through
+# the engine (the 3,000-iteration editor: 0.577 and 17.9 dB); the thresholds sit below that.
+MIN_EDIT_ACC = 0.60
+MIN_REC_PSNR = 17.5
 
 
 def test_attribute_editor_on_unseen_faces(demo, renders):
