@@ -382,8 +382,6 @@ def dumps(cfg: TrainConfig) -> str:
     return json.dumps(to_dict(cfg), indent=2) + "\n"
 
 
-
-
 def save_config(cfg: TrainConfig, path: str | os.PathLike) -> Path:
     """Write cfg as JSON (atomically); `path` may be a folder, then config.json inside it."""
     p = Path(path)

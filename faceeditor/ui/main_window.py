@@ -1334,4 +1334,3 @@ def _screenshot(app: QApplication, window: MainWindow, out: Path, attrs: dict[st
         print(f"screenshot written to {out}")
     window.close()
     return code
-

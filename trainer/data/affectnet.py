@@ -151,4 +151,3 @@ class AffectNetDataset(FaceFolderDataset):
         return {"image": resize_image(crop(pixels, box), res),
                 "expression": np.int64(record.labels["expression"]),
                 "landmarks": crop_resize_points(record.labels["landmarks"], box, res)}
-

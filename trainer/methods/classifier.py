@@ -61,8 +61,6 @@ class ClassifierConfig(TrainConfig):
                                    stages=self.stages, dropout=self.dropout)
 
 
-
-
 _GREEN = torch.tensor([-0.6, 0.8, -0.6])
 _RED = torch.tensor([0.9, -0.8, -0.8])
 _GREY = torch.tensor([-0.2, -0.2, -0.2])

@@ -112,8 +112,6 @@ class EditorConfig(TrainConfig):
             raise ConfigError(f"data.resolution {res} must be divisible by 4 for the StarGAN generator")
 
 
-
-
 def segment_matrix(segments: str) -> torch.Tensor:
     """(19, S) 0/1 matrix summing parse-class probabilities into the model's segments."""
     if segments == "parse19":
@@ -447,4 +445,3 @@ class EditingMethod(Method):
                    else ""},
             inputs_from_batch=from_batch,
         )]
-

@@ -71,8 +71,6 @@ class ParserConfig(TrainConfig):
                                detail_channels=self.detail_channels, depth=self.unet_depth)
 
 
-
-
 def colorize_batch(labels: torch.Tensor) -> torch.Tensor:
     """(N, H, W) class indices -> (N, 3, H, W) palette colours in [-1, 1]."""
     palette = torch.tensor(PALETTE.tolist(), dtype=torch.float32, device=labels.device)

@@ -93,4 +93,3 @@ def identity_similarity(sources: Any, edited: Any, descriptor_fn: DescriptorFn |
         "euclidean": float(dist.mean()),
         "same_person_rate": float((dist < SAME_PERSON_DISTANCE).mean()),
     }
-

@@ -67,7 +67,7 @@ def test_attribute_and_expression_frequencies_are_learnable():
         assert 0.08 <= expr.count(e) / len(expr) <= 0.18, e
     # A neutral face is drawn without a smile: otherwise its label contradicts its pixels (the smile is
     # happy's action), and an expression classifier cannot learn "neutral".
-    smiling = [lab["Smiling"] for p, lab in zip(params, labels) if p.expression == "neutral"]
+    smiling = [lab["Smiling"] for p, lab in zip(params, labels, strict=True) if p.expression == "neutral"]
     assert len(smiling) > 80 and not any(smiling)
 
 

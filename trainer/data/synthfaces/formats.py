@@ -84,7 +84,6 @@ def _pool_map(fn: Callable[[Sequence[int]], list], n: int, workers: int | None, 
                 yield from chunk
 
 
-
 def _call(task: tuple) -> list:
     fn, chunk, args = task
     return fn(chunk, *args)

@@ -26,7 +26,6 @@ except ImportError:  # pragma: no cover
     _clip = np.clip
 
 
-
 @lru_cache(maxsize=64)
 def _lin(start: float, stop: float, num: int, endpoint: bool = True) -> np.ndarray:
     """np.linspace of constant arguments, computed once (read-only)."""
