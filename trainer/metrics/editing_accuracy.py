@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import cv2
@@ -29,10 +30,21 @@ from trainer.metrics.ssim import ssim_per_image
 
 
 def _synthfaces_meta(dataset: Any) -> dict | None:
+    """The native SynthFaces meta of a dataset whose faces today's renderer re-draws identically, else None
+    (with a warning when only the renderer version differs: its ground-truth edits would not match)."""
+    from trainer.data.synthfaces.render import RENDERER_VERSION
+
     meta = getattr(dataset, "meta", None)
-    if isinstance(meta, dict) and meta.get("format") == "synthfaces-native":
-        return meta
-    return None
+    if not (isinstance(meta, dict) and meta.get("format") == "synthfaces-native"):
+        return None
+    version = meta.get("renderer_version", 1)          # datasets written before the key existed were v1
+    if version != RENDERER_VERSION:
+        warnings.warn(f"{getattr(dataset, 'root', 'this dataset')}: rendered by SynthFaces renderer v{version}, "
+                      f"this is v{RENDERER_VERSION}; its ground-truth edits would not match the stored faces, "
+                      "so the gt_* and edit_acc_gt_renders metrics are left out (re-render the data to get "
+                      "them)", stacklevel=3)
+        return None
+    return meta
 
 
 class GroundTruthEdits:

@@ -131,6 +131,25 @@ def test_ground_truth_edit_of_an_unchanged_label_is_the_stored_image(synth_root)
     assert np.abs(gt(int(sample["index"]), y, y_bangs)[0] - image).max() > 0.1
 
 
+def test_ground_truth_edits_only_for_data_of_this_renderer_version(synth_root):
+    """A dataset drawn by another renderer version gets no ground-truth metrics (its re-renders would
+    differ from the stored faces), with a warning that says why; one of this version gets them."""
+    from types import SimpleNamespace
+
+    from trainer.data.synthfaces.render import RENDERER_VERSION
+    from trainer.metrics.editing_accuracy import EditingEvaluation
+
+    ds = build_dataset(DataConfig(root=str(synth_root), resolution=32, num_workers=0), "test")
+    assert ds.meta["renderer_version"] == RENDERER_VERSION
+    method = SimpleNamespace(cfg=SimpleNamespace(data=SimpleNamespace(resolution=32), segments="secgan12"))
+    assert EditingEvaluation(method, None, DataLoader(ds)).gt is not None
+    # another version, and no key at all (datasets written before it existed were drawn by version 1)
+    for other, version in (({"renderer_version": RENDERER_VERSION + 1}, RENDERER_VERSION + 1), ({}, 1)):
+        ds.meta = {k: v for k, v in ds.meta.items() if k != "renderer_version"} | other
+        with pytest.warns(UserWarning, match=rf"renderer v{version}, this is v{RENDERER_VERSION}"):
+            assert EditingEvaluation(method, None, DataLoader(ds)).gt is None
+
+
 def test_flip_target_keeps_one_hair_colour():
     y = torch.zeros(2, len(ATTRIBUTES))
     y[0, ATTRIBUTES.index("Blond_Hair")] = 1

@@ -36,7 +36,7 @@ import numpy as np
 from faceeditor.core.labels import ATTRIBUTES, EVALUATOR_ATTRIBUTES, EXPRESSIONS, PARSE_CLASSES
 
 from .params import FaceParams, attribute_labels, sample_params, with_attribute
-from .render import render
+from .render import RENDERER_VERSION, render
 
 FORMAT_VERSION = 1
 ARRAYS = ("images", "masks", "landmarks", "attrs", "expression", "identity", "seed", "pose")
@@ -207,6 +207,7 @@ def write_native(out_dir, count: int, size: int = 128, seed: int = 0, workers: i
     meta = {
         "format": "synthfaces-native",
         "version": FORMAT_VERSION,
+        "renderer_version": RENDERER_VERSION,
         "size": size,
         "count": count,
         "seed": int(seed),

@@ -26,6 +26,11 @@ from . import textures
 from .geometry import Ellipsoid, Geometry, build
 from .params import HAIR_COLOUR_ATTRIBUTES, FaceParams, attribute_labels, sample_params
 
+# What a seed draws. Bumped on every deliberate change to the drawn pixels or labels, and written into
+# datasets, so that re-renders (ground-truth edits) are never compared with faces of another version.
+# 1: up to 2026-11-22; 2: neutral faces no longer smile, contempt's corner raise doubled.
+RENDERER_VERSION = 2
+
 C = CLASS_INDEX
 SHIFT = 4
 ONE = 1 << SHIFT
