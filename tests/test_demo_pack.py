@@ -131,8 +131,10 @@ def test_attribute_editor_on_unseen_faces(demo, renders):
     assert np.mean(correct) >= MIN_EDIT_ACC, dict(zip(ATTRIBUTES, correct, strict=True))
 
 
-# The bundled SCGAN (64², CPU; docs/results.md "SCGAN") measured on these 12 held-out masks through the
-# engine, judged by the bundled parser: see the figures in docs/results.md; the thresholds sit below them.
+# No SCGAN is bundled yet, so these are targets, not measurements: the parser bundled until 2026-11-22 read real
+# held-out renders at 0.950 pixel agreement and another face's render (the shuffled floor) at 0.767
+# (docs/results.md, "Mask-to-face synthesis"). The CPU run that was not bundled scored 0.737, below the
+# floor. Re-measure on these 12 masks when a model is bundled, and set the thresholds just below that.
 MIN_SPATIAL_ACC = 0.80
 MIN_SPATIAL_OVER_FLOOR = 0.15
 
