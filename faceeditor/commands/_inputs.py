@@ -1,6 +1,7 @@
 """The inputs every model command opens first, with their failures turned into one-line CLI errors."""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ def pack_for_task(task: str, name: str | None, dirs: Iterable[str]) -> PackInfo:
         raise CLIError(str(exc)) from None
 
 
-def read_image(path) -> np.ndarray:
+def read_image(path: str | os.PathLike) -> np.ndarray:
     """An RGB uint8 image from disk (any format image_io reads)."""
     from faceeditor.core.image_io import ImageLoadError, load_image
 
