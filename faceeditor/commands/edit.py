@@ -6,6 +6,10 @@ Each ``--set NAME=VALUE`` puts VALUE into the editor's difference vector y_diff 
 +1 adds it, -1 removes it; values in between and up to ±MAX_INTENSITY are allowed). Photos are edited
 through the face's CelebA-aligned crop at the model's resolution, which is then pasted back (feathered)
 into the full photo; pictures that already are face crops are edited whole (see `choose_crop`).
+
+With a face parser in the pack the written image keeps every pixel outside the asked attributes' regions
+(faceeditor.core.attribute_regions) as it was: generators repaint the whole crop, and ours blur what they
+were not asked to change. `--no-keep-outside` writes the editor's own output; `--report` measures both.
 """
 from __future__ import annotations
 
@@ -55,6 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mask-out", metavar="PNG",
                         help="also write the editor's predicted target mask in class colours (editors "
                              "with a semantic branch, e.g. SeCGAN's G_seg)")
+    parser.add_argument("--keep-outside", action=argparse.BooleanOptionalAction, default=None,
+                        help="keep every pixel outside the edited attributes' regions as it was (found by "
+                             "the pack's face parser in the input and the output; default: on when the "
+                             "pack has a parser). --no-keep-outside writes the editor's own output")
     parser.add_argument("--report", action="store_true",
                         help="judge the edit with the pack's attribute evaluator (probabilities before "
                              "and after) and parser (PSNR outside the edited attributes' regions)")
@@ -205,6 +213,10 @@ def run(args: argparse.Namespace) -> int:
     classifiers = engine.models("classify_attributes")
     if editor.input("mask") is not None and not parsers:
         raise CLIError(f"{editor.key} reads a semantic mask, but pack {pack.name!r} has no parser to make one")
+    keep = bool(parsers) if args.keep_outside is None else args.keep_outside
+    if keep and not parsers:
+        raise CLIError(f"--keep-outside: pack {pack.name!r} has no face parser to find the edited regions "
+                       "(use --no-keep-outside, or a pack with a parse model)")
 
     chosen, face_index, n_faces, notes, landmarks = choose_crop(photo, mode, args.face, str(args.image))
     res = editor.resolution
@@ -216,7 +228,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         masks = parse([crop.image]) if editor.input("mask") is not None else None
         result = engine.run(EditAttributesRequest(images=[crop.image], y_diff=values, masks=masks,
-                                                  model=editor.key))
+                                                  model=editor.key, keep_outside=keep,
+                                                  parser=parsers[0].key if keep else None))
     except (EngineError, RequestError) as exc:
         raise CLIError(f"the editor failed: {exc}") from None
     edited_crop = result.images[0]
@@ -240,10 +253,12 @@ def run(args: argparse.Namespace) -> int:
         "provider": result.provider,
         "inference_ms": round(result.inference_ms, 1),
         "mask_out": None,
+        "keep_outside": keep,
     }
     if args.report:
         try:
-            summary["report"] = _report(engine, values, crop.image, edited_crop, classifiers, parsers, parse)
+            raw = result.raw_images[0] if result.raw_images is not None else None
+            summary["report"] = _report(engine, values, crop.image, edited_crop, classifiers, parsers, parse, raw)
         except (EngineError, RequestError) as exc:
             raise CLIError(f"the report's models failed: {exc}") from None
 
@@ -280,9 +295,11 @@ def _make_crop(photo: np.ndarray, landmarks: np.ndarray | None, mode: str, resol
 
 
 def _report(engine, values: dict[str, float], before: np.ndarray, after: np.ndarray, classifiers, parsers,
-            parse) -> dict:
+            parse, raw: np.ndarray | None = None) -> dict:
     """Evaluator probabilities before/after per asked attribute; PSNR outside the attributes' regions.
-    Both are measured on the crop the editor saw (input crop vs its output), at the editor's resolution."""
+    Both are measured on the crop the editor saw (input crop vs its output), at the editor's resolution.
+    `raw`: the editor's own output when the written one kept the input outside the regions; its PSNR
+    outside the regions is reported too, so the editor itself is judged as well as the blend."""
     from faceeditor.core.attribute_regions import ATTRIBUTE_REGIONS, edit_region, masked_psnr
     from faceeditor.engine.requests import ClassifyAttributesRequest
 
@@ -307,6 +324,10 @@ def _report(engine, values: dict[str, float], before: np.ndarray, after: np.ndar
         report["outside_fraction"] = round(float(outside.mean()), 4)
         report["psnr_outside_db"] = _db(masked_psnr(before, after, outside))
         report["psnr_crop_db"] = _db(masked_psnr(before, after, np.ones(outside.shape, bool)))
+        if raw is not None:
+            raw_outside = ~edit_region(mask_before, parse([raw])[0], regional)
+            report["psnr_outside_raw_db"] = _db(masked_psnr(before, raw, raw_outside))
+            report["outside_fraction_raw"] = round(float(raw_outside.mean()), 4)
     return report
 
 
@@ -345,5 +366,10 @@ def _print_text(s: dict) -> None:
         print(f"PSNR outside the regions of {', '.join(report['regions_of']) or '(none)'}: {outside_text} "
               f"over {100 * report['outside_fraction']:.0f}% of the crop (whole crop: {crop_text}; "
               f"masks by {report['parser']})")
+        if "psnr_outside_raw_db" in report:
+            raw_db = report["psnr_outside_raw_db"]
+            raw_text = "n/a" if raw_db is None else ("inf" if raw_db == "inf" else f"{raw_db:.2f} dB")
+            print(f"  the editor's own output before keeping the rest: {raw_text} outside the regions "
+                  f"(over {100 * report['outside_fraction_raw']:.0f}% of the crop)")
     else:
         print("PSNR outside the edited regions: the pack has no parse model")

@@ -101,3 +101,33 @@ def masked_psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray) -> float:
     if mse == 0.0:
         return math.inf
     return 10.0 * math.log10(255.0 ** 2 / mse)
+
+
+# Feather of `keep_outside`, as a fraction of the image side (about 1.5 px at 128).
+DEFAULT_FEATHER = 1.0 / 85.0
+
+
+def keep_outside(original: np.ndarray, edited: np.ndarray, region: np.ndarray, *,
+                 feather: float = DEFAULT_FEATHER) -> np.ndarray:
+    """The edited pixels inside ``region`` and the original ones outside it, with a soft seam.
+
+    Why: a generator repaints the whole crop, and at small resolutions it blurs what it was not asked to
+    change; an artist expects the rest of the face to stay exactly as it was. The blend weight is 1 on the
+    region and falls off outside it over about ``feather`` x the image side, so the region itself is wholly
+    edited and only a thin ring outside it mixes the two.
+    """
+    original = np.asarray(original)
+    edited = np.asarray(edited)
+    region = np.asarray(region, bool)
+    if original.shape != edited.shape or original.ndim != 3 or original.shape[:2] != region.shape:
+        raise ValueError(f"shapes differ: original {original.shape}, edited {edited.shape}, region {region.shape}")
+    if feather < 0:
+        raise ValueError(f"feather must be >= 0, got {feather}")
+    weight = region.astype(np.float32)
+    sigma = feather * max(region.shape)
+    if sigma > 0 and region.any() and not region.all():
+        blurred = cv2.GaussianBlur(weight, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REPLICATE)
+        weight = np.maximum(weight, blurred)
+    w = weight[..., None]
+    out = w * edited.astype(np.float32) + (1.0 - w) * original.astype(np.float32)
+    return np.clip(np.rint(out), 0, 255).astype(original.dtype)

@@ -275,11 +275,48 @@ class BaseEngine:
         masks = None
         if "mask_probs" in out:
             masks = P.labels_to_masks(out["mask_probs"].argmax(axis=1), sizes)
-        return EditResult(
+        result = EditResult(
             images=P.tensor_to_images(out["edited"], sizes, model.entry.normalization),
             masks=masks,
             mask_classes=tuple(model.entry.classes) if masks is not None else (),
         )
+        if req.keep_outside:
+            self._keep_outside(req, images, feeds["y_diff"], model.entry.attributes, result, token)
+        return result
+
+    def _keep_outside(self, req: EditAttributesRequest, images: list[np.ndarray], y_diff: np.ndarray,
+                      attributes: Iterable[str], result: EditResult, token: _RunToken) -> None:
+        """Blend each edited image back into its input outside the regions of its non-zero attributes."""
+        from faceeditor.core.attribute_regions import ATTRIBUTE_REGIONS, edit_region, keep_outside
+        from faceeditor.core.labels import PARSE_CLASSES
+
+        parsers = self.models("parse")
+        if req.parser is not None:
+            parser = self.model_for(ParseRequest(images=[], model=req.parser))
+        elif parsers:
+            parser = parsers[0]
+        else:
+            raise RequestError("keep_outside: no face parser is loaded to find the edited regions (load a "
+                               "pack with a parse model, or edit without keep_outside)")
+        if tuple(parser.entry.classes) != PARSE_CLASSES:
+            raise RequestError(f"keep_outside: the parser {parser.key} does not predict the 19 parse classes")
+        names = list(attributes)
+        if req.masks is not None:
+            given = self._masks("masks", req.masks, len(images))
+            before = [P.resize_mask(m, im.shape[1], im.shape[0]) for m, im in zip(given, images, strict=True)]
+        else:
+            before = self._parse(ParseRequest(images=images), parser, token).masks
+        after = self._parse(ParseRequest(images=result.images), parser, token).masks
+        raw, kept, regions = result.images, [], []
+        for i, (original, edited) in enumerate(zip(images, raw, strict=True)):
+            asked = [n for n, v in zip(names, y_diff[i], strict=True) if v != 0.0]
+            if all(n in ATTRIBUTE_REGIONS for n in asked):
+                region = edit_region(before[i], after[i], asked)
+            else:                               # an attribute of unknown extent: keep the whole edit
+                region = np.ones(original.shape[:2], bool)
+            regions.append(region)
+            kept.append(keep_outside(original, edited, region))
+        result.raw_images, result.images, result.regions = raw, kept, regions
 
     def _edit_expression(self, req: EditExpressionRequest, model: LoadedModel, token: _RunToken) -> EditResult:
         images, sizes = self._images("images", req.images)

@@ -117,6 +117,11 @@ class EditAttributesRequest(Request):
     images: Images
     y_diff: Condition
     masks: Images | None = None   # uint8 (H, W) parse-class masks, for models with a `mask` input
+    # Keep every pixel outside the edited attributes' regions (faceeditor.core.attribute_regions) as it
+    # was: the regions come from a face parser's masks of the input (or `masks`, when given) and of the
+    # output. Needs a loaded parse model (`parser`: its key; default: the first one loaded).
+    keep_outside: bool = False
+    parser: str | None = None
 
 
 @dataclass(eq=False)
@@ -187,6 +192,9 @@ class EditResult(Result):
     images: list[np.ndarray]                # uint8 (H, W, 3) at each input's size
     masks: list[np.ndarray] | None = None   # uint8 (H, W) predicted target mask, indices into mask_classes
     mask_classes: tuple[str, ...] = ()
+    # keep_outside only: the editor's own output before blending, and the region it was kept to
+    raw_images: list[np.ndarray] | None = None
+    regions: list[np.ndarray] | None = None  # bool (H, W)
 
 
 @dataclass(eq=False)

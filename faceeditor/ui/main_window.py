@@ -370,6 +370,7 @@ class MainWindow(QMainWindow):
         self.mask_panel.mirror.toggled.connect(self.act_mirror.setChecked)
         self.layers_panel.changed.connect(self._layers_changed)
         self.attributes.values_changed.connect(self._attributes_changed)
+        self.attributes.keep_outside_changed.connect(self.run_edit)
         self.synthesis.changed.connect(self._synthesis_changed)
         self.layers_panel.source.currentIndexChanged.connect(
             lambda _: self._set_shown(self.layers_panel.source.currentData()))
@@ -402,6 +403,7 @@ class MainWindow(QMainWindow):
         synth = first_model(self.engine, "synthesize")
         self.parser_model, self.editor_model, self.synth_model = parser, editor, synth
         self.attributes.set_model(editor, missing_reason("edit_attributes"))
+        self.attributes.set_keep_outside_available(parser is not None)
         self.synthesis.set_model(synth, missing_reason("synthesize"))
         self.synth_dock.setVisible(True)
         self.mask_panel.set_parser_available(parser is not None,
@@ -955,11 +957,14 @@ class MainWindow(QMainWindow):
             return
         engine, doc, key, model = self.engine, self.doc, self.editor_model.key, self.editor_model
         crop, paster = doc.crop_image, _paster(doc)
-        mask = doc.mask.data.copy() if model.input("mask") is not None else None
+        keep = self.attributes.keeps_outside() and self.parser_model is not None
+        parser_key = self.parser_model.key if keep else None
+        # the document's mask (the user may have corrected it) says where the attributes' parts are
+        mask = doc.mask.data.copy() if keep or model.input("mask") is not None else None
 
         def job():
             result = engine.run(EditAttributesRequest([crop], values, masks=None if mask is None else [mask],
-                                                      model=key))
+                                                      model=key, keep_outside=keep, parser=parser_key))
             photo = paster(result.images[0])
             return Outcome(doc, result, photo, Pyramid(photo))
 

@@ -351,10 +351,16 @@ class AttributeSlider(QWidget):
         self.slider.setValue(int(round(v * SLIDER_STEPS_PER_UNIT)))
 
 
+KEEP_OUTSIDE_TIP = ("Only the parts the moved sliders concern (by the document's mask and the face parser's "
+                    "mask of the result) take the edit; every other pixel stays as it was. Off: the "
+                    "editor's whole output, which may blur the rest.")
+
+
 class AttributePanel(QWidget):
     """A slider per attribute of the loaded editor; live preview; the predicted target mask."""
 
     values_changed = Signal(dict)
+    keep_outside_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -377,6 +383,11 @@ class AttributePanel(QWidget):
         bottom.addWidget(self.reset_all)
         bottom.addWidget(self.status, 1)
         outer.addLayout(bottom)
+        self.keep_outside = QCheckBox("Keep the rest of the face")
+        self.keep_outside.setChecked(True)
+        self.keep_outside.setToolTip(KEEP_OUTSIDE_TIP)
+        self.keep_outside.toggled.connect(lambda _on: self.keep_outside_changed.emit())
+        outer.addWidget(self.keep_outside)
         self.predicted_box = QGroupBox("Predicted target mask")
         pv = QVBoxLayout(self.predicted_box)
         self.predicted = QLabel()
@@ -423,6 +434,15 @@ class AttributePanel(QWidget):
 
     def values(self) -> dict[str, float]:
         return {name: s.value for name, s in self.sliders.items()}
+
+    def set_keep_outside_available(self, available: bool) -> None:
+        """Keeping the rest needs a face parser; without one the box is shown off and disabled."""
+        self.keep_outside.setEnabled(available)
+        self.keep_outside.setToolTip(KEEP_OUTSIDE_TIP if available
+                                     else "Needs a face parser: load a pack with a parse model.")
+
+    def keeps_outside(self) -> bool:
+        return self.keep_outside.isEnabled() and self.keep_outside.isChecked()
 
     def nonzero_values(self) -> dict[str, float]:
         return {k: v for k, v in self.values().items() if v != 0.0}

@@ -213,13 +213,41 @@ def test_report_probabilities_and_psnr_outside_the_regions(packs, picture, tmp_p
     assert 0.4 < report["outside_fraction"] < 0.7
 
     summary = _json_run(capsys, picture, "--pack", "full", "--dir", packs, "--set", "Young=-1",
-                        "-o", tmp_path / "o.png", "--report")
+                        "-o", tmp_path / "o.png", "--report", "--no-keep-outside")
     report = summary["report"]
+    assert summary["keep_outside"] is False and "psnr_outside_raw_db" not in report
     young = report["attributes"]["Young"]
     assert young["after"] < young["before"]
     # Young may change skin and hair, but this editor also changes the background: finite PSNR there
     frac = report["outside_fraction"]
     assert 0.0 < frac < 0.2 and math.isfinite(report["psnr_outside_db"])
+
+
+def test_keep_outside_restores_what_the_editor_was_not_asked_to_change(packs, picture, tmp_path, capsys):
+    """The rule editor shifts the background too on Young; with the parser's regions the written image
+    keeps the input there (the report still shows the editor's own figure)."""
+    raw_out, kept_out = tmp_path / "raw.png", tmp_path / "kept.png"
+    raw = _json_run(capsys, picture, "--pack", "full", "--dir", packs, "--set", "Young=-1", "-o", raw_out,
+                    "--report", "--no-keep-outside")["report"]
+    summary = _json_run(capsys, picture, "--pack", "full", "--dir", packs, "--set", "Young=-1", "-o", kept_out,
+                        "--report")
+    report = summary["report"]
+    assert summary["keep_outside"] is True
+    assert report["psnr_outside_raw_db"] == raw["psnr_outside_db"]
+    assert report["psnr_outside_db"] == "inf" or report["psnr_outside_db"] > raw["psnr_outside_db"] + 20
+    kept, unkept, original = load_image(kept_out), load_image(raw_out), load_image(picture)
+    # the background band (columns 0-7, red < -0.3), away from its seam with the skin at column 8
+    inner = (original[:, :, 0] < 0.2 * 255) & (np.arange(RES)[None, :] < 4)
+    assert inner.sum() == 4 * RES
+    assert np.abs(kept[inner].astype(int) - original[inner]).max() <= 1
+    assert np.abs(unkept[inner].astype(int) - original[inner]).max() > 10
+    assert report["attributes"]["Young"]["after"] < report["attributes"]["Young"]["before"]
+    # no parser: off by default, refused when asked for
+    assert _json_run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", "Young=-1",
+                     "-o", tmp_path / "e.png")["keep_outside"] is False
+    code, _, err = _run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", "Young=-1",
+                        "-o", tmp_path / "e.png", "--keep-outside")
+    assert code == 2 and "--keep-outside: pack 'edit' has no face parser" in err
 
 
 def test_report_in_text_form(packs, picture, tmp_path, capsys):

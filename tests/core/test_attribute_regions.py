@@ -9,6 +9,7 @@ import pytest
 from faceeditor.core.attribute_regions import (
     ATTRIBUTE_REGIONS,
     edit_region,
+    keep_outside,
     masked_psnr,
     region_classes,
 )
@@ -63,3 +64,25 @@ def test_masked_psnr_only_looks_inside_the_region():
     assert masked_psnr(a, b, top) == pytest.approx(10 * math.log10(255 ** 2 / 100))
     assert masked_psnr(a, b, np.ones((10, 10), bool)) == pytest.approx(10 * math.log10(255 ** 2 / 50))
     assert math.isnan(masked_psnr(a, b, np.zeros((10, 10), bool)))
+
+
+def test_keep_outside_blends_with_a_thin_seam():
+    rng = np.random.default_rng(0)
+    original = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    edited = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    region = np.zeros((64, 64), bool)
+    region[20:40, 10:30] = True
+    out = keep_outside(original, edited, region)
+    assert out.dtype == np.uint8 and out.shape == original.shape
+    assert np.array_equal(out[region], edited[region])                     # the region is wholly edited
+    assert np.array_equal(out[:, 40:], original[:, 40:])                  # far away: the input
+    ring = out[18, 10:30].astype(int)                                     # two pixels above: a mix
+    assert not np.array_equal(ring, original[18, 10:30]) and not np.array_equal(ring, edited[18, 10:30])
+    hard = keep_outside(original, edited, region, feather=0.0)
+    assert np.array_equal(hard[~region], original[~region])
+    assert np.array_equal(keep_outside(original, edited, np.zeros_like(region)), original)
+    assert np.array_equal(keep_outside(original, edited, np.ones_like(region)), edited)
+    with pytest.raises(ValueError, match="shapes differ"):
+        keep_outside(original, edited[:32], region)
+    with pytest.raises(ValueError, match="feather must be >= 0"):
+        keep_outside(original, edited, region, feather=-1)

@@ -319,3 +319,32 @@ def test_concurrent_requests_share_sessions(built_edit_pack):
     assert not errors and len(results) == 4
     assert all(np.array_equal(r, expected) for r in results)
     assert engine.cache.builds == 1
+
+
+def test_keep_outside_restores_the_input_outside_the_edited_regions(all_engine):
+    """keep_outside: the edit inside its attributes' regions (from the given mask and the parser's mask of
+    the output), the input pixels away from them, and the raw output kept for reports."""
+    img = _rng_image(48, 48, seed=3)
+    mask = np.zeros((48, 48), np.uint8)               # background, with hair in the top band
+    mask[:12] = 17
+    raw = all_engine.run(EditAttributesRequest([img], {"Bangs": 1.0}))
+    kept = all_engine.run(EditAttributesRequest([img], {"Bangs": 1.0}, masks=[mask], keep_outside=True))
+    assert np.array_equal(kept.raw_images[0], raw.images[0])
+    region = kept.regions[0]
+    assert region.dtype == bool and region[:12].all()
+    assert np.array_equal(kept.images[0][region], raw.images[0][region])
+    far = ~cv2.dilate(region.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    assert far.any() and np.array_equal(kept.images[0][far], img[far])
+    assert not np.array_equal(raw.images[0][far], img[far])   # the editor itself changed them
+    # Without a mask the parser reads the input too; an attribute-free edit (all zeros) keeps nothing
+    nothing = all_engine.run(EditAttributesRequest([img], {}, keep_outside=True))
+    assert not nothing.regions[0].any() and np.array_equal(nothing.images[0], img)
+
+
+def test_keep_outside_needs_a_parser(built_edit_pack, all_engine):
+    img = _rng_image(32, 32)
+    engine = Engine([built_edit_pack.path], provider="cpu")
+    with pytest.raises(RequestError, match="keep_outside: no face parser is loaded"):
+        engine.run(EditAttributesRequest([img], {"Bangs": 1.0}, keep_outside=True))
+    with pytest.raises(RequestError, match="model: allpack/G does 'edit_attributes', not 'parse'"):
+        all_engine.run(EditAttributesRequest([img], {"Bangs": 1.0}, keep_outside=True, parser="allpack/G"))

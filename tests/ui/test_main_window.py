@@ -25,9 +25,11 @@ HAIR = CLASS_INDEX["hair"]
 def _expected_edit(window, values):
     """What the latest request should show: the same request run directly, pasted into the photo."""
     engine = window.engine
+    keep = window.attributes.keeps_outside()
     delay, engine.delay_s = engine.delay_s, 0.0
     try:
-        result = engine.run(EditAttributesRequest([window.doc.crop_image], values))
+        result = engine.run(EditAttributesRequest([window.doc.crop_image], values, keep_outside=keep,
+                                                  masks=[window.doc.mask.data] if keep else None))
     finally:
         engine.delay_s = delay
     return window.doc.paste(result.images[0])
@@ -59,6 +61,31 @@ def test_attribute_slider_shows_only_the_latest_request(opened, qtbot):
     w.attributes.reset()
     qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
     assert w.result_photo is None and not w.canvas.has_result
+
+
+def test_keep_the_rest_of_the_face(opened, qtbot):
+    """On (the default): the edit reaches only the regions of the moved sliders, by the document's mask;
+    the rest of the crop is the input. Off: the editor's whole output. Toggling re-runs the edit."""
+    w = opened
+    assert w.attributes.keep_outside.isChecked() and w.attributes.keep_outside.isEnabled()
+    h = w.doc.mask.data.shape[0]
+    w.doc.mask.replace(np.where(np.arange(h)[:, None] < h // 4, HAIR, 1).astype(np.uint8)
+                       * np.ones_like(w.doc.mask.data), "hair on top")
+    results = []
+    w.ch_edit.finished.connect(lambda tag, out: results.append(out.result))
+    w.attributes.set_value("Bangs", 1.0)
+    qtbot.waitUntil(lambda: not w.workers.busy and len(results) == 1, timeout=10000)
+    request = [c for c in w.engine.calls if c.task == "edit_attributes"][-1]
+    assert request.keep_outside and request.masks is not None
+    np.testing.assert_array_equal(w.result_photo, _expected_edit(w, {"Bangs": 1.0}))
+    w.attributes.keep_outside.setChecked(False)
+    qtbot.waitUntil(lambda: not w.workers.busy and len(results) == 2, timeout=10000)
+    np.testing.assert_array_equal(w.result_photo, _expected_edit(w, {"Bangs": 1.0}))
+    # the fake editor tints the whole crop; kept, the lower half (skin, far from the hair) is the input
+    crop, kept, raw = w.doc.crop_image, results[0].images[0], results[1].images[0]
+    lower = slice(h // 2, None)
+    np.testing.assert_array_equal(kept[lower], crop[lower])
+    assert not np.array_equal(raw[lower], crop[lower]) and results[1].raw_images is None
 
 
 def test_ui_thread_is_never_blocked_while_a_slow_engine_works(opened, qtbot):
