@@ -131,6 +131,37 @@ def test_attribute_editor_on_unseen_faces(demo, renders):
     assert np.mean(correct) >= MIN_EDIT_ACC, dict(zip(ATTRIBUTES, correct, strict=True))
 
 
+# Kept to the attributes' regions (the app's and the CLI's default), the same edits measured 0.660 editing
+# accuracy and 36.6 dB PSNR outside the regions on these 12 faces (docs/results.md, "Keeping the rest").
+MIN_KEPT_EDIT_ACC = 0.55
+MIN_KEPT_PSNR_OUTSIDE = 30.0
+
+
+def test_attribute_edits_kept_to_their_regions(demo, renders):
+    """With keep_outside the faces keep their pixels outside the asked attribute's regions (by the bundled
+    parser), and the evaluator still sees most of the asked changes."""
+    if not (demo.has_task("edit_attributes") and demo.has_task("classify_attributes") and demo.has_task("parse")):
+        pytest.skip("this demo pack ships no attribute editor, evaluator and parser")
+    from faceeditor.core.attribute_regions import edit_region, masked_psnr
+
+    images = [r.image for r in renders[:12]]
+    before = demo.run(ParseRequest(images=images)).masks
+    src = np.array([[float(r.attributes[a]) for a in ATTRIBUTES] for r in renders[:12]], np.float32)
+    correct, psnr = [], []
+    for k, name in enumerate(ATTRIBUTES):
+        y = flip_target(torch.from_numpy(src), k).numpy()
+        out = demo.run(EditAttributesRequest(images=images, y_diff=y - src, masks=before, keep_outside=True))
+        judged = demo.run(ClassifyAttributesRequest(images=out.images))
+        correct.append(((judged.logits[:, judged.names.index(name)] > 0) == (y[:, k] > 0.5)).mean())
+        after = demo.run(ParseRequest(images=out.images)).masks
+        for image, kept, m0, m1 in zip(images, out.images, before, after, strict=True):
+            value = masked_psnr(image, kept, ~edit_region(m0, m1, [name]))
+            if not np.isnan(value):
+                psnr.append(min(value, 60.0))
+    assert np.mean(psnr) >= MIN_KEPT_PSNR_OUTSIDE
+    assert np.mean(correct) >= MIN_KEPT_EDIT_ACC, dict(zip(ATTRIBUTES, correct, strict=True))
+
+
 # No SCGAN is bundled yet, so these are targets, not measurements: the parser bundled until 2026-11-22 read real
 # held-out renders at 0.950 pixel agreement and another face's render (the shuffled floor) at 0.767
 # (docs/results.md, "Mask-to-face synthesis"). The CPU run that was not bundled scored 0.737, below the
