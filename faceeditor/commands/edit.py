@@ -257,8 +257,8 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.report:
         try:
-            raw = result.raw_images[0] if result.raw_images is not None else None
-            summary["report"] = _report(engine, values, crop.image, edited_crop, classifiers, parsers, parse, raw)
+            kept = None if result.raw_images is None else (result.raw_images[0], result.regions[0])
+            summary["report"] = _report(engine, values, crop.image, edited_crop, classifiers, parsers, parse, kept)
         except (EngineError, RequestError) as exc:
             raise CLIError(f"the report's models failed: {exc}") from None
 
@@ -295,11 +295,12 @@ def _make_crop(photo: np.ndarray, landmarks: np.ndarray | None, mode: str, resol
 
 
 def _report(engine, values: dict[str, float], before: np.ndarray, after: np.ndarray, classifiers, parsers,
-            parse, raw: np.ndarray | None = None) -> dict:
+            parse, kept: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """Evaluator probabilities before/after per asked attribute; PSNR outside the attributes' regions.
     Both are measured on the crop the editor saw (input crop vs its output), at the editor's resolution.
-    `raw`: the editor's own output when the written one kept the input outside the regions; its PSNR
-    outside the regions is reported too, so the editor itself is judged as well as the blend."""
+    `kept`: (the editor's own output, the region the engine kept it to) when the written image kept the
+    input outside the regions; the raw output's PSNR outside that region is reported too, so the editor
+    itself is judged as well as the blend."""
     from faceeditor.core.attribute_regions import ATTRIBUTE_REGIONS, edit_region, masked_psnr
     from faceeditor.engine.requests import ClassifyAttributesRequest
 
@@ -324,8 +325,9 @@ def _report(engine, values: dict[str, float], before: np.ndarray, after: np.ndar
         report["outside_fraction"] = round(float(outside.mean()), 4)
         report["psnr_outside_db"] = _db(masked_psnr(before, after, outside))
         report["psnr_crop_db"] = _db(masked_psnr(before, after, np.ones(outside.shape, bool)))
-        if raw is not None:
-            raw_outside = ~edit_region(mask_before, parse([raw])[0], regional)
+        if kept is not None:
+            raw, region = kept
+            raw_outside = ~region
             report["psnr_outside_raw_db"] = _db(masked_psnr(before, raw, raw_outside))
             report["outside_fraction_raw"] = round(float(raw_outside.mean()), 4)
     return report

@@ -130,18 +130,21 @@ class BaseEngine:
         return bool(self.models(task))
 
     def model_for(self, request: Request) -> LoadedModel:
-        task = request.task
-        if request.model is None:
+        return self.find_model(request.task, request.model)
+
+    def find_model(self, task: str, name: str | None = None) -> LoadedModel:
+        """The loaded model `name` ("pack/model", or a model name within `task`), or the first for `task`."""
+        if name is None:
             found = self.models(task)
             if not found:
                 raise RequestError(f"no loaded model can do {task!r} (load a pack that has one)")
             return found[0]
-        if "/" in request.model:
-            model = self._models.get(request.model)
+        if "/" in name:
+            model = self._models.get(name)
         else:
-            model = next((m for m in self.models(task) if m.entry.name == request.model), None)
+            model = next((m for m in self.models(task) if m.entry.name == name), None)
         if model is None:
-            raise RequestError(f"model: no loaded model {request.model!r}")
+            raise RequestError(f"model: no loaded model {name!r}")
         if model.entry.task != task:
             raise RequestError(f"model: {model.key} does {model.entry.task!r}, not {task!r}")
         return model
@@ -265,11 +268,12 @@ class BaseEngine:
             "image": self._image_tensor(model, images),
             "y_diff": P.condition_matrix("y_diff", req.y_diff, model.entry.attributes, len(images)),
         }
+        masks_given = None if req.masks is None else self._masks("masks", req.masks, len(images))
         if model.input("mask") is not None:
-            if req.masks is None:
+            if masks_given is None:
                 raise RequestError(f"masks: {model.key} reads a semantic mask; pass one mask per image "
                                    f"(e.g. from a parse request)")
-            feeds["mask"] = self._onehot(model, self._masks("masks", req.masks, len(images)))
+            feeds["mask"] = self._onehot(model, masks_given)
         names = ["edited"] + (["mask_probs"] if model.has_output("mask_probs") else [])
         out = self._forward(model, feeds, names, token)
         masks = None
@@ -281,29 +285,25 @@ class BaseEngine:
             mask_classes=tuple(model.entry.classes) if masks is not None else (),
         )
         if req.keep_outside:
-            self._keep_outside(req, images, feeds["y_diff"], model.entry.attributes, result, token)
+            self._keep_outside(req.parser, images, masks_given, feeds["y_diff"], model.entry.attributes,
+                               result, token)
         return result
 
-    def _keep_outside(self, req: EditAttributesRequest, images: list[np.ndarray], y_diff: np.ndarray,
-                      attributes: Iterable[str], result: EditResult, token: _RunToken) -> None:
+    def _keep_outside(self, parser_name: str | None, images: list[np.ndarray], masks: list[np.ndarray] | None,
+                      y_diff: np.ndarray, attributes: Iterable[str], result: EditResult, token: _RunToken) -> None:
         """Blend each edited image back into its input outside the regions of its non-zero attributes."""
         from faceeditor.core.attribute_regions import ATTRIBUTE_REGIONS, edit_region, keep_outside
         from faceeditor.core.labels import PARSE_CLASSES
 
-        parsers = self.models("parse")
-        if req.parser is not None:
-            parser = self.model_for(ParseRequest(images=[], model=req.parser))
-        elif parsers:
-            parser = parsers[0]
-        else:
+        if parser_name is None and not self.has_task("parse"):
             raise RequestError("keep_outside: no face parser is loaded to find the edited regions (load a "
                                "pack with a parse model, or edit without keep_outside)")
+        parser = self.find_model("parse", parser_name)
         if tuple(parser.entry.classes) != PARSE_CLASSES:
             raise RequestError(f"keep_outside: the parser {parser.key} does not predict the 19 parse classes")
         names = list(attributes)
-        if req.masks is not None:
-            given = self._masks("masks", req.masks, len(images))
-            before = [P.resize_mask(m, im.shape[1], im.shape[0]) for m, im in zip(given, images, strict=True)]
+        if masks is not None:
+            before = [P.resize_mask(m, im.shape[1], im.shape[0]) for m, im in zip(masks, images, strict=True)]
         else:
             before = self._parse(ParseRequest(images=images), parser, token).masks
         after = self._parse(ParseRequest(images=result.images), parser, token).masks

@@ -348,3 +348,6 @@ def test_keep_outside_needs_a_parser(built_edit_pack, all_engine):
         engine.run(EditAttributesRequest([img], {"Bangs": 1.0}, keep_outside=True))
     with pytest.raises(RequestError, match="model: allpack/G does 'edit_attributes', not 'parse'"):
         all_engine.run(EditAttributesRequest([img], {"Bangs": 1.0}, keep_outside=True, parser="allpack/G"))
+    mask = np.zeros((32, 32), np.uint8)
+    with pytest.raises(RequestError, match="masks: 2 masks for 1 images"):
+        all_engine.run(EditAttributesRequest([img], {"Bangs": 1.0}, masks=[mask, mask], keep_outside=True))
