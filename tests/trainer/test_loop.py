@@ -103,6 +103,17 @@ def test_resume_flags(tmp_path: Path) -> None:
     assert result.step == 4 and [s for s, _ in list_checkpoints(run)] == [4]
 
 
+def test_resume_with_a_new_lr_and_schedule_uses_them(tmp_path: Path) -> None:
+    """The checkpoint's optimiser and scheduler states must not bring back the LR the run started with."""
+    run = tmp_path / "run"
+    train(toy_config(run, iters=4, ckpt_every=0, lr=0.02, log_every=4), progress=False)
+    train(toy_config(run, iters=12, ckpt_every=0, lr=0.01, log_every=4, lr_decay="linear",
+                     lr_decay_start=4), progress=False)
+    lrs = [r["lr"]["net"] for r in _log(run) if "lr" in r]
+    # step 4 at 0.02, then the new base 0.01 decaying linearly from step 4 to 0 at step 12
+    assert lrs == [pytest.approx(0.02), pytest.approx(0.005), pytest.approx(0.0)]
+
+
 def test_unreadable_data_is_one_clear_error(tmp_path: Path) -> None:
     cfg = toy_config(tmp_path / "run")
     cfg.data.name = "synthfaces"
