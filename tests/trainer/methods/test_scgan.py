@@ -58,7 +58,7 @@ def params(net):
 def test_registered_and_config_checks(sf_root):
     assert method_class("scgan") is SCGANMethod
     tiny_cfg(sf_root).check()
-    bad = [dict(classes="parts"), dict(n_repeat=0), dict(lambda_seg=-1.0),
+    bad = [dict(classes="parts"), dict(n_repeat=0), dict(lambda_seg=-1.0), dict(lambda_rec=-0.5),
            dict(segmentor_pretrain_iters=5, segmentor_from="x"), dict(segmentor_pretrain_iters=10, iters=10),
            dict(data=DataConfig(root=sf_root, resolution=48))]
     for kw in bad:
@@ -89,6 +89,19 @@ def test_short_training_lowers_the_losses(sf_root, real_batch, cpu, attach):
         return np.mean(v[-3:]) / np.mean(v[:3])
     assert drop("s_seg") < 0.75 and drop("d_cls") < 0.5 and drop("g_cls") < 0.9 and drop("g_seg") < 0.9
     assert log[-1]["d_wdist"] > log[0]["d_wdist"]
+
+
+def test_paired_reconstruction_term_pulls_g_to_the_real_faces(sf_root, real_batch, cpu, attach):
+    """lambda_rec (not in the paper, 0 by default): L1 between G(z, c, s) and the real face of s."""
+    distance = {}
+    for lam in (0.0, 100.0):
+        torch.manual_seed(0)
+        m = attach(SCGANMethod(tiny_cfg(sf_root, n_repeat=1, lambda_rec=lam), cpu))
+        log = [m.train_step(real_batch, step) for step in range(25)]
+        assert ("g_rec" in log[-1]) == (lam > 0)
+        image, labels, c = m._real(real_batch)
+        distance[lam] = float((m.generate(m.latents(8, 5), c, labels) - image).abs().mean())
+    assert distance[100.0] < 0.9 * distance[0.0], distance
 
 
 def test_g_is_updated_every_n_repeat_iterations(sf_root, real_batch, cpu, attach):
