@@ -154,3 +154,5 @@ def test_evaluate_refuses_an_evaluator_for_a_method_without_one(runs, tmp_path: 
     # the toy run is a parser: it has no evaluator to replace
     assert train_cli(["evaluate", str(runs["good"]), "--evaluator", str(runs["good"]), "--device", "cpu"]) == 2
     assert "is not judged by an evaluator" in capsys.readouterr().err
+    assert train_cli(["evaluate", str(runs["good"]), "--spatial-judge", str(runs["good"]), "--device", "cpu"]) == 2
+    assert "has no spatial-consistency judge" in capsys.readouterr().err

@@ -7,6 +7,8 @@ copies that file into the pack's manifest). With `--data-root` naming another da
 name than the config's data.root, e.g. a held-out set), the key is "<split>@<folder name>", so figures on
 other data never pass for the run's own split. `--evaluator` judges with another classifier run than the
 config's; the key then ends in "#<evaluator folder>", so figures by different judges never mix.
+`--spatial-judge` (SCGAN) reads the generated faces' layouts with a parser run instead of the run's own
+segmentor (a check that G paints faces, not patterns only its S reads); the key ends in "#judge:<folder>".
 """
 from __future__ import annotations
 
@@ -30,11 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "config's data.root (e.g. on another machine)")
     parser.add_argument("--evaluator", metavar="RUN_DIR", help="judge with this attribute classifier run "
                         "instead of the config's evaluator (editing and synthesis methods)")
+    parser.add_argument("--spatial-judge", metavar="RUN_DIR", help="read spatial consistency with this parser "
+                        "run instead of the run's own segmentor (synthesis methods)")
 
 
-def metrics_key(split: str, data_root: str | None, config_root: str, evaluator: str | None = None) -> str:
-    """The split's name, "<split>@<folder>" when --data-root is another dataset than the config's, and
-    "#<folder>" appended when --evaluator names another judge."""
+def metrics_key(split: str, data_root: str | None, config_root: str, evaluator: str | None = None,
+                spatial_judge: str | None = None) -> str:
+    """The split's name, "<split>@<folder>" when --data-root is another dataset than the config's,
+    "#<folder>" appended when --evaluator names another judge, "#judge:<folder>" for --spatial-judge."""
     key = split
     if data_root:
         name = Path(data_root).resolve().name
@@ -42,6 +47,8 @@ def metrics_key(split: str, data_root: str | None, config_root: str, evaluator: 
             key = f"{split}@{name}"
     if evaluator:
         key += f"#{Path(evaluator).resolve().name}"
+    if spatial_judge:
+        key += f"#judge:{Path(spatial_judge).resolve().name}"
     return key
 
 
@@ -64,6 +71,12 @@ def run(args: argparse.Namespace) -> int:
         if not (Path(args.evaluator) / "config.json").is_file():
             raise CLIError(f"--evaluator: {args.evaluator} is not a run folder (no config.json)")
         method.cfg.evaluator = args.evaluator
+    if args.spatial_judge:
+        if not hasattr(method.cfg, "spatial_judge"):
+            raise CLIError(f"--spatial-judge: method {method.cfg.method!r} has no spatial-consistency judge")
+        if not (Path(args.spatial_judge) / "config.json").is_file():
+            raise CLIError(f"--spatial-judge: {args.spatial_judge} is not a run folder (no config.json)")
+        method.cfg.spatial_judge = args.spatial_judge
     if args.batch_size < 0:
         raise CLIError("--batch-size: expected a positive integer")
     try:
@@ -74,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"cannot evaluate on the {args.split} split of {method.cfg.data.name!r} at "
                        f"{method.cfg.data.root}: {exc}") from None
     step = int(state["step"])
-    key = metrics_key(args.split, args.data_root, config_root, args.evaluator)
+    key = metrics_key(args.split, args.data_root, config_root, args.evaluator, args.spatial_judge)
     write_metrics(args.run_dir, key, step, metrics)
     print(json.dumps({"split": key, "step": step, **metrics}, indent=2))
     return 0

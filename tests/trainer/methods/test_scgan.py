@@ -217,6 +217,16 @@ def test_parser_run_as_spatial_judge(sf_root, real_batch, tmp_path, cpu, attach)
     out = m.evaluate(DataLoader(samples, batch_size=3))
     assert all(0.0 <= out[k] <= 1.0 for k in ("spatial_acc", "spatial_floor", "spatial_ceiling"))
     assert "attr_acc" not in out and "diversity_l1" not in out
+    # the same judge for a trained run from the command line; its figures are kept under their own key
+    run = tmp_path / "scgan"
+    train(tiny_cfg(sf_root, run, iters=2, n_repeat=1, classes="secgan12", eval_flip=False, eval_z_samples=0),
+          progress=False)
+    assert train_cli(["evaluate", str(run), "--device", "cpu", "--spatial-judge", str(parser_run)]) == 0
+    assert train_cli(["evaluate", str(run), "--device", "cpu"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics) == {"val", "val#judge:parser"}
+    assert metrics["val#judge:parser"]["spatial_ceiling"] != metrics["val"]["spatial_ceiling"]
+    assert train_cli(["evaluate", str(run), "--device", "cpu", "--spatial-judge", str(tmp_path)]) == 2
     m.cfg.spatial_judge = str(tmp_path / "missing")
     with pytest.raises(ConfigError, match="spatial_judge"):
         m.evaluate(DataLoader(samples, batch_size=3))
