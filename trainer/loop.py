@@ -328,7 +328,7 @@ class _Run:
         }
         # the LRs this config asks for; a checkpoint's optimiser and scheduler states would bring back the
         # LRs it was started with, so that `--resume RUN --lr X` changed nothing
-        base_lrs = {n: [g["lr"] for g in opt.param_groups] for n, opt in method.optimizers.items()}
+        base_lrs = {n: list(sch.base_lrs) for n, sch in self.schedulers.items()}
         self.step = 0
         self.batches = 0
         if state is not None:
@@ -338,7 +338,7 @@ class _Run:
             for name, sch in self.schedulers.items():
                 if name in state.get("schedulers", {}):
                     sch.load_state_dict(state["schedulers"][name])
-            self._apply_config_lrs(method.optimizers, base_lrs)
+            self._apply_config_lrs(base_lrs)
             if state.get("method_state"):
                 method.load_state_dict(state["method_state"])
             self.step = int(state["step"])
@@ -385,13 +385,11 @@ class _Run:
         elif self.info.rank:
             seed_everything(cfg.seed + self.info.rank)
 
-    def _apply_config_lrs(self, optimizers: dict[str, torch.optim.Optimizer],
-                          base_lrs: dict[str, list[float]]) -> None:
+    def _apply_config_lrs(self, base_lrs: dict[str, list[float]]) -> None:
         """After a resume: the schedulers' base LRs are the config's, the current LR follows the schedule."""
         for name, sch in self.schedulers.items():
-            opt = optimizers[name]
-            sch.base_lrs = list(base_lrs[name])
-            for group, base in zip(opt.param_groups, base_lrs[name], strict=True):
+            sch.base_lrs = base_lrs[name]
+            for group, base in zip(sch.optimizer.param_groups, base_lrs[name], strict=True):
                 group["initial_lr"] = base
                 group["lr"] = base * lr_factor(self.cfg, sch.last_epoch)
 

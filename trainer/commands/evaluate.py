@@ -52,6 +52,18 @@ def metrics_key(split: str, data_root: str | None, config_root: str, evaluator: 
     return key
 
 
+def _judge_with(cfg: object, field: str, run_dir: str | None, lacking: str) -> None:
+    """Point the config's judge `field` (evaluator, spatial_judge) at another run folder, if one is given."""
+    if not run_dir:
+        return
+    flag = "--" + field.replace("_", "-")
+    if not hasattr(cfg, field):
+        raise CLIError(f"{flag}: method {cfg.method!r} {lacking}")
+    if not (Path(run_dir) / "config.json").is_file():
+        raise CLIError(f"{flag}: {run_dir} is not a run folder (no config.json)")
+    setattr(cfg, field, run_dir)
+
+
 def run(args: argparse.Namespace) -> int:
     from trainer.checkpoint import CheckpointError, load_trained_method
     from trainer.config import ConfigError
@@ -65,18 +77,8 @@ def run(args: argparse.Namespace) -> int:
     config_root = method.cfg.data.root
     if args.data_root:
         method.cfg.data.root = args.data_root
-    if args.evaluator:
-        if not hasattr(method.cfg, "evaluator"):
-            raise CLIError(f"--evaluator: method {method.cfg.method!r} is not judged by an evaluator")
-        if not (Path(args.evaluator) / "config.json").is_file():
-            raise CLIError(f"--evaluator: {args.evaluator} is not a run folder (no config.json)")
-        method.cfg.evaluator = args.evaluator
-    if args.spatial_judge:
-        if not hasattr(method.cfg, "spatial_judge"):
-            raise CLIError(f"--spatial-judge: method {method.cfg.method!r} has no spatial-consistency judge")
-        if not (Path(args.spatial_judge) / "config.json").is_file():
-            raise CLIError(f"--spatial-judge: {args.spatial_judge} is not a run folder (no config.json)")
-        method.cfg.spatial_judge = args.spatial_judge
+    _judge_with(method.cfg, "evaluator", args.evaluator, "is not judged by an evaluator")
+    _judge_with(method.cfg, "spatial_judge", args.spatial_judge, "has no spatial-consistency judge")
     if args.batch_size < 0:
         raise CLIError("--batch-size: expected a positive integer")
     try:
