@@ -17,6 +17,8 @@ Choices where the paper is silent or loose:
   triple (x, c, s) of the batch, for data that pairs every mask with its face (SynthFaces, CelebAMask-HQ).
   It pulls G to the faces' colours directly instead of only through the critic, which on two CPU cores
   did not get the colour noise out in thousands of G updates; it also makes G ignore z even more.
+- `init_from` (not in the paper) starts G and D from another scgan run's tensors wherever name and shape
+  agree, e.g. a run with another `bottleneck`: the blocks that match need not be learnt again on CPU.
 - §5.7: `segmentor_from` loads S from another scgan run at the first step and freezes it;
   `segmentor_pretrain_iters` > 0 first trains S alone on real pairs for that many iterations (counted in
   `iters`), then freezes it.
@@ -30,6 +32,7 @@ each attribute flipped in turn (z and mask fixed); diversity across z with mask 
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +84,7 @@ class SCGANConfig(TrainConfig):
     width: float = 0.25                  # channel multiplier of Table 2 (1.0 = the paper)
     d_max_channels: int = 2048           # widest critic layer at width 1.0
     seg_blocks: int = 4                  # RESBLKs in the segmentor
+    bottleneck: int = 0                  # G's encoder output side; 0 = Table 2's rule (8x8, 4x4 at 64²)
     n_repeat: int = 5                    # D/S updates per G update
     lambda_cls: float = 5.0
     lambda_seg: float = 1.0
@@ -88,6 +92,7 @@ class SCGANConfig(TrainConfig):
     lambda_rec: float = 0.0              # paired L1 to the real face of the same mask (not in the paper)
     segmentor_from: str = ""             # an scgan run folder (or checkpoint) whose S is loaded and frozen
     segmentor_pretrain_iters: int = 0    # > 0: train S alone first for this many iterations, then freeze it
+    init_from: str = ""                  # an scgan run (or checkpoint): G and D start from its same-shaped tensors
     # evaluation
     evaluator: str = ""                  # attribute classifier run folder (method "classifier", attributes)
     spatial_judge: str = ""              # parser run folder judging spatial consistency; empty = this S
@@ -123,7 +128,7 @@ class SCGANConfig(TrainConfig):
         names, _, _ = class_grouping(self.classes)
         return SCGANNetConfig(resolution=self.data.resolution, n_classes=len(names), n_attrs=N_ATTRS,
                               nz=self.nz, width=self.width, d_max_channels=self.d_max_channels,
-                              seg_blocks=self.seg_blocks)
+                              seg_blocks=self.seg_blocks, bottleneck=self.bottleneck)
 
 
 def _set_requires_grad(net: nn.Module, flag: bool) -> None:
@@ -167,6 +172,7 @@ class SCGANMethod(Method):
         self.attr_count = 0
         self.last_g: dict[str, float] = {}
         self._segmentor_loaded = False
+        self.init_report = ""
 
     # --- set-up ---------------------------------------------------------------------------------
     def build_networks(self) -> dict[str, nn.Module]:
@@ -206,6 +212,31 @@ class SCGANMethod(Method):
             raise ConfigError(f"segmentor_from: the segmentor of {ckpt} does not fit this config (classes "
                               f"{self.cfg.classes!r}, width {self.cfg.width}): {str(exc).splitlines()[0]}") from None
 
+    def _init_from(self) -> None:
+        """Warm start: copy into G and D every tensor of another run's checkpoint with the same name and shape."""
+        from trainer.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
+
+        source = Path(self.cfg.init_from)
+        ckpt = latest_checkpoint(source) if source.is_dir() else source
+        if ckpt is None or not Path(ckpt).is_file():
+            raise ConfigError(f"init_from: no checkpoint found at {self.cfg.init_from!r}")
+        try:
+            saved = load_checkpoint(ckpt)["nets"]
+            sources = {name: saved[name] for name in ("generator", "discriminator")}
+        except (CheckpointError, KeyError) as exc:
+            raise ConfigError(f"init_from: {ckpt} holds no SCGAN generator and discriminator ({exc})") from None
+        copied = total = 0
+        for name, weights in sources.items():
+            own = unwrap(self.nets[name]).state_dict()
+            total += len(own)
+            fitting = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
+            unwrap(self.nets[name]).load_state_dict(fitting, strict=False)
+            copied += len(fitting)
+        if copied == 0:
+            raise ConfigError(f"init_from: no tensor of {ckpt} fits this config's networks")
+        self.init_report = f"init_from {ckpt}: {copied} of {total} G/D tensors copied"
+        print(self.init_report, file=sys.stderr, flush=True)
+
     # --- data -----------------------------------------------------------------------------------
     def group(self, mask: torch.Tensor) -> torch.Tensor:
         """(N, H, W) parse-class indices -> indices of this run's classes (long, on the mask's device)."""
@@ -237,6 +268,8 @@ class SCGANMethod(Method):
     # --- training -------------------------------------------------------------------------------
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         cfg = self.cfg
+        if cfg.init_from and step == 0:
+            self._init_from()
         if cfg.segmentor_from and not self._segmentor_loaded:
             if step == 0:               # a resumed run has the (frozen) S in its own checkpoint
                 self._load_segmentor()

@@ -10,7 +10,7 @@
 
 Sizes follow Table 2 at 128² (encoder 64-128-256-512 to 8x8, latent as 64x8x8, attributes enter at 32x32,
 critic 64 ... 2048 to 2x2). Other resolutions keep the structure: the encoder goes down to 8x8 (4x4 at 64²,
-never fewer than four halvings) and back up with as many RESBLKUP blocks, the attribute label enters before
+never fewer than four halvings, unless `bottleneck` sets the side) and back up with as many RESBLKUP blocks, the attribute label enters before
 the last two of them, and the critic halves down to 2x2. `width` multiplies every channel count (1.0 =
 the paper), so a CPU demo model stays a few MB.
 
@@ -47,6 +47,7 @@ class SCGANNetConfig:
     width: float = 1.0                # channel multiplier (1.0 = Table 2)
     d_max_channels: int = 2048        # cap of the critic's widest layer at width 1.0 (Table 2 reaches 2048)
     seg_blocks: int = 4               # RESBLKs in the segmentor bottleneck
+    bottleneck: int = 0               # side of the generator's encoder output; 0 = 8x8, at least 4 halvings
 
     def __post_init__(self) -> None:
         r = self.resolution
@@ -61,6 +62,10 @@ class SCGANNetConfig:
             raise ValueError(f"width must be > 0, got {self.width}")
         if self.seg_blocks < 0:
             raise ValueError(f"seg_blocks must be >= 0, got {self.seg_blocks}")
+        b = self.bottleneck
+        if b and (b & (b - 1) or b < 2 or r // b < 2 ** (self.attr_blocks + 1)):
+            raise ValueError(f"bottleneck must be 0 (auto) or a power of two >= 2 with at least "
+                             f"{self.attr_blocks + 1} halvings from {r}, got {b}")
 
     def ch(self, paper_channels: int) -> int:
         """A Table 2 channel count scaled by `width` (at least 4)."""
@@ -68,11 +73,14 @@ class SCGANNetConfig:
 
     @property
     def n_down(self) -> int:
-        """Halvings of the generator's segmentation encoder: down to 8x8, at least four."""
+        """Halvings of the generator's segmentation encoder: down to `bottleneck`, or by default to 8x8
+        with at least four."""
+        if self.bottleneck:
+            return int(math.log2(self.resolution // self.bottleneck))
         return max(4, int(math.log2(self.resolution)) - 3)
 
     @property
-    def bottleneck(self) -> int:
+    def bottleneck_side(self) -> int:
         return self.resolution >> self.n_down
 
     @property
@@ -127,7 +135,7 @@ class SCGANGenerator(nn.Module):
         self.encoder = nn.Sequential(*layers)
         # latent: FC to z_channels x b x b, IN, ReLU (row b1: 64 x 8 x 8 at 128²)
         self.z_channels = cfg.ch(PAPER_WIDTH)
-        b = cfg.bottleneck
+        b = cfg.bottleneck_side
         self.fc = nn.Linear(cfg.nz, self.z_channels * b * b)
         self.z_norm = instance_norm(self.z_channels)
         # RESBLKUP outputs mirror the encoder: 512, 256 | attrs | 128, 64 at 128²

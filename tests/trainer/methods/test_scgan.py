@@ -233,3 +233,22 @@ def test_parser_run_as_spatial_judge(sf_root, real_batch, tmp_path, cpu, attach)
     m.cfg.spatial_judge, m.cfg.evaluator = "", str(parser_run)
     with pytest.raises(ConfigError, match="'parser' run, expected 'classifier'"):
         m.evaluate(DataLoader(samples, batch_size=3))
+
+
+def test_init_from_copies_the_tensors_that_fit(sf_root, real_batch, cpu, attach, tmp_path):
+    run = tmp_path / "src"
+    train(tiny_cfg(sf_root, run, iters=2, n_repeat=1), progress=False)
+    src = torch.load(next(run.glob("ckpt-*.pt")), weights_only=True)["nets"]
+    # a generator with another bottleneck: the encoder's first layers and the last blocks keep their shapes
+    m = attach(SCGANMethod(tiny_cfg(sf_root, init_from=str(run), bottleneck=4, n_repeat=2), cpu))
+    g, d = m.nets["generator"], m.nets["discriminator"]
+    m.train_step(real_batch, 0)              # D takes one step after the copy; G none yet (n_repeat 2)
+    g_now = g.state_dict()
+    same = [k for k in g_now if k in src["generator"] and g_now[k].shape == src["generator"][k].shape]
+    assert "to_rgb.weight" in same and "fc.weight" not in same
+    for k in same:
+        assert torch.equal(g_now[k], src["generator"][k]), k
+    assert all(k in same or g_now[k].shape != src["generator"][k].shape for k in g_now if k in src["generator"])
+    assert "from" in m.init_report and f"of {len(g_now) + len(d.state_dict())}" in m.init_report
+    with pytest.raises(ConfigError, match="init_from"):
+        attach(SCGANMethod(tiny_cfg(sf_root, init_from=str(tmp_path / "none")), cpu)).train_step(real_batch, 0)

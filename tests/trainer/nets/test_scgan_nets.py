@@ -31,7 +31,7 @@ def test_resblockup_doubles_the_size():
 def test_tiny_generator_layers_and_shapes():
     cfg = tiny()
     g = SCGANGenerator(cfg)
-    assert cfg.n_down == 4 and cfg.bottleneck == 2
+    assert cfg.n_down == 4 and cfg.bottleneck_side == 2
     assert len(convs(g.encoder, stride=2)) == 4                      # segmentation encoder, Table 2 rows 1-4
     assert len(g.up_before) == 2 and len(g.up_after) == 2            # RESBLKUP before/after the attributes
     # the attribute label is concatenated before the last two RESBLKUP blocks (at R/4)
@@ -78,7 +78,7 @@ def test_paper_128_config_matches_table_2():
 
 def test_256_config_shapes():
     cfg = SCGANNetConfig(resolution=256, n_classes=12)
-    assert cfg.n_down == 5 and cfg.bottleneck == 8 and cfg.d_layers == 7
+    assert cfg.n_down == 5 and cfg.bottleneck_side == 8 and cfg.d_layers == 7
     with torch.device("meta"):
         nets = build_scgan_nets(cfg)
         y = nets["generator"](torch.zeros(1, 512), torch.zeros(1, 13), torch.zeros(1, 12, 256, 256))
@@ -105,3 +105,16 @@ def test_config_errors(kw, match):
     base.update(kw)
     with pytest.raises(ValueError, match=match):
         SCGANNetConfig(**base)
+
+
+def test_bottleneck_option_keeps_a_larger_map_with_fewer_halvings():
+    cfg = SCGANNetConfig(resolution=64, n_classes=7, nz=16, width=0.125, bottleneck=8)
+    g = SCGANGenerator(cfg)
+    assert cfg.n_down == 3 and cfg.bottleneck_side == 8
+    assert len(convs(g.encoder, stride=2)) == 3 and len(g.up_before) == 1 and len(g.up_after) == 2
+    assert g.fc.out_features == g.z_channels * 8 * 8
+    s = torch.nn.functional.one_hot(torch.randint(0, 7, (2, 64, 64)), 7).permute(0, 3, 1, 2).float()
+    assert g(torch.randn(2, 16), torch.zeros(2, 13), s).shape == (2, 3, 64, 64)
+    for bad in (3, 16, 1):          # not a power of two; too few halvings for the attribute blocks; too small
+        with pytest.raises(ValueError, match="bottleneck"):
+            SCGANNetConfig(resolution=64, bottleneck=bad)
