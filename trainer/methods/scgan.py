@@ -444,7 +444,8 @@ class SCGANMethod(Method):
         with each attribute flipped), and diversity across z; see the module docstring."""
         cfg = self.cfg
         judge, evaluator = self._judge(), self._evaluator()
-        score, floor, ceiling, flipped_score = (SpatialConsistency() for _ in range(4))
+        score, ceiling = SpatialConsistency(self.n_classes), SpatialConsistency(self.n_classes)
+        floor, flipped_score = SpatialConsistency(), SpatialConsistency()
         attr_fake, attr_real = MultiLabelAccuracy(N_ATTRS), MultiLabelAccuracy(N_ATTRS)
         flip_hits = np.zeros(N_ATTRS)
         flip_count = 0
@@ -496,6 +497,10 @@ class SCGANMethod(Method):
 
         out: dict[str, float] = {"spatial_acc": score.value(), "spatial_floor": floor.value(),
                                  "spatial_ceiling": ceiling.value()}
+        # per class: how much of it the judge reads back from the faces and from the real images
+        for key, acc in (("spatial_recall", score), ("spatial_ceiling_recall", ceiling)):
+            out.update({f"{key}/{name}": float(v) for name, v in zip(self.class_names, acc.class_recall(),
+                                                                     strict=True) if v == v})
         if cfg.eval_flip:
             out["spatial_acc_attrs_flipped"] = flipped_score.value()
         if evaluator is not None:

@@ -4,6 +4,10 @@ A segmentor labels each image; the labels are compared pixel by pixel with a ref
 the per-image pixel accuracy is averaged over images. Run on generated faces against their conditioning
 masks it is the score; on real images against their own masks it is the ceiling; on real images against
 the masks of other images (shuffled, unpaired) it is the floor.
+
+With `n_classes`, it also counts per reference class how many of its pixels were labelled that class
+(recall): the overall figure is dominated by background, skin, hair and cloth, and the recall says which
+parts a generator draws so that the segmentor cannot read them.
 """
 from __future__ import annotations
 
@@ -17,9 +21,12 @@ from trainer.metrics._array import to_numpy
 class SpatialConsistency:
     """Mean over images of the fraction of pixels whose predicted class equals the reference class."""
 
-    def __init__(self) -> None:
+    def __init__(self, n_classes: int = 0) -> None:
         self.total = 0.0
         self.count = 0
+        self.n_classes = n_classes
+        self.hits = np.zeros(n_classes, dtype=np.int64)
+        self.pixels = np.zeros(n_classes, dtype=np.int64)
 
     def update(self, predicted: Any, reference: Any) -> None:
         """predicted, reference: (N, H, W) class indices."""
@@ -32,9 +39,20 @@ class SpatialConsistency:
         per_image = (p.astype(np.int64) == r.astype(np.int64)).reshape(p.shape[0], -1).mean(axis=1)
         self.total += float(per_image.sum())
         self.count += int(p.shape[0])
+        if self.n_classes:
+            r = r.astype(np.int64).ravel()
+            if r.min() < 0 or r.max() >= self.n_classes:
+                raise ValueError(f"reference holds class indices outside 0..{self.n_classes - 1}")
+            self.pixels += np.bincount(r, minlength=self.n_classes)
+            self.hits += np.bincount(r[p.astype(np.int64).ravel() == r], minlength=self.n_classes)
 
     def value(self) -> float:
         return self.total / self.count if self.count else float("nan")
+
+    def class_recall(self) -> np.ndarray:
+        """Per reference class, the fraction of its pixels labelled as that class (NaN: class never seen)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.pixels > 0, self.hits / np.maximum(self.pixels, 1), np.nan)
 
 
 def spatial_consistency(predicted: Any, reference: Any) -> float:

@@ -158,6 +158,9 @@ def test_evaluate_sample_and_export_through_the_engine(sf_root, real_batch, tmp_
     assert out["spatial_floor"] < out["spatial_ceiling"] - 0.05          # S tells masks apart
     for key in ("spatial_acc", "spatial_acc_attrs_flipped", "attr_acc", "attr_flip_acc", "attr_acc_real"):
         assert 0.0 <= out[key] <= 1.0, key
+    # per-class recall of the judge, on the faces and on the real images; background dominates the pixels
+    assert "spatial_recall/background" in out and "spatial_ceiling_recall/skin" in out
+    assert all(0.0 <= v <= 1.0 for k, v in out.items() if "recall/" in k)
     assert {f"attr_flip_acc/{a}" for a in ATTRIBUTES} <= set(out)
     assert out["diversity_l1"] > 0 and out["diversity_feat"] > 0 and out["real_pairs_l1"] > 0
     grid = m.sample_images({k: v[:4] for k, v in real_batch.items()})
