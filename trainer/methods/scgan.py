@@ -193,19 +193,25 @@ class SCGANMethod(Method):
             self.attr_sum = state["attr_sum"].detach().cpu().double().clone()
             self.attr_count = int(state.get("attr_count", 0))
 
-    def _load_segmentor(self) -> None:
-        """§5.7: S from another scgan run's latest checkpoint (or a checkpoint file), then frozen."""
+    @staticmethod
+    def _saved_nets(source: str, names: tuple[str, ...], option: str) -> tuple[Path, dict[str, Any]]:
+        """(checkpoint, {name: state_dict}) of an scgan run's latest checkpoint or a checkpoint file."""
         from trainer.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 
-        source = Path(self.cfg.segmentor_from)
-        ckpt = latest_checkpoint(source) if source.is_dir() else source
+        path = Path(source)
+        ckpt = latest_checkpoint(path) if path.is_dir() else path
         if ckpt is None or not Path(ckpt).is_file():
-            raise ConfigError(f"segmentor_from: no checkpoint found at {self.cfg.segmentor_from!r}")
+            raise ConfigError(f"{option}: no checkpoint found at {source!r}")
         try:
-            state = load_checkpoint(ckpt)
-            weights = state["nets"]["segmentor"]
+            saved = load_checkpoint(ckpt)["nets"]
+            return Path(ckpt), {name: saved[name] for name in names}
         except (CheckpointError, KeyError) as exc:
-            raise ConfigError(f"segmentor_from: {ckpt} holds no SCGAN segmentor weights ({exc})") from None
+            raise ConfigError(f"{option}: {ckpt} holds no SCGAN {' and '.join(names)} weights ({exc})") from None
+
+    def _load_segmentor(self) -> None:
+        """§5.7: S from another scgan run's latest checkpoint (or a checkpoint file), then frozen."""
+        ckpt, saved = self._saved_nets(self.cfg.segmentor_from, ("segmentor",), "segmentor_from")
+        weights = saved["segmentor"]
         try:
             unwrap(self.nets["segmentor"]).load_state_dict(weights)
         except RuntimeError as exc:
@@ -214,17 +220,7 @@ class SCGANMethod(Method):
 
     def _init_from(self) -> None:
         """Warm start: copy into G and D every tensor of another run's checkpoint with the same name and shape."""
-        from trainer.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
-
-        source = Path(self.cfg.init_from)
-        ckpt = latest_checkpoint(source) if source.is_dir() else source
-        if ckpt is None or not Path(ckpt).is_file():
-            raise ConfigError(f"init_from: no checkpoint found at {self.cfg.init_from!r}")
-        try:
-            saved = load_checkpoint(ckpt)["nets"]
-            sources = {name: saved[name] for name in ("generator", "discriminator")}
-        except (CheckpointError, KeyError) as exc:
-            raise ConfigError(f"init_from: {ckpt} holds no SCGAN generator and discriminator ({exc})") from None
+        ckpt, sources = self._saved_nets(self.cfg.init_from, ("generator", "discriminator"), "init_from")
         copied = total = 0
         for name, weights in sources.items():
             own = unwrap(self.nets[name]).state_dict()
