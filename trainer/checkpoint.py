@@ -86,6 +86,20 @@ def load_net_weights(nets: dict[str, torch.nn.Module], state: dict[str, Any], pa
                                   f"{str(exc).splitlines()[0]}") from None
 
 
+def saved_nets(source: str | os.PathLike, names: tuple[str, ...]) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """(checkpoint, {name: state_dict}) for networks `names` of a run folder's latest checkpoint or of a
+    checkpoint file: the weights another run starts from (warm starts, frozen parts)."""
+    path = Path(source)
+    ckpt = latest_checkpoint(path) if path.is_dir() else path
+    if ckpt is None or not ckpt.is_file():
+        raise CheckpointError(f"no checkpoint found at {str(source)!r}")
+    nets = load_checkpoint(ckpt)["nets"]
+    missing = [n for n in names if n not in nets]
+    if missing:
+        raise CheckpointError(f"{ckpt} holds no weights for network(s) {missing}")
+    return ckpt, {n: nets[n] for n in names}
+
+
 def save_checkpoint(state: dict[str, Any], run_dir: str | os.PathLike, step: int, keep: int) -> Path:
     """Write the checkpoint of `step` and delete all but the newest `keep` checkpoints."""
     path = save_atomic({"format": FORMAT_VERSION, **state}, checkpoint_path(run_dir, step))

@@ -23,6 +23,7 @@ from trainer.checkpoint import (
     rng_state,
     save_atomic,
     save_checkpoint,
+    saved_nets,
     set_rng_state,
 )
 from trainer.loop import train
@@ -183,3 +184,17 @@ def test_sigterm_writes_a_checkpoint_and_exits(tmp_path: Path) -> None:
     assert state["step"] == steps[0] == state["data"]["batches"]
     events = [json.loads(line).get("event") for line in (run / "log.jsonl").read_text().splitlines()]
     assert events[-1] == "interrupted"
+
+
+def test_saved_nets_from_a_run_folder_or_a_checkpoint_file(tmp_path: Path) -> None:
+    weights = {"w": torch.arange(3.0)}
+    save_checkpoint({"nets": {"g": weights, "d": {}}, "step": 1}, tmp_path, 1, keep=2)
+    newest = save_checkpoint({"nets": {"g": {"w": torch.ones(3)}}, "step": 2}, tmp_path, 2, keep=2)
+    ckpt, nets = saved_nets(tmp_path, ("g",))                       # a folder: its latest checkpoint
+    assert ckpt == newest and torch.equal(nets["g"]["w"], torch.ones(3)) and set(nets) == {"g"}
+    ckpt, nets = saved_nets(tmp_path / "ckpt-000000001.pt", ("g", "d"))
+    assert torch.equal(nets["g"]["w"], weights["w"]) and nets["d"] == {}
+    with pytest.raises(CheckpointError, match=r"holds no weights for network\(s\) \['d'\]"):
+        saved_nets(tmp_path, ("g", "d"))
+    with pytest.raises(CheckpointError, match="no checkpoint found"):
+        saved_nets(tmp_path / "empty", ("g",))

@@ -85,18 +85,13 @@ class ClassifierMethod(Method):
     @staticmethod
     def _init_trunk(net: EvaluatorClassifier, source: str) -> None:
         """Copy the conv trunk of another classifier run's latest checkpoint (or of a checkpoint file)."""
-        from pathlib import Path
+        from trainer.checkpoint import CheckpointError, saved_nets
 
-        from trainer.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
-
-        path = Path(source)
-        ckpt = latest_checkpoint(path) if path.is_dir() else path
-        if ckpt is None or not Path(ckpt).is_file():
-            raise ConfigError(f"init_from: no checkpoint found at {source!r}")
         try:
-            state = load_checkpoint(ckpt)["nets"]["classifier"]
-        except (CheckpointError, KeyError) as exc:
-            raise ConfigError(f"init_from: {ckpt} holds no classifier weights ({exc})") from None
+            ckpt, saved = saved_nets(source, ("classifier",))
+        except CheckpointError as exc:
+            raise ConfigError(f"init_from: {exc}") from None
+        state = saved["classifier"]
         trunk = {k[len("trunk."):]: v for k, v in state.items() if k.startswith("trunk.")}
         try:
             net.trunk.load_state_dict(trunk)

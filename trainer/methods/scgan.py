@@ -131,6 +131,16 @@ class SCGANConfig(TrainConfig):
                               seg_blocks=self.seg_blocks, bottleneck=self.bottleneck)
 
 
+def _saved_nets(source: str, names: tuple[str, ...], option: str) -> tuple[Path, dict[str, Any]]:
+    """trainer.checkpoint.saved_nets with its error reported against the config option that named it."""
+    from trainer.checkpoint import CheckpointError, saved_nets
+
+    try:
+        return saved_nets(source, names)
+    except CheckpointError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
+
+
 def _set_requires_grad(net: nn.Module, flag: bool) -> None:
     for p in net.parameters():
         p.requires_grad_(flag)
@@ -193,24 +203,9 @@ class SCGANMethod(Method):
             self.attr_sum = state["attr_sum"].detach().cpu().double().clone()
             self.attr_count = int(state.get("attr_count", 0))
 
-    @staticmethod
-    def _saved_nets(source: str, names: tuple[str, ...], option: str) -> tuple[Path, dict[str, Any]]:
-        """(checkpoint, {name: state_dict}) of an scgan run's latest checkpoint or a checkpoint file."""
-        from trainer.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
-
-        path = Path(source)
-        ckpt = latest_checkpoint(path) if path.is_dir() else path
-        if ckpt is None or not Path(ckpt).is_file():
-            raise ConfigError(f"{option}: no checkpoint found at {source!r}")
-        try:
-            saved = load_checkpoint(ckpt)["nets"]
-            return Path(ckpt), {name: saved[name] for name in names}
-        except (CheckpointError, KeyError) as exc:
-            raise ConfigError(f"{option}: {ckpt} holds no SCGAN {' and '.join(names)} weights ({exc})") from None
-
     def _load_segmentor(self) -> None:
         """§5.7: S from another scgan run's latest checkpoint (or a checkpoint file), then frozen."""
-        ckpt, saved = self._saved_nets(self.cfg.segmentor_from, ("segmentor",), "segmentor_from")
+        ckpt, saved = _saved_nets(self.cfg.segmentor_from, ("segmentor",), "segmentor_from")
         weights = saved["segmentor"]
         try:
             unwrap(self.nets["segmentor"]).load_state_dict(weights)
@@ -220,7 +215,7 @@ class SCGANMethod(Method):
 
     def _init_from(self) -> None:
         """Warm start: copy into G and D every tensor of another run's checkpoint with the same name and shape."""
-        ckpt, sources = self._saved_nets(self.cfg.init_from, ("generator", "discriminator"), "init_from")
+        ckpt, sources = _saved_nets(self.cfg.init_from, ("generator", "discriminator"), "init_from")
         copied = total = 0
         for name, weights in sources.items():
             own = unwrap(self.nets[name]).state_dict()

@@ -30,29 +30,27 @@ class SpatialConsistency:
 
     def update(self, predicted: Any, reference: Any) -> None:
         """predicted, reference: (N, H, W) class indices."""
-        p = to_numpy(predicted)
-        r = to_numpy(reference)
+        p = to_numpy(predicted).astype(np.int64)
+        r = to_numpy(reference).astype(np.int64)
         if p.shape != r.shape or p.ndim != 3:
             raise ValueError(f"expected two (N, H, W) label maps of one shape, got {p.shape} and {r.shape}")
         if p.shape[0] == 0:
             return
-        per_image = (p.astype(np.int64) == r.astype(np.int64)).reshape(p.shape[0], -1).mean(axis=1)
-        self.total += float(per_image.sum())
+        if self.n_classes and (r.min() < 0 or r.max() >= self.n_classes):
+            raise ValueError(f"reference holds class indices outside 0..{self.n_classes - 1}")
+        right = p == r
+        self.total += float(right.reshape(p.shape[0], -1).mean(axis=1).sum())
         self.count += int(p.shape[0])
         if self.n_classes:
-            r = r.astype(np.int64).ravel()
-            if r.min() < 0 or r.max() >= self.n_classes:
-                raise ValueError(f"reference holds class indices outside 0..{self.n_classes - 1}")
-            self.pixels += np.bincount(r, minlength=self.n_classes)
-            self.hits += np.bincount(r[p.astype(np.int64).ravel() == r], minlength=self.n_classes)
+            self.pixels += np.bincount(r.ravel(), minlength=self.n_classes)
+            self.hits += np.bincount(r[right], minlength=self.n_classes)
 
     def value(self) -> float:
         return self.total / self.count if self.count else float("nan")
 
     def class_recall(self) -> np.ndarray:
         """Per reference class, the fraction of its pixels labelled as that class (NaN: class never seen)."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.pixels > 0, self.hits / np.maximum(self.pixels, 1), np.nan)
+        return np.where(self.pixels > 0, self.hits / np.maximum(self.pixels, 1), np.nan)
 
 
 def spatial_consistency(predicted: Any, reference: Any) -> float:

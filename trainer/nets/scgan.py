@@ -10,8 +10,8 @@
 
 Sizes follow Table 2 at 128² (encoder 64-128-256-512 to 8x8, latent as 64x8x8, attributes enter at 32x32,
 critic 64 ... 2048 to 2x2). Other resolutions keep the structure: the encoder goes down to 8x8 (4x4 at 64²,
-never fewer than four halvings, unless `bottleneck` sets the side) and back up with as many RESBLKUP blocks, the attribute label enters before
-the last two of them, and the critic halves down to 2x2. `width` multiplies every channel count (1.0 =
+never fewer than four halvings; `bottleneck` sets another side) and back up with as many RESBLKUP blocks,
+the attribute label enters before the last two of them, and the critic halves down to 2x2. `width` multiplies every channel count (1.0 =
 the paper), so a CPU demo model stays a few MB.
 
 Table 2 row b1 says FC-(N8192) but gives its output as 64x8x8 (4096) and row 5 concatenates 512 + 64 = 576

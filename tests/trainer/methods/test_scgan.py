@@ -245,13 +245,21 @@ def test_init_from_copies_the_tensors_that_fit(sf_root, real_batch, cpu, attach,
     # a generator with another bottleneck: the encoder's first layers and the last blocks keep their shapes
     m = attach(SCGANMethod(tiny_cfg(sf_root, init_from=str(run), bottleneck=4, n_repeat=2), cpu))
     g, d = m.nets["generator"], m.nets["discriminator"]
-    m.train_step(real_batch, 0)              # D takes one step after the copy; G none yet (n_repeat 2)
+    g_init = {k: v.clone() for k, v in g.state_dict().items()}
+    m.train_step(real_batch, 0)              # the copy happens at the first step; G takes no step yet (n_repeat 2)
     g_now = g.state_dict()
     same = [k for k in g_now if k in src["generator"] and g_now[k].shape == src["generator"][k].shape]
     assert "to_rgb.weight" in same and "fc.weight" not in same
     for k in same:
         assert torch.equal(g_now[k], src["generator"][k]), k
-    assert all(k in same or g_now[k].shape != src["generator"][k].shape for k in g_now if k in src["generator"])
-    assert "from" in m.init_report and f"of {len(g_now) + len(d.state_dict())}" in m.init_report
+    for k in set(g_now) - set(same):                               # the rest keeps its fresh initialisation
+        assert torch.equal(g_now[k], g_init[k]), k
+    # the critic has the same layout, so all of it is copied (checked before it takes a step)
+    m2 = attach(SCGANMethod(tiny_cfg(sf_root, init_from=str(run), bottleneck=4), cpu))
+    m2._init_from()
+    for k, v in m2.nets["discriminator"].state_dict().items():
+        assert torch.equal(v, src["discriminator"][k]), k
+    total = len(g_now) + len(d.state_dict())
+    assert m.init_report.endswith(f"{len(same) + len(d.state_dict())} of {total} G/D tensors copied")
     with pytest.raises(ConfigError, match="init_from"):
         attach(SCGANMethod(tiny_cfg(sf_root, init_from=str(tmp_path / "none")), cpu)).train_step(real_batch, 0)
