@@ -17,6 +17,14 @@ Choices where the paper is silent or loose:
   triple (x, c, s) of the batch, for data that pairs every mask with its face (SynthFaces, CelebAMask-HQ).
   It pulls G to the faces' colours directly instead of only through the critic, which on two CPU cores
   did not get the colour noise out in thousands of G updates; it also makes G ignore z even more.
+- `lambda_texture` > 0 (not in the paper) adds λ_tex·|E(G(z, c, s)) - E(x)|_1 on the same real triple, E the
+  mean absolute finite difference over windows of 1/16 of the side: L1 alone pulls G to the average face of a
+  mask, whose hair is smooth (an independent parser reads smooth hair as a hat); matching the amount of fine
+  structure per window asks for strands where the face has them and none in smooth regions, without asking
+  for them at exact pixels. No pretrained perceptual network can be had offline, hence this hand-made one.
+- `mask_skips` (not in the paper) adds the mask, average-pooled, through a zero-initialised 1x1 conv before
+  every RESBLKUP and the last conv: Table 2's G sees the mask only through a 4x4 or 8x8 bottleneck at 64², and
+  the eyes, brows and lips are smaller than one bottleneck cell.
 - `init_from` (not in the paper) starts G and D from another scgan run's tensors wherever name and shape
   agree, e.g. a run with another `bottleneck`: the blocks that match need not be learnt again on CPU.
 - §5.7: `segmentor_from` loads S from another scgan run at the first step and freezes it;
@@ -85,11 +93,13 @@ class SCGANConfig(TrainConfig):
     d_max_channels: int = 2048           # widest critic layer at width 1.0
     seg_blocks: int = 4                  # RESBLKs in the segmentor
     bottleneck: int = 0                  # G's encoder output side; 0 = Table 2's rule (8x8, 4x4 at 64²)
+    mask_skips: bool = False             # G also gets the pooled mask at every decoder scale (not in the paper)
     n_repeat: int = 5                    # D/S updates per G update
     lambda_cls: float = 5.0
     lambda_seg: float = 1.0
     lambda_gp: float = 10.0
     lambda_rec: float = 0.0              # paired L1 to the real face of the same mask (not in the paper)
+    lambda_texture: float = 0.0          # paired local texture energy of that face (not in the paper)
     segmentor_from: str = ""             # an scgan run folder (or checkpoint) whose S is loaded and frozen
     segmentor_pretrain_iters: int = 0    # > 0: train S alone first for this many iterations, then freeze it
     init_from: str = ""                  # an scgan run (or checkpoint): G and D start from its same-shaped tensors
@@ -113,7 +123,7 @@ class SCGANConfig(TrainConfig):
         check_net_config(self)
         if self.n_repeat < 1:
             raise ConfigError(f"n_repeat: expected a positive integer, got {self.n_repeat!r}")
-        for name in ("lambda_cls", "lambda_seg", "lambda_gp", "lambda_rec"):
+        for name in ("lambda_cls", "lambda_seg", "lambda_gp", "lambda_rec", "lambda_texture"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: expected a value >= 0, got {getattr(self, name)!r}")
         if self.segmentor_pretrain_iters < 0 or self.eval_z_samples < 0 or self.eval_seed < 0:
@@ -128,7 +138,8 @@ class SCGANConfig(TrainConfig):
         names, _, _ = class_grouping(self.classes)
         return SCGANNetConfig(resolution=self.data.resolution, n_classes=len(names), n_attrs=N_ATTRS,
                               nz=self.nz, width=self.width, d_max_channels=self.d_max_channels,
-                              seg_blocks=self.seg_blocks, bottleneck=self.bottleneck)
+                              seg_blocks=self.seg_blocks, bottleneck=self.bottleneck,
+                              mask_skips=self.mask_skips)
 
 
 def _saved_nets(source: str, names: tuple[str, ...], option: str) -> tuple[Path, dict[str, Any]]:
@@ -156,6 +167,15 @@ def gradient_penalty(critic_out: torch.Tensor, x_hat: torch.Tensor) -> torch.Ten
     """WGAN-GP: mean over the batch of (||∇_x̂ D_d(x̂)||_2 - 1)², differentiable (double backward)."""
     (grad,) = torch.autograd.grad(critic_out.float().sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def texture_energy(image: torch.Tensor, window: int) -> torch.Tensor:
+    """Mean absolute finite difference (both directions, all channels) in each window x window block:
+    how much fine structure (hair strands, stubble) a region holds, wherever exactly it lies."""
+    dx = (image[..., :, 1:] - image[..., :, :-1]).abs()
+    dy = (image[..., 1:, :] - image[..., :-1, :]).abs()
+    energy = F.pad(dx, (0, 1)).mean(1, keepdim=True) + F.pad(dy, (0, 0, 0, 1)).mean(1, keepdim=True)
+    return F.avg_pool2d(energy, window)
 
 
 def attribute_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -323,12 +343,16 @@ class SCGANMethod(Method):
                 g_cls = attribute_bce(cls, c)
                 g_seg = F.cross_entropy(seg.float(), target)
                 loss_g = g_adv + cfg.lambda_cls * g_cls + cfg.lambda_seg * g_seg
-                g_rec = None
-                if cfg.lambda_rec > 0:          # the real triple: G(z, c, s) against x (same z)
+                g_rec = g_tex = None
+                if cfg.lambda_rec > 0 or cfg.lambda_texture > 0:   # the real triple: G(z, c, s) vs x (same z)
                     with self.autocast():
-                        paired = gen(z, c, self.onehot(labels))
-                    g_rec = (paired.float() - image).abs().mean()
+                        paired = gen(z, c, self.onehot(labels)).float()
+                    g_rec = (paired - image).abs().mean()
                     loss_g = loss_g + cfg.lambda_rec * g_rec
+                    if cfg.lambda_texture > 0:
+                        window = max(2, image.shape[-1] // 16)
+                        g_tex = (texture_energy(paired, window) - texture_energy(image, window)).abs().mean()
+                        loss_g = loss_g + cfg.lambda_texture * g_tex
                 opt_g = self.optimizers["generator"]
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
@@ -340,6 +364,8 @@ class SCGANMethod(Method):
                            "g_cls": float(g_cls.detach()), "g_seg": float(g_seg.detach())}
             if g_rec is not None:
                 self.last_g["g_rec"] = float(g_rec.detach())
+            if g_tex is not None:
+                self.last_g["g_tex"] = float(g_tex.detach())
         out.update(self.last_g)
         return out
 

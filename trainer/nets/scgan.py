@@ -48,6 +48,7 @@ class SCGANNetConfig:
     d_max_channels: int = 2048        # cap of the critic's widest layer at width 1.0 (Table 2 reaches 2048)
     seg_blocks: int = 4               # RESBLKs in the segmentor bottleneck
     bottleneck: int = 0               # side of the generator's encoder output; 0 = 8x8, at least 4 halvings
+    mask_skips: bool = False          # also add the mask, pooled, at every decoder scale (not in the paper)
 
     def __post_init__(self) -> None:
         r = self.resolution
@@ -148,15 +149,38 @@ class SCGANGenerator(nn.Module):
         self.up_after = nn.Sequential(*[ResBlockUp(ci, co) for ci, co in
                                         zip([c_mid, *up_out[before:-1]], up_out[before:], strict=True)])
         self.to_rgb = nn.Conv2d(up_out[-1], 3, 3, 1, 1)
+        # mask skips: before each RESBLKUP and before to_rgb, a 1x1 conv of the mask average-pooled to that
+        # side is added to the features; zero-initialised, so a generator without them is the starting point
+        self.mask_pool: list[int] = []
+        self.mask_in = nn.ModuleList()
+        if cfg.mask_skips:
+            block_inputs = [c_in, *up_out[:before - 1], c_mid, *up_out[before:-1]]
+            for i, channels in enumerate([*block_inputs, up_out[-1]]):
+                self.mask_pool.append(2 ** (n - i))
+                conv = nn.Conv2d(cfg.n_classes, channels, 1, 1, 0, bias=False)
+                nn.init.zeros_(conv.weight)
+                self.mask_in.append(conv)
+
+    def _skip(self, i: int, h: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        if not self.mask_pool:
+            return h
+        k = self.mask_pool[i]
+        return h + self.mask_in[i](F.avg_pool2d(s, k) if k > 1 else s)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         h = self.encoder(s)
         b = h.shape[-1]
         zmap = self.fc(z).view(z.shape[0], self.z_channels, b, b)
         h = torch.cat([h, F.relu(self.z_norm(zmap))], dim=1)
-        h = self.up_before(h)
-        h = self.up_after(torch.cat([h, tile_condition(c, h)], dim=1))
-        return torch.tanh(self.to_rgb(h))
+        i = 0
+        for block in self.up_before:
+            h = block(self._skip(i, h, s))
+            i += 1
+        h = torch.cat([h, tile_condition(c, h)], dim=1)
+        for block in self.up_after:
+            h = block(self._skip(i, h, s))
+            i += 1
+        return torch.tanh(self.to_rgb(self._skip(i, h, s)))
 
 
 class SCGANDiscriminator(nn.Module):

@@ -20,7 +20,7 @@ from trainer.data.synthfaces.native import write_native
 from trainer.loop import train
 from trainer.methods.base import method_class
 from trainer.methods.classifier import ClassifierConfig
-from trainer.methods.scgan import SCGANConfig, SCGANMethod, class_grouping
+from trainer.methods.scgan import SCGANConfig, SCGANMethod, class_grouping, texture_energy
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +59,7 @@ def test_registered_and_config_checks(sf_root):
     assert method_class("scgan") is SCGANMethod
     tiny_cfg(sf_root).check()
     bad = [dict(classes="parts"), dict(n_repeat=0), dict(lambda_seg=-1.0), dict(lambda_rec=-0.5),
+           dict(lambda_texture=-1.0),
            dict(segmentor_pretrain_iters=5, segmentor_from="x"), dict(segmentor_pretrain_iters=10, iters=10),
            dict(data=DataConfig(root=sf_root, resolution=48))]
     for kw in bad:
@@ -102,6 +103,32 @@ def test_paired_reconstruction_term_pulls_g_to_the_real_faces(sf_root, real_batc
         image, labels, c = m._real(real_batch)
         distance[lam] = float((m.generate(m.latents(8, 5), c, labels) - image).abs().mean())
     assert distance[100.0] < 0.9 * distance[0.0], distance
+
+
+def test_texture_energy_counts_fine_structure_where_it_is():
+    flat = torch.full((1, 3, 16, 16), 0.3)
+    striped = flat.clone()
+    striped[..., :8, ::2] = -0.7                                    # vertical strands in the top half only
+    assert texture_energy(flat, 4).abs().max() == 0
+    energy = texture_energy(striped, 4)[0, 0]
+    assert energy.shape == (4, 4)
+    assert torch.allclose(energy[0, :3], torch.ones(3))           # a step of 1.0 between every two columns
+    assert energy[:2].min() > 0.7 and energy[2:].abs().max() == 0   # (edges differ a little), none below
+
+
+def test_texture_term_pulls_g_to_the_fine_structure_of_the_real_faces(sf_root, real_batch, cpu, attach):
+    """lambda_texture (not in the paper, 0 by default): the windowed texture energy of G(z, c, s) against
+    that of the real face of s."""
+    gap = {}
+    for lam in (0.0, 100.0):
+        torch.manual_seed(0)
+        m = attach(SCGANMethod(tiny_cfg(sf_root, n_repeat=1, lambda_rec=1.0, lambda_texture=lam), cpu))
+        log = [m.train_step(real_batch, step) for step in range(25)]
+        assert ("g_tex" in log[-1]) == (lam > 0)
+        image, labels, c = m._real(real_batch)
+        fake = m.generate(m.latents(8, 5), c, labels)
+        gap[lam] = float((texture_energy(fake, 2) - texture_energy(image, 2)).abs().mean())
+    assert gap[100.0] < 0.7 * gap[0.0], gap
 
 
 def test_g_is_updated_every_n_repeat_iterations(sf_root, real_batch, cpu, attach):
@@ -190,13 +217,27 @@ def test_evaluate_sample_and_export_through_the_engine(sf_root, real_batch, tmp_
 
 def test_landmark_regions_pack_runs_on_19_class_masks(sf_root, real_batch, tmp_path):
     run, pack = tmp_path / "lm", tmp_path / "lm_pack"
-    train(tiny_cfg(sf_root, run, iters=2, n_repeat=1, classes="landmark6", eval_flip=False), progress=False)
+    train(tiny_cfg(sf_root, run, iters=2, n_repeat=1, classes="landmark6", eval_flip=False, mask_skips=True),
+          progress=False)
     assert train_cli(["export", str(run), "--out", str(pack)]) == 0
     manifest = json.loads((pack / "manifest.json").read_text())
     assert manifest["models"][0]["classes"] == [g for g, _ in LANDMARK_REGIONS]
     engine = Engine([pack], provider="cpu", intra_op_threads=1)
     res = engine.run(SynthesizeRequest(masks=[real_batch["mask"][1].numpy().astype(np.uint8)], attrs={}, seeds=1))
     assert res.images[0].shape == (32, 32, 3)
+    # mask skips (pooled-mask adds) export to ONNX exactly, also with weights far from their zero start
+    from trainer.export import _export_onnx, check_parity, random_inputs
+
+    m, _ = load_trained_method(run)
+    gen = m.nets["generator"]
+    assert m.cfg.mask_skips and gen.mask_pool == [16, 8, 4, 2, 1]
+    with torch.no_grad():
+        for conv in gen.mask_in:
+            conv.weight.normal_()
+    spec = m.export_specs()[0]
+    _export_onnx(spec, tmp_path / "skips.onnx")
+    (parity,) = check_parity(spec, tmp_path / "skips.onnx", {"random": random_inputs(spec, 2)})
+    assert not parity.problems and parity.diffs["random"] < 1e-4
 
 
 def test_clear_error_without_masks_or_attributes(sf_root, real_batch, cpu, attach):

@@ -118,3 +118,22 @@ def test_bottleneck_option_keeps_a_larger_map_with_fewer_halvings():
     for bad in (3, 16, 1):          # not a power of two; too few halvings for the attribute blocks; too small
         with pytest.raises(ValueError, match="bottleneck"):
             SCGANNetConfig(resolution=64, bottleneck=bad)
+
+
+def test_mask_skips_start_as_the_plain_generator_and_feed_every_decoder_scale():
+    """mask_skips (not in the paper): the pooled mask is added before each RESBLKUP and the last conv through
+    zero-initialised 1x1 convs, so a plain generator's weights load and give the same faces."""
+    plain = SCGANGenerator(SCGANNetConfig(resolution=64, n_classes=7, nz=16, width=0.125))
+    skips = SCGANGenerator(SCGANNetConfig(resolution=64, n_classes=7, nz=16, width=0.125, mask_skips=True))
+    missing, unexpected = skips.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and sorted(missing) == [f"mask_in.{i}.weight" for i in range(5)]
+    assert skips.mask_pool == [16, 8, 4, 2, 1]                     # 4x4, 8x8, 16x16, 32x32 blocks, then 64x64
+    s = torch.nn.functional.one_hot(torch.randint(0, 7, (2, 64, 64)), 7).permute(0, 3, 1, 2).float()
+    z, c = torch.randn(2, 16), torch.zeros(2, 13)
+    assert torch.equal(plain(z, c, s), skips(z, c, s))
+    skips(z, c, s).square().mean().backward()
+    assert all(conv.weight.grad.abs().sum() > 0 for conv in skips.mask_in)     # every skip learns
+    with torch.no_grad():
+        skips.mask_in[-1].weight.normal_()
+    assert not torch.allclose(plain(z, c, s), skips(z, c, s))
+    assert not SCGANGenerator(tiny()).mask_in                      # off by default: Table 2 as it is
