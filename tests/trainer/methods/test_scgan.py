@@ -105,15 +105,18 @@ def test_paired_reconstruction_term_pulls_g_to_the_real_faces(sf_root, real_batc
     assert distance[100.0] < 0.9 * distance[0.0], distance
 
 
-def test_texture_energy_counts_fine_structure_where_it_is():
+def test_texture_energy_counts_fine_structure_where_it_is_and_which_way_it_runs():
     flat = torch.full((1, 3, 16, 16), 0.3)
     striped = flat.clone()
     striped[..., :8, ::2] = -0.7                                    # vertical strands in the top half only
     assert texture_energy(flat, 4).abs().max() == 0
-    energy = texture_energy(striped, 4)[0, 0]
-    assert energy.shape == (4, 4)
-    assert torch.allclose(energy[0, :3], torch.ones(3))           # a step of 1.0 between every two columns
-    assert energy[:2].min() > 0.7 and energy[2:].abs().max() == 0   # (edges differ a little), none below
+    across_columns, across_rows = texture_energy(striped, 4)[0]
+    assert across_columns.shape == (4, 4)
+    assert torch.allclose(across_columns[0, :3], torch.ones(3))   # a step of 1.0 between every two columns
+    assert across_columns[:2].min() > 0.7 and across_columns[2:].abs().max() == 0   # (edges differ), none below
+    assert across_rows[0].abs().max() == 0                          # the strands run down: no step along them
+    lying = texture_energy(striped.transpose(-1, -2), 4)[0]          # the same strands turned to lie across
+    assert torch.allclose(lying[1], across_columns.T) and lying[0][:, 0].abs().max() == 0
 
 
 def test_texture_term_pulls_g_to_the_fine_structure_of_the_real_faces(sf_root, real_batch, cpu, attach):
@@ -127,7 +130,7 @@ def test_texture_term_pulls_g_to_the_fine_structure_of_the_real_faces(sf_root, r
         assert ("g_tex" in log[-1]) == (lam > 0)
         image, labels, c = m._real(real_batch)
         fake = m.generate(m.latents(8, 5), c, labels)
-        gap[lam] = float((texture_energy(fake, 2) - texture_energy(image, 2)).abs().mean())
+        gap[lam] = float((texture_energy(fake, 2) - texture_energy(image, 2)).abs().sum(1).mean())
     assert gap[100.0] < 0.7 * gap[0.0], gap
 
 
