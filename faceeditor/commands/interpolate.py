@@ -224,7 +224,7 @@ def preset_keyframes(preset: str, synth: SynthModel, *, frames: int, sample: str
     pts = read_landmarks(landmarks, res, frame=side)
     make = left2right_keyframes if preset == "left2right" else nosmile2smile_keyframes
     try:
-        keys = make(size=res, frames=frames, landmarks=pts, mask=m, z=None)
+        keys = make(size=res, frames=frames, landmarks=pts, mask=m, z=None, attributes=attrs)
     except (KeyframeError, LandmarkError) as exc:
         raise CLIError(f"--preset {preset}: {exc}") from None
     for k in keys:
@@ -407,6 +407,8 @@ def run(args: argparse.Namespace) -> int:
         "keyframes": [k.frame for k in keys],
         "attributes_at_start": dict(zip(synth.attributes, attribute_matrix(
             synth, [clip.spec(clip.first)], fixed)[0].tolist(), strict=True)),
+        "attributes_at_end": dict(zip(synth.attributes, attribute_matrix(
+            synth, [clip.spec(clip.last)], fixed)[0].tolist(), strict=True)),
         "pack": synth.pack_name,
         "model": synth.model.entry.name,
         "trained_on": synth.model.entry.data_domain,

@@ -222,6 +222,16 @@ def head_turn_landmarks(landmarks: np.ndarray, yaw_deg: float, *, recenter: bool
     return (new_local * scale) @ rot.T + trans
 
 
+def lip_parting(amount: float, open_mouth: float = 1.0) -> float:
+    """How far the lips are parted at smile intensity ``amount``, in units of a broad smile's opening:
+    a smoothstep on [0, 1] (the corners rise before the lips part), linear beyond 1."""
+    t = float(amount)
+    if t > 1.0:
+        return open_mouth * t
+    t = min(max(t, 0.0), 1.0)
+    return open_mouth * t * t * (3.0 - 2.0 * t)
+
+
 def smile_landmarks(landmarks: np.ndarray, amount: float, *, open_mouth: float = 1.0) -> np.ndarray:
     """Landmarks of the same face smiling with intensity ``amount`` in [0, 1] (beyond 1 exaggerates).
 
@@ -233,9 +243,7 @@ def smile_landmarks(landmarks: np.ndarray, amount: float, *, open_mouth: float =
     pts = as_landmarks(landmarks)
     f = face_frame(pts)
     t = float(amount)
-    part = open_mouth * (min(max(t, 0.0), 1.0) ** 2 * (3.0 - 2.0 * min(max(t, 0.0), 1.0)))
-    if t > 1.0:
-        part = open_mouth * t
+    part = lip_parting(t, open_mouth)
     out = pts.copy()
 
     def move(idx: int, side: float, out_amt: float, up_amt: float) -> None:

@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from faceeditor.core.face_geometry import as_landmarks, frontal_template, head_turn_landmarks, smile_landmarks
+from faceeditor.core.face_geometry import (
+    as_landmarks,
+    frontal_template,
+    head_turn_landmarks,
+    lip_parting,
+    smile_landmarks,
+)
 from faceeditor.core.labels import EXPRESSIONS
 from faceeditor.core.landmark_mask import (
     DEFAULT_STYLE,
@@ -406,16 +412,23 @@ def nosmile2smile_keyframes(*, size: int | tuple[int, int] = 128, frames: int = 
 
     Keyframes sample :func:`smile_landmarks` at evenly spaced intensities, so the corners rise first and
     the lips part later (as the deformation prescribes). ``mask`` (for the neutral landmarks) rides on
-    the first keyframe. The expression channel goes from "neutral" to "happy".
+    the first keyframe. The expression channel goes from "neutral" to "happy", and the attribute channels
+    "Smiling" and "Mouth_Slightly_Open" follow the smile and the lips' parting (never below their values
+    in ``attributes``), so that a model conditioned on them is not asked for a closed mouth over an open
+    one's mask; models without these attributes ignore them.
     """
     base = frontal_template(size) if landmarks is None else as_landmarks(landmarks)
     at = _key_frames(frames, steps)
     amounts = np.linspace(0.0, 1.0, len(at))
-    keys = [Keyframe(frame=f, landmarks=smile_landmarks(base, float(a), open_mouth=open_mouth))
+    start = dict(attributes or {})
+    keys = [Keyframe(frame=f, landmarks=smile_landmarks(base, float(a), open_mouth=open_mouth),
+                     attributes={"Smiling": max(float(a), start.get("Smiling", 0.0)),
+                                 "Mouth_Slightly_Open": max(lip_parting(float(a), open_mouth),
+                                                            start.get("Mouth_Slightly_Open", 0.0))})
             for f, a in zip(at, amounts, strict=True)]
     keys[0].mask = mask
     keys[0].z = z
-    keys[0].attributes = dict(attributes or {})
+    keys[0].attributes = {**start, **keys[0].attributes}
     keys[0].expression = "neutral"
     keys[-1].expression = "happy"
     return keys

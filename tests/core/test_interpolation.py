@@ -211,6 +211,21 @@ def test_nosmile2smile_raises_corners_and_opens_the_mouth():
     assert np.all(np.diff(interior) >= -2)               # opens progressively
     assert np.allclose(it.landmarks_at(16), smile_landmarks(frontal_template(S), 1.0))
     assert it.expression_at(16)[EXPRESSIONS.index("happy")] == pytest.approx(1.0)
+    # the attribute channels follow the smile and the parting lips, after the corners
+    smiling = [it.attributes_at(f)["Smiling"] for f in it.frame_numbers()]
+    opened = [it.attributes_at(f)["Mouth_Slightly_Open"] for f in it.frame_numbers()]
+    assert smiling[0] == 0.0 and smiling[-1] == pytest.approx(1.0) and np.all(np.diff(smiling) > 0)
+    assert opened[0] == 0.0 and opened[-1] == pytest.approx(1.0) and np.all(np.diff(opened) >= 0)
+    assert opened[4] < smiling[4]
+
+
+def test_nosmile2smile_keeps_the_start_attributes_and_never_closes_an_open_mouth():
+    keys = nosmile2smile_keyframes(size=S, frames=9, steps=3,
+                                   attributes={"Male": 1.0, "Mouth_Slightly_Open": 1.0, "Smiling": 0.0})
+    it = Interpolation(keys, size=S)
+    assert it.attributes_at(0) == {"Male": 1.0, "Mouth_Slightly_Open": 1.0, "Smiling": 0.0}
+    assert all(it.attributes_at(f)["Mouth_Slightly_Open"] == 1.0 for f in it.frame_numbers())
+    assert it.attributes_at(8)["Smiling"] == pytest.approx(1.0) and it.attributes_at(8)["Male"] == 1.0
 
 
 def test_a_painted_mask_opens_its_mouth_only_where_the_warp_cannot():
