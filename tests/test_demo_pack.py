@@ -162,14 +162,17 @@ def test_attribute_edits_kept_to_their_regions(demo, renders):
     assert np.mean(correct) >= MIN_KEPT_EDIT_ACC, dict(zip(ATTRIBUTES, correct, strict=True))
 
 
-# No SCGAN is bundled yet, so these are targets, not measurements: the parser bundled until 2026-11-22 read real
-# held-out renders at 0.950 pixel agreement and another face's render (the shuffled floor) at 0.767
-# (docs/results.md, "Mask-to-face synthesis"). The CPU runs that were not bundled scored 0.737 (scgan-64)
-# and 0.777 (scgan-64-rec, measured 2026-11-23 on these 12 masks with the current parser, floor 0.780); the
-# best since, scgan-64-skipotex (mask skips and a texture term), 0.814 on the same 12 masks (0.828 at 9,000 iterations).
-# Re-measure on these 12 masks when a model is bundled, and set the thresholds just below that.
-MIN_SPATIAL_ACC = 0.80
-MIN_SPATIAL_OVER_FLOOR = 0.15
+# The bundled SCGAN (scgan-64-skipotex18k, a 64² CPU run; docs/results.md "Mask-to-face synthesis"), measured
+# through the engine on 2026-11-23: the bundled parser reads its faces of these 12 masks at 0.874 pixel
+# agreement, real renders at 0.936 and the shuffled floor at 0.780 (24 masks: 0.885, 0.943, 0.760); flipping
+# Male with z and mask fixed moves the evaluator the asked way on 12 of 12. The sample's clips (16 frames)
+# change by 30.1 grey levels (head turn, whole frame) and 12.8 (smile, around the mouth), with no step above
+# 0.31 of that; the evaluator's Mouth_Slightly_Open logit rises by 2.07 over the smile. Thresholds sit a
+# margin below; the issue's bar (within 0.02 of the ceiling by an independent judge) is not met yet.
+MIN_SPATIAL_ACC = 0.85
+MIN_SPATIAL_OVER_FLOOR = 0.07
+MIN_CLIP_CHANGE = {"left2right": 20.0, "neutral2happy": 8.0}   # mean grey levels, first to last frame
+MIN_MOUTH_OPEN_LOGIT_RISE = 1.0
 
 
 def _synth_resolution(demo) -> int:
@@ -211,22 +214,47 @@ def test_mask_to_face_synthesis_on_unseen_masks(demo, renders):
         assert agreement(again.images, masks) >= acc - 0.05          # the faces stay on their masks
 
 
+def _mouth_box(sample: str, res: int) -> tuple[slice, slice]:
+    """The sample's mouth (landmarks 48-67) at the model's resolution, with a quarter of its width around."""
+    from faceeditor.commands._synthesis import sample_files
+    from faceeditor.core.face_geometry import load_landmarks
+
+    pts = load_landmarks(sample_files(sample)[1])
+    with open(sample_files(sample)[1], encoding="utf-8") as fh:
+        width = json.load(fh)["size"][0]
+    mouth = pts[48:68] * res / width
+    (x0, y0), (x1, y1) = mouth.min(0), mouth.max(0)
+    pad = 0.25 * (x1 - x0)
+    return (slice(max(int(y0 - pad), 0), int(np.ceil(y1 + pad)) + 1),
+            slice(max(int(x0 - pad), 0), int(np.ceil(x1 + pad)) + 1))
+
+
 @pytest.mark.parametrize("preset", ["left2right", "neutral2happy"])
 def test_interpolate_presets_with_the_bundled_model(demo, tmp_path, capsys, preset):
-    """The two clips of the issue, rendered by the bundled SCGAN from the bundled samples, open as H.264
-    and move smoothly (no frame jumps by more than a fraction of the whole clip's change)."""
+    """The two clips of the issue, rendered by the bundled SCGAN from a bundled sample, open as H.264 and
+    move smoothly (no frame jumps by more than a fraction of the whole clip's change). The head turn moves
+    the whole frame; the smile is judged where it happens, around the mouth."""
     if not demo.has_task("synthesize"):
         pytest.skip("this demo pack ships no mask-to-face model")
     import av
 
+    sample = "heldout0139"
     out = tmp_path / f"{preset}.mp4"
-    assert cli_main(["interpolate", "--preset", preset, "--frames", "16", "--fps", "8", "--pack", DEMO,
-                     "-o", str(out)]) == 0, capsys.readouterr().err
+    assert cli_main(["interpolate", "--preset", preset, "--sample", sample, "--frames", "16", "--fps", "8",
+                     "--pack", DEMO, "-o", str(out)]) == 0, capsys.readouterr().err
     with av.open(str(out)) as container:
         assert container.streams.video[0].codec_context.name == "h264"
         frames = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)]).astype(np.float64)
     res = _synth_resolution(demo)
     assert frames.shape[0] == 16 and frames.shape[1:3] == (res, res)
+    if preset == "neutral2happy":
+        if demo.has_task("classify_attributes"):   # the evaluator sees the mouth open as the lips part
+            judged = demo.run(ClassifyAttributesRequest(images=[frames[0].astype(np.uint8),
+                                                                frames[-1].astype(np.uint8)]))
+            opened = judged.logits[:, judged.names.index("Mouth_Slightly_Open")]
+            assert opened[1] - opened[0] > MIN_MOUTH_OPEN_LOGIT_RISE, opened
+        rows, cols = _mouth_box(sample, res)
+        frames = frames[:, rows, cols]
     steps = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))
     overall = np.abs(frames[-1] - frames[0]).mean()
-    assert overall > 1.0 and steps.max() < 0.5 * overall, (steps, overall)
+    assert overall > MIN_CLIP_CHANGE[preset] and steps.max() < 0.5 * overall, (steps, overall)

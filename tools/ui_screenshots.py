@@ -6,6 +6,8 @@
 2. app_painting.png  the mask being painted (hair along the fringe, mirrored), zoomed, brush cursor shown
 3. app_panels_fake_engine.png  (only with --fake) every panel lit by the *test* engine, whose "edits" are
                      colour shifts, not a model: it shows the layout, the split view and the status bar
+4. app_synthesis.png (when a `synthesize` model is installed) a face drawn by it from the sample's parsed
+                     mask, shown with a before/after split against the photo
 """
 from __future__ import annotations
 
@@ -100,6 +102,23 @@ def main(argv: list[str] | None = None) -> int:
     mouse(w, QEvent.Type.MouseMove, 150, 72, Qt.MouseButton.NoButton)
     _ = layer
     save(w, "app_painting.png")
+    w.close()
+
+    # 4. synthesis from the parsed mask, split against the photo
+    w = window()
+    if w.synth_model is not None:
+        w.open_file(samples[1])
+        settle(w)
+        w.canvas.fit()
+        w.synth_dock.raise_()
+        for name in ("Bangs", "Black_Hair", "No_Beard", "Young"):   # what the sample shows
+            w.synthesis.toggles[name].setChecked(True)
+        w.synthesis.seed.setValue(3)       # a change of seed shows the synthesis result and runs it
+        settle(w)
+        w.layers_panel.overlay.setChecked(False)
+        w.layers_panel.split.setChecked(True)
+        w.canvas.set_split_position(w.doc.photo.shape[1] * 0.5)
+        save(w, "app_synthesis.png")
     w.close()
 
     # 3. every panel lit by the test engine
