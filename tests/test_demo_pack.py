@@ -215,14 +215,12 @@ def test_mask_to_face_synthesis_on_unseen_masks(demo, renders):
 
 
 def _mouth_box(sample: str, res: int) -> tuple[slice, slice]:
-    """The sample's mouth (landmarks 48-67) at the model's resolution, with a quarter of its width around."""
-    from faceeditor.commands._synthesis import sample_files
-    from faceeditor.core.face_geometry import load_landmarks
+    """The sample's mouth (its outer lip contour) at the model's resolution, with a quarter of its width
+    around."""
+    from faceeditor.commands._synthesis import read_landmarks, sample_files
+    from faceeditor.core.face_geometry import group
 
-    pts = load_landmarks(sample_files(sample)[1])
-    with open(sample_files(sample)[1], encoding="utf-8") as fh:
-        width = json.load(fh)["size"][0]
-    mouth = pts[48:68] * res / width
+    mouth = group(read_landmarks(sample_files(sample)[1], res), "outer_lips")
     (x0, y0), (x1, y1) = mouth.min(0), mouth.max(0)
     pad = 0.25 * (x1 - x0)
     return (slice(max(int(y0 - pad), 0), int(np.ceil(y1 + pad)) + 1),
@@ -244,13 +242,13 @@ def test_interpolate_presets_with_the_bundled_model(demo, tmp_path, capsys, pres
                      "--pack", DEMO, "-o", str(out)]) == 0, capsys.readouterr().err
     with av.open(str(out)) as container:
         assert container.streams.video[0].codec_context.name == "h264"
-        frames = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)]).astype(np.float64)
+        decoded = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
     res = _synth_resolution(demo)
-    assert frames.shape[0] == 16 and frames.shape[1:3] == (res, res)
+    assert decoded.shape[0] == 16 and decoded.shape[1:3] == (res, res)
+    frames = decoded.astype(np.float64)
     if preset == "neutral2happy":
         if demo.has_task("classify_attributes"):   # the evaluator sees the mouth open as the lips part
-            judged = demo.run(ClassifyAttributesRequest(images=[frames[0].astype(np.uint8),
-                                                                frames[-1].astype(np.uint8)]))
+            judged = demo.run(ClassifyAttributesRequest(images=[decoded[0], decoded[-1]]))
             opened = judged.logits[:, judged.names.index("Mouth_Slightly_Open")]
             assert opened[1] - opened[0] > MIN_MOUTH_OPEN_LOGIT_RISE, opened
         rows, cols = _mouth_box(sample, res)

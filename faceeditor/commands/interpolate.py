@@ -205,8 +205,9 @@ def keyframes_from_paths(paths: list[str], synth: SynthModel, *, frames: int, se
 
 
 def preset_keyframes(preset: str, synth: SynthModel, *, frames: int, sample: str | None, mask: str | None,
-                     landmarks: str | None, notes: list[str]) -> tuple[list, dict[str, float]]:
-    """The preset's keyframes on a sample (or the user's face); also the sample's own attributes."""
+                     landmarks: str | None, notes: list[str]) -> list:
+    """The preset's keyframes on a sample (or the user's face); a sample's own attributes ride on the
+    first keyframe."""
     from faceeditor.core.face_geometry import LandmarkError
     from faceeditor.core.interpolation import KeyframeError, left2right_keyframes, nosmile2smile_keyframes
 
@@ -229,17 +230,18 @@ def preset_keyframes(preset: str, synth: SynthModel, *, frames: int, sample: str
         raise CLIError(f"--preset {preset}: {exc}") from None
     for k in keys:
         k.expression = None  # the synthesis model has no expression input; the landmarks carry the smile
-    return keys, attrs
+    return keys
 
 
 # --- rendering ------------------------------------------------------------------------------------
 
-def attribute_matrix(synth: SynthModel, specs: list, fixed: Mapping[str, float]) -> np.ndarray:
+def attribute_matrix(synth: SynthModel, frames: list[Mapping[str, float]], fixed: Mapping[str, float]
+                     ) -> np.ndarray:
     """(N, A) attributes of the frames: model defaults < the frame's interpolated values < ``fixed``."""
     rows = []
-    for spec in specs:
+    for attributes in frames:
         values = synth.defaults()
-        values.update(spec.attributes)
+        values.update(attributes)
         values.update(fixed)
         rows.append([values[name] for name in synth.attributes])
     return np.asarray(rows, np.float32)
@@ -249,8 +251,8 @@ def make_renderer(synth: SynthModel, fixed: Mapping[str, float]) -> Callable[[li
     from faceeditor.engine.requests import SynthesizeRequest
 
     def render(specs: list) -> list[np.ndarray]:
-        request = SynthesizeRequest(masks=[s.mask for s in specs], attrs=attribute_matrix(synth, specs, fixed),
-                                    z=np.stack([s.z for s in specs]))
+        attrs = attribute_matrix(synth, [s.attributes for s in specs], fixed)
+        request = SynthesizeRequest(masks=[s.mask for s in specs], attrs=attrs, z=np.stack([s.z for s in specs]))
         return synth.engine.run(request).images
 
     return render
@@ -346,13 +348,12 @@ def run(args: argparse.Namespace) -> int:
     synth = open_synth_model(args.pack, args.dirs, args.provider)
     fixed = parse_settings(args.settings, synth.attributes)
     notes: list[str] = []
-    fps, curve, attrs = args.fps or 25.0, args.curve or "catmull_rom", {}
+    fps, curve = args.fps or 25.0, args.curve or "catmull_rom"
     if args.preset:
         if seeds is not None:
             raise CLIError("--seeds goes with KEYFRAME files; a preset uses one --seed")
-        keys, attrs = preset_keyframes(args.preset, synth, frames=frames or PRESET_FRAMES[args.preset],
-                                       sample=args.sample, mask=args.mask, landmarks=args.landmarks,
-                                       notes=notes)
+        keys = preset_keyframes(args.preset, synth, frames=frames or PRESET_FRAMES[args.preset],
+                                sample=args.sample, mask=args.mask, landmarks=args.landmarks, notes=notes)
         source = f"preset {args.preset}"
     elif len(args.keyframes) == 1:
         if seeds is not None:
@@ -369,8 +370,6 @@ def run(args: argparse.Namespace) -> int:
         source = f"{len(keys)} keyframe files"
     if not any(k.z is not None for k in keys):
         keys[0].z = args.seed if args.seed is not None else 0
-    if attrs:  # a sample's own attributes: the first keyframe's, unless set there
-        keys[0].attributes = {**attrs, **keys[0].attributes}
     try:
         clip = Interpolation(keys, size=synth.resolution, nz=synth.nz, curve=curve)
     except KeyframeError as exc:
@@ -397,6 +396,7 @@ def run(args: argparse.Namespace) -> int:
     if result is None or result.cancelled:
         print(f"faceeditor-cli interpolate: cancelled; {args.out} was not written", file=sys.stderr)
         return 130
+    at_start, at_end = attribute_matrix(synth, [clip.attributes_at(clip.first), clip.attributes_at(clip.last)], fixed)
     summary = {
         "source": source,
         "out": str(result.path),
@@ -405,10 +405,8 @@ def run(args: argparse.Namespace) -> int:
         "size": [synth.resolution, synth.resolution],
         "curve": curve,
         "keyframes": [k.frame for k in keys],
-        "attributes_at_start": dict(zip(synth.attributes, attribute_matrix(
-            synth, [clip.spec(clip.first)], fixed)[0].tolist(), strict=True)),
-        "attributes_at_end": dict(zip(synth.attributes, attribute_matrix(
-            synth, [clip.spec(clip.last)], fixed)[0].tolist(), strict=True)),
+        "attributes_at_start": dict(zip(synth.attributes, at_start.tolist(), strict=True)),
+        "attributes_at_end": dict(zip(synth.attributes, at_end.tolist(), strict=True)),
         "pack": synth.pack_name,
         "model": synth.model.entry.name,
         "trained_on": synth.model.entry.data_domain,
