@@ -45,7 +45,12 @@ from faceeditor.core.palette import PALETTE
 from faceeditor.core.preferences import Preferences
 from faceeditor.core.project import EXTENSION, ProjectError, load_project, project_bytes, write_members
 from faceeditor.engine.engine import BaseEngine
-from faceeditor.engine.requests import EditAttributesRequest, ParseRequest, SynthesizeRequest
+from faceeditor.engine.requests import (
+    ClassifyAttributesRequest,
+    EditAttributesRequest,
+    ParseRequest,
+    SynthesizeRequest,
+)
 from faceeditor.ui import icons
 from faceeditor.ui.app_engine import EngineSetup, build_engine, first_model, missing_reason, provider_name
 from faceeditor.ui.canvas import CanvasView, Tool
@@ -117,11 +122,14 @@ class MainWindow(QMainWindow):
         self._orphan_to_discard: Orphan | None = None
         self._photo_png: tuple[np.ndarray, bytes] | None = None
         self._digit: tuple[int, float] | None = None
+        self.readings: dict[str, float] | None = None      # the evaluator's reading of the document's face
+        self._readings_set_toggles = False                 # until the user touches the synthesis panel
         self.workers = Workers(self)
         self.ch_open = self.workers.channel("open")
         self.ch_parse = self.workers.channel("parse")
         self.ch_edit = self.workers.channel("edit")
         self.ch_synth = self.workers.channel("synthesize")
+        self.ch_classify = self.workers.channel("classify")
         self.ch_save = self.workers.channel("save")
         self.ch_autosave = self.workers.channel("autosave")
 
@@ -386,12 +394,14 @@ class MainWindow(QMainWindow):
         self.ch_edit.failed.connect(lambda tag, exc: self._inference_failed("Attribute edit", exc))
         self.ch_synth.finished.connect(self._synthesized)
         self.ch_synth.failed.connect(lambda tag, exc: self._inference_failed("Synthesis", exc))
+        self.ch_classify.finished.connect(self._attributes_read)
+        self.ch_classify.failed.connect(lambda tag, exc: self._inference_failed("Reading the attributes", exc))
         self.ch_save.finished.connect(self._saved)
         self.ch_save.failed.connect(lambda tag, exc: self.show_error("Cannot save the project", str(exc)))
         self.ch_autosave.finished.connect(self._autosaved)
         self.ch_autosave.failed.connect(lambda tag, exc: self.flash(f"Autosave failed: {exc}", error=True))
         self.ch_open.busy_changed.connect(lambda busy: self._busy_message(busy, "Opening\u2026"))
-        for ch in (self.ch_parse, self.ch_edit, self.ch_synth):
+        for ch in (self.ch_parse, self.ch_edit, self.ch_synth, self.ch_classify):
             ch.busy_changed.connect(self._inference_busy)
 
     # ==============================================================================================
@@ -402,9 +412,12 @@ class MainWindow(QMainWindow):
         editor = first_model(self.engine, "edit_attributes")
         synth = first_model(self.engine, "synthesize")
         self.parser_model, self.editor_model, self.synth_model = parser, editor, synth
+        self.classifier_model = first_model(self.engine, "classify_attributes")
         self.attributes.set_model(editor, missing_reason("edit_attributes"))
         self.attributes.set_keep_outside_available(parser is not None)
         self.synthesis.set_model(synth, missing_reason("synthesize"))
+        self.attributes.set_readings(self.readings)
+        self.synthesis.set_readings(self.readings)
         self.synth_dock.setVisible(True)
         self.mask_panel.set_parser_available(parser is not None,
                                              "No face parser pack is loaded" if parser is None else "")
@@ -466,6 +479,8 @@ class MainWindow(QMainWindow):
         if self.doc is not None:
             self.attributes.set_values(self.doc.edits.get("attributes", {}))
             self.synthesis.restore(self.doc.edits.get("synthesis", {}))
+            if self.readings is None:
+                self.read_attributes()
         return True
 
     # ==============================================================================================
@@ -512,9 +527,11 @@ class MainWindow(QMainWindow):
         self.show_error(f"Cannot open {path.name}", str(exc))
 
     def set_document(self, doc: Document, pyramid: Pyramid | None = None) -> None:
-        for ch in (self.ch_parse, self.ch_edit, self.ch_synth):
+        for ch in (self.ch_parse, self.ch_edit, self.ch_synth, self.ch_classify):
             ch.invalidate()
         self.doc = doc
+        self.readings = None
+        self._readings_set_toggles = "synthesis" not in doc.edits
         self.results = {}
         kind = doc.edits.get("result")
         self._set_shown(kind if kind in ("attributes", "synthesis") else
@@ -528,6 +545,9 @@ class MainWindow(QMainWindow):
         self.attributes.set_predicted_mask(None)
         self.synthesis.restore(doc.edits.get("synthesis", {}))
         self.synthesis.set_preview(None)
+        self.attributes.set_readings(None)
+        self.synthesis.set_readings(None)
+        self.read_attributes()
         view = doc.settings.get("view", {})
         if isinstance(view, dict):
             if isinstance(view.get("overlay_opacity"), (int, float)):
@@ -772,6 +792,7 @@ class MainWindow(QMainWindow):
             self._document_changed()
 
     def _synthesis_changed(self) -> None:
+        self._readings_set_toggles = False
         if self.shown_kind != "synthesis":
             self._set_shown("synthesis")
         self.run_synthesis()
@@ -945,6 +966,25 @@ class MainWindow(QMainWindow):
             self._saved_counter = self._autosaved_counter = self._edit_counter
             self._update_title()
 
+    def read_attributes(self) -> None:
+        """Ask the attribute evaluator what the face shows: the sliders show it, and the synthesis toggles
+        of a picture start from it (a project keeps its saved toggles)."""
+        if self.doc is None or self.classifier_model is None:
+            return
+        engine, doc, crop, key = self.engine, self.doc, self.doc.crop_image, self.classifier_model.key
+        self.ch_classify.submit(lambda: Outcome(doc, engine.run(ClassifyAttributesRequest([crop], model=key))),
+                                tag=doc)
+
+    def _attributes_read(self, doc: Document, out: Outcome) -> None:
+        if doc is not self.doc:
+            return
+        self.readings = {name: float(p) for name, p in zip(out.result.names, out.result.probs[0], strict=True)}
+        self.attributes.set_readings(self.readings)
+        self.synthesis.set_readings(self.readings)
+        if self._readings_set_toggles and self.synthesis.active and self.synthesis.apply_readings():
+            if self.doc.edits.get("synthesis") is not None:      # a synthesis already ran with the old toggles
+                self.run_synthesis()
+
     def run_edit(self) -> None:
         if self.doc is None or self.editor_model is None:
             return
@@ -1039,7 +1079,7 @@ class MainWindow(QMainWindow):
         self.flash(f"{what} failed: {message}", error=True)
 
     def _inference_busy(self, _busy: bool) -> None:
-        busy = any(ch.busy for ch in (self.ch_parse, self.ch_edit, self.ch_synth))
+        busy = any(ch.busy for ch in (self.ch_parse, self.ch_edit, self.ch_synth, self.ch_classify))
         self.time_label.setText("working\u2026" if busy else (
             f"last inference {self.last_inference_ms:.0f} ms" if self.last_inference_ms is not None
             else "last inference \u2014"))

@@ -309,6 +309,10 @@ class AttributeSlider(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel(pretty(name))
         self.label.setMinimumWidth(120)
+        self.reading = QLabel()
+        self.reading.setFixedWidth(34)
+        self.reading.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.reading.setStyleSheet("color: gray;")
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(int(round(lo * SLIDER_STEPS_PER_UNIT)), int(round(hi * SLIDER_STEPS_PER_UNIT)))
         self.slider.setValue(0)
@@ -323,6 +327,7 @@ class AttributeSlider(QWidget):
         self.reset.setToolTip(f"Reset {pretty(name)} to 0")
         self.reset.setAutoRaise(True)
         row.addWidget(self.label)
+        row.addWidget(self.reading)
         row.addWidget(self.slider, 1)
         row.addWidget(self.spin)
         row.addWidget(self.reset)
@@ -338,6 +343,16 @@ class AttributeSlider(QWidget):
         self.blockSignals(not notify)
         self.slider.setValue(int(round(value * SLIDER_STEPS_PER_UNIT)))
         self.blockSignals(False)
+
+    def set_reading(self, probability: float | None) -> None:
+        """Show how strongly the attribute evaluator sees the attribute in the face (None: unknown)."""
+        if probability is None:
+            self.reading.clear()
+            self.reading.setToolTip("")
+            return
+        self.reading.setText(f"{100 * probability:.0f}%")
+        self.reading.setToolTip(f"The attribute evaluator reads {pretty(self.name)} in this face with "
+                                f"probability {probability:.2f}: +1 asks for it, \u22121 for its absence")
 
     def _slider_moved(self, raw: int) -> None:
         v = raw / SLIDER_STEPS_PER_UNIT
@@ -464,6 +479,11 @@ class AttributePanel(QWidget):
     def _changed(self, name: str, value: float) -> None:
         self.values_changed.emit(self.values())
 
+    def set_readings(self, readings: dict[str, float] | None) -> None:
+        """The evaluator's reading of the face next to each slider; attributes it does not read stay blank."""
+        for name, s in self.sliders.items():
+            s.set_reading(None if readings is None else readings.get(name))
+
     def set_predicted_mask(self, mask: np.ndarray | None, classes: tuple[str, ...] = PARSE_CLASSES) -> None:
         if mask is None:
             self.predicted.clear()
@@ -483,6 +503,7 @@ class SynthesisPanel(QWidget):
         super().__init__(parent)
         self.toggles: dict[str, QCheckBox] = {}
         self.model_key: str | None = None
+        self.readings: dict[str, float] = {}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
         self.header = QLabel()
@@ -531,6 +552,11 @@ class SynthesisPanel(QWidget):
                 self.toggles[name] = box
                 grid.addWidget(box, i // 3, i % 3)
             col.addLayout(grid)
+            self.from_photo = QPushButton("As in the photo")
+            self.from_photo.setToolTip("Tick the attributes the attribute evaluator reads in the photo")
+            self.from_photo.clicked.connect(self._apply_readings_clicked)
+            col.addWidget(self.from_photo)
+            self._update_from_photo()
             self.auto = QCheckBox("Refresh after each stroke")
             self.auto.setChecked(True)
             self.generate = QPushButton("Generate")
@@ -551,6 +577,31 @@ class SynthesisPanel(QWidget):
 
     def _randomise(self) -> None:
         self.seed.setValue(int(np.random.default_rng().integers(0, 2**31 - 1)))
+
+    def set_readings(self, readings: dict[str, float] | None) -> None:
+        """Remember the evaluator's reading of the photo (None: there is none) for "As in the photo"."""
+        self.readings = dict(readings or {})
+        self._update_from_photo()
+
+    def _update_from_photo(self) -> None:
+        if self.active:
+            self.from_photo.setEnabled(any(name in self.readings for name in self.toggles))
+
+    def apply_readings(self) -> bool:
+        """Tick the toggles the reading says are present (p > 0.5), silently; True if any changed.
+        Attributes the evaluator does not read keep their state."""
+        changed = False
+        for name, box in self.toggles.items():
+            if name in self.readings and box.isChecked() != (self.readings[name] > 0.5):
+                box.blockSignals(True)
+                box.setChecked(self.readings[name] > 0.5)
+                box.blockSignals(False)
+                changed = True
+        return changed
+
+    def _apply_readings_clicked(self) -> None:
+        if self.apply_readings():
+            self.changed.emit()
 
     @property
     def active(self) -> bool:

@@ -315,6 +315,77 @@ def test_synthesis_refreshes_after_each_stroke(opened, qtbot):
     assert [c for c in w.engine.calls if c.task == "synthesize"][-1].seeds == w.synthesis.seed.value()
 
 
+def _reading_of(window):
+    """The fake evaluator's reading of the document's crop, run directly."""
+    from faceeditor.engine.requests import ClassifyAttributesRequest
+
+    result = window.engine.run(ClassifyAttributesRequest([window.doc.crop_image]))
+    return {name: float(p) for name, p in zip(result.names, result.probs[0], strict=True)}
+
+
+def test_the_evaluator_reads_the_face_for_the_sliders_and_the_synthesis_toggles(opened, qtbot):
+    w = opened
+    expected = _reading_of(w)
+    assert w.readings == pytest.approx(expected)
+    present = {name for name in w.synthesis.toggles if expected[name] > 0.5}
+    assert present and present != set(w.synthesis.toggles), "the fake reading must tick some toggles, not all"
+    assert {n for n, box in w.synthesis.toggles.items() if box.isChecked()} == present
+    for name, slider in w.attributes.sliders.items():
+        assert slider.reading.text() == f"{100 * expected[name]:.0f}%"
+        assert slider.value == 0.0, "the reading is shown, not applied to the edit sliders"
+    # the synthesis on open ran (or re-ran) with the toggles the reading set, and nothing counts as an edit
+    last = [c for c in w.engine.calls if c.task == "synthesize"][-1]
+    assert {n for n, v in last.attrs.items() if v} == present
+    assert not w.is_modified
+
+
+def test_a_reading_that_arrives_after_the_first_synthesis_reruns_it(qtbot, tmp_path, synth_sample_path):
+    from faceeditor.engine.fake import FakeEngine
+
+    class SlowReader(FakeEngine):
+        def run(self, request):
+            if request.task == "classify_attributes":
+                time.sleep(0.5)
+            return super().run(request)
+
+    w = make_window(qtbot, tmp_path, engine=SlowReader(resolution=64))
+    try:
+        open_and_wait(w, qtbot, synth_sample_path)
+        present = {n for n, p in _reading_of(w).items() if p > 0.5 and n in w.synthesis.toggles}
+        calls = [c for c in w.engine.calls if c.task == "synthesize"]
+        assert len(calls) >= 2 and not any(calls[0].attrs.values()), "the first synthesis ran before the reading"
+        assert {n for n, v in calls[-1].attrs.items() if v} == present
+        assert not w.is_modified
+    finally:
+        w.close()
+
+
+def test_the_user_s_toggles_win_and_as_in_the_photo_restores_the_reading(opened, qtbot, tmp_path):
+    w = opened
+    name = next(n for n, box in w.synthesis.toggles.items() if box.isChecked())
+    w.synthesis.toggles[name].setChecked(False)                 # the user's choice
+    qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
+    w.read_attributes()                                         # a later reading does not undo it
+    qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
+    assert not w.synthesis.toggles[name].isChecked()
+    path = tmp_path / "toggles.fep"
+    assert w.save_to(path, wait=True)
+    w2 = make_window(qtbot, tmp_path / "second")
+    try:                                                        # a project keeps its saved toggles
+        open_and_wait(w2, qtbot, path)
+        assert w2.readings is not None
+        assert not w2.synthesis.toggles[name].isChecked()
+    finally:
+        w2.close()
+    n = sum(c.task == "synthesize" for c in w.engine.calls)
+    assert w.synthesis.from_photo.isEnabled()
+    w.synthesis.from_photo.click()
+    qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
+    assert w.synthesis.toggles[name].isChecked()
+    calls = [c for c in w.engine.calls if c.task == "synthesize"]
+    assert len(calls) == n + 1 and calls[-1].attrs[name] == 1.0
+
+
 def test_without_packs_the_panels_say_what_is_missing(qtbot, tmp_path, synth_sample_path):
     from faceeditor.engine.engine import Engine
 
