@@ -481,6 +481,8 @@ class MainWindow(QMainWindow):
             self.synthesis.restore(self.doc.edits.get("synthesis", {}))
             if self.readings is None:
                 self.read_attributes()
+            elif self._readings_set_toggles and self.synthesis.active:   # a synthesis model just arrived
+                self.synthesis.apply_readings()
         return True
 
     # ==============================================================================================

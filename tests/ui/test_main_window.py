@@ -414,6 +414,7 @@ def tiny_packs(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("packs")
     make_test_pack(root, "tinypack", tasks=("parse", "edit_attributes", "synthesize"), resolution=32)
+    make_test_pack(root, "tinyjudge", tasks=("classify_attributes",), resolution=32, seed=3)
     return root
 
 
@@ -543,6 +544,26 @@ def test_loading_a_pack_at_run_time_lights_up_the_panels(qtbot, tmp_path, tiny_p
         assert w.load_pack(tiny_packs / "tinypack")
         assert list(w.attributes.sliders) == list(ATTRIBUTES) and w.synthesis.active
         assert w.mask_panel.parse_button.isEnabled() and w.pack_label.text() == "Packs: tinypack"
+    finally:
+        w.close()
+
+
+def test_packs_loaded_later_read_the_open_face_and_start_the_toggles_from_it(qtbot, tmp_path, tiny_packs,
+                                                                             synth_sample_path):
+    from faceeditor.engine.engine import Engine
+
+    w = make_window(qtbot, tmp_path, engine=Engine())
+    try:
+        open_and_wait(w, qtbot, synth_sample_path)
+        assert w.readings is None
+        assert w.load_pack(tiny_packs / "tinyjudge")            # an evaluator: the open face is read
+        qtbot.waitUntil(lambda: w.readings is not None and not w.workers.busy, timeout=10000)
+        assert w.load_pack(tiny_packs / "tinypack")             # then a synthesis model: toggles from the reading
+        present = {n for n in w.synthesis.toggles if w.readings[n] > 0.5}
+        assert present and present != set(w.synthesis.toggles)
+        assert {n for n, box in w.synthesis.toggles.items() if box.isChecked()} == present
+        assert all(s.reading.text().endswith("%") for s in w.attributes.sliders.values())
+        assert not w.is_modified and not w.errors
     finally:
         w.close()
 
