@@ -10,7 +10,7 @@ import json
 import sys
 
 from faceeditor.cli import CLIError
-from faceeditor.commands._inputs import pack_for_task, read_image
+from faceeditor.commands._inputs import add_mode_argument, face_and_mode, pack_for_task, read_image
 
 HELP = "print the attribute (and expression) evaluators' reading of a face"
 
@@ -21,15 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                        "evaluator)")
     parser.add_argument("--dir", dest="dirs", action="append", default=[], metavar="PATH",
                         help="also search this folder for packs; repeatable")
-    parser.add_argument("--mode", choices=("auto", "face", "whole"), default="auto",
-                        help="read the aligned face crop or the whole image (auto: whole for square "
-                             "pictures up to 1024 px, else the face)")
+    add_mode_argument(parser, "read")
     parser.add_argument("--json", action="store_true", help="print the reading as JSON")
     parser.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceeditor.core.document import choose_mode, detect_landmarks, make_crop
+    from faceeditor.core.document import make_crop
     from faceeditor.engine.engine import Engine, EngineError
     from faceeditor.engine.requests import ClassifyAttributesRequest, ClassifyExpressionRequest
 
@@ -38,10 +36,7 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine([pack.path], provider=args.provider)
     attr_model = engine.models("classify_attributes")[0]
     expr_models = engine.models("classify_expression")
-    landmarks, note = (None, None) if args.mode == "whole" else detect_landmarks(photo)
-    mode = choose_mode(photo, landmarks, args.mode)
-    if args.mode == "face" and mode != "face":
-        raise CLIError(f"{args.image}: no face found ({note}); use --mode whole to read the whole image")
+    landmarks, mode = face_and_mode(photo, args.image, args.mode, "read")
 
     summary: dict = {"image": str(args.image), "size": [int(photo.shape[1]), int(photo.shape[0])],
                      "mode": mode, "pack": pack.name}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from faceeditor.cli import CLIError
-from faceeditor.commands._inputs import pack_for_task, read_image
+from faceeditor.commands._inputs import add_mode_argument, face_and_mode, pack_for_task, read_image
 
 HELP = "write the face-parsing mask of an image (index PNG; optional colour PNG)"
 
@@ -20,14 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pack", metavar="NAME", help="use this pack (default: the first with a parser)")
     parser.add_argument("--dir", dest="dirs", action="append", default=[], metavar="PATH",
                         help="also search this folder for packs; repeatable")
-    parser.add_argument("--mode", choices=("auto", "face", "whole"), default="auto",
-                        help="parse the aligned face crop or the whole image (auto: whole for square "
-                             "pictures up to 1024 px, else the face)")
+    add_mode_argument(parser, "parse")
     parser.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceeditor.core.document import choose_mode, detect_landmarks, make_crop
+    from faceeditor.core.document import make_crop
     from faceeditor.core.face_align import mask_to_photo
     from faceeditor.core.image_io import ImageSaveError, save_image
     from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES
@@ -48,10 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if list(model.entry.classes) != list(PARSE_CLASSES):
         raise CLIError(f"pack {pack.name!r}: its parser predicts {len(model.entry.classes)} classes, "
                        f"this command writes the {NUM_CLASSES} classes of the project")
-    landmarks, note = (None, None) if args.mode == "whole" else detect_landmarks(photo)
-    mode = choose_mode(photo, landmarks, args.mode)
-    if args.mode == "face" and mode != "face":
-        raise CLIError(f"{args.image}: no face found ({note}); use --mode whole to parse the whole image")
+    landmarks, mode = face_and_mode(photo, args.image, args.mode, "parse")
     crop = make_crop(photo, landmarks, mode, model.resolution)
     try:
         result = engine.run(ParseRequest(images=[crop.image]))

@@ -71,6 +71,9 @@ class FakeEngine(BaseEngine):
         }
         self._palette = rng.uniform(-1, 1, (len(PARSE_CLASSES), 3)).astype(np.float32)
         self._z_tint = rng.uniform(-0.05, 0.05, (NZ, 3)).astype(np.float32)
+        # a fixed random colour-to-label map per evaluator: some labels read as present, others absent
+        self._judges = {task: rng.normal(0.0, 8.0, (3, len(labels))).astype(np.float32)
+                        for task, labels in (("classify_attributes", ATTRIBUTES), ("classify_expression", EXPRESSIONS))}
 
     @property
     def providers(self) -> list[str]:
@@ -118,10 +121,7 @@ class FakeEngine(BaseEngine):
             made["image"] = np.clip(base + tint[:, :, None, None], -1, 1).astype(np.float32)
         else:
             means = image.mean(axis=(2, 3))                                     # (N, 3)
-            k = len(model.entry.attributes if task == "classify_attributes" else model.entry.expressions)
-            # a fixed random colour-to-label map: some labels read as present, others absent
-            weights = np.random.default_rng(k).normal(0.0, 8.0, (3, k)).astype(np.float32)
-            made["logits"] = (means @ weights).astype(np.float32)
+            made["logits"] = (means @ self._judges[task]).astype(np.float32)
             made["features"] = np.repeat(means, 11, axis=1)[:, :32].astype(np.float32)
         return [made[name] for name in outputs]
 

@@ -479,10 +479,7 @@ class MainWindow(QMainWindow):
         if self.doc is not None:
             self.attributes.set_values(self.doc.edits.get("attributes", {}))
             self.synthesis.restore(self.doc.edits.get("synthesis", {}))
-            if self.readings is None:
-                self.read_attributes()
-            elif self._readings_set_toggles and self.synthesis.active:   # a synthesis model just arrived
-                self.synthesis.apply_readings()
+            self.read_attributes()      # the new pack may bring the evaluator, or the synthesis toggles to set
         return True
 
     # ==============================================================================================

@@ -559,6 +559,7 @@ def test_packs_loaded_later_read_the_open_face_and_start_the_toggles_from_it(qtb
         assert w.load_pack(tiny_packs / "tinyjudge")            # an evaluator: the open face is read
         qtbot.waitUntil(lambda: w.readings is not None and not w.workers.busy, timeout=10000)
         assert w.load_pack(tiny_packs / "tinypack")             # then a synthesis model: toggles from the reading
+        qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
         present = {n for n in w.synthesis.toggles if w.readings[n] > 0.5}
         assert present and present != set(w.synthesis.toggles)
         assert {n for n, box in w.synthesis.toggles.items() if box.isChecked()} == present
