@@ -61,8 +61,8 @@ class GroundTruthEdits:
         self.res = resolution
         self.lut = np.array(secgan_segment_lut() if segments == "secgan12" else list(range(19)), np.uint8)
 
-    def __call__(self, index: int, y_src: np.ndarray, y_trg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(image float32 (3, R, R) in [-1, 1], segment mask uint8 (R, R))."""
+    def edited_params(self, index: int, y_src: np.ndarray, y_trg: np.ndarray):
+        """The face parameters of sample ``index`` with the attributes that differ set as in ``y_trg``."""
         p = self._params(index)
         for k in np.flatnonzero(y_src != y_trg):
             if y_trg[k] < 0.5:
@@ -70,7 +70,19 @@ class GroundTruthEdits:
         for k in np.flatnonzero(y_src != y_trg):
             if y_trg[k] >= 0.5:
                 p = self._with(p, ATTRIBUTES[k], 1.0)
-        s = self._render(p, self.size)
+        return p
+
+    def labels(self, index: int, y_src: np.ndarray, y_trg: np.ndarray) -> np.ndarray:
+        """The 13 labels (0/1) the re-render carries: where they differ from ``y_trg`` the asked edit cannot
+        show (a hair colour on a bald face, a closed mouth under an expression that opens it)."""
+        from trainer.data.synthfaces.params import attribute_labels
+
+        shown = attribute_labels(self.edited_params(index, y_src, y_trg))
+        return np.array([float(shown[a]) for a in ATTRIBUTES], np.float32)
+
+    def __call__(self, index: int, y_src: np.ndarray, y_trg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(image float32 (3, R, R) in [-1, 1], segment mask uint8 (R, R))."""
+        s = self._render(self.edited_params(index, y_src, y_trg), self.size)
         img, mask = s.image, s.mask
         if self.res != self.size:
             img = cv2.resize(img, (self.res, self.res), interpolation=cv2.INTER_AREA)

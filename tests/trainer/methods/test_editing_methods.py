@@ -232,3 +232,26 @@ def test_semantic_branch_networks_at_the_papers_size(backbone, cpu):
         s = torch.softmax(g_seg(torch.rand(1, 12, 128, 128), torch.zeros(1, 13)), dim=1)
         adv, cls = d_seg(s)
     assert s.shape == (1, 12, 128, 128) and cls.shape == (1, 13)
+
+
+def test_ground_truth_labels_say_which_flips_cannot_show():
+    """The re-render's own labels follow an edit that can show and refuse one that cannot: a hair colour on
+    a bald face stays invisible (so no judge can see it), Bangs appears on a face with hair."""
+    from trainer.data.synthfaces.native import sample_face
+    from trainer.data.synthfaces.params import attribute_labels
+    from trainer.metrics.editing_accuracy import GroundTruthEdits
+
+    gt = GroundTruthEdits({"seed": 3, "size": 32}, 32, "secgan12")
+    labels = [attribute_labels(sample_face(3, i)) for i in range(300)]
+    y_of = [np.array([float(lab[a]) for a in ATTRIBUTES], np.float32) for lab in labels]
+    bald = next(i for i, lab in enumerate(labels) if lab["Bald"])
+    hair = next(i for i, lab in enumerate(labels) if not lab["Bald"] and not lab["Bangs"])
+    k_black, k_bangs = ATTRIBUTES.index("Black_Hair"), ATTRIBUTES.index("Bangs")
+    for i in (bald, hair):
+        assert np.array_equal(gt.labels(i, y_of[i], y_of[i]), y_of[i])
+    y = y_of[bald].copy()
+    y[k_black] = 1.0
+    assert gt.labels(bald, y_of[bald], y)[k_black] == 0.0
+    y = y_of[hair].copy()
+    y[k_bangs] = 1.0
+    assert np.array_equal(gt.labels(hair, y_of[hair], y), y)
