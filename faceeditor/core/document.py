@@ -9,6 +9,7 @@ photo (`face_align.paste_back`, feathered for face crops). The mask layer lives 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from faceeditor.core.mask_layer import MaskLayer
 from faceeditor.core.project import Project
 
 DEFAULT_RESOLUTION = 256
+MAX_WORK_RESOLUTION = 1024
 CROP_MODES = ("face", "whole")
 # "auto": images that are square and at most this size are taken as already-aligned crops.
 AUTO_WHOLE_MAX_SIDE = 1024
@@ -34,6 +36,12 @@ AUTO_WHOLE_MAX_SIDE = 1024
 
 class DocumentError(ValueError):
     """A document cannot be made from the given data; the message says why."""
+
+
+def work_resolution(model_resolutions: Iterable[int] = ()) -> int:
+    """The side of the crop a photo is worked on: at least DEFAULT_RESOLUTION whatever the models' sides,
+    so that pixels an edit keeps keep their detail (models read the crop resized to their own side)."""
+    return int(min(MAX_WORK_RESOLUTION, max([DEFAULT_RESOLUTION, *map(int, model_resolutions)])))
 
 
 def whole_image_crop(photo: np.ndarray, resolution: int, landmarks: np.ndarray | None = None) -> AlignedCrop:

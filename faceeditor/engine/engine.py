@@ -275,17 +275,24 @@ class BaseEngine:
                                    f"(e.g. from a parse request)")
             feeds["mask"] = self._onehot(model, masks_given)
         names = ["edited"] + (["mask_probs"] if model.has_output("mask_probs") else [])
+        n = len(images)
+        if req.keep_detail:             # the same batch again with y_diff = 0: the editor's reconstruction
+            feeds = {k: np.concatenate([v, np.zeros_like(v) if k == "y_diff" else v]) for k, v in feeds.items()}
         out = self._forward(model, feeds, names, token)
         masks = None
         if "mask_probs" in out:
-            masks = P.labels_to_masks(out["mask_probs"].argmax(axis=1), sizes)
+            masks = P.labels_to_masks(out["mask_probs"][:n].argmax(axis=1), sizes)
+        if req.keep_detail:
+            edited = P.add_change(images, out["edited"][:n] - out["edited"][n:], model.entry.normalization)
+        else:
+            edited = P.tensor_to_images(out["edited"], sizes, model.entry.normalization)
         result = EditResult(
-            images=P.tensor_to_images(out["edited"], sizes, model.entry.normalization),
+            images=edited,
             masks=masks,
             mask_classes=tuple(model.entry.classes) if masks is not None else (),
         )
         if req.keep_outside:
-            self._keep_outside(req.parser, images, masks_given, feeds["y_diff"], model.entry.attributes,
+            self._keep_outside(req.parser, images, masks_given, feeds["y_diff"][:n], model.entry.attributes,
                                result, token)
         return result
 

@@ -104,6 +104,18 @@ def tensor_to_images(tensor: np.ndarray, sizes: list[tuple[int, int]], normaliza
     return out
 
 
+def add_change(images: list[np.ndarray], change: np.ndarray, normalization: str) -> list[np.ndarray]:
+    """uint8 (H, W, 3) images plus a float32 (N, 3, h, w) change in network units, resized to each image
+    (on the float values) -> uint8 images: the change applied to the full-resolution input."""
+    scale, _offset = NORMALIZATIONS[normalization]
+    out = []
+    for image, delta in zip(images, change, strict=True):
+        hwc = np.ascontiguousarray(delta.transpose(1, 2, 0), dtype=np.float32) * (255.0 / scale)
+        hwc = resize_image(hwc, image.shape[1], image.shape[0])
+        out.append(np.clip(np.rint(image.astype(np.float32) + hwc), 0, 255).astype(np.uint8))
+    return out
+
+
 def class_lut(model_classes: Sequence[str]) -> np.ndarray:
     """Map the 19 parse-class indices of callers' masks onto a model's class list.
 

@@ -122,6 +122,10 @@ class EditAttributesRequest(Request):
     # output. Needs a loaded parse model (`parser`: its key; default: the first one loaded).
     keep_outside: bool = False
     parser: str | None = None
+    # Add the editor's change (its output minus its output with y_diff = 0) to the input instead of taking
+    # its output: the input's detail and sharpness survive an editor that blurs, at the cost of fainter
+    # shape edits (removed hair, added glasses). One more forward pass.
+    keep_detail: bool = False
 
 
 @dataclass(eq=False)

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceeditor.core.autosave import AutosaveSession, Orphan, discard_orphan, find_orphans
-from faceeditor.core.document import DEFAULT_RESOLUTION, Document, Opened, initial_mask, open_path
+from faceeditor.core.document import Document, Opened, initial_mask, open_path, work_resolution
 from faceeditor.core.labels import CLASS_INDEX, NUM_CLASSES, PARSE_CLASSES
 from faceeditor.core.palette import PALETTE
 from faceeditor.core.preferences import Preferences
@@ -67,7 +67,6 @@ OPEN_FILTER = f"Photos and projects (*{EXTENSION} *.png *.jpg *.jpeg *.bmp *.gif
 AUTOSAVE_DELAY_MS = 2000
 AUTOSAVE_INTERVAL_MS = 60_000
 DIGIT_WINDOW_S = 0.8
-MAX_WORK_RESOLUTION = 1024
 
 
 def bundled_samples() -> list[Path]:
@@ -456,8 +455,8 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def work_resolution(self) -> int:
-        res = [m.resolution for t in ("parse", "edit_attributes", "synthesize") for m in self.engine.models(t)]
-        return int(min(MAX_WORK_RESOLUTION, max([DEFAULT_RESOLUTION, *res])))
+        return work_resolution(m.resolution for t in ("parse", "edit_attributes", "synthesize")
+                               for m in self.engine.models(t))
 
     def load_pack_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Load a model pack folder")
@@ -998,12 +997,14 @@ class MainWindow(QMainWindow):
         crop, paster = doc.crop_image, _paster(doc)
         keep = self.attributes.keeps_outside() and self.parser_model is not None
         parser_key = self.parser_model.key if keep else None
+        detail = self.attributes.keeps_detail()
         # the document's mask (the user may have corrected it) says where the attributes' parts are
         mask = doc.mask.data.copy() if keep or model.input("mask") is not None else None
 
         def job():
             result = engine.run(EditAttributesRequest([crop], values, masks=None if mask is None else [mask],
-                                                      model=key, keep_outside=keep, parser=parser_key))
+                                                      model=key, keep_outside=keep, parser=parser_key,
+                                                      keep_detail=detail))
             photo = paster(result.images[0])
             return Outcome(doc, result, photo, Pyramid(photo))
 

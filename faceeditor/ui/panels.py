@@ -369,13 +369,15 @@ class AttributeSlider(QWidget):
 KEEP_OUTSIDE_TIP = ("Only the parts the moved sliders concern (by the document's mask and the face parser's "
                     "mask of the result) take the edit; every other pixel stays as it was. Off: the "
                     "editor's whole output, which may blur the rest.")
+KEEP_DETAIL_TIP = ("Add the editor's change to the photo instead of taking its output: the photo keeps its "
+                   "detail and sharpness, but changes of shape (hair removed, glasses added) come out fainter.")
 
 
 class AttributePanel(QWidget):
     """A slider per attribute of the loaded editor; live preview; the predicted target mask."""
 
     values_changed = Signal(dict)
-    keep_outside_changed = Signal()
+    keep_outside_changed = Signal()   # either of the two "keep" boxes was toggled
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -403,6 +405,10 @@ class AttributePanel(QWidget):
         self.keep_outside.setToolTip(KEEP_OUTSIDE_TIP)
         self.keep_outside.toggled.connect(lambda _on: self.keep_outside_changed.emit())
         outer.addWidget(self.keep_outside)
+        self.keep_detail = QCheckBox("Keep the photo's detail")
+        self.keep_detail.setToolTip(KEEP_DETAIL_TIP)
+        self.keep_detail.toggled.connect(lambda _on: self.keep_outside_changed.emit())
+        outer.addWidget(self.keep_detail)
         self.predicted_box = QGroupBox("Predicted target mask")
         pv = QVBoxLayout(self.predicted_box)
         self.predicted = QLabel()
@@ -458,6 +464,9 @@ class AttributePanel(QWidget):
 
     def keeps_outside(self) -> bool:
         return self.keep_outside.isEnabled() and self.keep_outside.isChecked()
+
+    def keeps_detail(self) -> bool:
+        return self.keep_detail.isChecked()
 
     def nonzero_values(self) -> dict[str, float]:
         return {k: v for k, v in self.values().items() if v != 0.0}

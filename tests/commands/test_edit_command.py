@@ -250,6 +250,32 @@ def test_keep_outside_restores_what_the_editor_was_not_asked_to_change(packs, pi
     assert code == 2 and "--keep-outside: pack 'edit' has no face parser" in err
 
 
+def test_a_large_picture_keeps_its_own_detail(packs, tmp_path, capsys):
+    """A picture edited whole is cut at its own side, not the editor's (64 px): kept pixels are the
+    picture's own, and --keep-detail adds the editor's change to the picture instead of its blurred output."""
+    big = tmp_path / "big.png"
+    original = _rule_picture(256, seed=4)
+    save_image(big, original)
+    kept_out, detail_out, plain_out = tmp_path / "kept.png", tmp_path / "detail.png", tmp_path / "plain.png"
+    summary = _json_run(capsys, big, "--pack", "full", "--dir", packs, "--set", "Young=-1", "-o", kept_out)
+    assert summary["crop_resolution"] == 256 and summary["resolution"] == RES and summary["keep_outside"]
+    background = (np.arange(256)[None, :] < 16) & np.ones((256, 1), bool)   # well away from its seam at 32
+    kept = load_image(kept_out).astype(int)
+    assert np.abs(kept[background] - original[background]).max() <= 1
+
+    summary = _json_run(capsys, big, "--pack", "edit", "--dir", packs, "--set", "Young=-1", "--keep-detail",
+                        "-o", detail_out)
+    assert summary["keep_detail"] is True and summary["keep_outside"] is False
+    _json_run(capsys, big, "--pack", "edit", "--dir", packs, "--set", "Young=-1", "-o", plain_out)
+    skin = np.zeros((256, 256), bool)
+    skin[120:240, 60:240] = True                       # the rule editor shifts skin by a constant
+    detail = load_image(detail_out).astype(int) - original
+    plain = load_image(plain_out).astype(int) - original
+    assert np.abs(detail[skin][:, 1].mean()) > 3        # the edit is there ...
+    assert detail[skin][:, 1].std() < 2.0               # ... on the picture's own texture
+    assert plain[skin][:, 1].std() > 10.0               # the editor's 64 px output lost it
+
+
 def test_report_in_text_form(packs, picture, tmp_path, capsys):
     code, stdout, _ = _run(capsys, picture, "--pack", "full", "--dir", packs, "--set", "Bangs=0.5",
                            "-o", tmp_path / "o.png", "--report")

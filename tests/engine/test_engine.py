@@ -341,6 +341,33 @@ def test_keep_outside_restores_the_input_outside_the_edited_regions(all_engine):
     assert not nothing.regions[0].any() and np.array_equal(nothing.images[0], img)
 
 
+def test_keep_detail_adds_the_editors_change_to_the_input(all_engine):
+    """keep_detail: the input plus the editor's change (its output minus its output with y_diff = 0), the
+    change resized to the input. Nothing asked gives back the input itself, where the plain output is the
+    editor's low-resolution reconstruction; the predicted mask is the edit's."""
+    from faceeditor.engine import processing as P
+
+    img = _rng_image(80, 80, seed=5)
+    model = all_engine.find_model("edit_attributes", None)
+    nothing = all_engine.run(EditAttributesRequest([img], {}, keep_detail=True))
+    assert np.array_equal(nothing.images[0], img)
+    assert not np.array_equal(all_engine.run(EditAttributesRequest([img], {})).images[0], img)
+
+    got = all_engine.run(EditAttributesRequest([img], {"Bangs": 1.0, "Young": -0.5}, keep_detail=True))
+    x = P.images_to_tensor([img], model.resolution, model.entry.normalization)
+    y = P.condition_matrix("y_diff", {"Bangs": 1.0, "Young": -0.5}, model.entry.attributes, 1)
+    edited = all_engine.forward(model, {"image": x, "y_diff": y})["edited"]
+    rec = all_engine.forward(model, {"image": x, "y_diff": np.zeros_like(y)})["edited"]
+    change = cv2.resize((edited - rec)[0].transpose(1, 2, 0) * 127.5, (80, 80), interpolation=cv2.INTER_LINEAR)
+    want = np.clip(np.rint(img + change), 0, 255)
+    assert np.abs(got.images[0].astype(int) - want).max() <= 1
+    assert np.abs(got.images[0].astype(int) - img).mean() > 0.5
+    plain = all_engine.run(EditAttributesRequest([img], {"Bangs": 1.0, "Young": -0.5}))
+    assert (got.masks is None) == (plain.masks is None)
+    if plain.masks is not None:
+        assert np.array_equal(got.masks[0], plain.masks[0])
+
+
 def test_keep_outside_needs_a_parser(built_edit_pack, all_engine):
     img = _rng_image(32, 32)
     engine = Engine([built_edit_pack.path], provider="cpu")

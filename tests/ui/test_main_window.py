@@ -29,7 +29,8 @@ def _expected_edit(window, values):
     delay, engine.delay_s = engine.delay_s, 0.0
     try:
         result = engine.run(EditAttributesRequest([window.doc.crop_image], values, keep_outside=keep,
-                                                  masks=[window.doc.mask.data] if keep else None))
+                                                  masks=[window.doc.mask.data] if keep else None,
+                                                  keep_detail=window.attributes.keeps_detail()))
     finally:
         engine.delay_s = delay
     return window.doc.paste(result.images[0])
@@ -86,6 +87,13 @@ def test_keep_the_rest_of_the_face(opened, qtbot):
     lower = slice(h // 2, None)
     np.testing.assert_array_equal(kept[lower], crop[lower])
     assert not np.array_equal(raw[lower], crop[lower]) and results[1].raw_images is None
+    # "Keep the photo's detail": the editor's change on the crop itself; toggling re-runs the edit
+    assert not w.attributes.keep_detail.isChecked()
+    w.attributes.keep_detail.setChecked(True)
+    qtbot.waitUntil(lambda: not w.workers.busy and len(results) == 3, timeout=10000)
+    assert [c for c in w.engine.calls if c.task == "edit_attributes"][-1].keep_detail
+    np.testing.assert_array_equal(w.result_photo, _expected_edit(w, {"Bangs": 1.0}))
+    assert not np.array_equal(results[2].images[0], raw)
 
 
 def test_ui_thread_is_never_blocked_while_a_slow_engine_works(opened, qtbot):
