@@ -4,8 +4,10 @@
 
 Each ``--set NAME=VALUE`` puts VALUE into the editor's difference vector y_diff (0 keeps the attribute,
 +1 adds it, -1 removes it; values in between and up to ±MAX_INTENSITY are allowed). Photos are edited
-through the face's CelebA-aligned crop at the model's resolution, which is then pasted back (feathered)
-into the full photo; pictures that already are face crops are edited whole (see `choose_crop`).
+through the face's CelebA-aligned crop at the app's working side (the editor reads it resized to its own),
+which is then pasted back (feathered) into the full photo; pictures that already are face crops are edited
+whole at their own size (see `choose_crop`). `--keep-detail` adds the editor's change to the picture
+instead of taking its output.
 
 With a face parser in the pack the written image keeps every pixel outside the asked attributes' regions
 (faceeditor.core.attribute_regions) as it was: generators repaint the whole crop, and ours blur what they
@@ -387,7 +389,8 @@ def _print_text(s: dict) -> None:
         if "psnr_outside_raw_db" in report:
             raw_db = report["psnr_outside_raw_db"]
             raw_text = "n/a" if raw_db is None else ("inf" if raw_db == "inf" else f"{raw_db:.2f} dB")
-            print(f"  the editor's own output before keeping the rest: {raw_text} outside the regions "
+            what = "the picture plus the editor's change" if s["keep_detail"] else "the editor's own output"
+            print(f"  {what} before keeping the rest: {raw_text} outside the regions "
                   f"(over {100 * report['outside_fraction_raw']:.0f}% of the crop)")
     else:
         print("PSNR outside the edited regions: the pack has no parse model")
