@@ -60,8 +60,7 @@ def main() -> None:
     flips, reachable = [], []
     for k in range(len(ATTRIBUTES)):
         y_trg = flip_target(torch.from_numpy(y_src), k).numpy()
-        images = [((gt(i, y_src[i], y_trg[i])[0].transpose(1, 2, 0) + 1.0) * 127.5).round().astype(np.uint8)
-                  for i in range(n)]
+        images = [gt.rendered(i, y_src[i], y_trg[i])[0] for i in range(n)]
         flips.append((y_trg, images))
         reachable.append(float(np.mean([gt.labels(i, y_src[i], y_trg[i])[k] == y_trg[i, k] for i in range(n)])))
     report = {"faces": n, "data_root": args.data_root, "labels_ceiling": float(np.mean(reachable)),

@@ -52,15 +52,13 @@ def main() -> None:
     gt = GroundTruthEdits({"seed": HELD_OUT_SEED, "size": SIZE}, SIZE, "secgan12")
     params = [sample_face(HELD_OUT_SEED, i) for i in range(args.faces)]
     src = np.array([[float(attribute_labels(p)[a]) for a in ATTRIBUTES] for p in params], np.float32)
-    images = [gt(i, src[i], src[i])[0] for i in range(args.faces)]
-    images = [((im.transpose(1, 2, 0) + 1.0) * 127.5).round().astype(np.uint8) for im in images]
+    images = [gt.rendered(i, src[i], src[i])[0] for i in range(args.faces)]
     before = engine.run(ParseRequest(images=images)).masks
     figures = {v: {"acc": [], "psnr_outside": [], "psnr_gt_inside": []} for v in VARIANTS}
     reference = []
     for k, name in enumerate(ATTRIBUTES):
         y = flip_target(torch.from_numpy(src), k).numpy()
-        truth = [((gt(i, src[i], y[i])[0].transpose(1, 2, 0) + 1.0) * 127.5).round().astype(np.uint8)
-                 for i in range(args.faces)]
+        truth = [gt.rendered(i, src[i], y[i])[0] for i in range(args.faces)]
         for variant, (keep, detail) in VARIANTS.items():
             out = engine.run(EditAttributesRequest(images=images, y_diff=y - src, keep_outside=keep,
                                                    masks=before if keep else None, keep_detail=detail)).images

@@ -377,7 +377,7 @@ class MainWindow(QMainWindow):
         self.mask_panel.mirror.toggled.connect(self.act_mirror.setChecked)
         self.layers_panel.changed.connect(self._layers_changed)
         self.attributes.values_changed.connect(self._attributes_changed)
-        self.attributes.keep_outside_changed.connect(self.run_edit)
+        self.attributes.keep_options_changed.connect(self.run_edit)
         self.synthesis.changed.connect(self._synthesis_changed)
         self.layers_panel.source.currentIndexChanged.connect(
             lambda _: self._set_shown(self.layers_panel.source.currentData()))

@@ -377,7 +377,7 @@ class AttributePanel(QWidget):
     """A slider per attribute of the loaded editor; live preview; the predicted target mask."""
 
     values_changed = Signal(dict)
-    keep_outside_changed = Signal()   # either of the two "keep" boxes was toggled
+    keep_options_changed = Signal()   # "Keep the rest of the face" or "Keep the photo's detail" toggled
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -403,11 +403,11 @@ class AttributePanel(QWidget):
         self.keep_outside = QCheckBox("Keep the rest of the face")
         self.keep_outside.setChecked(True)
         self.keep_outside.setToolTip(KEEP_OUTSIDE_TIP)
-        self.keep_outside.toggled.connect(lambda _on: self.keep_outside_changed.emit())
+        self.keep_outside.toggled.connect(lambda _on: self.keep_options_changed.emit())
         outer.addWidget(self.keep_outside)
         self.keep_detail = QCheckBox("Keep the photo's detail")
         self.keep_detail.setToolTip(KEEP_DETAIL_TIP)
-        self.keep_detail.toggled.connect(lambda _on: self.keep_outside_changed.emit())
+        self.keep_detail.toggled.connect(lambda _on: self.keep_options_changed.emit())
         outer.addWidget(self.keep_detail)
         self.predicted_box = QGroupBox("Predicted target mask")
         pv = QVBoxLayout(self.predicted_box)

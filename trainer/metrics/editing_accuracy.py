@@ -80,13 +80,18 @@ class GroundTruthEdits:
         shown = attribute_labels(self.edited_params(index, y_src, y_trg))
         return np.array([float(shown[a]) for a in ATTRIBUTES], np.float32)
 
-    def __call__(self, index: int, y_src: np.ndarray, y_trg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(image float32 (3, R, R) in [-1, 1], segment mask uint8 (R, R))."""
+    def rendered(self, index: int, y_src: np.ndarray, y_trg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(image uint8 (R, R, 3), parse mask uint8 (R, R) in the 19 classes) of the edited face."""
         s = self._render(self.edited_params(index, y_src, y_trg), self.size)
         img, mask = s.image, s.mask
         if self.res != self.size:
             img = cv2.resize(img, (self.res, self.res), interpolation=cv2.INTER_AREA)
             mask = cv2.resize(mask, (self.res, self.res), interpolation=cv2.INTER_NEAREST)
+        return img, mask
+
+    def __call__(self, index: int, y_src: np.ndarray, y_trg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(image float32 (3, R, R) in [-1, 1], segment mask uint8 (R, R))."""
+        img, mask = self.rendered(index, y_src, y_trg)
         return img.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0, self.lut[mask]
 
 
