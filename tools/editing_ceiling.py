@@ -22,9 +22,7 @@ import torch
 
 from faceeditor.core.labels import ATTRIBUTES
 from trainer.checkpoint import load_trained_method
-from trainer.data.synthfaces import render
-from trainer.data.synthfaces.native import read_meta, sample_face
-from trainer.data.synthfaces.params import attribute_labels
+from trainer.data.synthfaces.native import read_meta
 from trainer.data.synthfaces.render import RENDERER_VERSION
 from trainer.methods.editing import flip_target
 from trainer.metrics.editing_accuracy import GroundTruthEdits
@@ -51,12 +49,11 @@ def main() -> None:
     if meta.get("renderer_version", 1) != RENDERER_VERSION:
         raise SystemExit(f"{args.data_root}: rendered by renderer v{meta.get('renderer_version', 1)}, this is "
                          f"v{RENDERER_VERSION}; its ground-truth edits would not match (re-render it)")
-    seed, size, edited = int(meta["seed"]), int(meta["size"]), float(meta.get("edited_fraction", 0.0))
+    size = int(meta["size"])
     n = min(args.faces, int(meta["count"]))
-    params = [sample_face(seed, i, edited) for i in range(n)]
-    natural = [render(p, size).image for p in params]
-    y_src = np.array([[float(attribute_labels(p)[a]) for a in ATTRIBUTES] for p in params], np.float32)
     gt = GroundTruthEdits(meta, size, "secgan12")
+    y_src = np.stack([gt.source_labels(i) for i in range(n)])
+    natural = [gt.rendered(i, y_src[i], y_src[i])[0] for i in range(n)]
     flips, reachable = [], []
     for k in range(len(ATTRIBUTES)):
         y_trg = flip_target(torch.from_numpy(y_src), k).numpy()

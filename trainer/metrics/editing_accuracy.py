@@ -72,13 +72,21 @@ class GroundTruthEdits:
                 p = self._with(p, ATTRIBUTES[k], 1.0)
         return p
 
+    @staticmethod
+    def _label_vector(p) -> np.ndarray:
+        from trainer.data.synthfaces.params import attribute_labels
+
+        shown = attribute_labels(p)
+        return np.array([float(shown[a]) for a in ATTRIBUTES], np.float32)
+
+    def source_labels(self, index: int) -> np.ndarray:
+        """The 13 labels (0/1) of sample ``index`` as stored."""
+        return self._label_vector(self._params(index))
+
     def labels(self, index: int, y_src: np.ndarray, y_trg: np.ndarray) -> np.ndarray:
         """The 13 labels (0/1) the re-render carries: where they differ from ``y_trg`` the asked edit cannot
         show (a hair colour on a bald face, a closed mouth under an expression that opens it)."""
-        from trainer.data.synthfaces.params import attribute_labels
-
-        shown = attribute_labels(self.edited_params(index, y_src, y_trg))
-        return np.array([float(shown[a]) for a in ATTRIBUTES], np.float32)
+        return self._label_vector(self.edited_params(index, y_src, y_trg))
 
     def rendered(self, index: int, y_src: np.ndarray, y_trg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(image uint8 (R, R, 3), parse mask uint8 (R, R) in the 19 classes) of the edited face."""

@@ -248,6 +248,7 @@ def test_ground_truth_labels_say_which_flips_cannot_show():
     hair = next(i for i, lab in enumerate(labels) if not lab["Bald"] and not lab["Bangs"])
     k_black, k_bangs = ATTRIBUTES.index("Black_Hair"), ATTRIBUTES.index("Bangs")
     for i in (bald, hair):
+        assert np.array_equal(gt.source_labels(i), y_of[i])
         assert np.array_equal(gt.labels(i, y_of[i], y_of[i]), y_of[i])
     y = y_of[bald].copy()
     y[k_black] = 1.0
