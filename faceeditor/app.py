@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if importlib.util.find_spec("faceeditor.ui.main_window") is not None:
-        from faceeditor.ui.main_window import run
+    if importlib.util.find_spec("faceeditor.ui.startup") is not None:
+        from faceeditor.ui.startup import run
 
         return run(argv)
     print("faceeditor: the desktop window is not built yet; running `faceeditor-cli selfcheck` instead.")

@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from faceeditor.core.labels import CLASS_INDEX
     from faceeditor.core.preferences import Preferences
-    from faceeditor.ui.main_window import MainWindow, apply_dark_theme, bundled_samples
+    from faceeditor.ui.main_window import MainWindow
+    from faceeditor.ui.startup import apply_dark_theme, bundled_samples
 
     app = QApplication.instance() or QApplication(["faceeditor"])
     apply_dark_theme(app)
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. start
     w = window()
-    w.open_file(samples[1])
+    w.documents.open_file(samples[1])
     settle(w)
     w.canvas.fit()
     save(w, "app_start.png")
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 2. painting: hair over the fringe with mirror on, a fill of the background with cloth below
     w = window()
-    w.open_file(samples[1])
+    w.documents.open_file(samples[1])
     settle(w)
     layer = w.doc.mask
     w.mask_panel.select_class(CLASS_INDEX["hair"])
@@ -106,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # 4. synthesis from the parsed mask, split against the photo
     w = window()
-    if w.synth_model is not None:
-        w.open_file(samples[1])
+    if w.ws.model("synthesize") is not None:
+        w.documents.open_file(samples[1])
         settle(w)
         w.canvas.fit()
         w.synth_dock.raise_()
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         from faceeditor.engine.fake import FakeEngine
 
         w = window(FakeEngine(resolution=256), parse_on_open=False)
-        w.open_file(samples[0])
+        w.documents.open_file(samples[0])
         settle(w)
         w.attributes.set_value("Blond_Hair", 1.2)
         w.attributes.set_value("Young", -0.5)

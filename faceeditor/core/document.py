@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from faceeditor.core.events import Event
 from faceeditor.core.face_align import (
     AlignedCrop,
     align_face,
@@ -24,6 +25,7 @@ from faceeditor.core.face_align import (
     transform_points,
     warp,
 )
+from faceeditor.core.history import UndoHistory
 from faceeditor.core.mask_layer import MaskLayer
 from faceeditor.core.project import Project
 
@@ -90,8 +92,42 @@ def initial_mask(crop: AlignedCrop) -> np.ndarray:
 
 
 @dataclass
+class _Geometry:
+    """What a re-crop changes: the crop, its mode, and the mask layer drawn in it."""
+
+    crop: AlignedCrop
+    mode: str
+    mask: MaskLayer
+
+
+@dataclass
+class RecropCommand:
+    """A re-crop as one step of the document's history; undo brings back the old crop and its mask layer
+    (with the strokes before it still undoable, since they belong to that layer)."""
+
+    document: Document
+    old: _Geometry
+    new: _Geometry
+    name: str = "Re-crop"
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.old.mask.data.nbytes + self.new.mask.data.nbytes + self.old.crop.image.nbytes
+                   + self.new.crop.image.nbytes + 256)
+
+    def undo(self) -> None:
+        self.document._set_geometry(self.old)
+
+    def redo(self) -> None:
+        self.document._set_geometry(self.new)
+
+
+@dataclass
 class Document:
-    """The state the UI edits. `edits` and `settings` are plain JSON-ready dicts saved with the project."""
+    """The state the UI edits. `edits` and `settings` are plain JSON-ready dicts saved with the project.
+
+    `history` is the document's one undo history (mask strokes, session values, re-crops);
+    `geometry_changed` is emitted when the crop and mask layer are swapped (a re-crop, or its undo)."""
 
     photo: np.ndarray
     crop: AlignedCrop
@@ -103,6 +139,8 @@ class Document:
     edits: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     modified: bool = False
+    history: UndoHistory = field(default_factory=UndoHistory, repr=False, compare=False)
+    geometry_changed: Event = field(default_factory=Event, repr=False, compare=False)
 
     @classmethod
     def from_photo(cls, photo: np.ndarray, landmarks: np.ndarray | None = None, *, mode: str = "auto",
@@ -114,8 +152,10 @@ class Document:
             raise DocumentError(f"working resolution must be at least 16 px, got {resolution}")
         chosen = choose_mode(photo, landmarks, mode)
         crop = make_crop(photo, landmarks, chosen, int(resolution))
-        return cls(photo=photo, crop=crop, mode=chosen, mask=MaskLayer(initial_mask(crop)), landmarks=landmarks,
-                   source=source, settings={"crop_mode": chosen, "resolution": int(resolution)})
+        history = UndoHistory()
+        return cls(photo=photo, crop=crop, mode=chosen, mask=MaskLayer(initial_mask(crop), history=history),
+                   landmarks=landmarks, source=source, settings={"crop_mode": chosen, "resolution": int(resolution)},
+                   history=history)
 
     @classmethod
     def from_project(cls, project: Project, path: Path | None = None) -> Document:
@@ -127,7 +167,7 @@ class Document:
         doc = cls.from_photo(project.image, project.landmarks, mode=mode, resolution=resolution,
                              source=project.source)
         if mask is not None:
-            doc.mask = MaskLayer(mask)
+            doc.mask = MaskLayer(mask, history=doc.history)
         doc.edits = dict(project.edits)
         doc.settings.update(settings)
         doc.settings["crop_mode"] = doc.mode
@@ -157,26 +197,44 @@ class Document:
 
     def paste(self, crop_result: np.ndarray) -> np.ndarray:
         """A model's crop-sized output pasted into (a copy of) the photo."""
-        if self.mode == "whole":
-            return paste_back(self.photo, crop_result, self.crop, margin=0.0, feather=0.0)
-        return paste_back(self.photo, crop_result, self.crop)
+        return self.paster()(crop_result)
 
-    def recrop(self, mode: str, resolution: int | None = None) -> None:
-        """Change the crop (mode or resolution), carrying the mask over through photo coordinates."""
+    def recrop(self, mode: str, resolution: int | None = None) -> bool:
+        """Change the crop (mode or resolution), carrying the mask over through photo coordinates, as one
+        undo step. False when nothing changed."""
         from faceeditor.core.face_align import mask_to_crop, mask_to_photo
 
         chosen = choose_mode(self.photo, self.landmarks, mode)
         res = int(resolution or self.crop.resolution)
         if chosen == self.mode and res == self.crop.resolution:
-            return
+            return False
         photo_mask = mask_to_photo(self.mask.data, self.crop)
         new_crop = make_crop(self.photo, self.landmarks, chosen, res)
         new_mask = mask_to_crop(photo_mask, new_crop, border="constant")
-        self.crop, self.mode = new_crop, chosen
-        self.mask = MaskLayer(new_mask)
-        self.settings["crop_mode"] = chosen
-        self.settings["resolution"] = res
+        old = _Geometry(self.crop, self.mode, self.mask)
+        new = _Geometry(new_crop, chosen, MaskLayer(new_mask, history=self.history))
+        self._set_geometry(new)
+        self.history.push(RecropCommand(self, old, new, f"Re-crop ({'aligned face' if chosen == 'face' else 'whole'})"))
+        return True
+
+    def _set_geometry(self, geometry: _Geometry) -> None:
+        self.crop, self.mode, self.mask = geometry.crop, geometry.mode, geometry.mask
+        self.settings["crop_mode"] = geometry.mode
+        self.settings["resolution"] = geometry.crop.resolution
         self.modified = True
+        self.geometry_changed.emit()
+
+    def paster(self):
+        """A function pasting a crop-sized output into (a copy of) the photo as the document is cropped
+        now; safe to call from a worker thread while the document changes."""
+        photo, crop, mode = self.photo, self.crop, self.mode
+
+        def paste(crop_result: np.ndarray) -> np.ndarray:
+            if mode == "whole":
+                return paste_back(photo, crop_result, crop, margin=0.0, feather=0.0)
+            return paste_back(photo, crop_result, crop)
+
+        return paste
 
     def photo_scale(self) -> float:
         """Photo pixels per crop pixel."""

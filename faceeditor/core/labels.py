@@ -95,3 +95,13 @@ LANDMARK_GROUPS: dict[str, tuple[int, int]] = {
     "inner_lips": (60, 68),
 }
 NUM_LANDMARKS = 68
+
+
+def to_parse_classes(mask, classes):
+    """A model's class indices -> the 19 parse classes (by name; unknown names -> background)."""
+    import numpy as np
+
+    if tuple(classes) == PARSE_CLASSES:
+        return mask
+    lut = np.array([CLASS_INDEX.get(name, 0) for name in classes] + [0] * 256, np.uint8)[:256]
+    return lut[mask]

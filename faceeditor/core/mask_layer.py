@@ -9,24 +9,25 @@ to two kinds of events:
 - ``on_edited(step_name)``: an edit finished and became one undo step (end of a stroke, a fill, a
   replace, an undo or redo) — the moment to re-run a model that reads the mask or to autosave.
 
-Undo keeps one step per stroke. A step is a list of bounding-box diffs (old and new pixels of a small
+Undo keeps one step per stroke, in the undo history it is given (a document shares one across its
+mask and its other changes, faceeditor.core.history). A step is a list of bounding-box diffs (old and new pixels of a small
 rectangle): while a stroke runs, the layer backs up each 64x64 tile the first time a dab touches it; when
 the stroke ends, each backed-up tile shrinks to the bounding box of the pixels that really changed. The
 whole history (undo and redo) stays under a byte budget by forgetting the oldest steps.
 """
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from faceeditor.core.history import DEFAULT_HISTORY_BYTES, UndoHistory
 from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES, flip_class_lut
 
 TILE = 64
-DEFAULT_HISTORY_BYTES = 256 * 1024 * 1024
+History = UndoHistory   # the layer's steps live in a document's one history (faceeditor.core.history)
 MAX_BRUSH = 1024
 _FLIP = np.asarray(flip_class_lut(), np.uint8)
 
@@ -84,10 +85,11 @@ class _Atom:
 
 @dataclass
 class Step:
-    """One undoable edit (a stroke, a fill, a replace)."""
+    """One undoable edit (a stroke, a fill, a replace): a Command of the document's history."""
 
     name: str
     atoms: list[_Atom]
+    layer: MaskLayer | None = None
 
     @property
     def nbytes(self) -> int:
@@ -100,39 +102,19 @@ class Step:
             out = out.union(atom.rect)
         return out
 
+    def undo(self) -> None:
+        layer = self.layer
+        for atom in reversed(self.atoms):
+            layer.data[atom.rect.slices] = atom.old
+        layer._emit_changed(self.rect)
+        layer._emit_edited(f"Undo {self.name}")
 
-class History:
-    """Undo and redo stacks of Steps whose total size stays under `budget` bytes (oldest dropped first)."""
-
-    def __init__(self, budget: int = DEFAULT_HISTORY_BYTES):
-        if budget < 0:
-            raise ValueError("history budget must be >= 0 bytes")
-        self.budget = int(budget)
-        self.undo_stack: deque[Step] = deque()
-        self.redo_stack: list[Step] = []
-        self.nbytes = 0
-        self.dropped = 0          # steps forgotten to stay within the budget
-
-    def push(self, step: Step) -> None:
-        for s in self.redo_stack:
-            self.nbytes -= s.nbytes
-        self.redo_stack.clear()
-        size = step.nbytes
-        if size > self.budget:          # cannot be kept: the edit stays, but nothing before it is undoable
-            self.dropped += len(self.undo_stack) + 1
-            self.undo_stack.clear()
-            self.nbytes = 0
-            return
-        self.undo_stack.append(step)
-        self.nbytes += size
-        while self.nbytes > self.budget and self.undo_stack:
-            self.nbytes -= self.undo_stack.popleft().nbytes
-            self.dropped += 1
-
-    def clear(self) -> None:
-        self.undo_stack.clear()
-        self.redo_stack.clear()
-        self.nbytes = 0
+    def redo(self) -> None:
+        layer = self.layer
+        for atom in self.atoms:
+            layer.data[atom.rect.slices] = atom.new
+        layer._emit_changed(self.rect)
+        layer._emit_edited(f"Redo {self.name}")
 
 
 class _StrokeBackup:
@@ -186,12 +168,13 @@ class MaskLayer:
     mirror image about the vertical centre line, with l_/r_ classes swapped).
     """
 
-    def __init__(self, data: np.ndarray | tuple[int, int], *, history_bytes: int = DEFAULT_HISTORY_BYTES):
+    def __init__(self, data: np.ndarray | tuple[int, int], *, history_bytes: int = DEFAULT_HISTORY_BYTES,
+                 history: UndoHistory | None = None):
         if isinstance(data, tuple):
             h, w = data
             data = np.zeros((int(h), int(w)), np.uint8)
         self.data = _checked_mask(data).copy()
-        self.history = History(history_bytes)
+        self.history = history if history is not None else UndoHistory(history_bytes)
         self.label = 1
         self.eraser_label = 0
         self.brush_size = 9
@@ -212,6 +195,12 @@ class MaskLayer:
     def on_edited(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(step_name)`` when an edit completes (stroke end, fill, replace, undo, redo)."""
         self._edited.append(callback)
+
+    def remove_callback(self, callback: Callable) -> None:
+        """Unsubscribe a callback given to on_changed or on_edited (a view that is going away)."""
+        for callbacks in (self._changed, self._edited):
+            while callback in callbacks:
+                callbacks.remove(callback)
 
     def _emit_changed(self, rect: Rect | None) -> None:
         if rect is not None and not rect.empty:
@@ -337,7 +326,7 @@ class MaskLayer:
         atoms = stroke.atoms(self.data)
         if not atoms:
             return None
-        step = Step(stroke.name, atoms)
+        step = Step(stroke.name, atoms, self)
         self.history.push(step)
         self._emit_edited(step.name)
         return step
@@ -397,7 +386,7 @@ class MaskLayer:
                 self._emit_changed(atom.rect)
         if not atoms:
             return None
-        step = Step(f"Fill {PARSE_CLASSES[label]}", atoms)
+        step = Step(f"Fill {PARSE_CLASSES[label]}", atoms, self)
         self.history.push(step)
         self._emit_edited(step.name)
         return step
@@ -415,7 +404,7 @@ class MaskLayer:
         if atom is None:
             return None
         self.data[...] = mask
-        step = Step(name, [atom])
+        step = Step(name, [atom], self)
         self.history.push(step)
         self._emit_changed(atom.rect)
         self._emit_edited(name)
@@ -424,39 +413,24 @@ class MaskLayer:
     # --- undo ---------------------------------------------------------------------------------
     @property
     def can_undo(self) -> bool:
-        return bool(self.history.undo_stack)
+        return self.history.can_undo
 
     @property
     def can_redo(self) -> bool:
-        return bool(self.history.redo_stack)
+        return self.history.can_redo
 
     def undo(self) -> str | None:
-        """Undo the last step; returns its name (None when there is nothing to undo)."""
+        """Undo the history's last step; returns its name (None when there is nothing to undo). With a
+        document's shared history that step may be another kind of change than a mask edit."""
         if self._stroke is not None:
             self.end_stroke()
-        if not self.history.undo_stack:
-            return None
-        step = self.history.undo_stack.pop()
-        self.history.redo_stack.append(step)
-        for atom in reversed(step.atoms):
-            self.data[atom.rect.slices] = atom.old
-        self._emit_changed(step.rect)
-        self._emit_edited(f"Undo {step.name}")
-        return step.name
+        return self.history.undo()
 
     def redo(self) -> str | None:
-        """Redo the last undone step; returns its name (None when there is nothing to redo)."""
+        """Redo the history's last undone step; returns its name (None when there is nothing to redo)."""
         if self._stroke is not None:
             self.end_stroke()
-        if not self.history.redo_stack:
-            return None
-        step = self.history.redo_stack.pop()
-        self.history.undo_stack.append(step)
-        for atom in step.atoms:
-            self.data[atom.rect.slices] = atom.new
-        self._emit_changed(step.rect)
-        self._emit_edited(f"Redo {step.name}")
-        return step.name
+        return self.history.redo()
 
 
 def _checked_mask(mask: np.ndarray) -> np.ndarray:

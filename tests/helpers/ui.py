@@ -22,7 +22,7 @@ def open_and_wait(window, qtbot, path, timeout_ms=20000):
     """Open a file and wait until the document is shown and every worker is idle."""
     before = window.doc
     errors = len(window.errors)
-    window.open_file(path)
+    window.documents.open_file(path)
     qtbot.waitUntil(lambda: (window.doc is not before or len(window.errors) > errors) and not window.workers.busy,
                     timeout=timeout_ms)
     return window.doc

@@ -54,7 +54,7 @@ def test_paint_a_stroke_and_undo_it(opened):
     assert w.canvas.overlay.repaints and all(r.width * r.height < layer.data.size / 4
                                               for r in w.canvas.overlay.repaints)
     assert w.canvas.overlay.pixel_rgba(50, 60)[:3] == (255, 153, 51)   # hair colour in the overlay
-    assert w.act_undo.isEnabled() and w.is_modified
+    assert w.act_undo.isEnabled() and w.documents.is_modified
     w.act_undo.trigger()
     np.testing.assert_array_equal(layer.data, before)
     assert w.act_redo.isEnabled()
@@ -234,8 +234,8 @@ def test_strokes_land_in_the_aligned_crop_of_a_photo(qtbot, tmp_path, wide_photo
         assert len(xs) == 1 and abs(xs[0] - 120) <= 1 and abs(ys[0] - 100) <= 1
         # a result pasted back differs from the photo only around the face
         w.attributes.set_value("Pale_Skin", 1.5)
-        qtbot.waitUntil(lambda: w.result_photo is not None and not w.workers.busy, timeout=10000)
-        diff = np.abs(w.result_photo.astype(int) - w.doc.photo.astype(int)).sum(axis=2) > 0
+        qtbot.waitUntil(lambda: w.view.result_photo is not None and not w.workers.busy, timeout=10000)
+        diff = np.abs(w.view.result_photo.astype(int) - w.doc.photo.astype(int)).sum(axis=2) > 0
         assert diff.any() and not diff[:, :60].any() and not diff[:, -60:].any()
     finally:
         w.close()
@@ -253,7 +253,7 @@ def test_drop_opens_a_file(window, qtbot, synth_sample_path):
     window.canvas.dropEvent(event)
     qtbot.waitUntil(lambda: window.doc is not None and not window.workers.busy, timeout=20000)
     assert window.doc.source == synth_sample_path.name
-    assert str(synth_sample_path.resolve()) in window.prefs.recent_files()
+    assert str(synth_sample_path.resolve()) in window.ws.prefs.recent_files()
     assert window.recent_menu.actions()[0].text() == synth_sample_path.name
     _ = vp
 
@@ -281,7 +281,7 @@ def test_switching_the_crop_carries_the_mask_over(qtbot, tmp_path, wide_photo_pa
         assert w.doc.mode == "whole" and w.doc.mask is not layer
         whole = w.doc.mask.data
         assert (whole == HAIR).sum() > 100, "the painted block survives the re-crop"
-        assert w.canvas.image_rect.width() == 700 and w.is_modified
+        assert w.canvas.image_rect.width() == 700 and w.documents.is_modified
         w.crop_actions["face"].trigger()
         back = w.doc.mask.data
         overlap = ((back == HAIR) & (layer.data == HAIR)).sum() / (layer.data == HAIR).sum()

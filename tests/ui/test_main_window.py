@@ -43,7 +43,7 @@ def test_attribute_slider_shows_only_the_latest_request(opened, qtbot):
     fake.delay_s = 0.25
     n_before = len(fake.calls)
     shown = []
-    w.ch_edit.finished.connect(lambda tag, out: shown.append(out.result))
+    w.attributes_ctl.channel.finished.connect(lambda tag, out: shown.append(out.result))
     for v in (0.2, 0.4, 0.6, 0.8, 1.0, 1.2):          # a drag: six values in quick succession
         w.attributes.set_value("Bangs", v)
         qtbot.wait(20)
@@ -51,17 +51,17 @@ def test_attribute_slider_shows_only_the_latest_request(opened, qtbot):
     ran = [c for c in fake.calls[n_before:] if c.task == "edit_attributes"]
     assert 1 < len(ran) < 6, "the waiting request is replaced, not queued"
     assert ran[-1].y_diff["Bangs"] == pytest.approx(1.2)
-    assert len(shown) == 1 and w.ch_edit.delivered >= 1
-    assert w.ch_edit.superseded + w.ch_edit.dropped >= 6 - len(shown) - 0
-    np.testing.assert_array_equal(w.result_photo, _expected_edit(w, {"Bangs": 1.2}))
-    assert w.last_inference_ms >= 200 and "ms" in w.time_label.text()
-    assert w.provider_label.text() == "Fake"
+    assert len(shown) == 1 and w.attributes_ctl.channel.delivered >= 1
+    assert w.attributes_ctl.channel.superseded + w.attributes_ctl.channel.dropped >= 6 - len(shown) - 0
+    np.testing.assert_array_equal(w.view.result_photo, _expected_edit(w, {"Bangs": 1.2}))
+    assert w.status.last_inference_ms >= 200 and "ms" in w.status.time_label.text()
+    assert w.status.provider_label.text() == "Fake"
     # the predicted target mask (fake G_seg) is shown in the panel
     assert w.attributes.predicted_box.isVisible() and w.attributes.predicted.pixmap() is not None
     # reset: no edit, no result
     w.attributes.reset()
     qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
-    assert w.result_photo is None and not w.canvas.has_result
+    assert w.view.result_photo is None and not w.canvas.has_result
 
 
 def test_keep_the_rest_of_the_face(opened, qtbot):
@@ -73,15 +73,15 @@ def test_keep_the_rest_of_the_face(opened, qtbot):
     w.doc.mask.replace(np.where(np.arange(h)[:, None] < h // 4, HAIR, 1).astype(np.uint8)
                        * np.ones_like(w.doc.mask.data), "hair on top")
     results = []
-    w.ch_edit.finished.connect(lambda tag, out: results.append(out.result))
+    w.attributes_ctl.channel.finished.connect(lambda tag, out: results.append(out.result))
     w.attributes.set_value("Bangs", 1.0)
     qtbot.waitUntil(lambda: not w.workers.busy and len(results) == 1, timeout=10000)
     request = [c for c in w.engine.calls if c.task == "edit_attributes"][-1]
     assert request.keep_outside and request.masks is not None
-    np.testing.assert_array_equal(w.result_photo, _expected_edit(w, {"Bangs": 1.0}))
+    np.testing.assert_array_equal(w.view.result_photo, _expected_edit(w, {"Bangs": 1.0}))
     w.attributes.keep_outside.setChecked(False)
     qtbot.waitUntil(lambda: not w.workers.busy and len(results) == 2, timeout=10000)
-    np.testing.assert_array_equal(w.result_photo, _expected_edit(w, {"Bangs": 1.0}))
+    np.testing.assert_array_equal(w.view.result_photo, _expected_edit(w, {"Bangs": 1.0}))
     # the fake editor tints the whole crop; kept, the lower half (skin, far from the hair) is the input
     crop, kept, raw = w.doc.crop_image, results[0].images[0], results[1].images[0]
     lower = slice(h // 2, None)
@@ -92,7 +92,7 @@ def test_keep_the_rest_of_the_face(opened, qtbot):
     w.attributes.keep_detail.setChecked(True)
     qtbot.waitUntil(lambda: not w.workers.busy and len(results) == 3, timeout=10000)
     assert [c for c in w.engine.calls if c.task == "edit_attributes"][-1].keep_detail
-    np.testing.assert_array_equal(w.result_photo, _expected_edit(w, {"Bangs": 1.0}))
+    np.testing.assert_array_equal(w.view.result_photo, _expected_edit(w, {"Bangs": 1.0}))
     assert not np.array_equal(results[2].images[0], raw)
 
 
@@ -123,7 +123,7 @@ def test_ui_thread_is_never_blocked_while_a_slow_engine_works(opened, qtbot):
         w.synthesis.seed.setValue(int(v * 10))
         drag(w.canvas, [(20, 20 + 50 * v), (60, 30 + 50 * v)])
         qtbot.wait(15)
-    w.run_parse()
+    w.parse.run()
     qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
     timer.stop()
     assert len(gaps) > 100
@@ -138,10 +138,10 @@ def test_inference_failure_is_shown_and_the_window_goes_on(opened, qtbot):
     w.engine.fail_with = MemoryError("out of memory on the device")
     w.attributes.set_value("Male", 1.0)
     qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
-    assert "Attribute edit failed" in w.message_label.text() and "out of memory" in w.message_label.text()
-    assert w.result_photo is None
+    assert "Attribute edit failed" in w.status.message_label.text() and "out of memory" in w.status.message_label.text()
+    assert w.view.result_photo is None
     w.attributes.set_value("Male", 0.5)                # the next request works again
-    qtbot.waitUntil(lambda: w.result_photo is not None and not w.workers.busy, timeout=5000)
+    qtbot.waitUntil(lambda: w.view.result_photo is not None and not w.workers.busy, timeout=5000)
 
 
 def test_save_and_reload_a_project_identically(opened, qtbot, tmp_path):
@@ -155,8 +155,8 @@ def test_save_and_reload_a_project_identically(opened, qtbot, tmp_path):
     w.layers_panel.opacity.setValue(35)
     qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
     path = tmp_path / "work.fep"
-    assert w.save_to(path, wait=True)
-    assert not w.is_modified and w.doc.project_path == path and "work.fep" in w.windowTitle()
+    assert w.documents.save_to(path, wait=True)
+    assert not w.documents.is_modified and w.doc.project_path == path and "work.fep" in w.windowTitle()
     mask, photo = w.doc.mask.data.copy(), w.doc.photo.copy()
     project = load_project(path)
     np.testing.assert_array_equal(project.mask, mask)
@@ -174,20 +174,20 @@ def test_save_and_reload_a_project_identically(opened, qtbot, tmp_path):
         assert w2.attributes.values()["Blond_Hair"] == pytest.approx(0.7)
         assert w2.synthesis.seed.value() == 42
         assert w2.layers_panel.opacity.value() == 35
-        qtbot.waitUntil(lambda: w2.result_photo is not None, timeout=5000)
-        np.testing.assert_array_equal(w2.result_photo, w.result_photo)
-        assert not w2.is_modified
+        qtbot.waitUntil(lambda: w2.view.result_photo is not None, timeout=5000)
+        np.testing.assert_array_equal(w2.view.result_photo, w.view.result_photo)
+        assert not w2.documents.is_modified
         # shown result = the attribute edit: reopening recomputes it without marking the work modified
         w2.layers_panel.source.setCurrentIndex(0)
-        assert w2.save_to(path, wait=True)
+        assert w2.documents.save_to(path, wait=True)
         w3 = make_window(qtbot, tmp_path / "third")
         try:
             open_and_wait(w3, qtbot, path)
-            assert w3.shown_kind == "attributes" and w3.result_photo is not None
-            np.testing.assert_array_equal(w3.result_photo, _expected_edit(w3, {"Blond_Hair": 0.7}))
-            assert not w3.is_modified and "\u2022" not in w3.windowTitle()
+            assert w3.session["shown"] == "attributes" and w3.view.result_photo is not None
+            np.testing.assert_array_equal(w3.view.result_photo, _expected_edit(w3, {"Blond_Hair": 0.7}))
+            assert not w3.documents.is_modified and "\u2022" not in w3.windowTitle()
             w3.synthesis.seed.setValue(7)
-            assert w3.is_modified, "changing the seed is an edit"
+            assert w3.documents.is_modified, "changing the seed is an edit"
         finally:
             w3.close()
     finally:
@@ -202,27 +202,27 @@ def test_recover_the_autosave_after_a_crash(opened, qtbot, tmp_path, monkeypatch
     drag(w.canvas, [(5, 100), (120, 110)])
     w.attributes.set_value("Eyeglasses", 1.0)
     qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
-    w.autosave_now()
-    qtbot.waitUntil(lambda: not w.workers.busy and w.autosave.last_saved is not None, timeout=10000)
+    w.documents.autosave_now()
+    qtbot.waitUntil(lambda: not w.workers.busy and w.documents.autosave.last_saved is not None, timeout=10000)
     mask = w.doc.mask.data.copy()
     # crash: the session's lock goes away with the process, its files stay
-    w.autosave.abandon()
-    monkeypatch.setattr(w.autosave, "close", lambda: None)
-    folder = w.autosave.folder
+    w.documents.autosave.abandon()
+    monkeypatch.setattr(w.documents.autosave, "close", lambda: None)
+    folder = w.documents.autosave.folder
     assert len(find_orphans(folder)) == 1
 
     w2 = make_window(qtbot, tmp_path / "after-crash", autosave_dir=folder)
     try:
         offered = []
-        w2.choose_recovery = lambda orphans: offered.append(orphans) or orphans[0]
-        assert w2.offer_recovery()
+        w2.documents.choose_recovery = lambda orphans: offered.append(orphans) or orphans[0]
+        assert w2.documents.offer_recovery()
         assert offered and offered[0][0].source == "synthface.png"
         np.testing.assert_array_equal(w2.doc.mask.data, mask)
         assert w2.attributes.values()["Eyeglasses"] == pytest.approx(1.0)
-        assert w2.is_modified and w2.doc.project_path is None
+        assert w2.documents.is_modified and w2.doc.project_path is None
         # once the recovered work is in the new session's own autosave, the old one is gone
         qtbot.waitUntil(lambda: not w2.workers.busy and not find_orphans(folder), timeout=10000)
-        assert w2.autosave.path.is_file()
+        assert w2.documents.autosave.path.is_file()
     finally:
         w2.close()
     assert not list(folder.glob("*.fep")), "a clean exit leaves no autosave behind"
@@ -232,12 +232,12 @@ def test_no_recovery_offered_after_a_clean_exit(qtbot, tmp_path, synth_sample_pa
     folder = tmp_path / "autosave"
     w = make_window(qtbot, tmp_path, autosave_dir=folder)
     open_and_wait(w, qtbot, synth_sample_path)
-    w.autosave_now()
+    w.documents.autosave_now()
     qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
     w.close()
     w2 = make_window(qtbot, tmp_path / "b", autosave_dir=folder)
-    w2.choose_recovery = lambda orphans: pytest.fail("nothing should be offered")
-    assert not w2.offer_recovery()
+    w2.documents.choose_recovery = lambda orphans: pytest.fail("nothing should be offered")
+    assert not w2.documents.offer_recovery()
     w2.close()
 
 
@@ -249,7 +249,7 @@ def test_damaged_project_and_unreadable_image_keep_the_open_document(opened, qtb
     doc, mask = w.doc, w.doc.mask.data.copy()
     bad_project = tmp_path / "damaged.fep"
     good = tmp_path / "good.fep"
-    w.save_to(good, wait=True)
+    w.documents.save_to(good, wait=True)
     bad_project.write_bytes(good.read_bytes()[:3000])             # truncated
     bad_image = tmp_path / "broken.png"
     bad_image.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(200))
@@ -259,7 +259,7 @@ def test_damaged_project_and_unreadable_image_keep_the_open_document(opened, qtb
         assert len(w.errors) == n + 1 and words in w.errors[-1], w.errors[-1:]
         assert w.doc is doc
         np.testing.assert_array_equal(w.doc.mask.data, mask)
-        assert "Cannot open" in w.message_label.text()
+        assert "Cannot open" in w.status.message_label.text()
     drag(w.canvas, [(90, 90)])                                     # still editable
     assert not np.array_equal(w.doc.mask.data, mask)
 
@@ -271,29 +271,29 @@ def test_mask_import_and_export(opened, tmp_path):
     rng = np.random.default_rng(0)
     mask = rng.integers(0, 19, w.doc.mask.shape).astype(np.uint8)
     w.doc.mask.replace(mask)
-    assert w.export_mask(tmp_path / "index.png", colour=False)
-    assert w.export_mask(tmp_path / "colour.png", colour=True)
+    assert w.mask_ctl.export_mask(tmp_path / "index.png", colour=False)
+    assert w.mask_ctl.export_mask(tmp_path / "colour.png", colour=True)
     np.testing.assert_array_equal(load_index_mask(tmp_path / "index.png"), mask)
     from faceeditor.core.palette import colorize
 
     np.testing.assert_array_equal(load_image(tmp_path / "colour.png"), colorize(mask))
     w.doc.mask.replace(np.zeros_like(mask))
-    assert w.import_mask(tmp_path / "colour.png")                   # colour PNGs are read via the palette
+    assert w.mask_ctl.import_mask(tmp_path / "colour.png")                   # colour PNGs are read via the palette
     np.testing.assert_array_equal(w.doc.mask.data, mask)
     w.act_undo.trigger()
     assert not w.doc.mask.data.any()
-    assert w.import_mask(tmp_path / "index.png")
+    assert w.mask_ctl.import_mask(tmp_path / "index.png")
     np.testing.assert_array_equal(w.doc.mask.data, mask)
     (tmp_path / "bad.png").write_bytes(b"nope")
-    assert not w.import_mask(tmp_path / "bad.png") and "Cannot import" in w.errors[-1]
-    assert w.export_result(tmp_path / "result.png")
+    assert not w.mask_ctl.import_mask(tmp_path / "bad.png") and "Cannot import" in w.errors[-1]
+    assert w.view.export_result(tmp_path / "result.png")
     np.testing.assert_array_equal(load_image(tmp_path / "result.png"), w.doc.photo)
 
 
 def test_parser_button_replaces_the_mask_in_one_undo_step(opened, qtbot):
     w = opened
     assert w.doc.mask.history.undo_stack[-1].name == "Mask from parser"      # parsed on open...
-    assert not w.is_modified, "...which is not an unsaved change"
+    assert not w.documents.is_modified, "...which is not an unsaved change"
     w.doc.mask.replace(np.zeros(w.doc.mask.shape, np.uint8))
     assert w.act_parse.isEnabled() and w.mask_panel.parse_button.isEnabled()
     w.mask_panel.parse_button.click()
@@ -319,7 +319,7 @@ def test_synthesis_refreshes_after_each_stroke(opened, qtbot):
     assert w.synthesis.preview.pixmap() is not None
     w.synthesis.randomise.click()
     qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
-    assert w.shown_kind == "synthesis" and w.canvas.has_result
+    assert w.session["shown"] == "synthesis" and w.canvas.has_result
     assert [c for c in w.engine.calls if c.task == "synthesize"][-1].seeds == w.synthesis.seed.value()
 
 
@@ -334,7 +334,7 @@ def _reading_of(window):
 def test_the_evaluator_reads_the_face_for_the_sliders_and_the_synthesis_toggles(opened, qtbot):
     w = opened
     expected = _reading_of(w)
-    assert w.readings == pytest.approx(expected)
+    assert w.session.readings == pytest.approx(expected)
     present = {name for name in w.synthesis.toggles if expected[name] > 0.5}
     assert present and present != set(w.synthesis.toggles), "the fake reading must tick some toggles, not all"
     assert {n for n, box in w.synthesis.toggles.items() if box.isChecked()} == present
@@ -344,7 +344,7 @@ def test_the_evaluator_reads_the_face_for_the_sliders_and_the_synthesis_toggles(
     # the synthesis on open ran (or re-ran) with the toggles the reading set, and nothing counts as an edit
     last = [c for c in w.engine.calls if c.task == "synthesize"][-1]
     assert {n for n, v in last.attrs.items() if v} == present
-    assert not w.is_modified
+    assert not w.documents.is_modified
 
 
 def test_a_reading_that_arrives_after_the_first_synthesis_reruns_it(qtbot, tmp_path, synth_sample_path):
@@ -363,7 +363,7 @@ def test_a_reading_that_arrives_after_the_first_synthesis_reruns_it(qtbot, tmp_p
         calls = [c for c in w.engine.calls if c.task == "synthesize"]
         assert len(calls) >= 2 and not any(calls[0].attrs.values()), "the first synthesis ran before the reading"
         assert {n for n, v in calls[-1].attrs.items() if v} == present
-        assert not w.is_modified
+        assert not w.documents.is_modified
     finally:
         w.close()
 
@@ -373,15 +373,15 @@ def test_the_user_s_toggles_win_and_as_in_the_photo_restores_the_reading(opened,
     name = next(n for n, box in w.synthesis.toggles.items() if box.isChecked())
     w.synthesis.toggles[name].setChecked(False)                 # the user's choice
     qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
-    w.read_attributes()                                         # a later reading does not undo it
+    w.attributes_ctl.read()                                         # a later reading does not undo it
     qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
     assert not w.synthesis.toggles[name].isChecked()
     path = tmp_path / "toggles.fep"
-    assert w.save_to(path, wait=True)
+    assert w.documents.save_to(path, wait=True)
     w2 = make_window(qtbot, tmp_path / "second")
     try:                                                        # a project keeps its saved toggles
         open_and_wait(w2, qtbot, path)
-        assert w2.readings is not None
+        assert w2.session.readings is not None
         assert not w2.synthesis.toggles[name].isChecked()
     finally:
         w2.close()
@@ -402,7 +402,7 @@ def test_without_packs_the_panels_say_what_is_missing(qtbot, tmp_path, synth_sam
         assert not w.attributes.sliders and "No model pack with an attribute editor" in _texts(w.attributes)
         assert "mask-to-face generator" in _texts(w.synthesis)
         assert not w.mask_panel.parse_button.isEnabled()
-        assert w.pack_label.text() == "No model packs"
+        assert w.status.pack_label.text() == "No model packs"
         open_and_wait(w, qtbot, synth_sample_path)
         assert w.doc is not None and w.doc.mask.data.any(), "the landmarks give a first mask"
         assert not w.act_parse.isEnabled()
@@ -437,27 +437,27 @@ def test_real_tiny_packs_light_up_the_panels(qtbot, tmp_path, tiny_packs, synth_
     w.show()
     try:
         # the bundled demo pack is found too; the test pack must be among the loaded ones
-        label = w.pack_label.text()
+        label = w.status.pack_label.text()
         assert label.startswith("Packs: ") and "tinypack" in label.split(": ", 1)[1].split(", ")
-        assert w.provider_label.text() in ("CPU", "CUDA")
+        assert w.status.provider_label.text() in ("CPU", "CUDA")
         assert list(w.attributes.sliders) == list(ATTRIBUTES)
         assert w.synthesis.active and not w.mask_panel.parse_button.isEnabled()   # nothing to parse yet
         open_and_wait(w, qtbot, synth_sample_path, timeout_ms=60000)
         assert w.mask_panel.parse_button.isEnabled()
         assert w.doc.mask.history.undo_stack[-1].name == "Mask from parser"
         w.attributes.set_value("Bangs", 1.0)
-        qtbot.waitUntil(lambda: w.result_photo is not None and not w.workers.busy, timeout=30000)
-        assert w.result_photo.shape == w.doc.photo.shape
-        assert "tinypack/G" in w.time_label.toolTip()
+        qtbot.waitUntil(lambda: w.view.result_photo is not None and not w.workers.busy, timeout=30000)
+        assert w.view.result_photo.shape == w.doc.photo.shape
+        assert "tinypack/G" in w.status.time_label.toolTip()
         w.synthesis.generate.click()
-        qtbot.waitUntil(lambda: "synthesis" in w.results and not w.workers.busy, timeout=30000)
+        qtbot.waitUntil(lambda: "synthesis" in w.view.results and not w.workers.busy, timeout=30000)
         assert not w.errors, w.errors
     finally:
         w.close()
 
 
 def test_slider_range_comes_from_the_manifest():
-    from faceeditor.ui.panels import DEFAULT_SLIDER_RANGE, slider_range
+    from faceeditor.ui.widgets.attribute_panel import DEFAULT_SLIDER_RANGE, slider_range
 
     assert slider_range({}, "Bangs") == DEFAULT_SLIDER_RANGE
     assert slider_range({"slider_range": [-2, 3]}, "Bangs") == (-2.0, 3.0)
@@ -477,10 +477,10 @@ def test_large_photo_without_a_face_opens_whole(qtbot, tmp_path):
         open_and_wait(w, qtbot, tmp_path / "big.png", timeout_ms=60000)
         assert w.doc.mode == "whole" and w.doc.photo.shape == (1600, 2400, 3)
         assert len(w.canvas.photo_item.pyramid.levels) >= 2
-        assert "no face found" in w.message_label.text() or w.doc.landmarks is None
+        assert "no face found" in w.status.message_label.text() or w.doc.landmarks is None
         w.attributes.set_value("Pale_Skin", 1.0)
-        qtbot.waitUntil(lambda: w.result_photo is not None and not w.workers.busy, timeout=20000)
-        assert w.result_photo.shape == photo.shape
+        qtbot.waitUntil(lambda: w.view.result_photo is not None and not w.workers.busy, timeout=20000)
+        assert w.view.result_photo.shape == photo.shape
     finally:
         w.close()
 
@@ -511,7 +511,7 @@ def test_screenshot_command_writes_a_png(tmp_path, synth_sample_path):
 
 def test_autosave_session_is_released_on_close(qtbot, tmp_path):
     w = make_window(qtbot, tmp_path)
-    session: AutosaveSession = w.autosave
+    session: AutosaveSession = w.documents.autosave
     assert session.active and session.lock_path.is_file()
     w.close()
     assert not session.active and not session.lock_path.exists()
@@ -527,10 +527,10 @@ def test_autosave_encodes_the_photo_once_per_document(opened, qtbot, monkeypatch
     monkeypatch.setattr(project_mod, "_png_bytes", lambda arr, mode, level: modes.append(mode) or real(arr, mode, level))
     for y in (20, 60):
         drag(w.canvas, [(10, y), (50, y)])
-        w.autosave_now()
+        w.documents.autosave_now()
         qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
     assert modes.count("RGB") == 1 and modes.count("L") == 2
-    saved = load_project(w.autosave.path)
+    saved = load_project(w.documents.autosave.path)
     np.testing.assert_array_equal(saved.mask, w.doc.mask.data)
 
 
@@ -547,11 +547,11 @@ def test_loading_a_pack_at_run_time_lights_up_the_panels(qtbot, tmp_path, tiny_p
     try:
         open_and_wait(w, qtbot, synth_sample_path)
         assert not w.attributes.sliders and not w.mask_panel.parse_button.isEnabled()
-        assert not w.load_pack(broken) and "sha256" in w.errors[-1]
+        assert not w.ws.load_pack(broken) and "sha256" in w.errors[-1]
         assert not w.attributes.sliders
-        assert w.load_pack(tiny_packs / "tinypack")
+        assert w.ws.load_pack(tiny_packs / "tinypack")
         assert list(w.attributes.sliders) == list(ATTRIBUTES) and w.synthesis.active
-        assert w.mask_panel.parse_button.isEnabled() and w.pack_label.text() == "Packs: tinypack"
+        assert w.mask_panel.parse_button.isEnabled() and w.status.pack_label.text() == "Packs: tinypack"
     finally:
         w.close()
 
@@ -563,22 +563,22 @@ def test_packs_loaded_later_read_the_open_face_and_start_the_toggles_from_it(qtb
     w = make_window(qtbot, tmp_path, engine=Engine())
     try:
         open_and_wait(w, qtbot, synth_sample_path)
-        assert w.readings is None
-        assert w.load_pack(tiny_packs / "tinyjudge")            # an evaluator: the open face is read
-        qtbot.waitUntil(lambda: w.readings is not None and not w.workers.busy, timeout=10000)
-        assert w.load_pack(tiny_packs / "tinypack")             # then a synthesis model: toggles from the reading
+        assert w.session.readings is None
+        assert w.ws.load_pack(tiny_packs / "tinyjudge")            # an evaluator: the open face is read
+        qtbot.waitUntil(lambda: w.session.readings is not None and not w.workers.busy, timeout=10000)
+        assert w.ws.load_pack(tiny_packs / "tinypack")             # then a synthesis model: toggles from the reading
         qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
-        present = {n for n in w.synthesis.toggles if w.readings[n] > 0.5}
+        present = {n for n in w.synthesis.toggles if w.session.readings[n] > 0.5}
         assert present and present != set(w.synthesis.toggles)
         assert {n for n, box in w.synthesis.toggles.items() if box.isChecked()} == present
         assert all(s.reading.text().endswith("%") for s in w.attributes.sliders.values())
-        assert not w.is_modified and not w.errors
+        assert not w.documents.is_modified and not w.errors
     finally:
         w.close()
 
 
 def test_bundled_samples_are_pictures_not_the_synthesis_masks():
-    from faceeditor.ui.main_window import bundled_samples
+    from faceeditor.ui.startup import bundled_samples
 
     samples = bundled_samples()
     assert samples and all(not p.stem.endswith("_mask") for p in samples)

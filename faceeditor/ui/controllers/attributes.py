@@ -1,0 +1,126 @@
+"""The attribute feature: the editor behind the sliders (an `EditAttributesRequest` from the session's
+values and keep options, pasted back into the photo) and the attribute evaluator's reading of each opened
+face (shown by the sliders, and the synthesis toggles start from it)."""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+
+from faceeditor.core.session import ATTRIBUTES, KEEP_DETAIL, KEEP_OUTSIDE, SHOWN
+from faceeditor.engine.requests import ClassifyAttributesRequest, EditAttributesRequest
+from faceeditor.ui.app_engine import missing_reason
+from faceeditor.ui.controllers import Outcome
+from faceeditor.ui.controllers.view import ViewController
+from faceeditor.ui.qt_image import Pyramid
+from faceeditor.ui.widgets.attribute_panel import AttributePanel
+from faceeditor.ui.workspace import Workspace
+
+
+class AttributesController(QObject):
+    def __init__(self, ws: Workspace, panel: AttributePanel, view: ViewController, parent: QObject | None = None):
+        super().__init__(parent)
+        self.ws, self.panel, self.view = ws, panel, view
+        self.session = ws.session
+        self.channel = ws.channel("edit", inference=True, what="Attribute edit")
+        self.channel.finished.connect(self._edited)
+        self.read_channel = ws.channel("classify", inference=True, what="Reading the attributes")
+        self.read_channel.finished.connect(self._read)
+        self.session.subscribe(ATTRIBUTES, self._attributes_changed)
+        self.session.subscribe((KEEP_OUTSIDE, KEEP_DETAIL), self.run)
+        self.session.document_changed.connect(self._document_changed)
+        ws.models_changed.connect(self._models_changed)
+        self._mask_doc = None
+        self._models_changed()
+
+    @property
+    def model(self):
+        return self.ws.model("edit_attributes")
+
+    def _models_changed(self) -> None:
+        self.panel.set_model(self.model, missing_reason("edit_attributes"))
+        self.panel.set_keep_outside_available(self.ws.model("parse") is not None)
+        self.read()                 # a new pack may bring the evaluator
+
+    def _document_changed(self, doc) -> None:
+        self.channel.invalidate()
+        self.read_channel.invalidate()
+        self.panel.set_predicted_mask(None)
+        if self._mask_doc is not None:
+            self._mask_doc.mask.remove_callback(self._mask_edited)
+            self._mask_doc.geometry_changed.disconnect(self._geometry_changed)
+        self._mask_doc = doc
+        if doc is None:
+            return
+        doc.mask.on_edited(self._mask_edited)
+        doc.geometry_changed.connect(self._geometry_changed)
+        self.read()
+        synthesis_shown = self.session[SHOWN] == "synthesis" and self.ws.model("synthesize") is not None
+        if not synthesis_shown and self.session[ATTRIBUTES]:
+            self.run()
+
+    def _geometry_changed(self) -> None:
+        doc = self.session.document
+        doc.mask.on_edited(self._mask_edited)
+        self.read()
+        if self.session[ATTRIBUTES]:
+            self.run()
+
+    def _attributes_changed(self) -> None:
+        self.session.set(SHOWN, "attributes", record=False)
+        self.run()
+
+    def _mask_edited(self, _name: str) -> None:
+        model = self.model
+        if model is not None and model.input("mask") is not None and self.session[ATTRIBUTES]:
+            self.run()
+
+    # --- the edit -------------------------------------------------------------------------------
+    def run(self) -> None:
+        doc, model, parser = self.session.document, self.model, self.ws.model("parse")
+        if doc is None or model is None:
+            return
+        values = self.session.attribute_values(model.entry.attributes)
+        if not any(values.values()):
+            self.channel.invalidate()
+            self.view.store("attributes", None)
+            self.panel.set_predicted_mask(None)
+            return
+        engine, key = self.ws.engine, model.key
+        crop, paste = doc.crop_image, doc.paster()
+        keep = bool(self.session[KEEP_OUTSIDE]) and parser is not None
+        parser_key = parser.key if keep else None
+        detail = bool(self.session[KEEP_DETAIL])
+        # the document's mask (the user may have corrected it) says where the attributes' parts are
+        mask = doc.mask.data.copy() if keep or model.input("mask") is not None else None
+
+        def job():
+            result = engine.run(EditAttributesRequest([crop], values, masks=None if mask is None else [mask],
+                                                      model=key, keep_outside=keep, parser=parser_key,
+                                                      keep_detail=detail))
+            photo = paste(result.images[0])
+            return Outcome(doc, result, photo, Pyramid(photo))
+
+        self.channel.submit(job, tag=doc)
+
+    def _edited(self, doc, out: Outcome) -> None:
+        if doc is not self.session.document:
+            return
+        self.ws.timing.emit(out.result)
+        self.view.store("attributes", out.photo, out.pyramid)
+        if out.result.masks:
+            self.panel.set_predicted_mask(out.result.masks[0], out.result.mask_classes)
+
+    # --- the evaluator's reading ----------------------------------------------------------------
+    def read(self) -> None:
+        """Ask the attribute evaluator what the face shows (the session's `readings`)."""
+        doc, model = self.session.document, self.ws.model("classify_attributes")
+        if doc is None or model is None:
+            return
+        engine, crop, key = self.ws.engine, doc.crop_image, model.key
+        self.read_channel.submit(lambda: Outcome(doc, engine.run(ClassifyAttributesRequest([crop], model=key))),
+                                 tag=doc)
+
+    def _read(self, doc, out: Outcome) -> None:
+        if doc is not self.session.document:
+            return
+        result = out.result
+        self.session.set_readings({name: float(p) for name, p in zip(result.names, result.probs[0], strict=True)})

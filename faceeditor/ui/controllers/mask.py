@@ -1,0 +1,162 @@
+"""Mask editing around the canvas: the tool and its settings (class, size, eraser class, lock, mirror)
+applied to the document's mask layer, the brush indicator, picking a class, typing class numbers, the
+mask's starting points (landmarks, clear) and mask import and export. Painting itself is in
+faceeditor.core.mask_layer; every change is a step of the document's history."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QLabel
+
+from faceeditor.core.document import initial_mask
+from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES
+from faceeditor.core.palette import PALETTE
+from faceeditor.ui.canvas import CanvasView, Tool
+from faceeditor.ui.controllers.documents import IMAGE_FILTER
+from faceeditor.ui.widgets.mask_panel import MaskPanel
+from faceeditor.ui.workspace import Workspace
+
+DIGIT_WINDOW_S = 0.8
+
+
+class MaskController(QObject):
+    tool_changed = Signal(object)          # the Tool now active
+
+    def __init__(self, ws: Workspace, panel: MaskPanel, canvas: CanvasView, brush_label: QLabel,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.ws, self.panel, self.canvas, self.brush_label = ws, panel, canvas, brush_label
+        self.session = ws.session
+        self._digit: tuple[int, float] | None = None
+        tools = ws.prefs.get("tools", {})
+        panel.restore(tools if isinstance(tools, dict) else {})
+        panel.settings_changed.connect(self._settings_changed)
+        panel.landmarks_requested.connect(self.from_landmarks)
+        panel.clear_requested.connect(self.clear)
+        canvas.picked.connect(self._picked)
+        self.session.document_changed.connect(self._document_changed)
+        self._update_brush_label()
+
+    @property
+    def doc(self):
+        return self.session.document
+
+    def _document_changed(self, doc) -> None:
+        if doc is not None:
+            self.panel.apply_to(doc.mask)
+            doc.geometry_changed.connect(lambda: self.panel.apply_to(doc.mask))
+
+    def _settings_changed(self) -> None:
+        if self.doc is not None:
+            self.panel.apply_to(self.doc.mask)
+        self._update_brush_label()
+        self.canvas.update_brush_cursor()
+        self.ws.prefs.data["tools"] = self.panel.state()
+
+    def set_tool(self, tool: Tool) -> None:
+        self.canvas.set_tool(tool)
+        self._update_brush_label()
+        self.tool_changed.emit(tool)
+
+    def _update_brush_label(self) -> None:
+        panel = self.panel
+        label = panel.eraser.currentData() if self.canvas.tool == Tool.ERASER else panel.label
+        r, g, b = (int(c) for c in PALETTE[label])
+        lock = panel.lock.currentData()
+        extra = f" \u00b7 only over {PARSE_CLASSES[lock]}" if lock is not None else ""
+        extra += " \u00b7 mirrored" if panel.mirror.isChecked() else ""
+        self.brush_label.setText(f"<span style='color:rgb({r},{g},{b}); font-size:15px'>\u25cf</span> "
+                                 f"<b>{PARSE_CLASSES[label].replace('_', ' ')}</b> \u00b7 "
+                                 f"{panel.size_spin.value()} px{extra}")
+
+    def _picked(self, label: int) -> None:
+        self.panel.select_class(label)
+        self.ws.flash(f"Picked {PARSE_CLASSES[label]}")
+        if self.canvas.tool == Tool.PICKER:
+            self.set_tool(Tool.BRUSH)
+
+    def digit_pressed(self, digit: int) -> None:
+        """0-9 select a class; two digits typed quickly select 10-18."""
+        now = time.monotonic()
+        if self._digit is not None and now - self._digit[1] < DIGIT_WINDOW_S:
+            combined = self._digit[0] * 10 + digit
+            if self._digit[0] > 0 and combined < NUM_CLASSES:
+                self.panel.select_class(combined)
+                self._digit = None
+                return
+        self.panel.select_class(digit)
+        self._digit = (digit, now)
+
+    # --- whole-mask commands --------------------------------------------------------------------
+    def from_landmarks(self) -> None:
+        if self.doc is None:
+            return
+        if self.doc.crop.landmarks.shape != (68, 2):
+            self.ws.flash("No face landmarks for this picture", error=True)
+            return
+        self.doc.mask.replace(initial_mask(self.doc.crop), "Mask from landmarks")
+
+    def clear(self) -> None:
+        if self.doc is not None:
+            self.doc.mask.replace(np.zeros(self.doc.mask.shape, np.uint8), "Clear mask")
+
+    def import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.ws.dialog_parent, "Import a mask", "", IMAGE_FILTER)
+        if path:
+            self.import_mask(path)
+
+    def import_mask(self, path: str | os.PathLike) -> bool:
+        from faceeditor.core.mask_io import MaskError, load_mask
+
+        doc = self.doc
+        if doc is None:
+            return False
+        try:
+            try:
+                mask = load_mask(path)
+            except MaskError as exc:
+                if "colour" not in str(exc):
+                    raise
+                mask = load_mask(path, palette=PALETTE.tolist())
+        except MaskError as exc:
+            self.ws.show_error("Cannot import the mask", str(exc))
+            return False
+        if mask.shape[0] != mask.shape[1]:
+            self.ws.show_error("Cannot import the mask", f"{path}: the mask must be square like the aligned crop "
+                                                         f"({doc.resolution}x{doc.resolution}), it is "
+                                                         f"{mask.shape[1]}x{mask.shape[0]}")
+            return False
+        if mask.shape != doc.mask.shape:
+            import cv2
+
+            mask = cv2.resize(mask, doc.mask.shape[::-1], interpolation=cv2.INTER_NEAREST)
+            self.ws.flash(f"Mask resized to {doc.resolution}px (nearest neighbour)")
+        doc.mask.replace(mask, f"Import {Path(path).name}")
+        return True
+
+    def export_dialog(self, colour: bool) -> None:
+        if self.doc is None:
+            return
+        stem = Path(self.doc.source or "mask").stem
+        path, _ = QFileDialog.getSaveFileName(self.ws.dialog_parent, "Export the mask",
+                                              f"{stem}_mask{'_colour' if colour else ''}.png", "PNG (*.png)")
+        if path:
+            self.export_mask(path, colour)
+
+    def export_mask(self, path: str | os.PathLike, colour: bool) -> bool:
+        from faceeditor.core.image_io import ImageSaveError, save_image
+        from faceeditor.core.palette import colorize
+
+        if self.doc is None:
+            return False
+        try:
+            save_image(path, colorize(self.doc.mask.data) if colour else self.doc.mask.data)
+        except (ImageSaveError, OSError) as exc:
+            self.ws.show_error("Cannot export the mask", str(exc))
+            return False
+        self.ws.flash(f"Exported {path}")
+        return True

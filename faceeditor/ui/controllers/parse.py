@@ -1,0 +1,52 @@
+"""The face parser: "Mask from parser" (P, the mask panel's button) and the automatic parse of a picture
+when it is opened. The result replaces the mask as one undo step."""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+
+from faceeditor.core.labels import to_parse_classes
+from faceeditor.engine.requests import ParseRequest
+from faceeditor.ui.controllers import Outcome
+from faceeditor.ui.workspace import Workspace
+
+
+class ParseController(QObject):
+    def __init__(self, ws: Workspace, parent: QObject | None = None):
+        super().__init__(parent)
+        self.ws = ws
+        self.session = ws.session
+        self.channel = ws.channel("parse", inference=True, what="Face parsing")
+        self.channel.finished.connect(self._parsed)
+        ws.document_opened.connect(self._opened)
+
+    def _opened(self, _doc, is_project: bool) -> None:
+        """A picture is parsed when it is opened (a project keeps its mask)."""
+        if not is_project and self.model is not None and self.ws.prefs.get("parse_on_open", True):
+            self.run(on_open=True)
+
+    @property
+    def model(self):
+        return self.ws.model("parse")
+
+    def run(self, on_open: bool = False) -> None:
+        """Replace the mask with the face parser's (one undo step). `on_open`: the automatic parse of a
+        freshly opened picture, which does not count as an unsaved change."""
+        doc, model = self.session.document, self.model
+        if doc is None or model is None:
+            if model is None:
+                self.ws.flash("No face parser pack is loaded", error=True)
+            return
+        engine, crop, key = self.ws.engine, doc.crop_image, model.key
+        self.channel.submit(lambda: Outcome(doc, engine.run(ParseRequest([crop], model=key))), tag=on_open)
+
+    def _parsed(self, on_open: bool, out: Outcome) -> None:
+        doc = out.document
+        if doc is not self.session.document:
+            return
+        self.ws.timing.emit(out.result)
+        pristine = on_open and not self.session.modified
+        mask = to_parse_classes(out.result.masks[0], out.result.classes)
+        if doc.mask.replace(mask, "Mask from parser") is None:
+            self.ws.flash("The parser's mask is the same as the current one")
+        if pristine:
+            self.session.mark_clean()

@@ -1,0 +1,2 @@
+"""The dock panels: views bound to the session model (faceeditor.core.session); they never import a
+controller."""

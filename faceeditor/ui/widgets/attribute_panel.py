@@ -1,0 +1,254 @@
+"""A slider per attribute of the loaded editor, bound to the session's attribute values."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from faceeditor.core.labels import PARSE_CLASSES
+from faceeditor.core.session import ATTRIBUTES, KEEP_DETAIL, KEEP_OUTSIDE, READINGS, Session
+from faceeditor.ui.bind import bind_toggle
+from faceeditor.ui.widgets.common import THUMB, mask_thumbnail, notice, pretty
+
+DEFAULT_SLIDER_RANGE = (-1.5, 1.5)
+SLIDER_STEPS_PER_UNIT = 100
+
+
+def slider_range(extra: dict[str, Any], name: str) -> tuple[float, float]:
+    """A slider's range from a manifest entry's `extra`: `slider_ranges[name]`, else `slider_range`,
+    else DEFAULT_SLIDER_RANGE. Malformed values fall back to the default."""
+    for candidate in ((extra.get("slider_ranges") or {}).get(name) if isinstance(extra.get("slider_ranges"), dict)
+                      else None, extra.get("slider_range")):
+        if (isinstance(candidate, (list, tuple)) and len(candidate) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                        for v in candidate) and candidate[0] < 0 < candidate[1]):
+            return float(candidate[0]), float(candidate[1])
+    return DEFAULT_SLIDER_RANGE
+
+
+class AttributeSlider(QWidget):
+    """One attribute: label, the evaluator's reading, a slider with a spin box, and a reset button."""
+
+    value_changed = Signal(str, float)
+    drag_started = Signal(str)
+    drag_finished = Signal(str)
+
+    def __init__(self, name: str, lo: float, hi: float, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.name = name
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel(pretty(name))
+        self.label.setMinimumWidth(120)
+        self.reading = QLabel()
+        self.reading.setFixedWidth(34)
+        self.reading.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.reading.setStyleSheet("color: gray;")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(int(round(lo * SLIDER_STEPS_PER_UNIT)), int(round(hi * SLIDER_STEPS_PER_UNIT)))
+        self.slider.setValue(0)
+        self.slider.setToolTip(f"{pretty(name)}: {lo:+.2f} … {hi:+.2f} (0 = unchanged; beyond ±1 exaggerates)")
+        self.spin = QDoubleSpinBox()
+        self.spin.setRange(lo, hi)
+        self.spin.setSingleStep(0.1)
+        self.spin.setDecimals(2)
+        self.spin.setFixedWidth(68)
+        self.reset = QToolButton()
+        self.reset.setText("⟲")
+        self.reset.setToolTip(f"Reset {pretty(name)} to 0")
+        self.reset.setAutoRaise(True)
+        row.addWidget(self.label)
+        row.addWidget(self.reading)
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.spin)
+        row.addWidget(self.reset)
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.spin.valueChanged.connect(self._spin_changed)
+        self.reset.clicked.connect(lambda: self.set_value(0.0))
+        self.slider.sliderPressed.connect(lambda: self.drag_started.emit(self.name))
+        self.slider.sliderReleased.connect(lambda: self.drag_finished.emit(self.name))
+
+    @property
+    def value(self) -> float:
+        return self.slider.value() / SLIDER_STEPS_PER_UNIT
+
+    def set_value(self, value: float, *, notify: bool = True) -> None:
+        self.blockSignals(not notify)
+        self.slider.setValue(int(round(value * SLIDER_STEPS_PER_UNIT)))
+        self.blockSignals(False)
+
+    def set_reading(self, probability: float | None) -> None:
+        """Show how strongly the attribute evaluator sees the attribute in the face (None: unknown)."""
+        if probability is None:
+            self.reading.clear()
+            self.reading.setToolTip("")
+            return
+        self.reading.setText(f"{100 * probability:.0f}%")
+        self.reading.setToolTip(f"The attribute evaluator reads {pretty(self.name)} in this face with "
+                                f"probability {probability:.2f}: +1 asks for it, \u22121 for its absence")
+
+    def _slider_moved(self, raw: int) -> None:
+        v = raw / SLIDER_STEPS_PER_UNIT
+        self.spin.blockSignals(True)
+        self.spin.setValue(v)
+        self.spin.blockSignals(False)
+        self.label.setStyleSheet("font-weight: 600;" if raw else "")
+        self.value_changed.emit(self.name, v)
+
+    def _spin_changed(self, v: float) -> None:
+        self.slider.setValue(int(round(v * SLIDER_STEPS_PER_UNIT)))
+
+
+KEEP_OUTSIDE_TIP = ("Only the parts the moved sliders concern (by the document's mask and the face parser's "
+                    "mask of the result) take the edit; every other pixel stays as it was. Off: the "
+                    "editor's whole output, which may blur the rest.")
+KEEP_DETAIL_TIP = ("Add the editor's change to the photo instead of taking its output: the photo keeps its "
+                   "detail and sharpness, but changes of shape (hair removed, glasses added) come out fainter.")
+
+
+class AttributePanel(QWidget):
+    """A slider per attribute of the loaded editor, the keep options and the predicted target mask.
+
+    Bound to the session: a slider writes its value into the session (a drag is one undo step when
+    released, keyboard and spin-box changes of one slider merge), and shows the session's values."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.sliders: dict[str, AttributeSlider] = {}
+        self.model_key: str | None = None
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        outer.addWidget(self.header)
+        self.area = QScrollArea()
+        self.area.setWidgetResizable(True)
+        self.area.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer.addWidget(self.area, 1)
+        bottom = QHBoxLayout()
+        self.reset_all = QPushButton("Reset all")
+        self.reset_all.clicked.connect(self.reset)
+        self.status = QLabel()
+        self.status.setStyleSheet("color: palette(mid);")
+        bottom.addWidget(self.reset_all)
+        bottom.addWidget(self.status, 1)
+        outer.addLayout(bottom)
+        self.keep_outside = QCheckBox("Keep the rest of the face")
+        self.keep_outside.setToolTip(KEEP_OUTSIDE_TIP)
+        bind_toggle(session, KEEP_OUTSIDE, self.keep_outside)
+        outer.addWidget(self.keep_outside)
+        self.keep_detail = QCheckBox("Keep the photo's detail")
+        self.keep_detail.setToolTip(KEEP_DETAIL_TIP)
+        bind_toggle(session, KEEP_DETAIL, self.keep_detail)
+        outer.addWidget(self.keep_detail)
+        self.predicted_box = QGroupBox("Predicted target mask")
+        pv = QVBoxLayout(self.predicted_box)
+        self.predicted = QLabel()
+        self.predicted.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.predicted.setMinimumSize(THUMB, THUMB)
+        pv.addWidget(self.predicted)
+        outer.addWidget(self.predicted_box)
+        self.set_model(None, "No attribute editor is loaded.")
+        subscriptions = [session.subscribe(ATTRIBUTES, self._show_values, on_load=True),
+                         session.subscribe(READINGS, self._show_readings, on_load=True)]
+        self.destroyed.connect(lambda *_: [session.changed.disconnect(s) for s in subscriptions])
+
+    def set_model(self, model, reason: str = "") -> None:
+        """Build sliders for a LoadedModel of task edit_attributes (None: show `reason`)."""
+        self.sliders.clear()
+        content = QWidget()
+        col = QVBoxLayout(content)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(2)
+        if model is None:
+            self.model_key = None
+            self.header.setVisible(False)
+            col.addWidget(notice(reason))
+            self.reset_all.setVisible(False)
+            self.predicted_box.setVisible(False)
+        else:
+            entry = model.entry
+            self.model_key = model.key
+            self.header.setVisible(True)
+            self.reset_all.setVisible(True)
+            domain = f" · trained on {entry.data_domain}" if entry.data_domain else ""
+            what = " / ".join(x for x in (entry.method, entry.backbone) if x)
+            self.header.setText(f"<b>{model.key}</b> <span style='color:gray'>{what} · "
+                                f"{model.resolution}px{domain}</span>")
+            for name in entry.attributes:
+                lo, hi = slider_range(entry.extra, name)
+                s = AttributeSlider(name, lo, hi)
+                s.value_changed.connect(self._slider_changed)
+                s.drag_started.connect(lambda _name: self.session.begin_gesture(ATTRIBUTES))
+                s.drag_finished.connect(lambda name: self.session.end_gesture(ATTRIBUTES, f"Set {pretty(name)}"))
+                self.sliders[name] = s
+                col.addWidget(s)
+            self.reset_all.setEnabled(True)
+            self.predicted_box.setVisible(model.has_output("mask_probs"))
+            self.predicted.clear()
+            self.predicted.setText("moves a slider to see it")
+        col.addStretch(1)
+        self.area.setWidget(content)
+        self._show_values()
+        self._show_readings()
+
+    def _slider_changed(self, name: str, value: float) -> None:
+        self.session.set_attribute(name, value, merge=True)
+
+    def _show_values(self) -> None:
+        values = self.session[ATTRIBUTES]
+        for name, s in self.sliders.items():
+            s.set_value(values.get(name, 0.0), notify=False)
+
+    def _show_readings(self) -> None:
+        """The evaluator's reading of the face next to each slider; attributes it does not read stay blank."""
+        readings = self.session.readings
+        for name, s in self.sliders.items():
+            s.set_reading(None if readings is None else readings.get(name))
+
+    def values(self) -> dict[str, float]:
+        return {name: s.value for name, s in self.sliders.items()}
+
+    def set_keep_outside_available(self, available: bool) -> None:
+        """Keeping the rest needs a face parser; without one the box is disabled."""
+        self.keep_outside.setEnabled(available)
+        self.keep_outside.setToolTip(KEEP_OUTSIDE_TIP if available
+                                     else "Needs a face parser: load a pack with a parse model.")
+
+    def keeps_outside(self) -> bool:
+        return self.keep_outside.isEnabled() and self.keep_outside.isChecked()
+
+    def keeps_detail(self) -> bool:
+        return self.keep_detail.isChecked()
+
+    def nonzero_values(self) -> dict[str, float]:
+        return {k: v for k, v in self.values().items() if v != 0.0}
+
+    def set_value(self, name: str, value: float) -> None:
+        """Move one slider as a user would (the session hears it)."""
+        self.sliders[name].set_value(value)
+
+    def reset(self) -> None:
+        self.session.set(ATTRIBUTES, {}, name="Reset the attributes")
+
+    def set_predicted_mask(self, mask: np.ndarray | None, classes: tuple[str, ...] = PARSE_CLASSES) -> None:
+        if mask is None:
+            self.predicted.clear()
+            return
+        self.predicted.setPixmap(mask_thumbnail(mask, classes))
