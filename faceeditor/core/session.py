@@ -62,7 +62,7 @@ class FieldChange:
     new: Any
     name: str
     merge_id: str | None = None         # consecutive changes with the same id become one step
-    at: float = field(default_factory=time.monotonic)
+    at: float = field(default_factory=lambda: time.monotonic())
 
     @property
     def nbytes(self) -> int:
