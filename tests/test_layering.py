@@ -21,7 +21,9 @@ PACKAGES = ("faceeditor", "trainer")
 CORE_QT_FREE = "core and engine are Qt-free"
 APP_NO_TORCH = "the app never imports torch or onnx"
 TRAINER_NO_UI = "the trainer never imports the UI"
-ALL_CONTRACTS = (CORE_QT_FREE, APP_NO_TORCH, TRAINER_NO_UI)
+UI_ON_TOP = "controllers and widgets import core and engine, never the reverse"
+WIDGETS_NO_CONTROLLERS = "widgets never import controllers"
+ALL_CONTRACTS = (CORE_QT_FREE, APP_NO_TORCH, TRAINER_NO_UI, UI_ON_TOP, WIDGETS_NO_CONTROLLERS)
 
 
 def _lint_imports(root: Path) -> subprocess.CompletedProcess:
@@ -67,6 +69,8 @@ VIOLATIONS = {
     "ui imports onnx": ("faceeditor/ui/_bad_onnx.py", "import onnx\n", APP_NO_TORCH),
     "trainer imports the UI": ("trainer/_bad_ui.py", "from faceeditor.ui import __name__ as n\n", TRAINER_NO_UI),
     "trainer imports PySide6": ("trainer/nets/_bad_qt.py", "import PySide6.QtWidgets\n", TRAINER_NO_UI),
+    "widget imports a controller": ("faceeditor/ui/widgets/_bad.py", "import faceeditor.ui.controllers.parse\n",
+                                    WIDGETS_NO_CONTROLLERS),
 }
 
 
@@ -83,6 +87,14 @@ def test_each_contract_fails_when_violated(tree_copy: Path, case: str):
     for other in ALL_CONTRACTS:
         if other != broken:
             assert _status(out, other) == "KEPT", out
+
+
+def test_core_reaching_up_to_a_controller_breaks_the_ui_contract(tree_copy: Path):
+    """A controller imported by the engine breaks both the Qt-free rule and the layering of the UI."""
+    (tree_copy / "faceeditor/engine/_bad_up.py").write_text("import faceeditor.ui.controllers.view\n")
+    result = _lint_imports(tree_copy)
+    out = result.stdout + result.stderr
+    assert _status(out, UI_ON_TOP) == "BROKEN" and _status(out, CORE_QT_FREE) == "BROKEN", out
 
 
 def test_indirect_import_through_another_module_is_caught(tree_copy: Path):
