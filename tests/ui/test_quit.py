@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 DRIVER = Path(__file__).with_name("quit_driver.py")
 RUNS = 20
 
@@ -31,6 +33,7 @@ def test_repair_is_in_place_before_any_view():
     assert sys.getrefcount(True) - before >= 0, "SignalInstance.emit() takes references away from True"
 
 
+@pytest.mark.slow   # 20 app starts: about 45 s of CPU, 55-70 s on a busy two-core machine
 def test_quit_after_parse_edit_and_synthesis_20_times(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONFAULTHANDLER="1")
     for run in range(1, RUNS + 1):
