@@ -10,10 +10,10 @@ abort at shutdown shows as exit status 134 and "Fatal Python error" on stderr. t
 this 20 times.
 
 Every round makes the app emit its signals from Python (slider moves, channel busy/finished, relays from
-the worker threads): the path on which PySide6 6.12.0 took a reference away from True per call (see
-faceeditor/ui/qt_fixes.py). Without that repair the default 900 rounds (about 1,900 lost references;
-1,100 to 1,500 are enough here) make the interpreter deallocate True while it shuts down, so this script
-aborts every time; it also fails (exit 1) whenever True's count falls by more than the rounds explain.
+the worker threads) and call Qt's void setters: the paths on which PySide6 6.12.0 (Python < 3.12) took a
+reference away from True and None per call. With that binding the default 900 rounds make the
+interpreter deallocate True or None (it aborts every time); this script also fails (exit 1) whenever
+True's or None's count falls by more than the rounds explain.
 
 Only this file knows how to drive the window; keep it in step with MainWindow's public surface.
 """
@@ -58,7 +58,8 @@ def session(args: argparse.Namespace, home: Path) -> int:
     from faceeditor.core import document
     from faceeditor.core.preferences import Preferences
     from faceeditor.engine.fake import FakeEngine
-    from faceeditor.ui.main_window import MainWindow, apply_dark_theme, bundled_samples
+    from faceeditor.ui.main_window import MainWindow
+    from faceeditor.ui.startup import apply_dark_theme, bundled_samples
 
     def trace(where: str) -> None:
         if args.trace:
@@ -78,21 +79,21 @@ def session(args: argparse.Namespace, home: Path) -> int:
     samples = bundled_samples()
     if not samples:
         return fail("no bundled sample picture")
-    window.open_file(samples[0])
+    window.documents.open_file(samples[0])
     if not window.workers.wait_idle(30) or window.doc is None:
         return fail(f"the sample did not open: {window.errors}")
     trace("opened")
-    window.run_parse()
+    window.parse.run()
     if not window.workers.wait_idle(30):
         return fail("parse did not finish")
     trace("opened and parsed")
-    opened = sys.getrefcount(True)
+    opened = sys.getrefcount(True), sys.getrefcount(None)
     names = list(window.attributes.sliders)
-    if not names or window.synth_model is None:
+    if not names or window.ws.model("synthesize") is None:
         return fail("the fake engine has no attribute editor or no synthesis model")
     for i in range(args.rounds):
         window.attributes.set_value(names[i % len(names)], 0.5 if i % 2 else -0.5)
-        window.run_synthesis()
+        window.synthesis_ctl.run()
         if i % 10 == 9:         # let results arrive now and then (every round: repaints are most of the time)
             app.processEvents()
     if not window.workers.wait_idle(60):
@@ -101,7 +102,7 @@ def session(args: argparse.Namespace, home: Path) -> int:
     if not all(delivered.values()) or window.errors:
         return fail(f"parse, edit and synthesis did not all deliver: {delivered}, errors {window.errors}")
     trace(f"after {args.rounds} rounds, results delivered {delivered}")
-    fell = opened - sys.getrefcount(True)
+    fell = max(opened[0] - sys.getrefcount(True), opened[1] - sys.getrefcount(None))
     # quit as the app does: closing the last window ends app.exec(), then the interpreter shuts down
     QTimer.singleShot(0, window.close)
     QTimer.singleShot(30_000, lambda: app.exit(3))
@@ -110,8 +111,8 @@ def session(args: argparse.Namespace, home: Path) -> int:
     if code:
         return fail(f"the event loop did not end by closing the window (exit code {code})")
     if fell > max(50, args.rounds // 4):     # each round emits several signals from Python
-        return fail(f"True's reference count fell by {fell} over {args.rounds} rounds: something releases "
-                    "a reference to True it does not own (see faceeditor/ui/qt_fixes.py)")
+        return fail(f"True's or None's reference count fell by {fell} over {args.rounds} rounds: something "
+                    "releases a reference it does not own (see tests/ui/test_quit.py)")
     return 0
 
 
