@@ -141,13 +141,13 @@ def test_ground_truth_edits_only_for_data_of_this_renderer_version(synth_root):
 
     ds = build_dataset(DataConfig(root=str(synth_root), resolution=32, num_workers=0), "test")
     assert ds.meta["renderer_version"] == RENDERER_VERSION
-    method = SimpleNamespace(cfg=SimpleNamespace(data=SimpleNamespace(resolution=32), segments="secgan12"))
-    assert EditingEvaluation(method, None, DataLoader(ds)).gt is not None
+    editor = SimpleNamespace(edit=lambda x, y_diff: x)
+    assert EditingEvaluation(editor, None, DataLoader(ds), resolution=32).gt is not None
     # another version, and no key at all (datasets written before it existed were drawn by version 1)
     for other, version in (({"renderer_version": RENDERER_VERSION + 1}, RENDERER_VERSION + 1), ({}, 1)):
         ds.meta = {k: v for k, v in ds.meta.items() if k != "renderer_version"} | other
         with pytest.warns(UserWarning, match=rf"renderer v{version}, this is v{RENDERER_VERSION}"):
-            assert EditingEvaluation(method, None, DataLoader(ds)).gt is None
+            assert EditingEvaluation(editor, None, DataLoader(ds), resolution=32).gt is None
 
 
 def test_flip_target_keeps_one_hair_colour():
