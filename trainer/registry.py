@@ -14,6 +14,8 @@ This module imports nothing from the rest of the trainer, so anything can import
 from __future__ import annotations
 
 import importlib
+import inspect
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar, overload
 
@@ -25,10 +27,12 @@ class RegistryError(ValueError):
     that callers report it like any other bad value."""
 
 
-def _origin(obj: Any) -> str:
-    """Where an entry was defined ("module.qualname"), to tell a re-import from a name clash."""
-    target = obj if callable(obj) and hasattr(obj, "__qualname__") else type(obj)
-    return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', '?')}"
+def _origin(obj: Any, caller: str) -> str:
+    """Where an entry was defined: "module.qualname" of a class or function, else the module that
+    registered it; tells a re-imported module from a name clash."""
+    if isinstance(obj, type) or inspect.isfunction(obj):
+        return f"{obj.__module__}.{obj.__qualname__}"
+    return caller
 
 
 class Registry(Generic[T]):
@@ -38,6 +42,7 @@ class Registry(Generic[T]):
         self.kind = kind
         self._builtins = dict(builtins)
         self._entries: dict[str, T] = {}
+        self._origins: dict[str, str] = {}
 
     @overload
     def register(self, name: str) -> Callable[[T], T]: ...
@@ -51,12 +56,15 @@ class Registry(Generic[T]):
         refused, so a plug-in cannot silently shadow a built-in."""
         if not isinstance(name, str) or not name:
             raise RegistryError(f"{self.kind} names are non-empty strings, got {name!r}")
+        caller = sys._getframe(1).f_globals.get("__name__", "?")
 
         def add(obj: T) -> T:
-            old = self._entries.get(name)
-            if old is not None and old is not obj and _origin(old) != _origin(obj):
-                raise RegistryError(f"{self.kind} {name!r} is already registered by {_origin(old)}")
+            origin = _origin(obj, caller)
+            old = self._origins.get(name)
+            if old is not None and self._entries[name] is not obj and old != origin:
+                raise RegistryError(f"{self.kind} {name!r} is already registered by {old}")
             self._entries[name] = obj
+            self._origins[name] = origin
             return obj
 
         return add if entry is None else add(entry)

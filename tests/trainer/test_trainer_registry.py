@@ -21,6 +21,7 @@ def test_builtins_import_on_first_use_and_a_broken_one_breaks_no_other(tmp_path,
     (tmp_path / "reg_silent.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path))
     REG._entries.clear()
+    REG._origins.clear()
     assert "reg_good" not in sys.modules and REG.names() == ["broken", "good", "silent"]
     assert REG.get("good") == 1 and "reg_good" in sys.modules
     with pytest.raises(ImportError, match="broken on purpose"):
@@ -48,6 +49,9 @@ def test_register_from_outside_and_clashes():
 
     with pytest.raises(RegistryError, match="already registered"):
         reg.register("mine", Other)
+    with pytest.raises(RegistryError, match=r"'stargan' is already registered by trainer\.nets\.stargan"):
+        NETWORKS.get("stargan")
+        NETWORKS.register("stargan", object())                          # an instance from another module
 
 
 def test_the_built_in_names():
