@@ -167,8 +167,6 @@ class SegmentParser(nn.Module):
         return torch.einsum("nchw,cs->nshw", probs, self.group).contiguous()
 
 
-
-
 class EditorExport(nn.Module):
     """What the app runs: (image, y_diff) -> edited (and, with G_seg, its predicted target mask).
     P is inside the graph, so callers never have to supply a mask; `g_input` is the method's g_input hook."""

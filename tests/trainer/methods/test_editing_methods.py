@@ -87,6 +87,11 @@ def test_variants_differ_only_in_what_the_paper_varies(synth_root, parser_run, t
         method_class("secgan").config_class(data=DataConfig(resolution=32), d_layers=3).check()
     with pytest.raises(ConfigError, match="divisible"):
         method_class("stargan").config_class(data=DataConfig(resolution=48), d_layers=6).check()
+    # the method, not a flag, decides what G reads and which branches exist; the backbone is a registered name
+    with pytest.raises(ConfigError, match=r"^input_mask: fixed by the method \(False for 'stargan'\)"):
+        method_class("stargan").config_class(input_mask=True).check()
+    with pytest.raises(ConfigError, match=r"^backbone: unknown editor backbone 'stargn'; known: .*attgan, stargan"):
+        method_class("secgan").config_class(backbone="stargn", parser="p").check()
 
 
 def test_semantic_consistency_gradients_reach_both_generators(synth_root, parser_run, tmp_path, attach, cpu):
