@@ -92,21 +92,18 @@ def evaluate_pack_editor(pack: str | Path, data: str | Path, evaluator: str | Pa
     SynthFaces native dataset, judged by the classifier of the `evaluator` run."""
     import torch
 
-    from trainer.checkpoint import load_trained_method
+    from trainer.checkpoint import load_attribute_judge
     from trainer.data.registry import DataConfig, build_dataset
     from trainer.metrics.editing_accuracy import evaluate_editor
     from trainer.pack_editor import open_pack_editor
 
     editor = open_pack_editor(pack, model)
     resolution = editor.entry.resolution
-    judge_method, _ = load_trained_method(evaluator, "cpu")
-    if judge_method.cfg.data.resolution != resolution:
-        raise ValueError(f"evaluator: trained at {judge_method.cfg.data.resolution}², the editor works at "
-                         f"{resolution}²")
+    judge = load_attribute_judge(evaluator, resolution)
     dataset = build_dataset(DataConfig(name="synthfaces", root=str(data), resolution=resolution, num_workers=0),
                             split)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=False)
-    return evaluate_editor(editor, judge_method.nets["classifier"], loader, resolution=resolution,
+    return evaluate_editor(editor, judge, loader, resolution=resolution,
                            segments=editor.segments, limit=limit)
 
 

@@ -420,15 +420,9 @@ class EditingMethod(Method):
             if not self.cfg.evaluator:
                 raise ConfigError("evaluator: evaluation needs the run folder of an attribute evaluator "
                                   "classifier (--evaluator RUN_DIR)")
-            from trainer.checkpoint import load_trained_method
+            from trainer.checkpoint import load_attribute_judge
 
-            method, _ = load_trained_method(self.cfg.evaluator, self.device)
-            if getattr(method.cfg, "task", None) != "attributes":
-                raise ConfigError(f"evaluator: {self.cfg.evaluator} is not an attribute classifier run")
-            if method.cfg.data.resolution != self.cfg.data.resolution:
-                raise ConfigError(f"evaluator: trained at {method.cfg.data.resolution}², the editor works "
-                                  f"at {self.cfg.data.resolution}²")
-            self._evaluator = unwrap(method.nets["classifier"]).eval()
+            self._evaluator = load_attribute_judge(self.cfg.evaluator, self.cfg.data.resolution, self.device)
         return self._evaluator
 
     @torch.no_grad()
