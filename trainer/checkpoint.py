@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from faceeditor.core.atomic_io import atomic_write
-from trainer.config import CONFIG_NAME, TrainConfig, load_config
+from trainer.config import CONFIG_NAME, ConfigError, TrainConfig, load_config
 
 CKPT_PATTERN = re.compile(r"^ckpt-(\d+)\.pt$")
 FORMAT_VERSION = 1
@@ -188,3 +188,17 @@ def load_trained_method(run_dir: str | os.PathLike, device: torch.device | str =
     if state.get("method_state"):
         method.load_state_dict(state["method_state"])
     return method, state
+
+
+def load_attribute_judge(run_dir: str | os.PathLike, resolution: int,
+                         device: torch.device | str = "cpu") -> torch.nn.Module:
+    """The attribute classifier of an evaluator run (eval mode), the judge of the editing evaluation;
+    ConfigError when the run is no attribute classifier or was trained at another resolution."""
+    from trainer.distributed import unwrap
+
+    method, _ = load_trained_method(run_dir, device)
+    if getattr(method.cfg, "task", None) != "attributes":
+        raise ConfigError(f"evaluator: {run_dir} is not an attribute classifier run")
+    if method.cfg.data.resolution != resolution:
+        raise ConfigError(f"evaluator: trained at {method.cfg.data.resolution}², the editor works at {resolution}²")
+    return unwrap(method.nets["classifier"]).eval()

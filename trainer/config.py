@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from faceeditor.core.atomic_io import write_text_atomic
 from trainer.data.registry import DataConfig
+from trainer.registry import METHODS
 
 CONFIG_NAME = "config.json"
 
@@ -346,10 +347,8 @@ def load_json(path: str | os.PathLike) -> dict[str, Any]:
 
 def config_class_for(method: str) -> type[TrainConfig]:
     """The config dataclass of a method name (imports the method's module)."""
-    from trainer.methods.base import method_class
-
     try:
-        return method_class(method).config_class
+        return METHODS.get(method).config_class
     except ValueError as exc:
         raise ConfigError(f"method: {exc}") from None
     except ImportError as exc:

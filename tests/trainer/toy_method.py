@@ -16,12 +16,14 @@ from torch import nn
 
 from faceeditor.core.labels import PARSE_CLASSES
 from trainer.config import ConfigError, TrainConfig
-from trainer.data.registry import DATASETS, DataConfig
-from trainer.methods.base import METHODS, ExportSpec, Method, register_method
+from trainer.data.registry import DataConfig
+from trainer.methods.base import ExportSpec, Method, register_method
+from trainer.registry import DATASETS
 
 SPLIT_SIZES = {"train": 24, "val": 8, "test": 6}
 
 
+@DATASETS.register("toy")
 class ToyDataset(torch.utils.data.Dataset):
     """Deterministic random images; `flip` (train split) draws from the global torch RNG, as the real
     datasets do, so the loop's per-sample seeding is exercised."""
@@ -148,10 +150,6 @@ class ToyMethod(Method):
             backbone="toynet", resolution=r,
             classes=["dark", "bright"] if self.cfg.classes == 2 else list(PARSE_CLASSES[:self.cfg.classes]),
         )]
-
-
-METHODS.setdefault("toy", __name__)
-DATASETS.setdefault("toy", f"{__name__}:ToyDataset")
 
 
 def toy_config(run_dir: str, **overrides) -> ToyConfig:

@@ -1,5 +1,8 @@
 """faceeditor-train evaluate-pack: measure a pack's exported models (the ONNX graphs the app runs) on a
-SynthFaces native dataset, independently of the training run that produced them."""
+SynthFaces native dataset, independently of the training run that produced them.
+
+With `--evaluator RUN_DIR` (an attribute classifier run) the pack's attribute editor is judged too, by the
+§4.4 evaluation of trainer/metrics/editing_accuracy.py, the code that judges the method in training."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +13,7 @@ import numpy as np
 
 from faceeditor.cli import CLIError
 
-HELP = "evaluate a pack's parser and classifiers with ONNX Runtime on a SynthFaces native dataset"
+HELP = "evaluate a pack's parser, classifiers (and editor) with ONNX Runtime on a SynthFaces native dataset"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,9 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=("train", "val", "test", "all"), default="all")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
+    parser.add_argument("--evaluator", metavar="RUN_DIR", help="attribute classifier run that judges the "
+                        "pack's attribute editor (§4.4 editing evaluation; needs --split train, val or test)")
+    parser.add_argument("--limit", type=int, default=0, help="images for the editing evaluation (0 = all)")
 
 
-def evaluate_pack(pack: str | Path, data: str | Path, split: str = "all", batch: int = 32) -> dict:
+def evaluate_pack(pack: str | Path, data: str | Path, split: str = "all", batch: int = 32,
+                  allow_empty: bool = False) -> dict:
     """Per-class IoU and mIoU of the parse model, per-attribute / per-expression accuracy of the
     classifiers, over the chosen split of a SynthFaces native dataset."""
     from faceeditor.core.labels import EVALUATOR_ATTRIBUTES, EXPRESSIONS, NUM_CLASSES, PARSE_CLASSES
@@ -35,7 +42,7 @@ def evaluate_pack(pack: str | Path, data: str | Path, split: str = "all", batch:
     lo, hi = (0, meta["count"]) if split == "all" else split_ranges(meta["count"])[split]
     engine = Engine([pack])
     has = {task: engine.has_task(task) for task in ("parse", "classify_attributes", "classify_expression")}
-    if not any(has.values()):
+    if not any(has.values()) and not allow_empty:
         raise ValueError(f"{pack}: no parse or classify model to evaluate")
     miou = MeanIoU(NUM_CLASSES)
     # judge the attributes the classifier and the dataset both know, in the classifier's order
@@ -79,13 +86,41 @@ def evaluate_pack(pack: str | Path, data: str | Path, split: str = "all", batch:
     return out
 
 
+def evaluate_pack_editor(pack: str | Path, data: str | Path, evaluator: str | Path, split: str = "test",
+                         batch: int = 32, limit: int = 0, model: str | None = None) -> dict:
+    """The §4.4 editing figures of the pack's edit_attributes model (run by ONNX Runtime) on a split of a
+    SynthFaces native dataset, judged by the classifier of the `evaluator` run."""
+    import torch
+
+    from trainer.checkpoint import load_attribute_judge
+    from trainer.data.registry import DataConfig, build_dataset
+    from trainer.metrics.editing_accuracy import evaluate_editor
+    from trainer.pack_editor import open_pack_editor
+
+    editor = open_pack_editor(pack, model)
+    resolution = editor.entry.resolution
+    judge = load_attribute_judge(evaluator, resolution)
+    dataset = build_dataset(DataConfig(name="synthfaces", root=str(data), resolution=resolution, num_workers=0),
+                            split)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=False)
+    return evaluate_editor(editor, judge, loader, resolution=resolution,
+                           segments=editor.segments, limit=limit)
+
+
 def run(args: argparse.Namespace) -> int:
     from faceeditor.engine.validate import PackError
+    from trainer.checkpoint import CheckpointError
+    from trainer.config import ConfigError
     from trainer.data.synthfaces.native import NativeReadError
 
     try:
-        figures = evaluate_pack(args.pack, args.data, args.split, args.batch)
-    except (PackError, NativeReadError, ValueError) as exc:
+        figures = evaluate_pack(args.pack, args.data, args.split, args.batch, allow_empty=bool(args.evaluator))
+        if args.evaluator:
+            if args.split == "all":
+                raise ValueError("--evaluator: the editing evaluation needs --split train, val or test")
+            figures["edit_attributes"] = evaluate_pack_editor(args.pack, args.data, args.evaluator, args.split,
+                                                              args.batch, args.limit)
+    except (PackError, NativeReadError, ValueError, CheckpointError, ConfigError) as exc:
         raise CLIError(str(exc)) from None
     text = json.dumps(figures, indent=2)
     print(text)

@@ -10,7 +10,8 @@ import os
 import time
 
 from faceeditor.cli import CLIError
-from trainer.data.registry import DATASETS, SPLITS, DataConfig
+from trainer.data.registry import SPLITS, DataConfig
+from trainer.registry import DATASETS
 
 HELP = "decode, crop and resize a dataset once into a memory-mapped cache (per split and resolution)"
 

@@ -160,7 +160,7 @@ def _changed_settings(cfg: TrainConfig) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trainer.methods.base import METHODS
+    from trainer.registry import METHODS
 
     if args.list_methods:
         print("\n".join(sorted(METHODS)))

@@ -30,6 +30,7 @@ from trainer.data.errors import DatasetError
 from trainer.data.image_files import read_rgb
 from trainer.data.registry import DataConfig
 from trainer.data.transforms import crop, crop_resize_points, resize_image, square_around
+from trainer.registry import DATASETS
 
 AFFECTNET_EXPRESSIONS = {0: "neutral", 1: "happy", 2: "sad", 3: "surprised", 4: "fearful", 5: "disgusted",
                          6: "angry", 7: "contemptuous"}
@@ -46,6 +47,7 @@ def face_crop(box: tuple[float, float, float, float], width: int, height: int) -
     return square_around(x + w / 2, y + h / 2, max(w, h) * (1 + 2 * BOX_MARGIN), width, height)
 
 
+@DATASETS.register("affectnet")
 class AffectNetDataset(FaceFolderDataset):
     """AffectNet photos cropped around the annotated face, with expression and 68 landmarks."""
 

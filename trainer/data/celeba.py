@@ -31,6 +31,7 @@ from trainer.data.image_files import read_rgb
 from trainer.data.layouts import CELEBA_ATTGAN_SPLIT, CELEBA_COUNT, proportional_split, split_of_position
 from trainer.data.registry import DataConfig
 from trainer.data.transforms import center_square, crop, crop_resize_points, resize_image
+from trainer.registry import DATASETS
 
 OFFICIAL_PARTITION = {"0": "train", "1": "val", "2": "test"}
 ATTGAN_SPLIT = CELEBA_ATTGAN_SPLIT
@@ -133,6 +134,7 @@ def _identity(values: list[str]) -> int:
         raise ValueError(f"identity {values[0]!r} is not an integer") from None
 
 
+@DATASETS.register("celeba")
 class CelebADataset(FaceFolderDataset):
     """CelebA aligned images with the 15 evaluator attributes, 5 landmarks and identities."""
 

@@ -40,6 +40,7 @@ from trainer.data.layouts import (
 )
 from trainer.data.registry import DataConfig
 from trainer.data.transforms import center_square, crop, resize_image, resize_mask
+from trainer.registry import DATASETS
 
 _MASK_NAME = re.compile(r"^(\d+)_([a-z_]+)\.png$")
 
@@ -48,6 +49,7 @@ def _folder_of(k: int) -> str:
     return str(k // 2000)
 
 
+@DATASETS.register("celebamask_hq")
 class CelebAMaskHQDataset(FaceFolderDataset):
     """CelebA-HQ images with CelebAMask-HQ masks and attributes."""
 

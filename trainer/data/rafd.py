@@ -34,6 +34,7 @@ from trainer.data.image_files import read_rgb
 from trainer.data.layouts import rafd_face_box
 from trainer.data.registry import DataConfig
 from trainer.data.transforms import crop, resize_image
+from trainer.registry import DATASETS
 
 RAFD_IDENTITIES, RAFD_TRAIN_IDENTITIES, RAFD_VAL_IDENTITIES = 67, 60, 3
 RAFD_ANGLES = ("000", "045", "090", "135", "180")
@@ -79,6 +80,7 @@ def _choice(value: str, allowed: tuple[str, ...], what: str) -> set[str]:
     return items
 
 
+@DATASETS.register("rafd")
 class RaFDDataset(FaceFolderDataset):
     """RaFD images with expression, identity and gender."""
 

@@ -16,21 +16,14 @@ A sample is a dict of tensors; a dataset leaves out the keys it has no label for
     index       int64 (), position of the sample in its dataset
 
 Dataset classes are constructed as ``cls(cfg: DataConfig, split: str)`` with split one of
-"train", "val", "test".
+"train", "val", "test", and registered by name in trainer/registry.py DATASETS (the class decorated with
+``@DATASETS.register("name")``, the name listed there for a built-in one).
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
-# name -> "module:Class"; modules are imported only when a dataset is built.
-DATASETS: dict[str, str] = {
-    "synthfaces": "trainer.data.synthfaces_dataset:SynthFacesDataset",
-    "celeba": "trainer.data.celeba:CelebADataset",
-    "celebamask_hq": "trainer.data.celebamask_hq:CelebAMaskHQDataset",
-    "rafd": "trainer.data.rafd:RaFDDataset",
-    "affectnet": "trainer.data.affectnet:AffectNetDataset",
-}
+from trainer.registry import DATASETS
 
 SPLITS = ("train", "val", "test")
 
@@ -57,12 +50,8 @@ class DataConfig:
 
 
 def dataset_class(name: str) -> type:
-    try:
-        target = DATASETS[name]
-    except KeyError:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}") from None
-    module_name, cls_name = target.split(":")
-    return getattr(importlib.import_module(module_name), cls_name)
+    """The dataset class registered as `name` (RegistryError, a ValueError, lists the known ones)."""
+    return DATASETS.get(name)
 
 
 def build_dataset(cfg: DataConfig, split: str):

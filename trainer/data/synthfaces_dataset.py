@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 from faceeditor.core.labels import EVALUATOR_ATTRIBUTES, flip_class_lut
 from trainer.data.registry import SPLITS, DataConfig
 from trainer.data.synthfaces.native import NativeReadError, open_shard, read_meta
+from trainer.registry import DATASETS
 
 # iBUG 68: index of each point's mirror image.
 LANDMARK_FLIP = np.array(
@@ -23,6 +24,7 @@ LANDMARK_FLIP = np.array(
 )
 
 
+@DATASETS.register("synthfaces")
 class SynthFacesDataset(Dataset):
     """Reads a folder written by ``write_native`` (``cfg.root``); resizes to ``cfg.resolution`` when the
     shards were rendered at another size (area for images, nearest for masks, scaled landmarks)."""

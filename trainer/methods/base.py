@@ -4,12 +4,11 @@ The loop owns: device placement, DistributedDataParallel wrapping, autocast, LR 
 checkpoints, logging, the NaN guard and sample grids. A method owns its networks, its optimisers and what one
 training step does (losses and the update schedule, e.g. D every step and G every n_critic).
 
-Adding a method = one file in trainer/methods/ with a Method subclass decorated with @register_method, and
-its name in METHODS below.
+Adding a method = one file in trainer/methods/ with a Method subclass decorated with @register_method,
+and its name in trainer/registry.py METHODS (or, from outside the package, just the decorator).
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -19,31 +18,17 @@ import torch
 from torch import nn
 
 from trainer.config import TrainConfig
-
-# name -> module that defines it (imported on demand so that one broken method cannot break the others).
-METHODS: dict[str, str] = {
-    "parser": "trainer.methods.parser",
-    "classifier": "trainer.methods.classifier",
-    "stargan": "trainer.methods.stargan",
-    "attgan": "trainer.methods.attgan",
-    "concat": "trainer.methods.concat",
-    "secgan": "trainer.methods.secgan",
-    "scgan": "trainer.methods.scgan",
-}
-_REGISTRY: dict[str, type[Method]] = {}
+from trainer.registry import METHODS
 
 
 def register_method(cls: type[Method]) -> type[Method]:
-    _REGISTRY[cls.name] = cls
-    return cls
+    """Class decorator: register a Method subclass under its `name`."""
+    return METHODS.register(cls.name, cls)
 
 
 def method_class(name: str) -> type[Method]:
-    if name not in METHODS:
-        raise ValueError(f"unknown method {name!r}; known: {', '.join(sorted(METHODS))}")
-    if name not in _REGISTRY:
-        importlib.import_module(METHODS[name])
-    return _REGISTRY[name]
+    """The Method subclass registered as `name` (RegistryError, a ValueError, lists the known ones)."""
+    return METHODS.get(name)
 
 
 @dataclass

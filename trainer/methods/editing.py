@@ -1,25 +1,31 @@
-"""The attribute editors of SeCGAN's Table 1 on one engine: StarGAN / AttGAN baselines, Baseline + Concat,
-and SeCGAN (shared/papers/secgan.md). The registered methods (stargan.py, attgan.py, concat.py,
-secgan.py) are this class with their switches set, so that runs of equal length differ only in what the
-paper varies.
+"""The attribute editors of SeCGAN's Table 1 share this base: StarGAN / AttGAN baselines (stargan.py,
+attgan.py), Baseline + Concat (concat.py) and SeCGAN (secgan.py, shared/papers/secgan.md); MagGAN and SG-GAN
+extend it the same way.
 
-Every variant: G(x, y_diff) with the STGAN difference vector (targets = the labels of another image of
-the batch), WGAN-GP critic with an auxiliary attribute classifier, classification losses on real (D) and
-fake (G), and the reconstruction loss of eq. 5 (G(x, 0) = x) in place of StarGAN's cycle loss; D every
-step, G every n_critic steps (Algorithm 1).
+The base trains G(x, y_diff) with the STGAN difference vector (targets = the labels of another image of the
+batch) against a WGAN-GP critic with an auxiliary attribute classifier: classification losses on real (D)
+and fake (G), and the reconstruction loss of eq. 5 (G(x, 0) = x) in place of StarGAN's cycle loss; D every
+step, G every n_critic steps (Algorithm 1), on the same mini-batch. The networks come from the backbone named
+by the config (an EditorBackbone registered in trainer/registry.py NETWORKS by a file of trainer/nets/).
 
-- concat: G reads the image concatenated with the one-hot mask of the frozen parser P (12 segments).
-- secgan: a semantic branch G_seg/D_seg translates P's one-hot mask with the same y_diff (eqs. 6–10,
-  cross-entropy reconstruction), and the semantic consistency losses (eqs. 11–12) tie P(G_rgb(x)) and
-  G_seg(s) together, each branch trained against the one-hot output of the other.
+A method changes what it needs through hooks, so that runs of equal length differ only in what its paper
+varies:
+
+- g_input / rgb_in_channels: what G reads besides the image (concat: the one-hot mask of the frozen parser P);
+- extra_networks, critics, generators: networks of its own and which of them each phase updates;
+- d_loss / g_loss: the critic's and the generator's objective of one step (call super() and add terms);
+- editor: how the evaluation (trainer/metrics/editing_accuracy.py) runs the trained method;
+- export_name / export_module: what the pack carries.
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -29,27 +35,29 @@ from faceeditor.core.labels import ATTRIBUTES, NUM_CLASSES, PARSE_CLASSES, SECGA
 from trainer.config import ConfigError, TrainConfig
 from trainer.data.registry import DataConfig
 from trainer.distributed import unwrap
+from trainer.losses.classification import attribute_bce
+from trainer.losses.reconstruction import l1_reconstruction
+from trainer.losses.wgan_gp import generator_adversarial, gradient_penalty, interpolates, wasserstein_distance
 from trainer.methods.base import ExportSpec, Method
-from trainer.nets.attgan import AttGANDiscriminator, AttGANGenerator
-from trainer.nets.stargan import StarGANDiscriminator, StarGANGenerator
+from trainer.metrics.editing_accuracy import AttributeEditor, evaluate_editor, flip_target
+from trainer.nets.editor_backbone import EditorBackbone, editor_backbone
+
+__all__ = ["EditBatch", "EditingMethod", "EditorConfig", "EditorExport", "MethodEditor", "SegmentParser",
+           "flip_target", "one_hot_max", "segment_matrix", "segment_names"]
 
 N_ATTRS = len(ATTRIBUTES)
-HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair")
 SEGMENT_NAMES = [name for name, _ in SECGAN_SEGMENTS]
-# the originals' loss weights (StarGAN official code; AttGAN's lambda_1..3), used where a field is < 0
-BACKBONE_LAMBDAS = {
-    "stargan": {"lambda_cls": 1.0, "lambda_cls_g": 1.0, "lambda_rec": 10.0},
-    "attgan": {"lambda_cls": 1.0, "lambda_cls_g": 10.0, "lambda_rec": 100.0},
-}
+# fields that record what the method does (saved in every config.json); the method, not the flag, decides
+METHOD_FLAGS = ("input_mask", "semantic_branch")
 
 
 @dataclass
 class EditorConfig(TrainConfig):
     method: str = "stargan"
     data: DataConfig = field(default_factory=lambda: DataConfig(flip=True))
-    backbone: Literal["stargan", "attgan"] = "stargan"
-    input_mask: bool = False             # Baseline + Concat: G_rgb reads [image, one-hot mask of P]
-    semantic_branch: bool = False        # SeCGAN: G_seg/D_seg and the semantic consistency loss
+    backbone: str = "stargan"            # a network registered as an EditorBackbone (trainer/registry.py)
+    input_mask: bool = False             # records Baseline + Concat (G_rgb reads [image, one-hot mask of P])
+    semantic_branch: bool = False        # records SeCGAN (G_seg/D_seg and the semantic consistency loss)
     segments: Literal["secgan12", "parse19"] = "secgan12"
     parser: str = ""                     # run folder of the frozen face parser P (concat, secgan)
     evaluator: str = ""                  # run folder of the attribute evaluator classifier (evaluate)
@@ -78,9 +86,19 @@ class EditorConfig(TrainConfig):
     sample_every: int = 1000
     ckpt_every: int = 1000
 
+    # the method reads the frozen face parser P (a method's config class sets it)
+    needs_parser: ClassVar[bool] = False
+
+    def backbone_entry(self) -> EditorBackbone:
+        """The registered backbone; ConfigError naming the known ones if there is none of that name."""
+        try:
+            return editor_backbone(self.backbone)
+        except ValueError as exc:
+            raise ConfigError(f"backbone: {exc}") from None
+
     def weights(self) -> dict[str, float]:
         """λ values with the backbone's originals filled in."""
-        out = dict(BACKBONE_LAMBDAS[self.backbone])
+        out = dict(self.backbone_entry().lambdas)
         for k in out:
             if getattr(self, k) >= 0:
                 out[k] = float(getattr(self, k))
@@ -90,11 +108,15 @@ class EditorConfig(TrainConfig):
 
     def check(self) -> None:
         super().check()
-        if self.backbone not in BACKBONE_LAMBDAS:
-            raise ConfigError(f"backbone: expected 'stargan' or 'attgan', got {self.backbone!r}")
+        backbone = self.backbone_entry()
+        for f in dataclasses.fields(self):
+            if f.name in METHOD_FLAGS and getattr(self, f.name) != f.default:
+                raise ConfigError(f"{f.name}: fixed by the method ({f.default} for {self.method!r}); choose the "
+                                  f"method instead (concat reads the parser's mask, secgan adds the semantic "
+                                  f"branch)")
         if self.n_critic < 1:
             raise ConfigError(f"n_critic: expected a positive integer, got {self.n_critic!r}")
-        if (self.input_mask or self.semantic_branch) and not self.parser:
+        if self.needs_parser and not self.parser:
             raise ConfigError("parser: concat and secgan need the run folder of a trained face parser "
                               "(--parser RUN_DIR)")
         if self.lambda_gp < 0 or self.lambda_sc < 0:
@@ -106,10 +128,10 @@ class EditorConfig(TrainConfig):
         down = self.d_layers
         if res % (2 ** down):
             raise ConfigError(f"d_layers: data.resolution {res} must be divisible by 2**d_layers = {2 ** down}")
-        if self.backbone == "attgan" and res % (2 ** self.g_layers):
-            raise ConfigError(f"g_layers: data.resolution {res} must be divisible by 2**g_layers")
-        if self.backbone == "stargan" and res % 4:
-            raise ConfigError(f"data.resolution {res} must be divisible by 4 for the StarGAN generator")
+        try:
+            backbone.check(self)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 def segment_matrix(segments: str) -> torch.Tensor:
@@ -132,29 +154,6 @@ def one_hot_max(probs: torch.Tensor) -> torch.Tensor:
     return F.one_hot(probs.argmax(dim=1), probs.shape[1]).permute(0, 3, 1, 2).to(probs.dtype)
 
 
-def flip_target(y_src: torch.Tensor, k: int) -> torch.Tensor:
-    """The target labels of 'flip attribute k' (§4.4): k negated; turning a hair colour on turns the other
-    hair colours off (one hair colour at a time, as StarGAN's CelebA test does)."""
-    y = y_src.clone()
-    y[:, k] = 1.0 - y_src[:, k]
-    name = ATTRIBUTES[k]
-    if name in HAIR_COLOURS:
-        on = y[:, k] > 0.5
-        for other in HAIR_COLOURS:
-            if other != name:
-                y[on, ATTRIBUTES.index(other)] = 0.0
-    return y
-
-
-def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """WGAN-GP: (||∇ D(x̃)||_2 − 1)² at points x̃ drawn uniformly on the lines between real and fake."""
-    alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
-    mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-    adv, _ = critic(mixed)
-    grad, = torch.autograd.grad(adv.sum(), mixed, create_graph=True)
-    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
-
-
 class SegmentParser(nn.Module):
     """The frozen face parser P, returning probabilities over the model's segments (sums of the 19)."""
 
@@ -169,49 +168,133 @@ class SegmentParser(nn.Module):
 
 
 class EditorExport(nn.Module):
-    """What the app runs: (image, y_diff) -> edited (and, for SeCGAN, G_seg's predicted target mask).
-    P is inside the graph, so callers never have to supply a mask."""
+    """What the app runs: (image, y_diff) -> edited (and, with G_seg, its predicted target mask).
+    P is inside the graph, so callers never have to supply a mask; `g_input` is the method's g_input hook."""
 
-    def __init__(self, g_rgb: nn.Module, parser: nn.Module | None, g_seg: nn.Module | None, input_mask: bool):
+    def __init__(self, g_rgb: nn.Module, parser: nn.Module | None, g_seg: nn.Module | None,
+                 g_input: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]):
         super().__init__()
-        self.g_rgb, self.parser, self.g_seg, self.input_mask = g_rgb, parser, g_seg, input_mask
+        self.g_rgb, self.parser, self.g_seg, self.g_input = g_rgb, parser, g_seg, g_input
 
     def forward(self, image: torch.Tensor, y_diff: torch.Tensor):
         s_in = one_hot_max(self.parser(image)) if self.parser is not None else None
-        g_in = torch.cat([image, s_in], dim=1) if self.input_mask else image
-        edited = self.g_rgb(g_in, y_diff)
+        edited = self.g_rgb(self.g_input(image, s_in), y_diff)
         if self.g_seg is None:
             return edited
         return edited, torch.softmax(self.g_seg(s_in, y_diff), dim=1)
 
 
+@dataclass
+class EditBatch:
+    """One training step's tensors, shared by the d_loss and g_loss hooks: the images, their labels, the
+    targets (another image's labels), y_diff, P's one-hot mask (methods with a parser), G's input, and the
+    edited images of the G phase (set by EditingMethod.g_loss for the terms methods add)."""
+
+    x: torch.Tensor
+    y_src: torch.Tensor
+    y_trg: torch.Tensor
+    y_diff: torch.Tensor
+    s_in: torch.Tensor | None
+    g_in: torch.Tensor
+    x_fake: torch.Tensor | None = None
+
+
+class MethodEditor:
+    """A method in training as an AttributeEditor: images on any device in, edits on the method's device
+    out. P's mask of the last batch is kept, so that the 14 edits the evaluation asks of one batch read
+    the parser once."""
+
+    def __init__(self, method: EditingMethod):
+        self.method = method
+        self._last: tuple[torch.Tensor, torch.Tensor | None] | None = None
+
+    def source_mask(self, x: torch.Tensor) -> torch.Tensor | None:
+        """P's one-hot mask of x (None for a method without a parser)."""
+        if not self.method.cfg.needs_parser:
+            return None
+        if self._last is None or self._last[0] is not x:
+            self._last = (x, one_hot_max(self.method.nets["P"](x.to(self.method.device).float())))
+        return self._last[1]
+
+    @torch.no_grad()
+    def edit(self, x: torch.Tensor, y_diff: torch.Tensor) -> torch.Tensor:
+        m = self.method
+        return m.edit(x.to(m.device).float(), y_diff.to(m.device).float(), self.source_mask(x))
+
+
 class EditingMethod(Method):
-    """Base of stargan / attgan / concat / secgan (registered in their own files)."""
+    """Base of the attribute editors (stargan / attgan / concat / secgan, registered in their own files)."""
 
     config_class = EditorConfig
     cfg: EditorConfig
 
     def __init__(self, cfg: EditorConfig, device: torch.device):
         super().__init__(cfg, device)
+        self.backbone = cfg.backbone_entry()
         self.w = cfg.weights()
         self.n_seg = len(segment_names(cfg.segments))
-        self.uses_parser = cfg.input_mask or cfg.semantic_branch
         self._evaluator: nn.Module | None = None
+
+    # --- hooks ----------------------------------------------------------------------------------
+    @staticmethod
+    def g_input(x: torch.Tensor, s: torch.Tensor | None) -> torch.Tensor:
+        """What G_rgb reads: the image (concat adds P's one-hot mask). Also traced into the export."""
+        return x
+
+    def rgb_in_channels(self) -> int:
+        """Input channels of G_rgb, matching g_input."""
+        return 3
+
+    def extra_networks(self) -> dict[str, nn.Module]:
+        """Networks of the method besides G, D (and P), built right after G and D."""
+        return {}
+
+    def critics(self) -> list[str]:
+        """The networks the critic phase (d_loss) updates."""
+        return ["D"]
+
+    def generators(self) -> list[str]:
+        """The networks the generator phase (g_loss) updates."""
+        return ["G"]
+
+    def d_loss(self, b: EditBatch, out: dict[str, float]) -> torch.Tensor:
+        """The critics' objective of one step (every step): WGAN-GP + λ_cls classification of the real
+        images. Logs into `out`."""
+        with torch.no_grad():
+            x_fake = self.nets["G"](b.g_in, b.y_diff)
+        return self.critic_loss(self.nets["D"], b.x, x_fake, b.y_src, out, "D")
+
+    def g_loss(self, b: EditBatch, out: dict[str, float]) -> torch.Tensor:
+        """The generators' objective (every n_critic steps): adversarial + λ_cls_g classification of the
+        edits + λ_rec reconstruction G(x, 0) = x (eq. 5). Sets b.x_fake. Logs into `out`."""
+        G, D, w = self.nets["G"], self.nets["D"], self.w
+        b.x_fake = G(b.g_in, b.y_diff)
+        adv, cls = D(b.x_fake)
+        x_rec = G(b.g_in, torch.zeros_like(b.y_diff))
+        l_adv, l_cls, l_rec = generator_adversarial(adv), attribute_bce(cls, b.y_trg), l1_reconstruction(x_rec, b.x)
+        out.update({"G/adv": float(l_adv.detach()), "G/cls": float(l_cls.detach()), "G/rec": float(l_rec.detach())})
+        return l_adv + w["lambda_cls_g"] * l_cls + w["lambda_rec"] * l_rec
+
+    def editor(self) -> AttributeEditor:
+        """This method as the evaluation's AttributeEditor."""
+        return MethodEditor(self)
+
+    def export_name(self) -> str:
+        """The model's name in the pack."""
+        return self.name
+
+    def export_module(self) -> nn.Module:
+        """The graph the pack carries: (image, y_diff) -> edited (see EditorExport)."""
+        g = copy.deepcopy(unwrap(self.nets["G"])).float().cpu().eval()
+        p = copy.deepcopy(unwrap(self.nets["P"])).float().cpu().eval() if self.cfg.needs_parser else None
+        return EditorExport(g, p, None, self.g_input).eval()
 
     # --- networks -------------------------------------------------------------------------------
     def _generator(self, in_channels: int, out_channels: int, activation: str) -> nn.Module:
-        c = self.cfg
-        if c.backbone == "stargan":
-            return StarGANGenerator(N_ATTRS, in_channels, out_channels, c.g_width, 2, c.n_res, activation)
-        return AttGANGenerator(N_ATTRS, in_channels, out_channels, c.g_width, c.g_max_width, c.g_layers, 1, 1,
-                               activation)
+        return self.backbone.generator(self.cfg, N_ATTRS, in_channels, out_channels, activation)
 
     def _critic(self, in_channels: int) -> nn.Module:
-        c = self.cfg
-        res = c.data.resolution
-        if c.backbone == "stargan":
-            return StarGANDiscriminator(res, N_ATTRS, in_channels, c.d_width, c.d_layers)
-        return AttGANDiscriminator(res, N_ATTRS, in_channels, c.d_width, c.g_max_width, c.d_layers, c.fc_width)
+        return self.backbone.critic(self.cfg, N_ATTRS, in_channels)
 
     def _parser_net(self) -> nn.Module:
         """P rebuilt from the parser run's config (a copy kept in this run folder, so export and
@@ -251,15 +334,9 @@ class EditingMethod(Method):
         return SegmentParser(net, self.cfg.segments).eval().requires_grad_(False)
 
     def build_networks(self) -> dict[str, nn.Module]:
-        c = self.cfg
-        rgb_in = 3 + (self.n_seg if c.input_mask else 0)
-        nets: dict[str, nn.Module] = {"G": self._generator(rgb_in, 3, "tanh"), "D": self._critic(3)}
-        if c.semantic_branch:
-            # logits out; the softmax of Table 2/3 is applied here and in the export (log-softmax for the
-            # cross-entropy terms is then exact)
-            nets["G_seg"] = self._generator(self.n_seg, self.n_seg, "none")
-            nets["D_seg"] = self._critic(self.n_seg)
-        if self.uses_parser:
+        nets: dict[str, nn.Module] = {"G": self._generator(self.rgb_in_channels(), 3, "tanh"), "D": self._critic(3)}
+        nets.update(self.extra_networks())
+        if self.cfg.needs_parser:
             nets["P"] = self._parser_net()
         return nets
 
@@ -267,10 +344,7 @@ class EditingMethod(Method):
         return [n for n in self.nets if n != "P"]
 
     def compilable(self) -> list[str]:
-        return [n for n in ("G", "G_seg") if n in self.nets]
-
-    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {n: self.adam(self.nets[n].parameters()) for n in self.trainable()}
+        return [n for n in self.generators() if n in self.nets]
 
     # --- training -------------------------------------------------------------------------------
     def _inputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -279,104 +353,57 @@ class EditingMethod(Method):
             raise KeyError("the attribute editors need 'attrs'; this dataset has no attribute labels")
         y = batch["attrs"].to(self.device).float()[:, :N_ATTRS]
         s = None
-        if self.uses_parser:
+        if self.cfg.needs_parser:
             with torch.no_grad():
                 s = one_hot_max(self.nets["P"](x))
         return x, y, s
 
-    def _g_input(self, x: torch.Tensor, s: torch.Tensor | None) -> torch.Tensor:
-        return torch.cat([x, s], dim=1) if self.cfg.input_mask else x
-
-    @staticmethod
-    def _cls_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.binary_cross_entropy_with_logits(logits.float(), target, reduction="sum") / logits.shape[0]
+    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, y_src: torch.Tensor,
+                    out: dict[str, float], tag: str) -> torch.Tensor:
+        """−W + λ_gp GP + λ_cls BCE(real) of one critic; logs `tag`/wdist, /gp, /cls."""
+        w = self.w
+        adv_real, cls_real = critic(real)
+        adv_fake, _ = critic(fake)
+        x_hat = interpolates(real, fake)
+        gp = gradient_penalty(critic(x_hat)[0], x_hat)
+        wd = wasserstein_distance(adv_real, adv_fake)
+        l_cls = attribute_bce(cls_real, y_src)
+        out.update({f"{tag}/wdist": float(wd.detach()), f"{tag}/gp": float(gp.detach()),
+                    f"{tag}/cls": float(l_cls.detach())})
+        return -wd + w["lambda_gp"] * gp + w["lambda_cls"] * l_cls
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
-        w = self.w
-        G, D = self.nets["G"], self.nets["D"]
-        seg = self.cfg.semantic_branch
         x, y_src, s_in = self._inputs(batch)
         y_trg = y_src[torch.randperm(y_src.shape[0], device=y_src.device)]
-        y_diff = y_trg - y_src
-        g_in = self._g_input(x, s_in)
-        G.train()
-        D.train()
+        b = EditBatch(x, y_src, y_trg, y_trg - y_src, s_in, self.g_input(x, s_in))
+        self.nets["G"].train()
+        self.nets["D"].train()
         if "P" in self.nets:
             self.nets["P"].eval()
         out: dict[str, float] = {}
 
-        # --- critics (every step) ---
-        with torch.no_grad():
-            x_fake = G(g_in, y_diff)
-            s_fake = torch.softmax(self.nets["G_seg"](s_in, y_diff), dim=1) if seg else None
-        loss_d = self._critic_loss(D, x, x_fake, y_src, out, "D")
-        if seg:
-            loss_d = loss_d + self._critic_loss(self.nets["D_seg"], s_in, s_fake, y_src, out, "D_seg")
-        names_d = ["D", "D_seg"] if seg else ["D"]
-        for n in names_d:
-            self.optimizers[n].zero_grad(set_to_none=True)
-        loss_d.backward()
-        for n in names_d:
-            self.optimizers[n].step()
-
-        # --- generators (every n_critic steps, same mini-batch) ---
+        loss_d = self.d_loss(b, out)
+        self._update(self.critics(), loss_d)
         if (step + 1) % self.cfg.n_critic == 0:
-            zero = torch.zeros_like(y_diff)
-            x_fake = G(g_in, y_diff)
-            adv, cls = D(x_fake)
-            x_rec = G(g_in, zero)
-            l_adv, l_cls, l_rec = -adv.mean(), self._cls_loss(cls, y_trg), (x_rec - x).abs().mean()
-            loss_g = l_adv + w["lambda_cls_g"] * l_cls + w["lambda_rec"] * l_rec
-            out.update({"G/adv": float(l_adv.detach()), "G/cls": float(l_cls.detach()), "G/rec": float(l_rec.detach())})
-            if seg:
-                G_seg, D_seg = self.nets["G_seg"], self.nets["D_seg"]
-                G_seg.train()
-                D_seg.train()
-                logits = G_seg(s_in, y_diff)
-                s_fake = torch.softmax(logits, dim=1)
-                adv_s, cls_s = D_seg(s_fake)
-                rec_logits = G_seg(s_in, zero)
-                target_in = s_in.argmax(dim=1)
-                l_adv_s, l_cls_s = -adv_s.mean(), self._cls_loss(cls_s, y_trg)
-                l_rec_s = F.cross_entropy(rec_logits, target_in)
-                # semantic consistency (eqs. 11–12): each branch against the other's one-hot output
-                p_out = self.nets["P"](x_fake).clamp_min(1e-8)
-                l_sc_rgb = F.nll_loss(p_out.log(), s_fake.detach().argmax(dim=1))
-                l_sc_seg = F.cross_entropy(logits, p_out.detach().argmax(dim=1))
-                loss_g = loss_g + w["lambda_sc"] * l_sc_rgb
-                loss_g = loss_g + l_adv_s + w["lambda_cls_g"] * l_cls_s + w["lambda_rec"] * l_rec_s \
-                    + w["lambda_sc"] * l_sc_seg
-                out.update({"G_seg/adv": float(l_adv_s.detach()), "G_seg/cls": float(l_cls_s.detach()),
-                            "G_seg/rec": float(l_rec_s.detach()), "sc/rgb": float(l_sc_rgb.detach()), "sc/seg": float(l_sc_seg.detach())})
-            names_g = ["G", "G_seg"] if seg else ["G"]
-            for n in names_g:
-                self.optimizers[n].zero_grad(set_to_none=True)
-            # the two generators' losses share no parameters, so one backward of the sum updates each
-            # with its own objective (eqs. 14 and 16)
-            loss_g.backward()
-            for n in names_g:
-                self.optimizers[n].step()
+            # the generators' losses share no parameters, so one backward of the sum updates each with its
+            # own objective (SeCGAN eqs. 14 and 16)
+            self._update(self.generators(), self.g_loss(b, out))
         return out
 
-    def _critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, y_src: torch.Tensor,
-                     out: dict[str, float], tag: str) -> torch.Tensor:
-        w = self.w
-        adv_real, cls_real = critic(real)
-        adv_fake, _ = critic(fake)
-        gp = gradient_penalty(critic, real, fake)
-        wd = adv_real.mean() - adv_fake.mean()
-        l_cls = self._cls_loss(cls_real, y_src)
-        out.update({f"{tag}/wdist": float(wd.detach()), f"{tag}/gp": float(gp.detach()),
-                    f"{tag}/cls": float(l_cls.detach())})
-        return -wd + w["lambda_gp"] * gp + w["lambda_cls"] * l_cls
+    def _update(self, names: list[str], loss: torch.Tensor) -> None:
+        for n in names:
+            self.optimizers[n].zero_grad(set_to_none=True)
+        loss.backward()
+        for n in names:
+            self.optimizers[n].step()
 
     # --- inference helpers ----------------------------------------------------------------------
     @torch.no_grad()
     def edit(self, x: torch.Tensor, y_diff: torch.Tensor, s_in: torch.Tensor | None = None) -> torch.Tensor:
         G = unwrap(self.nets["G"])
-        if self.uses_parser and s_in is None:
+        if self.cfg.needs_parser and s_in is None:
             s_in = one_hot_max(self.nets["P"](x))
-        return G(self._g_input(x, s_in), y_diff)
+        return G(self.g_input(x, s_in), y_diff)
 
     @torch.no_grad()
     def sample_images(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -393,37 +420,24 @@ class EditingMethod(Method):
             if not self.cfg.evaluator:
                 raise ConfigError("evaluator: evaluation needs the run folder of an attribute evaluator "
                                   "classifier (--evaluator RUN_DIR)")
-            from trainer.checkpoint import load_trained_method
+            from trainer.checkpoint import load_attribute_judge
 
-            method, _ = load_trained_method(self.cfg.evaluator, self.device)
-            if getattr(method.cfg, "task", None) != "attributes":
-                raise ConfigError(f"evaluator: {self.cfg.evaluator} is not an attribute classifier run")
-            if method.cfg.data.resolution != self.cfg.data.resolution:
-                raise ConfigError(f"evaluator: trained at {method.cfg.data.resolution}², the editor works "
-                                  f"at {self.cfg.data.resolution}²")
-            self._evaluator = unwrap(method.nets["classifier"]).eval()
+            self._evaluator = load_attribute_judge(self.cfg.evaluator, self.cfg.data.resolution, self.device)
         return self._evaluator
 
     @torch.no_grad()
     def evaluate(self, loader: torch.utils.data.DataLoader) -> dict[str, float]:
-        """Editing accuracy per attribute and mean (flip each attribute of every test image, judge with the
-        evaluator), reconstruction PSNR/SSIM, Fréchet distance and Inception-style score in evaluator
-        feature space; on SynthFaces also the distance to the ground-truth edited render and G_seg's mask
-        accuracy against the ground-truth target mask."""
-        from trainer.metrics.editing_accuracy import EditingEvaluation
-
-        ev = EditingEvaluation(self, self.evaluator(), loader, limit=self.cfg.eval_limit)
-        return ev.run()
+        """The §4.4 protocol (trainer/metrics/editing_accuracy.py) on this method's editor, judged by the
+        evaluator run: the same code that judges an exported pack."""
+        return evaluate_editor(self.editor(), self.evaluator(), loader, resolution=self.cfg.data.resolution,
+                               segments=self.cfg.segments, limit=self.cfg.eval_limit)
 
     # --- export -----------------------------------------------------------------------------------
     def export_specs(self) -> list[ExportSpec]:
         c = self.cfg
         res = c.data.resolution
-        g = copy.deepcopy(unwrap(self.nets["G"])).float().cpu().eval()
-        p = copy.deepcopy(unwrap(self.nets["P"])).float().cpu().eval() if self.uses_parser else None
-        g_seg = copy.deepcopy(unwrap(self.nets["G_seg"])).float().cpu().eval() if c.semantic_branch else None
-        module = EditorExport(g, p, g_seg, c.input_mask).eval()
-        outputs = ["edited", "mask_probs"] if g_seg is not None else ["edited"]
+        module = self.export_module()
+        has_mask = getattr(module, "g_seg", None) is not None
         gen = torch.Generator().manual_seed(0)
         example = {"image": torch.rand(1, 3, res, res, generator=gen) * 2 - 1,
                    "y_diff": torch.zeros(1, N_ATTRS)}
@@ -433,15 +447,14 @@ class EditingMethod(Method):
             return {"image": batch["image"].float(), "y_diff": flip_target(y, 0) - y}
 
         return [ExportSpec(
-            name=f"{self.name}_{c.backbone}" if self.name in ("concat", "secgan") else self.name,
-            task="edit_attributes", module=module, example_inputs=example, output_names=outputs,
+            name=self.export_name(), task="edit_attributes", module=module, example_inputs=example,
+            output_names=["edited", "mask_probs"] if has_mask else ["edited"],
             backbone=c.backbone, resolution=res,
-            classes=segment_names(c.segments) if g_seg is not None else [],
+            classes=segment_names(c.segments) if has_mask else [],
             attributes=list(ATTRIBUTES),
             extra={"y_diff": "y_target - y_source (STGAN); trained on {-1, 0, 1}, sliders may go between "
                              "and beyond", "slider_range": [-2.0, 2.0],
-                   "parser_inside": bool(p is not None),
-                   "mask_probs": "G_seg's predicted target mask (softmax over classes)" if g_seg is not None
-                   else ""},
+                   "parser_inside": bool(c.needs_parser),
+                   "mask_probs": "G_seg's predicted target mask (softmax over classes)" if has_mask else ""},
             inputs_from_batch=from_batch,
         )]

@@ -58,6 +58,8 @@ from faceeditor.core.palette import PALETTE
 from trainer.config import ConfigError, TrainConfig, check_net_config
 from trainer.data.registry import DataConfig
 from trainer.distributed import unwrap
+from trainer.losses.classification import attribute_bce
+from trainer.losses.wgan_gp import gradient_penalty, interpolates
 from trainer.methods.base import ExportSpec, Method, register_method
 from trainer.metrics.accuracy import MultiLabelAccuracy
 from trainer.metrics.diversity import MeanAccumulator, mean_pairwise_feature_distance, mean_pairwise_l1
@@ -158,18 +160,6 @@ def _set_requires_grad(net: nn.Module, flag: bool) -> None:
         p.requires_grad_(flag)
 
 
-def interpolates(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """x̂ = ε x + (1 - ε) x̃ with ε ~ U(0, 1) per sample (Algorithm 1, line 10), requiring grad."""
-    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
-    return (eps * real + (1 - eps) * fake).detach().requires_grad_(True)
-
-
-def gradient_penalty(critic_out: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-    """WGAN-GP: mean over the batch of (||∇_x̂ D_d(x̂)||_2 - 1)², differentiable (double backward)."""
-    (grad,) = torch.autograd.grad(critic_out.float().sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
-
-
 def texture_energy(image: torch.Tensor, window: int) -> torch.Tensor:
     """Mean absolute finite difference in each window x window block, across columns (channel 0: vertical
     strands) and across rows (channel 1), all colour channels together: how much fine structure a region
@@ -178,11 +168,6 @@ def texture_energy(image: torch.Tensor, window: int) -> torch.Tensor:
     dy = (image[..., 1:, :] - image[..., :-1, :]).abs()
     energy = torch.cat([F.pad(dx, (0, 1)).mean(1, keepdim=True), F.pad(dy, (0, 0, 0, 1)).mean(1, keepdim=True)], 1)
     return F.avg_pool2d(energy, window)
-
-
-def attribute_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """A_c: BCE summed over attributes, averaged over the batch."""
-    return F.binary_cross_entropy_with_logits(logits.float(), target, reduction="sum") / max(1, logits.shape[0])
 
 
 @register_method

@@ -1,21 +1,25 @@
-"""SeCGAN §4.4 on any dataset: flip each of the 13 attributes of every test image and measure
+"""SeCGAN §4.4 on any dataset, for any attribute editor: flip each of the 13 attributes of every test image
+and measure
 
 - editing accuracy: the evaluator classifier sees the flipped attribute as asked (per attribute, mean);
-- reconstruction PSNR / SSIM of G(x, 0) against x;
+- reconstruction PSNR / SSIM of edit(x, 0) against x;
 - Fréchet distance between the evaluator features of real images and of each attribute's edits, averaged
   over attributes (as the paper's ssFID), and an Inception-style score of all edits, both in the
   evaluator's feature / label space (no Inception or SwAV weights exist offline);
 - on SynthFaces (whose renderer re-draws the same face with the attribute changed) the distance of each
   edit to the ground-truth edited render, with the unedited input's distance as reference, the editing
   accuracy the evaluator gives the ground-truth renders themselves (the ceiling a perfect editor reaches
-  with this evaluator), and, for a
-  model with a semantic branch, G_seg's pixel accuracy against the ground-truth target mask (reference:
-  the unchanged input mask).
+  with this evaluator), and, for an editor that predicts the target mask, its pixel accuracy against the
+  ground-truth target mask (reference: the true mask of the unedited input).
+
+The editor is anything with ``edit(x, y_diff)`` (AttributeEditor) and optionally ``predicted_mask(x,
+y_diff)``: a method in training (trainer/methods/editing.py MethodEditor) and an exported pack
+(trainer/pack_editor.py OnnxEditor) are judged by this same code.
 """
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -27,6 +31,38 @@ from trainer.metrics.frechet import frechet_distance_from_features
 from trainer.metrics.inception_score import inception_style_score_multilabel
 from trainer.metrics.psnr import psnr_per_image
 from trainer.metrics.ssim import ssim_per_image
+
+HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair")
+
+
+@runtime_checkable
+class AttributeEditor(Protocol):
+    """What the evaluation needs of an editor: images (N, 3, H, W) in [-1, 1] and y_diff = y_trg − y_src
+    (N, 13) in, edited images (N, 3, H, W) out (any device; the evaluation brings them to the CPU)."""
+
+    def edit(self, x: torch.Tensor, y_diff: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class MaskPredictingEditor(AttributeEditor, Protocol):
+    """An editor that also predicts the target mask (SeCGAN's G_seg): scores (N, S, H, W) over the S
+    segments (12 = SeCGAN's, 19 = the parse classes) whose argmax is the predicted class."""
+
+    def predicted_mask(self, x: torch.Tensor, y_diff: torch.Tensor) -> torch.Tensor: ...
+
+
+def flip_target(y_src: torch.Tensor, k: int) -> torch.Tensor:
+    """The target labels of 'flip attribute k' (§4.4): k negated; turning a hair colour on turns the other
+    hair colours off (one hair colour at a time, as StarGAN's CelebA test does)."""
+    y = y_src.clone()
+    y[:, k] = 1.0 - y_src[:, k]
+    name = ATTRIBUTES[k]
+    if name in HAIR_COLOURS:
+        on = y[:, k] > 0.5
+        for other in HAIR_COLOURS:
+            if other != name:
+                y[on, ATTRIBUTES.index(other)] = 0.0
+    return y
 
 
 def _synthfaces_meta(dataset: Any) -> dict | None:
@@ -104,27 +140,35 @@ class GroundTruthEdits:
 
 
 class EditingEvaluation:
-    """Runs the protocol for an EditingMethod (trainer/methods/editing.py) and an evaluator network."""
+    """Runs the protocol for an AttributeEditor judged by an evaluator network.
 
-    def __init__(self, method: Any, evaluator: nn.Module, loader: torch.utils.data.DataLoader, limit: int = 0,
-                 ground_truth: bool = True):
-        self.m = method
-        self.evaluator = evaluator
+    `judge(x)` returns (attribute logits (N, >= 13), features (N, F)) — the attribute classifier of
+    trainer/methods/classifier.py; `resolution` is the images' size and `segments` ("secgan12" or
+    "parse19") the classes of a predicted mask, both for the SynthFaces ground truth.
+    """
+
+    def __init__(self, editor: AttributeEditor, judge: nn.Module | None, loader: torch.utils.data.DataLoader, *,
+                 resolution: int, segments: str = "secgan12", limit: int = 0, ground_truth: bool = True):
+        self.editor = editor
+        self.judge = judge
         self.loader = loader
         self.limit = int(limit)
+        params = next(iter(judge.parameters()), None) if isinstance(judge, nn.Module) else None
+        self.device = params.device if params is not None else torch.device("cpu")
         meta = _synthfaces_meta(loader.dataset) if ground_truth else None
-        self.gt = GroundTruthEdits(meta, method.cfg.data.resolution, method.cfg.segments) if meta else None
+        self.gt = GroundTruthEdits(meta, resolution, segments) if meta else None
 
     def _judge(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, feats = self.evaluator(x.to(self.m.device).float())
+        logits, feats = self.judge(x.to(self.device).float())
         return logits.float()[:, :len(ATTRIBUTES)].cpu(), feats.float().cpu()
+
+    def _edit(self, x: torch.Tensor, y_diff: torch.Tensor) -> torch.Tensor:
+        return self.editor.edit(x, y_diff).float().cpu().clamp(-1, 1)
 
     @torch.no_grad()
     def run(self) -> dict[str, float]:
-        from trainer.distributed import unwrap
-        from trainer.methods.editing import flip_target
-
         k_attrs = len(ATTRIBUTES)
+        predicts_mask = isinstance(self.editor, MaskPredictingEditor)
         correct = np.zeros(k_attrs)
         seen = 0
         real_feats: list[torch.Tensor] = []
@@ -135,47 +179,52 @@ class EditingEvaluation:
         gt_l1, gt_ref_l1, gt_psnr = [], [], []
         gt_correct = np.zeros(k_attrs)
         mask_acc, mask_ref_acc = [], []
-        has_seg = "G_seg" in self.m.nets
         for batch in self.loader:
             if self.limit and seen >= self.limit:
                 break
             if self.limit:
                 batch = {k: v[: self.limit - seen] for k, v in batch.items()}
-            x, y_src, s_in = self.m._inputs(batch)
+            if "attrs" not in batch:
+                raise KeyError("the editing evaluation needs 'attrs'; this dataset has no attribute labels")
+            x = batch["image"].float()
+            y_src = batch["attrs"].float()[:, :k_attrs]
             n = x.shape[0]
             seen += n
-            rec = self.m.edit(x, torch.zeros_like(y_src), s_in)
-            xn, rn = x.cpu().numpy(), rec.clamp(-1, 1).cpu().numpy()
+            rec = self._edit(x, torch.zeros_like(y_src))
+            xn, rn = x.numpy(), rec.numpy()
             rec_psnr.append(psnr_per_image(rn, xn, 2.0))
             rec_ssim.append(ssim_per_image(rn, xn, 2.0))
             real_feats.append(self._judge(x)[1])
+            true_src = (self.gt.lut[batch["mask"].numpy()] if self.gt is not None and "mask" in batch
+                        else None)
             for k in range(k_attrs):
                 y_trg = flip_target(y_src, k)
                 y_diff = y_trg - y_src
-                out = self.m.edit(x, y_diff, s_in).clamp(-1, 1)
+                out = self._edit(x, y_diff)
                 logits, feats = self._judge(out)
-                correct[k] += ((logits[:, k] > 0).float() == y_trg[:, k].cpu()).sum().item()
+                correct[k] += ((logits[:, k] > 0).float() == y_trg[:, k]).sum().item()
                 fake_feats[k].append(feats)
                 fake_probs.append(torch.sigmoid(logits))
-                seg_pred = None
-                if has_seg:
-                    seg_pred = unwrap(self.m.nets["G_seg"])(s_in, y_diff).argmax(dim=1).cpu().numpy()
-                if self.gt is not None:
-                    ys, yt = y_src.cpu().numpy(), y_trg.cpu().numpy()
-                    on = out.cpu().numpy()
-                    gimgs = []
-                    for i in range(n):
-                        gimg, gmask = self.gt(int(batch["index"][i]), ys[i], yt[i])
-                        gimgs.append(gimg)
-                        gt_l1.append(float(np.abs(on[i] - gimg).mean()))
-                        gt_ref_l1.append(float(np.abs(xn[i] - gimg).mean()))
-                        gt_psnr.append(float(psnr_per_image(on[i], gimg, 2.0)[0]))
-                        if seg_pred is not None:
-                            mask_acc.append(float((seg_pred[i] == gmask).mean()))
-                            mask_ref_acc.append(float((s_in[i].argmax(dim=0).cpu().numpy() == gmask).mean()))
-                    # the evaluator on the ground-truth edits: the accuracy a perfect editor would get
-                    g_logits, _ = self._judge(torch.from_numpy(np.stack(gimgs)))
-                    gt_correct[k] += ((g_logits[:, k] > 0).float() == y_trg[:, k].cpu()).sum().item()
+                if self.gt is None:
+                    continue
+                seg_pred = (self.editor.predicted_mask(x, y_diff).argmax(dim=1).cpu().numpy() if predicts_mask
+                            else None)
+                ys, yt = y_src.numpy(), y_trg.numpy()
+                on = out.numpy()
+                gimgs = []
+                for i in range(n):
+                    gimg, gmask = self.gt(int(batch["index"][i]), ys[i], yt[i])
+                    gimgs.append(gimg)
+                    gt_l1.append(float(np.abs(on[i] - gimg).mean()))
+                    gt_ref_l1.append(float(np.abs(xn[i] - gimg).mean()))
+                    gt_psnr.append(float(psnr_per_image(on[i], gimg, 2.0)[0]))
+                    if seg_pred is not None:
+                        mask_acc.append(float((seg_pred[i] == gmask).mean()))
+                        if true_src is not None:
+                            mask_ref_acc.append(float((true_src[i] == gmask).mean()))
+                # the evaluator on the ground-truth edits: the accuracy a perfect editor would get
+                g_logits, _ = self._judge(torch.from_numpy(np.stack(gimgs)))
+                gt_correct[k] += ((g_logits[:, k] > 0).float() == y_trg[:, k]).sum().item()
         if seen == 0:
             raise ValueError("evaluation: the split is empty")
         per_attr = correct / seen
@@ -198,6 +247,13 @@ class EditingEvaluation:
             out.update({"gt_l1": float(np.mean(gt_l1)), "gt_l1_unedited": float(np.mean(gt_ref_l1)),
                         "gt_psnr": float(np.mean(gt_psnr))})
         if mask_acc:
-            out.update({"gseg_mask_acc": float(np.mean(mask_acc)),
-                        "gseg_mask_acc_unedited": float(np.mean(mask_ref_acc))})
+            out["gseg_mask_acc"] = float(np.mean(mask_acc))
+            if mask_ref_acc:
+                out["gseg_mask_acc_unedited"] = float(np.mean(mask_ref_acc))
         return out
+
+
+def evaluate_editor(editor: AttributeEditor, judge: nn.Module, loader: torch.utils.data.DataLoader, *,
+                    resolution: int, segments: str = "secgan12", limit: int = 0) -> dict[str, float]:
+    """The §4.4 figures of `editor` on `loader`'s data, judged by `judge` (see EditingEvaluation)."""
+    return EditingEvaluation(editor, judge, loader, resolution=resolution, segments=segments, limit=limit).run()

@@ -15,10 +15,14 @@ channels in, softmax out).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
+from trainer.nets.editor_backbone import EditorBackbone
 from trainer.nets.stargan import OUT_ACTIVATIONS, apply_out_activation, tile_condition
+from trainer.registry import NETWORKS
 
 
 class AttGANGenerator(nn.Module):
@@ -122,3 +126,23 @@ class AttGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         h = self.main(x)
         return self.adv(h), (self.cls(h) if self.cls is not None else None)
+
+
+def _generator(cfg: Any, n_attrs: int, in_channels: int, out_channels: int, activation: str) -> AttGANGenerator:
+    return AttGANGenerator(n_attrs, in_channels, out_channels, cfg.g_width, cfg.g_max_width, cfg.g_layers, 1, 1,
+                           activation)
+
+
+def _critic(cfg: Any, n_attrs: int, in_channels: int) -> AttGANDiscriminator:
+    return AttGANDiscriminator(cfg.data.resolution, n_attrs, in_channels, cfg.d_width, cfg.g_max_width,
+                               cfg.d_layers, cfg.fc_width)
+
+
+def _check(cfg: Any) -> None:
+    if cfg.data.resolution % (2 ** cfg.g_layers):
+        raise ValueError(f"g_layers: data.resolution {cfg.data.resolution} must be divisible by 2**g_layers")
+
+
+# AttGAN's lambda_1..3
+NETWORKS.register("attgan", EditorBackbone(
+    _generator, _critic, {"lambda_cls": 1.0, "lambda_cls_g": 10.0, "lambda_rec": 100.0}, _check))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from trainer.registry import NETWORKS
+
 
 @dataclass
 class ClassifierNetConfig:
@@ -54,6 +56,9 @@ class EvaluatorClassifier(nn.Module):
         """image (N, 3, H, W) in [-1, 1] -> (logits (N, num_outputs), features (N, feature_dim))."""
         features = self.trunk(x).mean(dim=(2, 3))
         return self.fc(self.dropout(features)), features
+
+
+NETWORKS.register("classifier", EvaluatorClassifier)
 
 
 class ClassifierExport(nn.Module):

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from faceeditor.core.labels import NUM_CLASSES
+from trainer.registry import NETWORKS
 
 ARCHS = ("bisenet", "unet")
 
@@ -270,6 +271,9 @@ class UNet(nn.Module):
 def build_parser_net(cfg: ParserNetConfig) -> nn.Module:
     """The network named by cfg.arch."""
     return BiSeNet(cfg) if cfg.arch == "bisenet" else UNet(cfg)
+
+
+NETWORKS.register("parser", build_parser_net)
 
 
 class ParserExport(nn.Module):

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.nets.stargan import ResidualBlock, instance_norm, tile_condition
+from trainer.registry import NETWORKS
 
 PAPER_WIDTH = 64                  # base channel count of Table 2
 
@@ -241,6 +242,9 @@ class SynthesizeExport(nn.Module):
 def build_scgan_nets(cfg: SCGANNetConfig) -> dict[str, nn.Module]:
     return {"generator": SCGANGenerator(cfg), "discriminator": SCGANDiscriminator(cfg),
             "segmentor": SCGANSegmentor(cfg)}
+
+
+NETWORKS.register("scgan", build_scgan_nets)
 
 
 def count_parameters(net: nn.Module) -> int:

@@ -10,8 +10,13 @@ statistics, so training, eval and the exported ONNX graph all normalise with the
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
+
+from trainer.nets.editor_backbone import EditorBackbone
+from trainer.registry import NETWORKS
 
 OUT_ACTIVATIONS = ("tanh", "softmax", "none")
 
@@ -141,3 +146,21 @@ class StarGANDiscriminator(nn.Module):
         adv = self.adv(h)
         cls = self.cls(h).flatten(1) if self.cls is not None else None
         return adv, cls
+
+
+def _generator(cfg: Any, n_attrs: int, in_channels: int, out_channels: int, activation: str) -> StarGANGenerator:
+    return StarGANGenerator(n_attrs, in_channels, out_channels, cfg.g_width, 2, cfg.n_res, activation)
+
+
+def _critic(cfg: Any, n_attrs: int, in_channels: int) -> StarGANDiscriminator:
+    return StarGANDiscriminator(cfg.data.resolution, n_attrs, in_channels, cfg.d_width, cfg.d_layers)
+
+
+def _check(cfg: Any) -> None:
+    if cfg.data.resolution % 4:
+        raise ValueError(f"data.resolution {cfg.data.resolution} must be divisible by 4 for the StarGAN generator")
+
+
+# the official code's loss weights
+NETWORKS.register("stargan", EditorBackbone(
+    _generator, _critic, {"lambda_cls": 1.0, "lambda_cls_g": 1.0, "lambda_rec": 10.0}, _check))

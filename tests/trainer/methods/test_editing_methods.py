@@ -87,6 +87,11 @@ def test_variants_differ_only_in_what_the_paper_varies(synth_root, parser_run, t
         method_class("secgan").config_class(data=DataConfig(resolution=32), d_layers=3).check()
     with pytest.raises(ConfigError, match="divisible"):
         method_class("stargan").config_class(data=DataConfig(resolution=48), d_layers=6).check()
+    # the method, not a flag, decides what G reads and which branches exist; the backbone is a registered name
+    with pytest.raises(ConfigError, match=r"^input_mask: fixed by the method \(False for 'stargan'\)"):
+        method_class("stargan").config_class(input_mask=True).check()
+    with pytest.raises(ConfigError, match=r"^backbone: unknown editor backbone 'stargn'; known: .*attgan, stargan"):
+        method_class("secgan").config_class(backbone="stargn", parser="p").check()
 
 
 def test_semantic_consistency_gradients_reach_both_generators(synth_root, parser_run, tmp_path, attach, cpu):
@@ -141,13 +146,13 @@ def test_ground_truth_edits_only_for_data_of_this_renderer_version(synth_root):
 
     ds = build_dataset(DataConfig(root=str(synth_root), resolution=32, num_workers=0), "test")
     assert ds.meta["renderer_version"] == RENDERER_VERSION
-    method = SimpleNamespace(cfg=SimpleNamespace(data=SimpleNamespace(resolution=32), segments="secgan12"))
-    assert EditingEvaluation(method, None, DataLoader(ds)).gt is not None
+    editor = SimpleNamespace(edit=lambda x, y_diff: x)
+    assert EditingEvaluation(editor, None, DataLoader(ds), resolution=32).gt is not None
     # another version, and no key at all (datasets written before it existed were drawn by version 1)
     for other, version in (({"renderer_version": RENDERER_VERSION + 1}, RENDERER_VERSION + 1), ({}, 1)):
         ds.meta = {k: v for k, v in ds.meta.items() if k != "renderer_version"} | other
         with pytest.warns(UserWarning, match=rf"renderer v{version}, this is v{RENDERER_VERSION}"):
-            assert EditingEvaluation(method, None, DataLoader(ds)).gt is None
+            assert EditingEvaluation(editor, None, DataLoader(ds), resolution=32).gt is None
 
 
 def test_flip_target_keeps_one_hair_colour():

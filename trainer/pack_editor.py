@@ -1,0 +1,66 @@
+"""An exported attribute editor (an `edit_attributes` model of a pack) run by ONNX Runtime, as the
+AttributeEditor of trainer/metrics/editing_accuracy.py: the graph the app runs is judged by the same code
+as the method that was trained."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from faceeditor.core.labels import ATTRIBUTES
+from faceeditor.engine.manifest import Manifest, ModelEntry
+
+
+class OnnxEditor:
+    """(image, y_diff) -> edited through the pack's ONNX graph on the CPU. The last call's outputs are
+    kept, so that asking for the edit and the predicted mask of the same inputs runs the graph once."""
+
+    def __init__(self, pack_dir: Path, entry: ModelEntry):
+        import onnxruntime as ort
+
+        if list(entry.attributes) != list(ATTRIBUTES):
+            raise ValueError(f"{pack_dir}: model {entry.name!r} reads the attributes {entry.attributes}, "
+                             f"not the 13 of this project in their order")
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        self.entry = entry
+        self.session = ort.InferenceSession(str(pack_dir / entry.file), sess_options=opts,
+                                            providers=["CPUExecutionProvider"])
+        self.input_names = [t.name for t in entry.inputs]
+        self.output_names = [t.name for t in entry.outputs]
+        self.segments = "parse19" if len(entry.classes) == 19 else "secgan12"
+        self._last: tuple[torch.Tensor, torch.Tensor, list[np.ndarray]] | None = None
+
+    def _run(self, x: torch.Tensor, y_diff: torch.Tensor) -> list[np.ndarray]:
+        if self._last is None or self._last[0] is not x or self._last[1] is not y_diff:
+            feeds = dict(zip(self.input_names, (x.detach().float().cpu().numpy(),
+                                                y_diff.detach().float().cpu().numpy()), strict=True))
+            self._last = (x, y_diff, self.session.run(self.output_names, feeds))
+        return self._last[2]
+
+    def edit(self, x: torch.Tensor, y_diff: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self._run(x, y_diff)[0])
+
+
+class OnnxMaskEditor(OnnxEditor):
+    """An exported editor with a second output, the predicted target mask (SeCGAN's `mask_probs`)."""
+
+    def predicted_mask(self, x: torch.Tensor, y_diff: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self._run(x, y_diff)[1])
+
+
+def open_pack_editor(pack_dir: str | os.PathLike, model: str | None = None) -> OnnxEditor:
+    """The pack's `edit_attributes` model named `model` (or its only one) as an editor."""
+    pack = Path(pack_dir)
+    entries = Manifest.load(pack).models_for("edit_attributes")
+    if model is not None:
+        entries = [e for e in entries if e.name == model]
+    if len(entries) != 1:
+        names = ", ".join(e.name for e in Manifest.load(pack).models_for("edit_attributes")) or "none"
+        raise ValueError(f"{pack}: expected one edit_attributes model{f' named {model!r}' if model else ''}; "
+                         f"the pack has: {names}")
+    entry = entries[0]
+    cls = OnnxMaskEditor if len(entry.outputs) > 1 else OnnxEditor
+    return cls(pack, entry)
