@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from faceeditor.engine.engine import Engine, LoadedModel
 
 MIN_MASK_SIZE = 16
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "samples"
-SAMPLE_SUFFIX_MASK, SAMPLE_SUFFIX_LANDMARKS = "_mask.png", "_landmarks.json"
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -200,36 +198,26 @@ def read_landmarks(path: str | os.PathLike, size: int, frame: int | None = None)
     return pts
 
 
-# --- the bundled samples ------------------------------------------------------------------------
+# --- the bundled samples (found by faceeditor.core.samples) --------------------------------------
 
-def sample_names(folder: Path = SAMPLES_DIR) -> list[str]:
+def sample_names(folder: str | os.PathLike | None = None) -> list[str]:
     """Names of the bundled SCGAN samples (a mask PNG and a landmarks JSON each)."""
-    if not folder.is_dir():
-        return []
-    return sorted(p.name[: -len(SAMPLE_SUFFIX_MASK)] for p in folder.glob(f"*{SAMPLE_SUFFIX_MASK}")
-                  if (folder / (p.name[: -len(SAMPLE_SUFFIX_MASK)] + SAMPLE_SUFFIX_LANDMARKS)).is_file())
+    from faceeditor.core.samples import synthesis_sample_names
+
+    return synthesis_sample_names(folder)
 
 
-def sample_files(name: str | None, folder: Path = SAMPLES_DIR) -> tuple[Path, Path]:
+def sample_files(name: str | None, folder: str | os.PathLike | None = None) -> tuple[Path, Path]:
     """(mask PNG, landmarks JSON) of a bundled sample; the first one when ``name`` is None."""
+    from faceeditor.core.samples import samples_dir, synthesis_sample_files
+
     names = sample_names(folder)
     if not names:
-        raise CLIError(f"no bundled samples in {str(folder)!r} (the installation is incomplete); give "
+        where = folder if folder is not None else samples_dir()
+        raise CLIError(f"no bundled samples in {str(where)!r} (the installation is incomplete); give "
                        "--mask and --landmarks")
     chosen = names[0] if name is None else name
-    if chosen not in names:
-        raise CLIError(f"--sample: no sample {chosen!r}; the bundled ones are {', '.join(names)}")
-    return folder / f"{chosen}{SAMPLE_SUFFIX_MASK}", folder / f"{chosen}{SAMPLE_SUFFIX_LANDMARKS}"
-
-
-def sample_attributes(landmarks_file: Path) -> dict[str, float]:
-    """The attributes a sample's landmarks file records for its face (``"attributes"``), if any."""
     try:
-        with open(landmarks_file, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return {}
-    attrs = data.get("attributes") if isinstance(data, dict) else None
-    if not isinstance(attrs, dict):
-        return {}
-    return {str(k): float(v) for k, v in attrs.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        return synthesis_sample_files(chosen, folder)
+    except LookupError as exc:
+        raise CLIError(f"--sample: {exc}") from None

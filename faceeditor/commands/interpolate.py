@@ -43,7 +43,6 @@ from faceeditor.commands._synthesis import (
     parse_settings,
     read_landmarks,
     read_mask,
-    sample_attributes,
     sample_files,
     sample_names,
 )
@@ -217,6 +216,8 @@ def preset_keyframes(preset: str, synth: SynthModel, *, frames: int, sample: str
             raise CLIError("--mask needs --landmarks (the landmarks of the face in that mask)")
         mask_file, lm_file = sample_files(sample)
         mask, landmarks = str(mask_file), str(lm_file)
+        from faceeditor.core.samples import sample_attributes
+
         attrs = {k: v for k, v in sample_attributes(lm_file).items() if k in synth.attributes}
     elif sample is not None:
         raise CLIError("give either --sample or --landmarks [--mask], not both")
