@@ -162,32 +162,13 @@ def choose_crop(photo: np.ndarray, mode: str, face_index: int | None, image_name
     return "face", index, len(faces), notes, landmarks
 
 
-# --- masks ----------------------------------------------------------------------------------------
-
-def model_classes_to_parse(classes: tuple[str, ...] | list[str]) -> np.ndarray:
-    """LUT from a model's mask classes (the 19 parse classes or SeCGAN's 12 segments) to parse-class
-    indices, so predicted masks can be coloured with the project palette. A segment takes the colour of
-    its first class (eyebrows -> l_brow, others -> background)."""
-    from faceeditor.core.labels import CLASS_INDEX, SECGAN_SEGMENTS
-
-    members = dict(SECGAN_SEGMENTS)
-    lut = []
-    for name in classes:
-        if name in CLASS_INDEX:
-            lut.append(CLASS_INDEX[name])
-        elif name in members:
-            lut.append(CLASS_INDEX[members[name][0]])
-        else:
-            raise CLIError(f"the editor's mask class {name!r} is neither a parse class nor a SeCGAN segment")
-    return np.asarray(lut, np.uint8)
-
-
 # --- run ------------------------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> int:
     from faceeditor.core.document import MAX_WORK_RESOLUTION, work_resolution
     from faceeditor.core.face_align import mask_to_photo, paste_back
     from faceeditor.core.image_io import ImageSaveError, save_image
+    from faceeditor.core.labels import to_parse_classes
     from faceeditor.core.palette import colorize
     from faceeditor.engine.engine import Engine, EngineError, RequestError
     from faceeditor.engine.requests import EditAttributesRequest, ParseRequest
@@ -282,8 +263,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         save_image(args.out, edited)
         if args.mask_out:
-            lut = model_classes_to_parse(result.mask_classes)
-            crop_mask = lut[result.masks[0]]
+            crop_mask = to_parse_classes(result.masks[0], result.mask_classes)
             save_image(args.mask_out, colorize(mask_to_photo(crop_mask, crop, fill=0)))
             summary["mask_out"] = str(args.mask_out)
     except ImageSaveError as exc:

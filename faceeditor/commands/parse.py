@@ -43,9 +43,6 @@ def run(args: argparse.Namespace) -> int:
 
     engine = Engine([pack.path], provider=args.provider)
     model = engine.models("parse")[0]
-    if list(model.entry.classes) != list(PARSE_CLASSES):
-        raise CLIError(f"pack {pack.name!r}: its parser predicts {len(model.entry.classes)} classes, "
-                       f"this command writes the {NUM_CLASSES} classes of the project")
     landmarks, mode = face_and_mode(photo, args.image, args.mode, "parse")
     crop = make_crop(photo, landmarks, mode, model.resolution)
     try:
