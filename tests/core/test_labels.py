@@ -4,7 +4,6 @@ import pytest
 from faceeditor.core import labels
 
 
-
 def test_class_list_matches_design_order():
     assert labels.NUM_CLASSES == 19
     assert labels.PARSE_CLASSES[0] == "background" and labels.PARSE_CLASSES[17] == "hair"

@@ -14,7 +14,6 @@ import torch
 from faceeditor.core.face_geometry import IBUG_MIRROR
 from faceeditor.core.labels import flip_class_lut
 
-
 # The 68-point mirror order has one owner, faceeditor.core.face_geometry.
 LANDMARK_FLIP_PERM: tuple[int, ...] = IBUG_MIRROR
 # CelebA's 5 points: lefteye, righteye, nose, leftmouth, rightmouth (named by image side).
