@@ -35,6 +35,7 @@ from faceeditor.core.face_align import (
     transform_points,
     warp,
 )
+from faceeditor.core.keyframes import KeyframeSpec
 from faceeditor.core.mask_layer import MaskLayer
 from faceeditor.core.project import Project
 
@@ -127,6 +128,7 @@ class Document:
     settings: dict[str, Any] = field(default_factory=dict)
     modified: bool = False
     crop_reason: str = ""                        # why the crop is what it is (crop_policy), for the user
+    keyframes: list[KeyframeSpec] = field(default_factory=list)   # the timeline, saved with the project
 
     @classmethod
     def from_photo(cls, photo: np.ndarray, landmarks: np.ndarray | None = None, *, mode: str = "auto",
@@ -159,6 +161,7 @@ class Document:
         if mask is not None:
             doc.mask = MaskLayer(mask)
         doc.edits = dict(project.edits)
+        doc.keyframes = list(project.keyframes)
         doc.settings.update(settings)
         doc.settings["crop_mode"] = doc.mode
         doc.settings["resolution"] = doc.crop.resolution
@@ -170,7 +173,7 @@ class Document:
         return Project(image=self.photo, mask=self.mask.data.copy(),
                        landmarks=None if self.landmarks is None else np.array(self.landmarks),
                        edits=_deep_copy_json(self.edits), settings=_deep_copy_json(self.settings),
-                       source=self.source)
+                       source=self.source, keyframes=list(self.keyframes))
 
     # --- geometry -----------------------------------------------------------------------------
     @property
