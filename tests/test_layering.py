@@ -21,7 +21,8 @@ PACKAGES = ("faceeditor", "trainer")
 CORE_QT_FREE = "core and engine are Qt-free"
 APP_NO_TORCH = "the app never imports torch or onnx"
 TRAINER_NO_UI = "the trainer never imports the UI"
-ALL_CONTRACTS = (CORE_QT_FREE, APP_NO_TORCH, TRAINER_NO_UI)
+RULES_NOT_IN_COMMANDS = "commands are not imported by core or engine"
+ALL_CONTRACTS = (CORE_QT_FREE, APP_NO_TORCH, TRAINER_NO_UI, RULES_NOT_IN_COMMANDS)
 
 
 def _lint_imports(root: Path) -> subprocess.CompletedProcess:
@@ -67,6 +68,11 @@ VIOLATIONS = {
     "ui imports onnx": ("faceeditor/ui/_bad_onnx.py", "import onnx\n", APP_NO_TORCH),
     "trainer imports the UI": ("trainer/_bad_ui.py", "from faceeditor.ui import __name__ as n\n", TRAINER_NO_UI),
     "trainer imports PySide6": ("trainer/nets/_bad_qt.py", "import PySide6.QtWidgets\n", TRAINER_NO_UI),
+    "core imports a command": ("faceeditor/core/_bad_cmd.py", "from faceeditor.commands import edit\n",
+                               RULES_NOT_IN_COMMANDS),
+    "engine imports the CLI lazily": (
+        "faceeditor/engine/_bad_cli.py", "def f():\n    from faceeditor.cli import CLIError\n    return CLIError\n",
+        RULES_NOT_IN_COMMANDS),
 }
 
 

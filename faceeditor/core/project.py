@@ -33,7 +33,13 @@ from PIL import Image
 
 from faceeditor.core.atomic_io import atomic_write
 from faceeditor.core.image_io import ImageLoadError, load_image, load_index_mask
-from faceeditor.core.keyframes import KeyframeError, KeyframeFile, KeyframeSpec, decode_keyframes, encode_keyframes
+from faceeditor.core.keyframes import (
+    KeyframeError,
+    KeyframeFile,
+    KeyframeSpec,
+    decode_keyframes,
+    encode_keyframes,
+)
 
 FORMAT = "faceeditor-project"
 SCHEMA_VERSION = 1
