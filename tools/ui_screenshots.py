@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from faceeditor.core.labels import CLASS_INDEX
     from faceeditor.core.preferences import Preferences
-    from faceeditor.ui.main_window import MainWindow, apply_dark_theme, bundled_samples
+    from faceeditor.core.samples import bundled_samples
+    from faceeditor.ui.main_window import MainWindow, apply_dark_theme
 
     app = QApplication.instance() or QApplication(["faceeditor"])
     apply_dark_theme(app)

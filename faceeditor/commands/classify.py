@@ -75,6 +75,7 @@ def _print_text(s: dict) -> None:
     for name, p in s["attributes"].items():
         print(f"  {name:<22}{p:>6.2f}  {'#' * round(20 * p)}")
     print(f"present (p > 0.5): {', '.join(s['present']) or '(none)'}")
+    print(f"crop: {s['crop']['reason']}")
     if "expression" in s:
         top = s["expression_top"]
         print(f"expression: {top} ({s['expression'][top]:.2f}); "
