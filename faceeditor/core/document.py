@@ -146,8 +146,8 @@ class Document:
         chosen = decision.mode
         crop = make_crop(photo, landmarks, chosen, int(resolution))
         return cls(photo=photo, crop=crop, mode=chosen, mask=MaskLayer(initial_mask(crop)), landmarks=landmarks,
-                   source=source, settings={"crop_mode": chosen, "resolution": int(resolution)},
-                   crop_reason=decision.reason)
+                   source=source, crop_reason=decision.reason,
+                   settings={"crop_mode": chosen, "resolution": int(resolution), "crop_reason": decision.reason})
 
     @classmethod
     def from_project(cls, project: Project, path: Path | None = None) -> Document:
@@ -163,6 +163,10 @@ class Document:
         doc.edits = dict(project.edits)
         doc.keyframes = list(project.keyframes)
         doc.settings.update(settings)
+        saved_reason = settings.get("crop_reason")
+        if isinstance(saved_reason, str) and doc.mode == mode:     # why the crop was chosen back then
+            doc.crop_reason = saved_reason
+        doc.settings["crop_reason"] = doc.crop_reason
         doc.settings["crop_mode"] = doc.mode
         doc.settings["resolution"] = doc.crop.resolution
         doc.project_path = path
@@ -210,6 +214,7 @@ class Document:
         self.crop, self.mode = new_crop, chosen
         self.mask = MaskLayer(new_mask)
         self.settings["crop_mode"] = chosen
+        self.settings["crop_reason"] = decision.reason
         self.settings["resolution"] = res
         self.modified = True
 

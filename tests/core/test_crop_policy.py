@@ -175,3 +175,17 @@ def test_the_commands_take_a_sample_whole_like_the_app(all_pack, tmp_path, capsy
                  ["edit", sample, "--set", "Young=1", "-o", tmp_path / "e.png", "--json"]):
         summary = _cli_json(capsys, *argv, *common)
         assert summary["mode"] == "whole" and summary["crop"]["corners"][0] == [-0.5, -0.5], argv[0]
+
+
+def test_a_project_keeps_its_crop_and_the_reason(astronaut_png, tmp_path):
+    from faceeditor.core.project import load_project, save_project
+
+    doc = open_path(astronaut_png).document
+    path = save_project(tmp_path / "a.fep", doc.to_project())
+    again = open_path(path).document
+    assert again.mode == "face" and again.crop_reason == doc.crop_reason
+    np.testing.assert_allclose(again.crop.matrix, doc.crop.matrix)
+    again.recrop("whole")
+    assert again.crop_reason == "the whole image is edited, as asked"
+    assert load_project(save_project(tmp_path / "b.fep", again.to_project())).settings["crop_reason"] == \
+        again.crop_reason
