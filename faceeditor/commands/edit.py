@@ -21,12 +21,16 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from faceeditor.cli import CLIError
 from faceeditor.commands._inputs import pack_for_task, read_image
 from faceeditor.commands._settings import check_attribute_names, parse_settings
+
+if TYPE_CHECKING:
+    from faceeditor.core.crop_policy import CropDecision, FaceSearch
 
 HELP = "edit a face's attributes (e.g. --set Bangs=1 --set Young=-0.5) and write the edited image"
 
@@ -109,7 +113,8 @@ def check_outputs(image: str, out: str, mask_out: str | None) -> None:
 
 # --- crop ---------------------------------------------------------------------------------------
 
-def choose_crop(photo: np.ndarray, mode: str, face_index: int | None, image_name: str):
+def choose_crop(photo: np.ndarray, mode: str, face_index: int | None, image_name: str
+                ) -> tuple[FaceSearch, CropDecision]:
     """(face search, crop decision) for the request: faceeditor.core.crop_policy's, as the app takes it.
 
     An editor needs a face: a picture without a usable one is refused unless "auto" may take it whole

@@ -28,7 +28,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +94,7 @@ def _seed(value: object, where: str) -> int:
 def _keyframe(synth: SynthModel, frame: int, *, mask: str | os.PathLike | None = None,
               landmarks: str | os.PathLike | None = None, seed: int | None = None,
               attributes: Mapping[str, float] | None = None, notes: list[str] | None = None,
-              points=None, where: str = "keyframe"):
+              points: Sequence[Sequence[float]] | None = None, where: str = "keyframe"):
     """A Keyframe with its files read and fitted to the model's resolution. ``points``: 68 landmarks given
     inline (pixels of the keyframe's mask, else of the model's picture) instead of a ``landmarks`` file."""
     from faceeditor.core.interpolation import Keyframe
@@ -145,7 +145,8 @@ def keyframes_from_file(path: str, synth: SynthModel, *, fps: float | None, fram
     return keys, float(fps), str(curve)
 
 
-def _inline_landmarks(points, size: int, frame: int | None, where: str) -> np.ndarray:
+def _inline_landmarks(points: Sequence[Sequence[float]], size: int, frame: int | None, where: str
+                      ) -> np.ndarray:
     """68 inline points (pixels of the keyframe's mask, else of the model's picture) at the model's size."""
     from faceeditor.core.face_geometry import LandmarkError, as_landmarks
 
