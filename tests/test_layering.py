@@ -21,9 +21,11 @@ PACKAGES = ("faceeditor", "trainer")
 CORE_QT_FREE = "core and engine are Qt-free"
 APP_NO_TORCH = "the app never imports torch or onnx"
 TRAINER_NO_UI = "the trainer never imports the UI"
+RULES_NOT_IN_COMMANDS = "commands are not imported by core or engine"
 UI_ON_TOP = "controllers and widgets import core and engine, never the reverse"
 WIDGETS_NO_CONTROLLERS = "widgets never import controllers"
-ALL_CONTRACTS = (CORE_QT_FREE, APP_NO_TORCH, TRAINER_NO_UI, UI_ON_TOP, WIDGETS_NO_CONTROLLERS)
+ALL_CONTRACTS = (CORE_QT_FREE, APP_NO_TORCH, TRAINER_NO_UI, RULES_NOT_IN_COMMANDS, UI_ON_TOP,
+                 WIDGETS_NO_CONTROLLERS)
 
 
 def _lint_imports(root: Path) -> subprocess.CompletedProcess:
@@ -71,6 +73,11 @@ VIOLATIONS = {
     "trainer imports PySide6": ("trainer/nets/_bad_qt.py", "import PySide6.QtWidgets\n", TRAINER_NO_UI),
     "widget imports a controller": ("faceeditor/ui/widgets/_bad.py", "import faceeditor.ui.controllers.parse\n",
                                     WIDGETS_NO_CONTROLLERS),
+    "core imports a command": ("faceeditor/core/_bad_cmd.py", "from faceeditor.commands import edit\n",
+                               RULES_NOT_IN_COMMANDS),
+    "engine imports the CLI lazily": (
+        "faceeditor/engine/_bad_cli.py", "def f():\n    from faceeditor.cli import CLIError\n    return CLIError\n",
+        RULES_NOT_IN_COMMANDS),
 }
 
 

@@ -38,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from faceeditor.core.labels import CLASS_INDEX
     from faceeditor.core.preferences import Preferences
+    from faceeditor.core.samples import bundled_samples
     from faceeditor.ui.main_window import MainWindow
-    from faceeditor.ui.startup import apply_dark_theme, bundled_samples
+    from faceeditor.ui.startup import apply_dark_theme
 
     app = QApplication.instance() or QApplication(["faceeditor"])
     apply_dark_theme(app)

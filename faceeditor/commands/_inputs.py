@@ -11,6 +11,7 @@ import numpy as np
 from faceeditor.cli import CLIError
 
 if TYPE_CHECKING:
+    from faceeditor.core.crop_policy import CropDecision
     from faceeditor.engine.registry import PackInfo
 
 
@@ -37,17 +38,17 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 def add_mode_argument(parser: argparse.ArgumentParser, verb: str) -> None:
     """--mode auto|face|whole, as the commands that work on an aligned face crop or the whole image take it."""
     parser.add_argument("--mode", choices=("auto", "face", "whole"), default="auto",
-                        help=f"{verb} the aligned face crop or the whole image (auto: whole for square "
-                             f"pictures up to 1024 px, else the face)")
+                        help=f"{verb} the aligned face crop or the whole image (auto: whole when the picture "
+                             "already frames its face like an aligned crop or has no usable face, else the "
+                             "face; faceeditor.core.crop_policy)")
 
 
-def face_and_mode(photo: np.ndarray, image: str, mode: str, verb: str) -> tuple[np.ndarray | None, str]:
-    """The main face's landmarks (None when not looked for or not found) and the crop mode --mode resolves
-    to; --mode face on a picture without a face is an error."""
-    from faceeditor.core.document import choose_mode, detect_landmarks
+def crop_choice(photo: np.ndarray, image: str, mode: str, verb: str) -> tuple[np.ndarray | None, CropDecision]:
+    """The main face's landmarks (None when not looked for or not found) and the crop decision for --mode
+    (crop_policy.choose_crop, as the app decides); --mode face on a picture without a face is an error."""
+    from faceeditor.core.crop_policy import choose_crop
 
-    landmarks, note = (None, None) if mode == "whole" else detect_landmarks(photo)
-    chosen = choose_mode(photo, landmarks, mode)
-    if mode == "face" and chosen != "face":
-        raise CLIError(f"{image}: no face found ({note}); use --mode whole to {verb} the whole image")
-    return landmarks, chosen
+    search, decision = choose_crop(photo, mode)
+    if mode == "face" and decision.mode != "face":
+        raise CLIError(f"{image}: {search.missing}; use --mode whole to {verb} the whole image")
+    return search.landmarks, decision

@@ -5,14 +5,12 @@ Sizes: a synthesis model draws square faces at its resolution R. A square mask o
 resized to R x R (nearest neighbour, so classes never blend); a non-square mask, or one smaller than
 MIN_MASK_SIZE, is refused rather than stretched or guessed. Landmark files hold pixel coordinates of a
 picture; they are scaled to R with that picture's size (the file's "size", else the accompanying mask's).
-Unset attributes take the model's default (manifest ``extra["attribute_defaults"]``), else 0 = absent,
-the value the SCGAN trainer's 0/1 labels give an attribute a face does not have.
+Unset attributes take the model's default (ModelEntry.attribute_defaults: manifest
+``extra["attribute_defaults"]``, else 0 = absent).
 """
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,8 +28,6 @@ if TYPE_CHECKING:
     from faceeditor.engine.engine import Engine, LoadedModel
 
 MIN_MASK_SIZE = 16
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "samples"
-SAMPLE_SUFFIX_MASK, SAMPLE_SUFFIX_LANDMARKS = "_mask.png", "_landmarks.json"
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,15 +65,8 @@ class SynthModel:
         return list(self.model.entry.attributes)
 
     def defaults(self) -> dict[str, float]:
-        """Value of every attribute the caller leaves unset (see the module docstring)."""
-        extra = self.model.entry.extra or {}
-        given = extra.get("attribute_defaults") if isinstance(extra, Mapping) else None
-        out = dict.fromkeys(self.attributes, 0.0)
-        if isinstance(given, Mapping):
-            for name, value in given.items():
-                if name in out and isinstance(value, int | float) and math.isfinite(value):
-                    out[name] = float(value)
-        return out
+        """Value of every attribute the caller leaves unset (engine.manifest.ModelEntry.attribute_defaults)."""
+        return self.model.entry.attribute_defaults()
 
     def attribute_values(self, settings: Mapping[str, float]) -> dict[str, float]:
         """Defaults overridden by ``settings`` (names already checked), in the model's order."""
@@ -117,25 +106,13 @@ def read_mask(path: str | os.PathLike, size: int, notes: list[str] | None = None
     """A 19-class mask file as (mask at size x size, its original side length).
 
     Index PNGs (grey or palette) hold class indices; a colour PNG is read through the project's class
-    palette (faceeditor.core.palette); either way faceeditor.core.mask_io checks the indices.
+    palette (faceeditor.core.mask_io.load_any_mask, as the app imports masks).
     """
-    from faceeditor.core.mask_io import MaskError, load_mask
-    from faceeditor.core.palette import PALETTE
+    from faceeditor.core.mask_io import MaskError, load_any_mask
     from faceeditor.engine.processing import resize_mask
 
-    palette = [tuple(int(v) for v in c) for c in PALETTE]
     try:
-        if not _is_colour_image(path):
-            mask = load_mask(path)
-        else:
-            try:
-                mask = load_mask(path, palette=palette)
-            except MaskError as exc:
-                try:
-                    mask = load_mask(path)  # a grey mask saved as RGB
-                except MaskError:
-                    raise CLIError(f"{exc} (a colour mask must use the project's class colours, "
-                                   "faceeditor.core.palette; or save the mask as an index PNG)") from None
+        mask = load_any_mask(path)
     except MaskError as exc:
         raise CLIError(str(exc)) from None
     h, w = mask.shape
@@ -153,83 +130,37 @@ def read_mask(path: str | os.PathLike, size: int, notes: list[str] | None = None
     return mask, h
 
 
-def _is_colour_image(path: str | os.PathLike) -> bool:
-    """Whether the file decodes as RGB(A) (mask_io then needs the palette); False when unreadable."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return im.mode in ("RGB", "RGBA", "RGBX")
-    except Exception:  # mask_io gives the real reason when it reads the file
-        return False
-
-
 def read_landmarks(path: str | os.PathLike, size: int, frame: int | None = None) -> np.ndarray:
-    """68 landmarks from a JSON file, in pixels of a size x size picture.
+    """68 landmarks from a JSON file, in pixels of a size x size picture
+    (faceeditor.core.face_geometry.load_landmarks_scaled: the file's "size", else ``frame``, else ``size``)."""
+    from faceeditor.core.face_geometry import LandmarkError, load_landmarks_scaled
 
-    The file's ``"size": [W, H]`` (if any), else ``frame`` (the side of the mask they belong to), else
-    ``size`` itself says which picture the coordinates refer to.
-    """
-    from faceeditor.core.face_geometry import LandmarkError, load_landmarks
-
-    name = os.fspath(path)
     try:
-        points = load_landmarks(path)
+        return load_landmarks_scaled(path, size, frame)
     except LandmarkError as exc:
         raise CLIError(str(exc)) from None
-    side = frame if frame is not None else size
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError) as exc:  # load_landmarks just read it; a race is still a clear error
-        raise CLIError(f"cannot read landmarks {name!r}: {exc}") from None
-    if isinstance(data, dict) and "size" in data:
-        given = data["size"]
-        if (not isinstance(given, list) or len(given) != 2
-                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in given)):
-            raise CLIError(f"landmarks {name!r}: \"size\" must be [width, height] in pixels, got {given!r}")
-        if given[0] != given[1]:
-            raise CLIError(f"landmarks {name!r}: picture size {given[0]}x{given[1]} is not square; the "
-                           "synthesis model draws square faces")
-        side = given[0]
-    pts = points * (size / side)
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    if (lo < -0.5 * size).any() or (hi > 1.5 * size).any():
-        raise CLIError(f"landmarks {name!r}: points lie far outside the {side}x{side} picture they are "
-                       "taken to belong to; give the picture size as \"size\": [W, H] in the file")
-    return pts
 
 
-# --- the bundled samples ------------------------------------------------------------------------
+# --- the bundled samples (found by faceeditor.core.samples) --------------------------------------
 
-def sample_names(folder: Path = SAMPLES_DIR) -> list[str]:
+def sample_names(folder: str | os.PathLike | None = None) -> list[str]:
     """Names of the bundled SCGAN samples (a mask PNG and a landmarks JSON each)."""
-    if not folder.is_dir():
-        return []
-    return sorted(p.name[: -len(SAMPLE_SUFFIX_MASK)] for p in folder.glob(f"*{SAMPLE_SUFFIX_MASK}")
-                  if (folder / (p.name[: -len(SAMPLE_SUFFIX_MASK)] + SAMPLE_SUFFIX_LANDMARKS)).is_file())
+    from faceeditor.core.samples import synthesis_sample_names
+
+    return synthesis_sample_names(folder)
 
 
-def sample_files(name: str | None, folder: Path = SAMPLES_DIR) -> tuple[Path, Path]:
+def sample_files(name: str | None, folder: str | os.PathLike | None = None) -> tuple[Path, Path]:
     """(mask PNG, landmarks JSON) of a bundled sample; the first one when ``name`` is None."""
+    from faceeditor.core.samples import samples_dir, synthesis_sample_files
+
     names = sample_names(folder)
     if not names:
-        raise CLIError(f"no bundled samples in {str(folder)!r} (the installation is incomplete); give "
+        where = folder if folder is not None else samples_dir()
+        raise CLIError(f"no bundled samples in {str(where)!r} (the installation is incomplete); give "
                        "--mask and --landmarks")
     chosen = names[0] if name is None else name
-    if chosen not in names:
-        raise CLIError(f"--sample: no sample {chosen!r}; the bundled ones are {', '.join(names)}")
-    return folder / f"{chosen}{SAMPLE_SUFFIX_MASK}", folder / f"{chosen}{SAMPLE_SUFFIX_LANDMARKS}"
-
-
-def sample_attributes(landmarks_file: Path) -> dict[str, float]:
-    """The attributes a sample's landmarks file records for its face (``"attributes"``), if any."""
     try:
-        with open(landmarks_file, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return {}
-    attrs = data.get("attributes") if isinstance(data, dict) else None
-    if not isinstance(attrs, dict):
-        return {}
-    return {str(k): float(v) for k, v in attrs.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        return synthesis_sample_files(chosen, folder)
+    except LookupError as exc:
+        raise CLIError(f"--sample: {exc}") from None

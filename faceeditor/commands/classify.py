@@ -10,7 +10,7 @@ import json
 import sys
 
 from faceeditor.cli import CLIError
-from faceeditor.commands._inputs import add_mode_argument, face_and_mode, pack_for_task, read_image
+from faceeditor.commands._inputs import add_mode_argument, crop_choice, pack_for_task, read_image
 
 HELP = "print the attribute (and expression) evaluators' reading of a face"
 
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceeditor.core.document import make_crop
+    from faceeditor.core.document import crop_summary, make_crop
     from faceeditor.engine.engine import Engine, EngineError
     from faceeditor.engine.requests import ClassifyAttributesRequest, ClassifyExpressionRequest
 
@@ -36,12 +36,14 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine([pack.path], provider=args.provider)
     attr_model = engine.models("classify_attributes")[0]
     expr_models = engine.models("classify_expression")
-    landmarks, mode = face_and_mode(photo, args.image, args.mode, "read")
+    landmarks, decision = crop_choice(photo, args.image, args.mode, "read")
+    mode = decision.mode
 
     summary: dict = {"image": str(args.image), "size": [int(photo.shape[1]), int(photo.shape[0])],
                      "mode": mode, "pack": pack.name}
     try:
         crop = make_crop(photo, landmarks, mode, attr_model.resolution)
+        summary["crop"] = crop_summary(crop, decision)
         result = engine.run(ClassifyAttributesRequest(images=[crop.image], model=attr_model.key))
         summary["attributes"] = {name: round(float(p), 4) for name, p in zip(result.names, result.probs[0],
                                                                                strict=True)}
@@ -73,6 +75,7 @@ def _print_text(s: dict) -> None:
     for name, p in s["attributes"].items():
         print(f"  {name:<22}{p:>6.2f}  {'#' * round(20 * p)}")
     print(f"present (p > 0.5): {', '.join(s['present']) or '(none)'}")
+    print(f"crop: {s['crop']['reason']}")
     if "expression" in s:
         top = s["expression_top"]
         print(f"expression: {top} ({s['expression'][top]:.2f}); "

@@ -5,9 +5,9 @@
 Each ``--set NAME=VALUE`` puts VALUE into the editor's difference vector y_diff (0 keeps the attribute,
 +1 adds it, -1 removes it; values in between and up to ±MAX_INTENSITY are allowed). Photos are edited
 through the face's CelebA-aligned crop at the app's working side (the editor reads it resized to its own),
-which is then pasted back (feathered) into the full photo; pictures that already are face crops are edited
-whole at their own size (see `choose_crop`). `--keep-detail` adds the editor's change to the picture
-instead of taking its output.
+which is then pasted back (feathered) into the full photo; pictures that already frame the face like an
+aligned crop are edited whole at their own size (faceeditor.core.crop_policy decides, as in the app).
+`--keep-detail` adds the editor's change to the picture instead of taking its output.
 
 With a face parser in the pack the written image keeps every pixel outside the asked attributes' regions
 (faceeditor.core.attribute_regions) as it was: generators repaint the whole crop, and ours blur what they
@@ -21,6 +21,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,16 +29,13 @@ from faceeditor.cli import CLIError
 from faceeditor.commands._inputs import pack_for_task, read_image
 from faceeditor.commands._settings import check_attribute_names, parse_settings
 
+if TYPE_CHECKING:
+    from faceeditor.core.crop_policy import CropDecision, FaceSearch
+
 HELP = "edit a face's attributes (e.g. --set Bangs=1 --set Young=-0.5) and write the edited image"
 
 # |VALUE| above this is refused: editors are trained on ±1 and turn to noise far beyond it.
 MAX_INTENSITY = 3.0
-# "auto" takes a square picture up to this side whose face already sits where CelebA's aligned crop puts
-# it (alignment would zoom by at most ALIGNED_MAX_ZOOM and move the centre by at most ALIGNED_MAX_SHIFT of
-# the side) as a face crop, edited whole.
-AUTO_WHOLE_MAX_SIDE = 1024
-ALIGNED_MAX_ZOOM = 1.6
-ALIGNED_MAX_SHIFT = 0.3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,9 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also search this folder for packs; repeatable")
     parser.add_argument("--model", metavar="NAME", help="the pack's editor to use (default: its first)")
     parser.add_argument("--mode", choices=("auto", "face", "whole"), default="auto",
-                        help="edit the aligned face crop or the whole image (auto: whole for a square "
-                             f"picture up to {AUTO_WHOLE_MAX_SIDE} px that is already a face crop, else "
-                             "the detected face)")
+                        help="edit the aligned face crop or the whole image (auto: whole for a picture "
+                             "that already frames its face like an aligned crop, else the detected face; "
+                             "faceeditor.core.crop_policy)")
     parser.add_argument("--no-align", action="store_true", help="same as --mode whole")
     parser.add_argument("--face", type=int, metavar="N",
                         help="edit the N-th detected face (0 = the largest confident one; see "
@@ -113,81 +111,40 @@ def check_outputs(image: str, out: str, mask_out: str | None) -> None:
         raise CLIError(f"--mask-out {mask_out} is the same file as -o")
 
 
-# --- crop -----------------------------------------------------------------------------------------
-
-def is_face_crop(photo: np.ndarray, landmarks: np.ndarray) -> bool:
-    """Whether a square picture's face already sits where the CelebA-aligned crop of that picture would
-    put it (then aligning again would only resample it)."""
-    from faceeditor.core.face_align import alignment_matrix, transform_points
-
-    side = photo.shape[0]
-    matrix = alignment_matrix(landmarks, side)
-    zoom = math.sqrt(abs(np.linalg.det(matrix[:, :2])))
-    centre = np.array([[(side - 1) / 2.0, (side - 1) / 2.0]])
-    shift = float(np.linalg.norm(transform_points(centre, matrix)[0] - centre[0])) / side
-    return 1.0 / ALIGNED_MAX_ZOOM <= zoom <= ALIGNED_MAX_ZOOM and shift <= ALIGNED_MAX_SHIFT
-
+# --- crop ---------------------------------------------------------------------------------------
 
 def choose_crop(photo: np.ndarray, mode: str, face_index: int | None, image_name: str
-                ) -> tuple[str, int | None, int, list[str], np.ndarray | None]:
-    """(mode "face"/"whole", face index, faces found, notes, landmarks of the face) for the request.
+                ) -> tuple[FaceSearch, CropDecision]:
+    """(face search, crop decision) for the request: faceeditor.core.crop_policy's, as the app takes it.
 
-    auto: a square picture up to AUTO_WHOLE_MAX_SIDE whose (first) face is already framed like an aligned
-    crop, or that has no detectable face, is edited whole; any other picture through its detected face
-    (none found = error). ``--face N`` always means the detected face N.
+    An editor needs a face: a picture without a usable one is refused unless "auto" may take it whole
+    anyway (a square picture up to AUTO_WHOLE_MAX_SIDE, e.g. an already cropped face the detector misses).
+    ``--face N`` always means the detected face N.
     """
-    from faceeditor.core import face_detect
+    from faceeditor.core import crop_policy
 
-    if mode == "whole":
-        return "whole", None, 0, [], None
-    h, w = photo.shape[:2]
     try:
-        faces = face_detect.detect_faces(photo, upsample=1 if max(h, w) <= 1024 else 0)
-    except face_detect.FaceModelsUnavailable as exc:
-        raise CLIError(f"face detection is unavailable ({exc}); use --no-align to edit the whole image") from None
-    square_crop = h == w and h <= AUTO_WHOLE_MAX_SIDE
-    if not faces:
-        if mode == "auto" and face_index is None and square_crop:
-            return "whole", None, 0, ["no face detected; the square picture is edited whole as a face crop"], None
-        raise CLIError(f"{image_name}: no face found in the {w}x{h} image; use --no-align to edit the "
-                       "whole picture (e.g. an already cropped face)")
-    index = 0 if face_index is None else face_index
-    if not 0 <= index < len(faces):
-        raise CLIError(f"--face {face_index}: {len(faces)} face{'s' if len(faces) > 1 else ''} found "
-                       f"(0..{len(faces) - 1})")
-    notes = [f"{len(faces)} faces found; editing face {index}"] if len(faces) > 1 else []
-    landmarks = faces[index].landmarks
-    if mode == "auto" and face_index is None and square_crop and is_face_crop(photo, landmarks):
-        return "whole", None, len(faces), notes, landmarks
-    return "face", index, len(faces), notes, landmarks
-
-
-# --- masks ----------------------------------------------------------------------------------------
-
-def model_classes_to_parse(classes: tuple[str, ...] | list[str]) -> np.ndarray:
-    """LUT from a model's mask classes (the 19 parse classes or SeCGAN's 12 segments) to parse-class
-    indices, so predicted masks can be coloured with the project palette. A segment takes the colour of
-    its first class (eyebrows -> l_brow, others -> background)."""
-    from faceeditor.core.labels import CLASS_INDEX, SECGAN_SEGMENTS
-
-    members = dict(SECGAN_SEGMENTS)
-    lut = []
-    for name in classes:
-        if name in CLASS_INDEX:
-            lut.append(CLASS_INDEX[name])
-        elif name in members:
-            lut.append(CLASS_INDEX[members[name][0]])
-        else:
-            raise CLIError(f"the editor's mask class {name!r} is neither a parse class nor a SeCGAN segment")
-    return np.asarray(lut, np.uint8)
+        search, decision = crop_policy.choose_crop(photo, mode, index=face_index)
+    except crop_policy.CropPolicyError as exc:
+        raise CLIError(f"--{exc}" if face_index is not None else str(exc)) from None
+    if mode != "whole" and search.unavailable is not None:
+        raise CLIError(f"face detection is unavailable ({search.unavailable}); use --no-align to edit the "
+                       "whole image")
+    if decision.face_missing and not (mode == "auto" and crop_policy.crop_shaped(photo.shape)):
+        h, w = photo.shape[:2]
+        what = "no face found" if search.landmarks is None else decision.reason.split(";")[0]
+        raise CLIError(f"{image_name}: {what} in the {w}x{h} image; use --no-align to edit the whole "
+                       "picture (e.g. an already cropped face)")
+    return search, decision
 
 
 # --- run ------------------------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> int:
-    from faceeditor.core.document import MAX_WORK_RESOLUTION, work_resolution
+    from faceeditor.core.document import MAX_WORK_RESOLUTION, crop_summary, make_crop, work_resolution
     from faceeditor.core.face_align import mask_to_photo, paste_back
     from faceeditor.core.image_io import ImageSaveError, save_image
+    from faceeditor.core.labels import to_parse_classes
     from faceeditor.core.palette import colorize
     from faceeditor.engine.engine import Engine, EngineError, RequestError
     from faceeditor.engine.requests import EditAttributesRequest, ParseRequest
@@ -225,7 +182,10 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--keep-outside: pack {pack.name!r} has no face parser to find the edited regions "
                        "(use --no-keep-outside, or a pack with a parse model)")
 
-    chosen, face_index, n_faces, notes, landmarks = choose_crop(photo, mode, args.face, str(args.image))
+    search, decision = choose_crop(photo, mode, args.face, str(args.image))
+    chosen, landmarks = decision.mode, search.landmarks
+    face_index = search.index if chosen == "face" else None
+    notes = [decision.reason, *search.notes]
     res = editor.resolution
     # Not cut at the editor's side, so that the pixels an edit keeps keep their detail: a picture edited
     # whole at its own side (unresampled when square), a face at the app's working side.
@@ -234,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         crop_res = min(MAX_WORK_RESOLUTION, max(*model_sides, *photo.shape[:2]))
     else:
         crop_res = work_resolution(model_sides)
-    crop = _make_crop(photo, landmarks, chosen, crop_res)
+    crop = make_crop(photo, landmarks, chosen, crop_res)
 
     def parse(images: list[np.ndarray]) -> list[np.ndarray]:
         return engine.run(ParseRequest(images=images, model=parsers[0].key)).masks
@@ -258,7 +218,8 @@ def run(args: argparse.Namespace) -> int:
         "out": str(args.out),
         "size": [int(photo.shape[1]), int(photo.shape[0])],
         "mode": chosen,
-        "faces_found": n_faces,
+        "crop": crop_summary(crop, decision),
+        "faces_found": search.faces_found,
         "face": face_index,
         "pack": pack.name,
         "model": editor.key,
@@ -282,8 +243,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         save_image(args.out, edited)
         if args.mask_out:
-            lut = model_classes_to_parse(result.mask_classes)
-            crop_mask = lut[result.masks[0]]
+            crop_mask = to_parse_classes(result.masks[0], result.mask_classes)
             save_image(args.mask_out, colorize(mask_to_photo(crop_mask, crop, fill=0)))
             summary["mask_out"] = str(args.mask_out)
     except ImageSaveError as exc:
@@ -300,15 +260,6 @@ def run(args: argparse.Namespace) -> int:
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
     return 0
-
-
-def _make_crop(photo: np.ndarray, landmarks: np.ndarray | None, mode: str, resolution: int):
-    from faceeditor.core.document import whole_image_crop
-    from faceeditor.core.face_align import align_face
-
-    if mode == "face":
-        return align_face(photo, landmarks, resolution)
-    return whole_image_crop(photo, resolution, landmarks)
 
 
 def _report(engine, values: dict[str, float], before: np.ndarray, after: np.ndarray, classifiers, parsers,

@@ -7,7 +7,8 @@ frame is rebuilt from them (faceeditor.core.interpolation); the seed's latent z 
 spherically, attributes linearly. Frames go through the engine in batches and stream to the writer,
 which publishes the file only when the clip is complete (Ctrl-C leaves nothing behind).
 
-Keyframes file (paths relative to the file; every field of a keyframe but "time" is optional):
+Keyframes file (the format of faceeditor.core.keyframes, which projects store too; paths relative to
+the file; every field of a keyframe but "time" is optional; landmarks may also be 68 inline [x, y]):
 
     {"fps": 25, "curve": "catmull_rom",
      "keyframes": [
@@ -23,12 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,19 +43,16 @@ from faceeditor.commands._synthesis import (
     parse_settings,
     read_landmarks,
     read_mask,
-    sample_attributes,
     sample_files,
     sample_names,
 )
+from faceeditor.core.keyframes import MAX_FRAMES
 
 HELP = "render an interpolation between keyframes (or a preset) with an SCGAN model to MP4, GIF or PNGs"
 
 PRESETS = ("left2right", "neutral2happy")
 PRESET_FRAMES = {"left2right": 48, "neutral2happy": 32}
 DEFAULT_FRAMES = 48
-MAX_FRAMES = 100_000
-KEYFRAME_FIELDS = {"time", "mask", "landmarks", "seed", "attributes"}
-FILE_FIELDS = {"fps", "curve", "keyframes"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,13 +93,18 @@ def _seed(value: object, where: str) -> int:
 
 def _keyframe(synth: SynthModel, frame: int, *, mask: str | os.PathLike | None = None,
               landmarks: str | os.PathLike | None = None, seed: int | None = None,
-              attributes: Mapping[str, float] | None = None, notes: list[str] | None = None):
-    """A Keyframe with its files read and fitted to the model's resolution."""
+              attributes: Mapping[str, float] | None = None, notes: list[str] | None = None,
+              points: Sequence[Sequence[float]] | None = None, where: str = "keyframe"):
+    """A Keyframe with its files read and fitted to the model's resolution. ``points``: 68 landmarks given
+    inline (pixels of the keyframe's mask, else of the model's picture) instead of a ``landmarks`` file."""
     from faceeditor.core.interpolation import Keyframe
 
     res = synth.resolution
     m, side = (None, None) if mask is None else read_mask(mask, res, notes)
-    pts = None if landmarks is None else read_landmarks(landmarks, res, frame=side)
+    if points is not None:
+        pts = _inline_landmarks(points, res, side, where)
+    else:
+        pts = None if landmarks is None else read_landmarks(landmarks, res, frame=side)
     return Keyframe(frame=frame, mask=m, landmarks=pts, z=seed, attributes=dict(attributes or {}))
 
 
@@ -114,78 +116,45 @@ def _frames_arg(value: int | None) -> int | None:
 
 def keyframes_from_file(path: str, synth: SynthModel, *, fps: float | None, frames: int | None,
                         curve: str | None, notes: list[str]) -> tuple[list, float, str]:
-    """Read a keyframes JSON file (schema in the module docstring); returns (keyframes, fps, curve)."""
-    from faceeditor.core.interpolation import CURVES
+    """Read a keyframes file (faceeditor.core.keyframes) and its masks and landmarks; returns
+    (keyframes, fps, curve). --fps and --curve override the file's."""
+    from faceeditor.core.keyframes import KeyframeError, keyframe_frame_numbers, read_keyframes
 
     name = os.fspath(path)
+    where = f"keyframes file {name!r}"
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise CLIError(f"keyframes file {name!r}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CLIError(f"keyframes file {name!r}: not a readable JSON file ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("keyframes"), list):
-        raise CLIError(f"keyframes file {name!r}: expected an object with a \"keyframes\" list")
-    extra = sorted(set(data) - FILE_FIELDS)
-    if extra:
-        raise CLIError(f"keyframes file {name!r}: unknown field {extra[0]!r} (known: {', '.join(sorted(FILE_FIELDS))})")
-    if fps is None:
-        fps = data.get("fps", 25.0)
-        if isinstance(fps, bool) or not isinstance(fps, int | float) or not (0 < fps <= 240):
-            raise CLIError(f"keyframes file {name!r}: \"fps\" must be a number in (0, 240], got {fps!r}")
-    if curve is None:
-        curve = data.get("curve", "catmull_rom")
-        if curve not in CURVES:
-            raise CLIError(f"keyframes file {name!r}: unknown \"curve\" {curve!r}; use one of {', '.join(CURVES)}")
-    items = data["keyframes"]
-    if len(items) < 2:
-        raise CLIError(f"keyframes file {name!r}: need at least 2 keyframes, found {len(items)}")
+        spec = read_keyframes(path)
+        fps = spec.fps if fps is None else fps
+        curve = spec.curve if curve is None else curve
+        order, frame_of = keyframe_frame_numbers(spec, where, fps=fps, frames=frames)
+    except KeyframeError as exc:
+        raise CLIError(str(exc)) from None
+    for i, item in enumerate(spec.keyframes):
+        check_attribute_names(item.attributes, synth.attributes, f"{where}, keyframe {i}")
     base = Path(path).resolve().parent
-    parsed = []
-    for i, item in enumerate(items):
-        where = f"keyframes file {name!r}, keyframe {i}"
-        if not isinstance(item, dict):
-            raise CLIError(f"{where}: expected an object, got {type(item).__name__}")
-        unknown = sorted(set(item) - KEYFRAME_FIELDS)
-        if unknown:
-            raise CLIError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(KEYFRAME_FIELDS))})")
-        t = item.get("time")
-        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
-            raise CLIError(f"{where}: \"time\" (seconds) must be a non-negative number, got {t!r}")
-        files = {}
-        for key in ("mask", "landmarks"):
-            if key in item:
-                if not isinstance(item[key], str) or not item[key]:
-                    raise CLIError(f"{where}: \"{key}\" must be a file path, got {item[key]!r}")
-                files[key] = base / item[key]
-        attrs = item.get("attributes", {})
-        if not isinstance(attrs, dict) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in attrs.values()):
-            raise CLIError(f"{where}: \"attributes\" must map names to finite numbers, got {attrs!r}")
-        check_attribute_names(attrs, synth.attributes, where)
-        seed = _seed(item["seed"], where) if "seed" in item else None
-        parsed.append((float(t), files, seed, attrs, where))
-    parsed.sort(key=lambda p: p[0])
-    t0, t1 = parsed[0][0], parsed[-1][0]
-    if t1 <= t0:
-        raise CLIError(f"keyframes file {name!r}: the keyframes' times must not all be equal")
-    if frames is not None:
-        frame_of = [round((p[0] - t0) / (t1 - t0) * (frames - 1)) for p in parsed]
-    else:
-        frame_of = [round((p[0] - t0) * fps) for p in parsed]
-        if frame_of[-1] + 1 > MAX_FRAMES:
-            raise CLIError(f"keyframes file {name!r}: the clip would have {frame_of[-1] + 1} frames "
-                           f"(more than {MAX_FRAMES})")
-    for a, b, pa, pb in zip(frame_of, frame_of[1:], parsed, parsed[1:], strict=False):
-        if a == b:
-            raise CLIError(f"{pa[4]} and {pb[4].rsplit(', ', 1)[-1]} fall on the same frame ({a}); "
-                           "space their times further apart or raise --fps/--frames")
-    keys = [_keyframe(synth, f, seed=p[2], attributes=p[3], notes=notes, **p[1])
-            for f, p in zip(frame_of, parsed, strict=True)]
+    keys = []
+    for f, i in zip(frame_of, order, strict=True):
+        item = spec.keyframes[i]
+        files = {k: base / v for k, v in (("mask", item.mask), ("landmarks", item.landmarks))
+                 if isinstance(v, str)}
+        inline = None if item.landmarks is None or isinstance(item.landmarks, str) else item.landmarks
+        keys.append(_keyframe(synth, f, seed=item.seed, attributes=item.attributes, notes=notes, points=inline,
+                              where=f"{where}, keyframe {i}", **files))
     if not any(k.mask is not None or k.landmarks is not None for k in keys):
-        raise CLIError(f"keyframes file {name!r}: no keyframe gives a mask or landmarks")
+        raise CLIError(f"{where}: no keyframe gives a mask or landmarks")
     return keys, float(fps), str(curve)
+
+
+def _inline_landmarks(points: Sequence[Sequence[float]], size: int, frame: int | None, where: str
+                      ) -> np.ndarray:
+    """68 inline points (pixels of the keyframe's mask, else of the model's picture) at the model's size."""
+    from faceeditor.core.face_geometry import LandmarkError, as_landmarks
+
+    try:
+        pts = as_landmarks(points, f"{where}: landmarks")
+    except LandmarkError as exc:
+        raise CLIError(str(exc)) from None
+    return pts * (size / (frame or size))
 
 
 def keyframes_from_paths(paths: list[str], synth: SynthModel, *, frames: int, seeds: list[int] | None,
@@ -217,6 +186,8 @@ def preset_keyframes(preset: str, synth: SynthModel, *, frames: int, sample: str
             raise CLIError("--mask needs --landmarks (the landmarks of the face in that mask)")
         mask_file, lm_file = sample_files(sample)
         mask, landmarks = str(mask_file), str(lm_file)
+        from faceeditor.core.samples import sample_attributes
+
         attrs = {k: v for k, v in sample_attributes(lm_file).items() if k in synth.attributes}
     elif sample is not None:
         raise CLIError("give either --sample or --landmarks [--mask], not both")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from faceeditor.cli import CLIError
-from faceeditor.commands._inputs import add_mode_argument, face_and_mode, pack_for_task, read_image
+from faceeditor.commands._inputs import add_mode_argument, crop_choice, pack_for_task, read_image
 
 HELP = "write the face-parsing mask of an image (index PNG; optional colour PNG)"
 
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceeditor.core.document import make_crop
+    from faceeditor.core.document import crop_summary, make_crop
     from faceeditor.core.face_align import mask_to_photo
     from faceeditor.core.image_io import ImageSaveError, save_image
     from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES
@@ -43,10 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     engine = Engine([pack.path], provider=args.provider)
     model = engine.models("parse")[0]
-    if list(model.entry.classes) != list(PARSE_CLASSES):
-        raise CLIError(f"pack {pack.name!r}: its parser predicts {len(model.entry.classes)} classes, "
-                       f"this command writes the {NUM_CLASSES} classes of the project")
-    landmarks, mode = face_and_mode(photo, args.image, args.mode, "parse")
+    landmarks, decision = crop_choice(photo, args.image, args.mode, "parse")
+    mode = decision.mode
     crop = make_crop(photo, landmarks, mode, model.resolution)
     try:
         result = engine.run(ParseRequest(images=[crop.image]))
@@ -65,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         "image": str(args.image),
         "size": [int(photo.shape[1]), int(photo.shape[0])],
         "mode": mode,
+        "crop": crop_summary(crop, decision),
         "pack": pack.name,
         "trained_on": model.entry.data_domain,
         "classes": {PARSE_CLASSES[i]: round(float(c) / mask.size, 4) for i, c in enumerate(counts) if c},

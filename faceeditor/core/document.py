@@ -2,9 +2,11 @@
 
 Photos of any size are edited through a square crop at the working resolution: either the detected face
 aligned to the CelebA frame (`face_align.align_face`), or the whole image letterboxed into the square
-(for pictures that are already model-style crops, such as SynthFaces samples or CelebA-HQ images, and
-for photos without a detectable face). Models run on the crop; their output is pasted back into the
-photo (`face_align.paste_back`, feathered for face crops). The mask layer lives in crop pixels.
+(for pictures that already frame the face like an aligned crop, such as SynthFaces samples or CelebA-HQ
+images, and for photos without a usable face). Which one is faceeditor.core.crop_policy's decision, the
+same the CLI commands take; its reason is kept on the document and shown. Models run on the crop; their
+output is pasted back into the photo (`face_align.paste_back`, feathered for face crops). The mask layer
+lives in crop pixels.
 """
 from __future__ import annotations
 
@@ -16,6 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from faceeditor.core.crop_policy import (
+    AUTO_WHOLE_MAX_SIDE,
+    CROP_MODES,
+    CropDecision,
+    CropPolicyError,
+    choose_crop,
+    decide_crop,
+    find_face,
+)
 from faceeditor.core.events import Event
 from faceeditor.core.face_align import (
     AlignedCrop,
@@ -26,14 +37,14 @@ from faceeditor.core.face_align import (
     warp,
 )
 from faceeditor.core.history import UndoHistory
+from faceeditor.core.keyframes import KeyframeSpec
 from faceeditor.core.mask_layer import MaskLayer
 from faceeditor.core.project import Project
 
 DEFAULT_RESOLUTION = 256
 MAX_WORK_RESOLUTION = 1024
-CROP_MODES = ("face", "whole")
-# "auto": images that are square and at most this size are taken as already-aligned crops.
-AUTO_WHOLE_MAX_SIDE = 1024
+__all__ = ["AUTO_WHOLE_MAX_SIDE", "CROP_MODES", "Document", "DocumentError", "Opened", "choose_mode",
+           "crop_corners", "crop_summary", "detect_landmarks", "initial_mask", "make_crop", "open_path", "whole_image_crop", "work_resolution"]
 
 
 class DocumentError(ValueError):
@@ -60,23 +71,36 @@ def whole_image_crop(photo: np.ndarray, resolution: int, landmarks: np.ndarray |
                        landmarks=lm, photo_size=(h, w))
 
 
+def _decide(photo: np.ndarray, landmarks: np.ndarray | None, mode: str) -> CropDecision:
+    try:
+        return decide_crop(photo, landmarks, mode)
+    except CropPolicyError as exc:
+        raise DocumentError(str(exc)) from None
+
+
 def choose_mode(photo: np.ndarray, landmarks: np.ndarray | None, mode: str = "auto") -> str:
-    """"face" or "whole" for the "auto" choice (see AUTO_WHOLE_MAX_SIDE); explicit choices pass through
-    ("face" without landmarks falls back to "whole")."""
-    h, w = photo.shape[:2]
-    if mode == "auto":
-        if h == w and h <= AUTO_WHOLE_MAX_SIDE:
-            return "whole"
-        return "face" if landmarks is not None else "whole"
-    if mode not in CROP_MODES:
-        raise DocumentError(f"crop mode must be 'auto', 'face' or 'whole', got {mode!r}")
-    return "face" if mode == "face" and landmarks is not None else "whole"
+    """"face" or "whole": the mode of crop_policy.decide_crop (kept for callers that need only the mode)."""
+    return _decide(photo, landmarks, mode).mode
 
 
 def make_crop(photo: np.ndarray, landmarks: np.ndarray | None, mode: str, resolution: int) -> AlignedCrop:
+    """The crop of a decided mode: the aligned face ("face", with landmarks) or the whole image."""
     if mode == "face" and landmarks is not None:
         return align_face(photo, landmarks, resolution)
     return whole_image_crop(photo, resolution, landmarks)
+
+
+def crop_corners(crop: AlignedCrop) -> np.ndarray:
+    """Where the crop's square lies in the photo: its (4, 2) corners (top-left, top-right, bottom-right,
+    bottom-left) in photo pixels, whatever the crop's resolution (so crops of one decision compare)."""
+    lo, hi = -0.5, crop.resolution - 0.5
+    return transform_points(np.array([[lo, lo], [hi, lo], [hi, hi], [lo, hi]]), crop.inverse)
+
+
+def crop_summary(crop: AlignedCrop, decision: CropDecision) -> dict[str, Any]:
+    """JSON-ready account of a crop: its mode, the policy's reason and its corners in the photo."""
+    return {"mode": decision.mode, "reason": decision.reason,
+            "corners": [[round(float(x), 2), round(float(y), 2)] for x, y in crop_corners(crop)]}
 
 
 def initial_mask(crop: AlignedCrop) -> np.ndarray:
@@ -98,6 +122,7 @@ class _Geometry:
     crop: AlignedCrop
     mode: str
     mask: MaskLayer
+    reason: str = ""
 
 
 @dataclass
@@ -139,23 +164,30 @@ class Document:
     edits: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     modified: bool = False
+    crop_reason: str = ""                        # why the crop is what it is (crop_policy), for the user
+    keyframes: list[KeyframeSpec] = field(default_factory=list)   # the timeline, saved with the project
     history: UndoHistory = field(default_factory=UndoHistory, repr=False, compare=False)
     geometry_changed: Event = field(default_factory=Event, repr=False, compare=False)
 
     @classmethod
     def from_photo(cls, photo: np.ndarray, landmarks: np.ndarray | None = None, *, mode: str = "auto",
-                   resolution: int = DEFAULT_RESOLUTION, source: str = "") -> Document:
+                   resolution: int = DEFAULT_RESOLUTION, source: str = "",
+                   decision: CropDecision | None = None) -> Document:
+        """A document on a photo, cropped as crop_policy.decide_crop says for ``mode`` (or as an already
+        made ``decision`` about these landmarks says)."""
         photo = np.asarray(photo)
         if photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[2] != 3:
             raise DocumentError(f"a photo must be uint8 RGB (H, W, 3), got {photo.shape} {photo.dtype}")
         if int(resolution) < 16:
             raise DocumentError(f"working resolution must be at least 16 px, got {resolution}")
-        chosen = choose_mode(photo, landmarks, mode)
+        if decision is None:
+            decision = _decide(photo, landmarks, mode)
+        chosen = decision.mode
         crop = make_crop(photo, landmarks, chosen, int(resolution))
         history = UndoHistory()
         return cls(photo=photo, crop=crop, mode=chosen, mask=MaskLayer(initial_mask(crop), history=history),
-                   landmarks=landmarks, source=source, settings={"crop_mode": chosen, "resolution": int(resolution)},
-                   history=history)
+                   landmarks=landmarks, source=source, crop_reason=decision.reason, history=history,
+                   settings={"crop_mode": chosen, "resolution": int(resolution), "crop_reason": decision.reason})
 
     @classmethod
     def from_project(cls, project: Project, path: Path | None = None) -> Document:
@@ -169,7 +201,12 @@ class Document:
         if mask is not None:
             doc.mask = MaskLayer(mask, history=doc.history)
         doc.edits = dict(project.edits)
+        doc.keyframes = list(project.keyframes)
         doc.settings.update(settings)
+        saved_reason = settings.get("crop_reason")
+        if isinstance(saved_reason, str) and doc.mode == mode:     # why the crop was chosen back then
+            doc.crop_reason = saved_reason
+        doc.settings["crop_reason"] = doc.crop_reason
         doc.settings["crop_mode"] = doc.mode
         doc.settings["resolution"] = doc.crop.resolution
         doc.project_path = path
@@ -180,7 +217,7 @@ class Document:
         return Project(image=self.photo, mask=self.mask.data.copy(),
                        landmarks=None if self.landmarks is None else np.array(self.landmarks),
                        edits=_deep_copy_json(self.edits), settings=_deep_copy_json(self.settings),
-                       source=self.source)
+                       source=self.source, keyframes=list(self.keyframes))
 
     # --- geometry -----------------------------------------------------------------------------
     @property
@@ -204,22 +241,25 @@ class Document:
         undo step. False when nothing changed."""
         from faceeditor.core.face_align import mask_to_crop, mask_to_photo
 
-        chosen = choose_mode(self.photo, self.landmarks, mode)
+        decision = _decide(self.photo, self.landmarks, mode)
+        chosen = decision.mode
         res = int(resolution or self.crop.resolution)
         if chosen == self.mode and res == self.crop.resolution:
             return False
         photo_mask = mask_to_photo(self.mask.data, self.crop)
         new_crop = make_crop(self.photo, self.landmarks, chosen, res)
         new_mask = mask_to_crop(photo_mask, new_crop, border="constant")
-        old = _Geometry(self.crop, self.mode, self.mask)
-        new = _Geometry(new_crop, chosen, MaskLayer(new_mask, history=self.history))
+        old = _Geometry(self.crop, self.mode, self.mask, self.crop_reason)
+        new = _Geometry(new_crop, chosen, MaskLayer(new_mask, history=self.history), decision.reason)
         self._set_geometry(new)
         self.history.push(RecropCommand(self, old, new, f"Re-crop ({'aligned face' if chosen == 'face' else 'whole'})"))
         return True
 
     def _set_geometry(self, geometry: _Geometry) -> None:
         self.crop, self.mode, self.mask = geometry.crop, geometry.mode, geometry.mask
+        self.crop_reason = geometry.reason
         self.settings["crop_mode"] = geometry.mode
+        self.settings["crop_reason"] = geometry.reason
         self.settings["resolution"] = geometry.crop.resolution
         self.modified = True
         self.geometry_changed.emit()
@@ -258,18 +298,12 @@ class Opened:
 
 
 def detect_landmarks(photo: np.ndarray) -> tuple[np.ndarray | None, str | None]:
-    """68 landmarks of the main face in photo pixels (None and a note when there is none)."""
-    from faceeditor.core import face_detect
-
-    upsample = 1 if max(photo.shape[:2]) <= 1024 else 0
-    try:
-        faces = face_detect.detect_faces(photo, upsample=upsample)
-    except face_detect.FaceModelsUnavailable as exc:
-        return None, f"face detection is unavailable ({exc})"
-    if not faces:
-        return None, "no face found; the whole image is edited"
-    note = f"{len(faces)} faces found; editing the largest" if len(faces) > 1 else None
-    return faces[0].landmarks, note
+    """68 landmarks of the main face in photo pixels (None and a note when there is none); the face
+    crop_policy.find_face takes."""
+    search = find_face(photo)
+    if search.landmarks is None:
+        return None, f"{search.missing}; the whole image is edited"
+    return search.landmarks, search.notes[0] if search.notes else None
 
 
 def open_path(path: str | Path, *, resolution: int = DEFAULT_RESOLUTION, mode: str = "auto") -> Opened:
@@ -282,6 +316,12 @@ def open_path(path: str | Path, *, resolution: int = DEFAULT_RESOLUTION, mode: s
         project = load_project(path)
         return Opened(Document.from_project(project, path))
     photo = load_image(path)
-    landmarks, note = detect_landmarks(photo)
-    doc = Document.from_photo(photo, landmarks, mode=mode, resolution=resolution, source=path.name)
-    return Opened(doc, [note] if note else [])
+    try:
+        search, decision = choose_crop(photo, "auto" if mode == "whole" else mode)
+    except CropPolicyError as exc:
+        raise DocumentError(str(exc)) from None
+    if mode == "whole":     # the landmarks still outline the first mask
+        decision = decide_crop(photo, search.landmarks, "whole")
+    doc = Document.from_photo(photo, search.landmarks, resolution=resolution, source=path.name,
+                              decision=decision)
+    return Opened(doc, [decision.reason, *search.notes])

@@ -64,6 +64,38 @@ def load_landmarks(path: str | os.PathLike) -> np.ndarray:
     return as_landmarks(data, name=repr(os.fspath(path)))
 
 
+def load_landmarks_scaled(path: str | os.PathLike, size: int, frame: int | None = None) -> np.ndarray:
+    """68 landmarks from a JSON file, in pixels of a ``size`` x ``size`` picture.
+
+    A landmarks file holds pixel coordinates of some square picture: the file's ``"size": [W, H]`` says
+    which, else ``frame`` (e.g. the side of the mask they belong to), else ``size`` itself. Points far
+    outside that picture mean the size is wrong: LandmarkError, as for a non-square or malformed "size".
+    """
+    name = repr(os.fspath(path))
+    points = load_landmarks(path)
+    side = frame if frame is not None else size
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:      # load_landmarks just read it; a race is still a clear error
+        raise LandmarkError(f"cannot read landmarks {name}: {exc}") from None
+    if isinstance(data, dict) and "size" in data:
+        given = data["size"]
+        if (not isinstance(given, list) or len(given) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in given)):
+            raise LandmarkError(f"landmarks {name}: \"size\" must be [width, height] in pixels, got {given!r}")
+        if given[0] != given[1]:
+            raise LandmarkError(f"landmarks {name}: picture size {given[0]}x{given[1]} is not square; the "
+                                "synthesis model draws square faces")
+        side = given[0]
+    pts = points * (size / side)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    if (lo < -0.5 * size).any() or (hi > 1.5 * size).any():
+        raise LandmarkError(f"landmarks {name}: points lie far outside the {side}x{side} picture they are "
+                            "taken to belong to; give the picture size as \"size\": [W, H] in the file")
+    return pts
+
+
 def save_landmarks(path: str | os.PathLike, landmarks: np.ndarray) -> None:
     """Write landmarks as ``{"landmarks": [[x, y], ...]}`` (atomically)."""
     pts = as_landmarks(landmarks)

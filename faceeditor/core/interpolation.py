@@ -30,6 +30,7 @@ from faceeditor.core.face_geometry import (
     lip_parting,
     smile_landmarks,
 )
+from faceeditor.core.keyframes import CURVES, KeyframeError
 from faceeditor.core.labels import EXPRESSIONS
 from faceeditor.core.landmark_mask import (
     DEFAULT_STYLE,
@@ -41,13 +42,8 @@ from faceeditor.core.landmark_mask import (
 from faceeditor.core.mask_io import validate_mask
 from faceeditor.core.mask_warp import DEFAULT_WARP, WarpOptions, warp_mask
 
-CURVES: tuple[str, ...] = ("linear", "catmull_rom", "monotone")
 DRAW_PARTS: tuple[str, ...] = ("auto", "all", "mouth", "none")
 DEFAULT_NZ = 512
-
-
-class KeyframeError(ValueError):
-    """Keyframes that cannot be interpolated; the message names the keyframe and the problem."""
 
 
 # --------------------------------------------------------------------------------------------- latent space

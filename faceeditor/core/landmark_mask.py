@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from faceeditor.core.face_geometry import FaceFrame, as_landmarks, face_frame
-from faceeditor.core.labels import CLASS_INDEX, NUM_CLASSES
+from faceeditor.core.labels import CLASS_INDEX, LANDMARK_REGIONS, NUM_CLASSES
 from faceeditor.core.mask_io import validate_mask
 
 _NONE = 255
@@ -28,18 +28,7 @@ LANDMARK_CLASSES: tuple[str, ...] = ("skin", "l_brow", "r_brow", "l_eye", "r_eye
 # The parts whose shape an expression changes most, and whose topology only they can change (a mouth opens).
 MOUTH_CLASSES: tuple[str, ...] = ("mouth", "u_lip", "l_lip")
 
-# SCGAN on CelebA (§5.1): 68 dlib landmarks "separate facial attributes into six different regions". The
-# paper does not list them; these are the six that the landmark groups outline, with everything else
-# (hair, ears, neck, cloth, hat, background) as region 0. Glasses lie on the face, so they count as face.
-LANDMARK_REGIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("background", ("background", "l_ear", "r_ear", "ear_r", "neck", "neck_l", "cloth", "hair", "hat")),
-    ("face", ("skin", "eye_g")),
-    ("eyebrows", ("l_brow", "r_brow")),
-    ("eyes", ("l_eye", "r_eye")),
-    ("nose", ("nose",)),
-    ("lips", ("u_lip", "l_lip")),
-    ("mouth", ("mouth",)),
-)
+# SCGAN's six landmark regions (§5.1) are a grouping of the 19, owned by faceeditor.core.labels.
 
 
 def landmark_region_lut() -> np.ndarray:

@@ -82,6 +82,33 @@ def load_mask(path: str | os.PathLike, expected_size: int | tuple[int, int] | No
     return validate_mask(arr, expected_size, num_classes=num_classes, name=f"mask {name}")
 
 
+def _is_colour_image(path: str | os.PathLike) -> bool:
+    """Whether the file decodes as RGB(A); False when unreadable (load_mask then says why)."""
+    try:
+        with Image.open(path) as im:
+            return im.mode in ("RGB", "RGBA", "RGBX")
+    except Exception:
+        return False
+
+
+def load_any_mask(path: str | os.PathLike, expected_size: int | tuple[int, int] | None = None) -> np.ndarray:
+    """A 19-class mask file in either form the app and the CLI accept: an index PNG (grey or palette,
+    pixel = class index; also grey saved as RGB) or a colour PNG in the project's class colours
+    (faceeditor.core.palette). MaskError, with a hint for a colour mask in other colours."""
+    from faceeditor.core.palette import PALETTE
+
+    if not _is_colour_image(path):
+        return load_mask(path, expected_size)
+    try:
+        return load_mask(path, expected_size, palette=[tuple(int(v) for v in c) for c in PALETTE])
+    except MaskError as exc:
+        try:
+            return load_mask(path, expected_size)      # a grey mask saved as RGB
+        except MaskError:
+            raise MaskError(f"{exc} (a colour mask must use the project's class colours, "
+                            "faceeditor.core.palette; or save the mask as an index PNG)") from None
+
+
 def save_mask(path: str | os.PathLike, mask: np.ndarray) -> None:
     """Write a validated mask as an 8-bit grey PNG (atomically: temporary file, then os.replace)."""
     arr = validate_mask(mask)

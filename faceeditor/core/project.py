@@ -8,6 +8,9 @@ Members (nothing else is read; unknown members written by a newer version are ig
     landmarks.json   {"landmarks": [[x, y] * 68] in photo pixels, or null}
     edits.json       attribute intensities, synthesis seed and attributes, ... (a JSON object)
     settings.json    crop mode and resolution, view settings (a JSON object)
+    keyframes.json   the timeline's keyframes, in the keyframes file format (faceeditor.core.keyframes; its
+                     mask and landmarks paths are relative to the project's folder, landmarks may be
+                     inline); projects without it have no keyframes
 
 Writes are atomic (a temporary file in the same folder, then os.replace). Reading treats the file as
 hostile: members are read into memory by their exact names (never extracted), unsafe or duplicated names
@@ -30,6 +33,13 @@ from PIL import Image
 
 from faceeditor.core.atomic_io import atomic_write
 from faceeditor.core.image_io import ImageLoadError, load_image, load_index_mask
+from faceeditor.core.keyframes import (
+    KeyframeError,
+    KeyframeFile,
+    KeyframeSpec,
+    decode_keyframes,
+    encode_keyframes,
+)
 
 FORMAT = "faceeditor-project"
 SCHEMA_VERSION = 1
@@ -41,6 +51,7 @@ PROJECT_MEMBER = "project.json"
 LANDMARKS_MEMBER = "landmarks.json"
 EDITS_MEMBER = "edits.json"
 SETTINGS_MEMBER = "settings.json"
+KEYFRAMES_MEMBER = "keyframes.json"
 
 # Uncompressed size limits (bytes) per member, and for the whole archive.
 MEMBER_LIMITS = {
@@ -50,6 +61,7 @@ MEMBER_LIMITS = {
     LANDMARKS_MEMBER: 1 << 20,
     EDITS_MEMBER: 16 << 20,
     SETTINGS_MEMBER: 4 << 20,
+    KEYFRAMES_MEMBER: 16 << 20,
 }
 TOTAL_LIMIT = 2 << 30
 MAX_MEMBERS = 64
@@ -73,6 +85,7 @@ class Project:
     settings: dict[str, Any] = field(default_factory=dict)
     source: str = ""                                   # name of the photo it started from
     saved_at: float = 0.0                              # seconds since the epoch (set on save)
+    keyframes: list[KeyframeSpec] = field(default_factory=list)   # the timeline (keyframes.json)
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -108,6 +121,10 @@ def project_bytes(project: Project, *, fast: bool = False, image_png: bytes | No
         EDITS_MEMBER: _json_bytes(project.edits, "edits"),
         SETTINGS_MEMBER: _json_bytes(project.settings, "settings"),
     }
+    try:
+        members[KEYFRAMES_MEMBER] = encode_keyframes(KeyframeFile(list(project.keyframes)))
+    except (KeyframeError, TypeError, ValueError) as exc:
+        raise ProjectError(f"cannot save the project: its keyframes are not valid ({exc})") from None
     if project.mask is not None:
         mask = np.asarray(project.mask)
         if mask.dtype != np.uint8 or mask.ndim != 2:
@@ -286,6 +303,12 @@ def _project_from_members(raw: dict[str, bytes], where: str) -> Project:
             landmarks = as_landmarks(lm_obj["landmarks"], f"{where}: {LANDMARKS_MEMBER}")
         except LandmarkError as exc:
             raise ProjectError(str(exc)) from None
+    keyframes: list[KeyframeSpec] = []
+    if KEYFRAMES_MEMBER in raw:
+        try:
+            keyframes = decode_keyframes(raw[KEYFRAMES_MEMBER], f"{where}: {KEYFRAMES_MEMBER}").keyframes
+        except KeyframeError as exc:
+            raise ProjectError(str(exc)) from None
     source = head.get("source", "")
     saved_at = head.get("saved_at", 0.0)
     return Project(
@@ -296,6 +319,7 @@ def _project_from_members(raw: dict[str, bytes], where: str) -> Project:
         settings=_object_member(raw.get(SETTINGS_MEMBER), SETTINGS_MEMBER, where),
         source=source if isinstance(source, str) else "",
         saved_at=float(saved_at) if isinstance(saved_at, (int, float)) and not isinstance(saved_at, bool) else 0.0,
+        keyframes=keyframes,
     )
 
 

@@ -32,7 +32,7 @@ SYNTH_ATTRS = "synth_attrs"        # {attribute: 0.0 | 1.0} synthesis toggles
 EXPRESSION = "expression"          # RaFD expression name, or None
 EXPRESSION_INTENSITY = "expression_intensity"
 SHOWN = "shown"                    # which result the canvas shows: "attributes" | "synthesis"
-KEYFRAMES = "keyframes"            # timeline keyframes (plain JSON objects)
+KEYFRAMES = "keyframes"            # timeline keyframes (core.keyframes.KeyframeSpec; the project's keyframes.json)
 READINGS = "readings"              # the attribute evaluator's reading of the face (not saved, not undone)
 REVISION = "revision"              # the document changed (a step pushed, undone or redone)
 LOADED = "*"                       # every value was replaced (another document): views show them anew
@@ -121,6 +121,8 @@ class Session:
             document.history.changed.connect(self._bump)
         edits = document.edits if document is not None else {}
         self._load(edits)
+        if document is not None:
+            self.values[KEYFRAMES] = list(document.keyframes)
         self.synth_from_reading = "synthesis" not in edits
         self.document_changed.emit(document)
         self.changed.emit(LOADED)
@@ -152,11 +154,10 @@ class Session:
                 self.values[EXPRESSION_INTENSITY] = float(expr["intensity"])
         if edits.get("result") in RESULT_KINDS:
             self.values[SHOWN] = edits["result"]
-        if isinstance(edits.get("keyframes"), list):
-            self.values[KEYFRAMES] = copy.deepcopy([k for k in edits["keyframes"] if isinstance(k, dict)])
 
     def to_edits(self) -> dict[str, Any]:
-        """The values as the project's edits (JSON-ready copies)."""
+        """The values as the project's edits (JSON-ready copies); the keyframes go to the document's own
+        `keyframes` (see `store`)."""
         v = self.values
         out: dict[str, Any] = {"attributes": {k: x for k, x in v[ATTRIBUTES].items() if x != 0.0},
                                "keep": {"outside": v[KEEP_OUTSIDE], "detail": v[KEEP_DETAIL]},
@@ -165,14 +166,13 @@ class Session:
             out["synthesis"] = {"seed": v[SEED], "attrs": dict(v[SYNTH_ATTRS])}
         if v[EXPRESSION] is not None:
             out["expression"] = {"name": v[EXPRESSION], "intensity": v[EXPRESSION_INTENSITY]}
-        if v[KEYFRAMES]:
-            out["keyframes"] = copy.deepcopy(v[KEYFRAMES])
         return out
 
     def store(self) -> None:
-        """Write the values into the open document's edits (before it is saved)."""
+        """Write the values into the open document (its edits, and its keyframes) before it is saved."""
         if self.document is not None:
             self.document.edits.update(self.to_edits())
+            self.document.keyframes = list(self.values[KEYFRAMES])
 
     # --- modified ---------------------------------------------------------------------------------
     def _bump(self) -> None:

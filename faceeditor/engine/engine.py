@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from faceeditor.core.labels import PARSE_CLASSES, to_parse_classes, to_parse_probs
 from faceeditor.engine import processing as P
 from faceeditor.engine.manifest import Manifest, ModelEntry, TensorSpec
 from faceeditor.engine.processing import RequestError
@@ -256,10 +257,12 @@ class BaseEngine:
     def _parse(self, req: ParseRequest, model: LoadedModel, token: _RunToken) -> ParseResult:
         images, sizes = self._images("images", req.images)
         out = self._forward(model, {"image": self._image_tensor(model, images)}, ["probs", "labels"], token)
-        return ParseResult(
-            masks=P.labels_to_masks(out["labels"], sizes),
-            classes=tuple(model.entry.classes),
-            probs=list(out["probs"].astype(np.float32)) if req.want_probs else None,
+        classes = tuple(model.entry.classes)
+        return ParseResult(        # in the 19 parse classes whatever the model's own (faceeditor.core.labels)
+            masks=[to_parse_classes(m, classes) for m in P.labels_to_masks(out["labels"], sizes)],
+            classes=PARSE_CLASSES,
+            probs=[to_parse_probs(p, classes) for p in out["probs"]] if req.want_probs else None,
+            model_classes=classes,
         )
 
     def _edit_attributes(self, req: EditAttributesRequest, model: LoadedModel, token: _RunToken) -> EditResult:
@@ -300,7 +303,6 @@ class BaseEngine:
                       y_diff: np.ndarray, attributes: Iterable[str], result: EditResult, token: _RunToken) -> None:
         """Blend each edited image back into its input outside the regions of its non-zero attributes."""
         from faceeditor.core.attribute_regions import ATTRIBUTE_REGIONS, edit_region, keep_outside
-        from faceeditor.core.labels import PARSE_CLASSES
 
         if parser_name is None and not self.has_task("parse"):
             raise RequestError("keep_outside: no face parser is loaded to find the edited regions (load a "

@@ -6,6 +6,7 @@ A pack is a folder holding `manifest.json` and the ONNX files it names. This mod
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -60,6 +61,20 @@ class ModelEntry:
     config: dict[str, Any] = field(default_factory=dict)  # the trainer config it came from
     metrics: dict[str, Any] = field(default_factory=dict)  # measured at export
     extra: dict[str, Any] = field(default_factory=dict)    # task-specific settings (e.g. slider range)
+
+    def attribute_defaults(self) -> dict[str, float]:
+        """The value of every attribute a caller leaves unset, in the model's order: the manifest's
+        ``extra["attribute_defaults"]`` (a synthesis model's mean training labels), else 0 = absent, the
+        value the trainer's 0/1 labels give an attribute a face does not have. Malformed entries are
+        ignored, so a default never stops a model from running."""
+        out = dict.fromkeys(self.attributes, 0.0)
+        given = self.extra.get("attribute_defaults") if isinstance(self.extra, dict) else None
+        if isinstance(given, dict):
+            for name, value in given.items():
+                if (name in out and isinstance(value, int | float) and not isinstance(value, bool)
+                        and math.isfinite(value)):
+                    out[name] = float(value)
+        return out
 
 
 @dataclass

@@ -10,8 +10,7 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
-from faceeditor.core.labels import CLASS_INDEX, NUM_CLASSES, PARSE_CLASSES, SECGAN_SEGMENTS
-from faceeditor.core.landmark_mask import LANDMARK_REGIONS
+from faceeditor.core.labels import NUM_CLASSES, LabelError, parse_to_model_lut
 from faceeditor.engine.requests import NORMALIZATIONS
 
 
@@ -117,28 +116,12 @@ def add_change(images: list[np.ndarray], change: np.ndarray, normalization: str)
 
 
 def class_lut(model_classes: Sequence[str]) -> np.ndarray:
-    """Map the 19 parse-class indices of callers' masks onto a model's class list.
-
-    A parse class maps to the model class of the same name, or else to the SeCGAN segment that contains
-    it (e.g. "l_brow" -> "eyebrows"), or else to the SCGAN landmark region that contains it (e.g. "hair" ->
-    "background", "skin" -> "face"). Raises RequestError when some parse class has no counterpart.
-    """
-    index = {name: i for i, name in enumerate(model_classes)}
-    groupings = [{member: group for group, members in grouping for member in members}
-                 for grouping in (SECGAN_SEGMENTS, LANDMARK_REGIONS)]
-    lut = np.zeros(NUM_CLASSES, dtype=np.int64)
-    missing = []
-    for name in PARSE_CLASSES:
-        found = [name] + [g[name] for g in groupings if g.get(name) in index]
-        if found[0] in index:
-            lut[CLASS_INDEX[name]] = index[name]
-        elif len(found) > 1:
-            lut[CLASS_INDEX[name]] = index[found[1]]
-        else:
-            missing.append(name)
-    if missing:
-        raise RequestError(f"the model's classes {list(model_classes)} have no counterpart for {missing}")
-    return lut
+    """Map the 19 parse-class indices of callers' masks onto a model's class list
+    (faceeditor.core.labels.parse_to_model_lut); RequestError when some parse class has no counterpart."""
+    try:
+        return parse_to_model_lut(model_classes)
+    except LabelError as exc:
+        raise RequestError(str(exc)) from None
 
 
 def masks_to_onehot(masks: list[np.ndarray], size: int, lut: np.ndarray, n_classes: int) -> np.ndarray:

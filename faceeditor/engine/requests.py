@@ -38,7 +38,9 @@ of its inputs (the TorchScript exporter silently renames the input to "image.1")
 Inputs must be exactly these (no others: the engine could not feed them); outputs may include extra
 tensors, which the engine ignores. Masks given by callers use the 19 parse classes of
 faceeditor.core.labels; the engine maps them onto a model's own `classes` (same names, or SeCGAN's 12
-segments) and returns predicted masks as indices into `mask_classes` of the result.
+segments). Parse results come back in the 19 whatever the parser's own classes; an editor's predicted
+masks come back as indices into `mask_classes` of the result (faceeditor.core.labels.to_parse_classes
+brings them into the 19).
 """
 from __future__ import annotations
 
@@ -184,9 +186,13 @@ class Result:
 
 @dataclass(eq=False)
 class ParseResult(Result):
+    """Always in the 19 parse classes (`classes` == PARSE_CLASSES), whatever the model predicts: a model
+    with other classes (SeCGAN's segments, ...) is mapped by faceeditor.core.labels.to_parse_classes."""
+
     masks: list[np.ndarray]                 # uint8 (H, W) indices into `classes`, at each input's size
     classes: tuple[str, ...]
-    probs: list[np.ndarray] | None = None   # float32 (C, h, w) at the model's resolution
+    probs: list[np.ndarray] | None = None   # float32 (19, h, w) at the model's resolution
+    model_classes: tuple[str, ...] = ()     # the model's own class list (manifest `classes`)
 
 
 @dataclass(eq=False)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceeditor.core.preferences import Preferences
+from faceeditor.core.samples import bundled_samples
 from faceeditor.core.session import REVISION
 from faceeditor.engine.engine import BaseEngine
 from faceeditor.ui import icons
@@ -37,7 +38,6 @@ from faceeditor.ui.controllers.synthesis import SynthesisController
 from faceeditor.ui.controllers.view import ViewController
 from faceeditor.ui.help_texts import SHORTCUTS_HTML, about_html
 from faceeditor.ui.models_menu import fill_models_menu
-from faceeditor.ui.startup import bundled_samples
 from faceeditor.ui.status_bar import StatusBar
 from faceeditor.ui.widgets.attribute_panel import AttributePanel
 from faceeditor.ui.widgets.layers_panel import LayersPanel

@@ -19,17 +19,9 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from faceeditor.core.samples import bundled_samples
+
 log = logging.getLogger(__name__)
-
-
-def bundled_samples() -> list[Path]:
-    """Sample pictures shipped in resources/samples (a source checkout or an installed copy); the sample
-    masks (`*_mask.png`, for synthesis) sit in the same folder and are not pictures to open."""
-    pkg = Path(__file__).resolve().parents[1]
-    for folder in (pkg.parent / "resources" / "samples", pkg / "resources" / "samples"):
-        if folder.is_dir():
-            return sorted(p for p in folder.glob("*.png") if not p.stem.endswith("_mask"))
-    return []
 
 
 def apply_dark_theme(app: QApplication) -> None:

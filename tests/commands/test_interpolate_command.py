@@ -293,3 +293,22 @@ def test_keyboard_interrupt_mid_render_leaves_no_partial_file(packs, tmp_path, c
         assert code == 130 and "cancelled" in err
         assert not (tmp_path / name).exists()
     assert leftovers(tmp_path) == []
+
+
+def test_keyframes_with_inline_landmarks_render_like_landmark_files(packs, tmp_path, capsys):
+    """The keyframes format (faceeditor.core.keyframes) also takes 68 points inline, in the mask's pixels."""
+    mask, lm = sample_files("heldout0139")
+    points = json.loads(lm.read_text())["landmarks"]
+    by_file = {"keyframes": [{"time": 0, "mask": str(mask), "landmarks": str(lm), "seed": 1},
+                             {"time": 0.2, "mask": str(mask), "seed": 2}]}
+    inline = json.loads(json.dumps(by_file))
+    inline["keyframes"][0]["landmarks"] = points
+    outs = []
+    for name, spec in (("file", by_file), ("inline", inline)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(spec))
+        outs.append(tmp_path / f"frames_{name}")
+        code, _, err = interpolate(capsys, packs, tmp_path / f"{name}.json", "-o", outs[-1], pack="tinysynth")
+        assert code == 0, err
+    a, b = (sorted(o.iterdir()) for o in outs)
+    assert len(a) == len(b) == 6
+    assert all(np.array_equal(load_image(x), load_image(y)) for x, y in zip(a, b, strict=True))

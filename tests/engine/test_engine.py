@@ -378,3 +378,27 @@ def test_keep_outside_needs_a_parser(built_edit_pack, all_engine):
     mask = np.zeros((32, 32), np.uint8)
     with pytest.raises(RequestError, match="masks: 2 masks for 1 images"):
         all_engine.run(EditAttributesRequest([img], {"Bangs": 1.0}, masks=[mask, mask], keep_outside=True))
+
+
+def test_parse_results_are_in_the_19_whatever_the_parsers_classes(tmp_path):
+    """A parser that predicts SeCGAN's 12 segments still answers in the 19 (labels.to_parse_classes)."""
+    from faceeditor.core.labels import PARSE_CLASSES, SECGAN_SEGMENTS, to_parse_classes
+    from faceeditor.engine.manifest import Manifest
+    from tests.helpers.packs import TinyParser
+
+    segments = [name for name, _ in SECGAN_SEGMENTS]
+    torch.manual_seed(0)
+    entry = export_model(tmp_path / "seg", "parser", "parse", TinyParser(12).eval(),
+                         {"image": torch.rand(2, 3, 32, 32) * 2 - 1}, ["probs", "labels"], resolution=32,
+                         classes=segments, data_domain="none", method="test", backbone="tiny")
+    Manifest(name="seg", models=[entry]).save(tmp_path / "seg")
+    img = _rng_image(32, 32)
+    parsed = Engine([tmp_path / "seg"], provider="cpu").run(ParseRequest([img], want_probs=True))
+    assert parsed.classes == PARSE_CLASSES and parsed.model_classes == tuple(segments)
+    assert parsed.probs[0].shape == (NUM_CLASSES, 32, 32)
+    np.testing.assert_allclose(parsed.probs[0].sum(axis=0), 1, atol=1e-5)
+    assert np.array_equal(parsed.masks[0], parsed.probs[0].argmax(axis=0))
+    # "others" (background, neck_l, cloth, hat) comes back as background; every other segment as itself
+    reachable = {i for i, n in enumerate(PARSE_CLASSES) if n not in ("neck_l", "cloth", "hat")}
+    assert set(np.unique(parsed.masks[0]).tolist()) <= reachable
+    assert to_parse_classes(np.zeros((1, 1), np.uint8), segments)[0, 0] == PARSE_CLASSES.index("skin")

@@ -55,11 +55,12 @@ def session(args: argparse.Namespace, home: Path) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from faceeditor.core import document
+    from faceeditor.core import face_detect
     from faceeditor.core.preferences import Preferences
+    from faceeditor.core.samples import bundled_samples
     from faceeditor.engine.fake import FakeEngine
     from faceeditor.ui.main_window import MainWindow
-    from faceeditor.ui.startup import apply_dark_theme, bundled_samples
+    from faceeditor.ui.startup import apply_dark_theme
 
     def trace(where: str) -> None:
         if args.trace:
@@ -67,7 +68,7 @@ def session(args: argparse.Namespace, home: Path) -> int:
                   file=sys.stderr, flush=True)
 
     if not args.detect_faces:   # loading dlib's models is most of a run; the bundled samples open whole
-        document.detect_landmarks = lambda photo: (None, None)
+        face_detect.detect_faces = lambda photo, **kw: []
     app = QApplication.instance() or QApplication(["faceeditor"])
     apply_dark_theme(app)
     trace("start")

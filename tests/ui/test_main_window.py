@@ -578,7 +578,7 @@ def test_packs_loaded_later_read_the_open_face_and_start_the_toggles_from_it(qtb
 
 
 def test_bundled_samples_are_pictures_not_the_synthesis_masks():
-    from faceeditor.ui.startup import bundled_samples
+    from faceeditor.core.samples import bundled_samples
 
     samples = bundled_samples()
     assert samples and all(not p.stem.endswith("_mask") for p in samples)

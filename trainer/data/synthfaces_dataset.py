@@ -8,20 +8,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from faceeditor.core.face_geometry import IBUG_MIRROR
 from faceeditor.core.labels import EVALUATOR_ATTRIBUTES, flip_class_lut
 from trainer.data.registry import SPLITS, DataConfig
 from trainer.data.synthfaces.native import NativeReadError, open_shard, read_meta
 from trainer.registry import DATASETS
 
-# iBUG 68: index of each point's mirror image.
-LANDMARK_FLIP = np.array(
-    list(range(16, -1, -1))                                   # jaw
-    + list(range(26, 16, -1))                                 # brows
-    + [27, 28, 29, 30, 35, 34, 33, 32, 31]                    # nose
-    + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40]        # eyes
-    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55]        # outer lips
-    + [64, 63, 62, 61, 60, 67, 66, 65]                        # inner lips
-)
+# iBUG 68: index of each point's mirror image (the one mirror order, faceeditor.core.face_geometry).
+LANDMARK_FLIP = np.array(IBUG_MIRROR)
 
 
 @DATASETS.register("synthfaces")

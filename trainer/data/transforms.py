@@ -11,32 +11,11 @@ import cv2
 import numpy as np
 import torch
 
-from faceeditor.core.labels import NUM_LANDMARKS, flip_class_lut
+from faceeditor.core.face_geometry import IBUG_MIRROR
+from faceeditor.core.labels import flip_class_lut
 
-
-def _landmark_flip_perm() -> tuple[int, ...]:
-    """Mirror-image partner of each of the 68 iBUG points (right brow <-> left brow, ...)."""
-    perm = list(range(NUM_LANDMARKS))
-
-    def pair(a: int, b: int) -> None:
-        perm[a], perm[b] = b, a
-
-    for i in range(8):                     # jaw 0..16, 8 is the chin
-        pair(i, 16 - i)
-    for i in range(5):                     # brows 17..21 <-> 26..22
-        pair(17 + i, 26 - i)
-    pair(31, 35)                           # nostrils; 27..30 (bridge) and 33 (tip) stay
-    pair(32, 34)
-    # eyes: 36..41 (outer corner, two upper, inner corner, two lower) <-> 45, 44, 43, 42, 47, 46
-    for a, b in ((36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46)):
-        pair(a, b)
-    # outer lips 48..59 (51 top and 57 bottom stay), inner lips 60..67 (62 and 66 stay)
-    for a, b in ((48, 54), (49, 53), (50, 52), (55, 59), (56, 58), (60, 64), (61, 63), (65, 67)):
-        pair(a, b)
-    return tuple(perm)
-
-
-LANDMARK_FLIP_PERM: tuple[int, ...] = _landmark_flip_perm()
+# The 68-point mirror order has one owner, faceeditor.core.face_geometry.
+LANDMARK_FLIP_PERM: tuple[int, ...] = IBUG_MIRROR
 # CelebA's 5 points: lefteye, righteye, nose, leftmouth, rightmouth (named by image side).
 LANDMARK5_FLIP_PERM: tuple[int, ...] = (1, 0, 2, 4, 3)
 _CLASS_FLIP_LUT = np.asarray(flip_class_lut(), dtype=np.uint8)

@@ -110,18 +110,13 @@ class MaskController(QObject):
             self.import_mask(path)
 
     def import_mask(self, path: str | os.PathLike) -> bool:
-        from faceeditor.core.mask_io import MaskError, load_mask
+        from faceeditor.core.mask_io import MaskError, load_any_mask
 
         doc = self.doc
         if doc is None:
             return False
         try:
-            try:
-                mask = load_mask(path)
-            except MaskError as exc:
-                if "colour" not in str(exc):
-                    raise
-                mask = load_mask(path, palette=PALETTE.tolist())
+            mask = load_any_mask(path)
         except MaskError as exc:
             self.ws.show_error("Cannot import the mask", str(exc))
             return False

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from faceeditor.core.labels import to_parse_classes
 from faceeditor.engine.requests import ParseRequest
 from faceeditor.ui.controllers import Outcome
 from faceeditor.ui.workspace import Workspace
@@ -45,8 +44,7 @@ class ParseController(QObject):
             return
         self.ws.timing.emit(out.result)
         pristine = on_open and not self.session.modified
-        mask = to_parse_classes(out.result.masks[0], out.result.classes)
-        if doc.mask.replace(mask, "Mask from parser") is None:
+        if doc.mask.replace(out.result.masks[0], "Mask from parser") is None:    # the engine answers in the 19
             self.ws.flash("The parser's mask is the same as the current one")
         if pristine:
             self.session.mark_clean()

@@ -8,8 +8,8 @@ from PySide6.QtWidgets import (
     QLabel,
 )
 
-from faceeditor.core.labels import PARSE_CLASSES, SECGAN_SEGMENTS
-from faceeditor.core.palette import CLASS_COLORS, PALETTE
+from faceeditor.core.labels import PARSE_CLASSES, to_parse_classes
+from faceeditor.core.palette import PALETTE, colorize
 
 THUMB = 128
 
@@ -35,25 +35,10 @@ def pretty(name: str) -> str:
     return name.replace("_", " ")
 
 
-def colours_for(classes: tuple[str, ...] | list[str]) -> np.ndarray:
-    """(K, 3) uint8 colours for a model's class list: the parse palette by name, a SeCGAN segment by its
-    first member class, anything else a fixed grey ramp."""
-    groups = dict(SECGAN_SEGMENTS)
-    out = []
-    for i, name in enumerate(classes):
-        if name in CLASS_COLORS:
-            out.append(CLASS_COLORS[name])
-        elif name in groups:
-            out.append(CLASS_COLORS[groups[name][0]])
-        else:
-            v = 60 + (i * 37) % 180
-            out.append((v, v, v))
-    return np.asarray(out, np.uint8)
-
-
 def mask_thumbnail(mask: np.ndarray, classes: tuple[str, ...] | list[str] = PARSE_CLASSES,
                    size: int = THUMB) -> QPixmap:
-    rgb = np.ascontiguousarray(colours_for(classes)[np.clip(mask, 0, len(classes) - 1)])
+    """A model's mask (in its own classes) in the class colours, through the one mapping to the 19."""
+    rgb = np.ascontiguousarray(colorize(to_parse_classes(np.clip(mask, 0, len(classes) - 1), classes)))
     h, w = rgb.shape[:2]
     image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
     return QPixmap.fromImage(image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,

@@ -103,3 +103,12 @@ def test_image_tensor_round_trip_is_exact():
     assert float(t.min()) >= -1 and float(t.max()) <= 1
     assert t[0, 0, 0] == pytest.approx(img[0, 0, 0] / 127.5 - 1)
     assert (tensor_to_image(t) == img).all()
+
+
+def test_the_trainer_uses_the_one_landmark_mirror_order():
+    from faceeditor.core.face_geometry import IBUG_MIRROR, mirror_landmarks
+    from trainer.data.synthfaces_dataset import LANDMARK_FLIP
+
+    assert LANDMARK_FLIP_PERM is IBUG_MIRROR and LANDMARK_FLIP.tolist() == list(IBUG_MIRROR)
+    pts = np.random.default_rng(0).uniform(0, 63, (68, 2))
+    np.testing.assert_allclose(flip_points(pts, 64, LANDMARK_FLIP_PERM), mirror_landmarks(pts, 64), atol=1e-4)

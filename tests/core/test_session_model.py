@@ -8,7 +8,8 @@ import pytest
 from faceeditor.core import session as S
 from faceeditor.core.document import Document
 from faceeditor.core.history import UndoHistory
-from faceeditor.core.project import Project
+from faceeditor.core.keyframes import KeyframeSpec
+from faceeditor.core.project import load_project, save_project
 
 
 def _doc(size: int = 64, landmarks=None) -> Document:
@@ -70,27 +71,27 @@ def test_merging_stops_after_the_window(session, monkeypatch):
     assert [c.name for c in session.history.undo_stack][-2:] == ["Seed", "Seed"]
 
 
-def test_values_round_trip_through_the_project_edits(session):
+def test_values_round_trip_through_the_project_file(session, tmp_path):
     session.set_attribute("Blond_Hair", 0.7)
     session.set(S.SEED, 42)
     session.set_synth_toggles({"Male": 1, "Young": 0})
     session.set(S.KEEP_OUTSIDE, False)
     session.set(S.SHOWN, "synthesis", record=False)
     session.set(S.EXPRESSION, "happy")
-    session.set(S.KEYFRAMES, [{"time": 0.0, "seed": 1}])
+    session.set(S.KEYFRAMES, [KeyframeSpec(time=0.0, seed=1), KeyframeSpec(time=1.0, seed=2)])
     session.store()
     doc = session.document
-    again = Document.from_project(Project(image=doc.photo, mask=doc.mask.data, edits=doc.edits,
-                                          settings=doc.settings))
+    project = load_project(save_project(tmp_path / "p.fep", doc.to_project()))
+    again = Document.from_project(project)
     fresh = S.Session()
     fresh.set_document(again)
     assert fresh.values == session.values and not fresh.synth_from_reading
     # hostile or old edits fall back to the defaults, key by key
     again.edits = {"attributes": {"Bangs": "x", "Male": float("nan"), "Young": 1}, "synthesis": {"seed": -3},
-                   "keep": {"outside": "yes"}, "result": "elsewhere", "keyframes": "none"}
+                   "keep": {"outside": "yes"}, "result": "elsewhere"}
     fresh.set_document(again)
     assert fresh[S.ATTRIBUTES] == {"Young": 1.0} and fresh[S.SEED] == 0 and fresh[S.KEEP_OUTSIDE] is True
-    assert fresh[S.SHOWN] == "attributes" and fresh[S.KEYFRAMES] == []
+    assert fresh[S.SHOWN] == "attributes"
 
 
 def test_modified_follows_the_history_and_the_saves(session):
