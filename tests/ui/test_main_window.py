@@ -583,3 +583,32 @@ def test_bundled_samples_are_pictures_not_the_synthesis_masks():
     samples = bundled_samples()
     assert samples and all(not p.stem.endswith("_mask") for p in samples)
     assert any(p.name == "synthface_0004.png" for p in samples)
+
+
+def test_the_app_crops_like_the_cli(window, qtbot, tmp_path):
+    """The astronaut (a square 512 px photo, her face a fifth of it) opens aligned on her face, saying why;
+    a bundled SynthFaces sample, already framed like an aligned crop, opens whole."""
+    import skimage.data
+
+    from faceeditor.core.crop_policy import choose_crop
+    from faceeditor.core.image_io import load_image, save_image
+    from faceeditor.core.samples import bundled_samples
+
+    path = tmp_path / "astronaut.png"
+    save_image(path, skimage.data.astronaut())
+    open_and_wait(window, qtbot, path, timeout_ms=60000)
+    doc = window.doc
+    _, decision = choose_crop(load_image(path))
+    assert doc.mode == "face" == decision.mode and doc.crop_reason == decision.reason
+    np.testing.assert_allclose(doc.crop.matrix, decision_crop_matrix(load_image(path), doc.resolution), atol=1e-6)
+    open_and_wait(window, qtbot, bundled_samples()[0], timeout_ms=60000)
+    assert window.doc.mode == "whole" and window.doc.crop_reason
+
+
+def decision_crop_matrix(photo, resolution):
+    """The crop the CLI's commands cut for this photo (core.crop_policy + core.document.make_crop)."""
+    from faceeditor.core.crop_policy import choose_crop
+    from faceeditor.core.document import make_crop
+
+    search, decision = choose_crop(photo)
+    return make_crop(photo, search.landmarks, decision.mode, resolution).matrix
