@@ -152,7 +152,8 @@ class Document:
     """The state the UI edits. `edits` and `settings` are plain JSON-ready dicts saved with the project.
 
     `history` is the document's one undo history (mask strokes, session values, re-crops);
-    `geometry_changed` is emitted when the crop and mask layer are swapped (a re-crop, or its undo)."""
+    `geometry_changed` is emitted when the crop and mask layer are swapped (a re-crop, or its undo);
+    `mask_edited(step_name)` relays the edits of whichever mask layer is the document's now."""
 
     photo: np.ndarray
     crop: AlignedCrop
@@ -168,6 +169,16 @@ class Document:
     keyframes: list[KeyframeSpec] = field(default_factory=list)   # the timeline, saved with the project
     history: UndoHistory = field(default_factory=UndoHistory, repr=False, compare=False)
     geometry_changed: Event = field(default_factory=Event, repr=False, compare=False)
+    mask_edited: Event = field(default_factory=Event, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.mask.on_edited(self.mask_edited.emit)
+
+    def _use_mask(self, layer: MaskLayer) -> None:
+        """Make `layer` the document's mask layer: `mask_edited` relays its edits (and no longer the old's)."""
+        self.mask.remove_callback(self.mask_edited.emit)
+        self.mask = layer
+        layer.on_edited(self.mask_edited.emit)
 
     @classmethod
     def from_photo(cls, photo: np.ndarray, landmarks: np.ndarray | None = None, *, mode: str = "auto",
@@ -199,7 +210,7 @@ class Document:
         doc = cls.from_photo(project.image, project.landmarks, mode=mode, resolution=resolution,
                              source=project.source)
         if mask is not None:
-            doc.mask = MaskLayer(mask, history=doc.history)
+            doc._use_mask(MaskLayer(mask, history=doc.history))
         doc.edits = dict(project.edits)
         doc.keyframes = list(project.keyframes)
         doc.settings.update(settings)
@@ -256,7 +267,8 @@ class Document:
         return True
 
     def _set_geometry(self, geometry: _Geometry) -> None:
-        self.crop, self.mode, self.mask = geometry.crop, geometry.mode, geometry.mask
+        self.crop, self.mode = geometry.crop, geometry.mode
+        self._use_mask(geometry.mask)
         self.crop_reason = geometry.reason
         self.settings["crop_mode"] = geometry.mode
         self.settings["crop_reason"] = geometry.reason

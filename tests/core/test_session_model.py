@@ -112,8 +112,9 @@ def test_modified_follows_the_history_and_the_saves(session):
 def test_a_recrop_is_undone_with_the_strokes_before_it():
     lm = np.array([[30 + 20 * np.cos(t), 40 + 25 * np.sin(t)] for t in np.linspace(0, 6.0, 68)])
     doc = _doc(96, landmarks=lm)
-    geometry = []
+    geometry, edits = [], []
     doc.geometry_changed.connect(lambda: geometry.append(doc.mode))
+    doc.mask_edited.connect(edits.append)
     doc.mask.stroke([(5, 5), (20, 5)])
     first_layer, painted = doc.mask, doc.mask.data.copy()
     assert doc.recrop("face") and doc.mode == "face" and doc.mask is not first_layer
@@ -127,6 +128,10 @@ def test_a_recrop_is_undone_with_the_strokes_before_it():
     doc.history.redo()
     doc.history.redo()
     assert doc.mode == "face" and doc.settings["crop_mode"] == "face"
+    # the document relays the edits of whichever layer is its mask now, each once
+    assert edits == ["Paint skin", "Paint skin", "Undo Paint skin", "Undo Paint skin", "Redo Paint skin"]
+    first_layer.stroke([(1, 1), (3, 3)])                  # the layer that is not the document's now
+    assert len(edits) == 5
 
 
 def test_history_budget_and_redo_stack():

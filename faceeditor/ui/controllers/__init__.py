@@ -17,3 +17,34 @@ class Outcome:
     photo: Any = None
     pyramid: Any = None
     crop: Any = None
+
+
+class FollowsDocument:
+    """Mixin for controllers that react to the open document: `document_changed(doc)` when another one
+    opens, `mask_edited(step_name)` after each finished mask edit (a stroke, an undo, a replace), and
+    `geometry_changed()` after a re-crop or its undo. It subscribes to the new document and unsubscribes
+    from the old, so nothing is called twice or for a document that is gone."""
+
+    def follow_documents(self, session) -> None:
+        self._followed = None
+        session.document_changed.connect(self._follow)
+
+    def _follow(self, doc) -> None:
+        old = self._followed
+        if old is not None:
+            old.mask_edited.disconnect(self.mask_edited)
+            old.geometry_changed.disconnect(self.geometry_changed)
+        self._followed = doc
+        if doc is not None:
+            doc.mask_edited.connect(self.mask_edited)
+            doc.geometry_changed.connect(self.geometry_changed)
+        self.document_changed(doc)
+
+    def document_changed(self, doc) -> None:
+        """Another document is open (or none)."""
+
+    def mask_edited(self, step_name: str) -> None:
+        """The open document's mask changed by one finished edit."""
+
+    def geometry_changed(self) -> None:
+        """The open document was re-cropped (or a re-crop undone): another crop and mask layer."""

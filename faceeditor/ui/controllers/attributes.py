@@ -8,14 +8,14 @@ from PySide6.QtCore import QObject
 from faceeditor.core.session import ATTRIBUTES, KEEP_DETAIL, KEEP_OUTSIDE, SHOWN
 from faceeditor.engine.requests import ClassifyAttributesRequest, EditAttributesRequest
 from faceeditor.ui.app_engine import missing_reason
-from faceeditor.ui.controllers import Outcome
+from faceeditor.ui.controllers import FollowsDocument, Outcome
 from faceeditor.ui.controllers.view import ViewController
 from faceeditor.ui.qt_image import Pyramid
 from faceeditor.ui.widgets.attribute_panel import AttributePanel
 from faceeditor.ui.workspace import Workspace
 
 
-class AttributesController(QObject):
+class AttributesController(FollowsDocument, QObject):
     def __init__(self, ws: Workspace, panel: AttributePanel, view: ViewController, parent: QObject | None = None):
         super().__init__(parent)
         self.ws, self.panel, self.view = ws, panel, view
@@ -26,9 +26,8 @@ class AttributesController(QObject):
         self.read_channel.finished.connect(self._read)
         self.session.subscribe(ATTRIBUTES, self._attributes_changed)
         self.session.subscribe((KEEP_OUTSIDE, KEEP_DETAIL), self.run)
-        self.session.document_changed.connect(self._document_changed)
+        self.follow_documents(self.session)
         ws.models_changed.connect(self._models_changed)
-        self._mask_doc = None
         self._models_changed()
 
     @property
@@ -40,35 +39,26 @@ class AttributesController(QObject):
         self.panel.set_keep_outside_available(self.ws.model("parse") is not None)
         self.read()                 # a new pack may bring the evaluator
 
-    def _document_changed(self, doc) -> None:
+    def document_changed(self, doc) -> None:
         self.channel.invalidate()
         self.read_channel.invalidate()
         self.panel.set_predicted_mask(None)
-        if self._mask_doc is not None:
-            self._mask_doc.mask.remove_callback(self._mask_edited)
-            self._mask_doc.geometry_changed.disconnect(self._geometry_changed)
-        self._mask_doc = doc
-        if doc is None:
-            return
-        doc.mask.on_edited(self._mask_edited)
-        doc.geometry_changed.connect(self._geometry_changed)
+        if doc is not None:
+            self.geometry_changed()
+
+    def geometry_changed(self) -> None:
+        """A new crop (another document, a re-crop): read it, and re-run the edit it describes unless the
+        synthesis is the result shown."""
         self.read()
         synthesis_shown = self.session[SHOWN] == "synthesis" and self.ws.model("synthesize") is not None
         if not synthesis_shown and self.session[ATTRIBUTES]:
-            self.run()
-
-    def _geometry_changed(self) -> None:
-        doc = self.session.document
-        doc.mask.on_edited(self._mask_edited)
-        self.read()
-        if self.session[ATTRIBUTES]:
             self.run()
 
     def _attributes_changed(self) -> None:
         self.session.set(SHOWN, "attributes", record=False)
         self.run()
 
-    def _mask_edited(self, _name: str) -> None:
+    def mask_edited(self, _name: str) -> None:
         model = self.model
         if model is not None and model.input("mask") is not None and self.session[ATTRIBUTES]:
             self.run()

@@ -16,6 +16,7 @@ from faceeditor.core.document import initial_mask
 from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES
 from faceeditor.core.palette import PALETTE
 from faceeditor.ui.canvas import CanvasView, Tool
+from faceeditor.ui.controllers import FollowsDocument
 from faceeditor.ui.controllers.documents import IMAGE_FILTER
 from faceeditor.ui.widgets.mask_panel import MaskPanel
 from faceeditor.ui.workspace import Workspace
@@ -23,7 +24,7 @@ from faceeditor.ui.workspace import Workspace
 DIGIT_WINDOW_S = 0.8
 
 
-class MaskController(QObject):
+class MaskController(FollowsDocument, QObject):
     tool_changed = Signal(object)          # the Tool now active
 
     def __init__(self, ws: Workspace, panel: MaskPanel, canvas: CanvasView, brush_label: QLabel,
@@ -38,17 +39,19 @@ class MaskController(QObject):
         panel.landmarks_requested.connect(self.from_landmarks)
         panel.clear_requested.connect(self.clear)
         canvas.picked.connect(self._picked)
-        self.session.document_changed.connect(self._document_changed)
+        self.follow_documents(self.session)
         self._update_brush_label()
 
     @property
     def doc(self):
         return self.session.document
 
-    def _document_changed(self, doc) -> None:
+    def document_changed(self, doc) -> None:
         if doc is not None:
             self.panel.apply_to(doc.mask)
-            doc.geometry_changed.connect(lambda: self.panel.apply_to(doc.mask))
+
+    def geometry_changed(self) -> None:
+        self.panel.apply_to(self.session.document.mask)
 
     def _settings_changed(self) -> None:
         if self.doc is not None:

@@ -8,14 +8,14 @@ from PySide6.QtCore import QObject
 from faceeditor.core.session import READINGS, SEED, SHOWN, SYNTH_ATTRS
 from faceeditor.engine.requests import SynthesizeRequest
 from faceeditor.ui.app_engine import missing_reason
-from faceeditor.ui.controllers import Outcome
+from faceeditor.ui.controllers import FollowsDocument, Outcome
 from faceeditor.ui.controllers.view import ViewController
 from faceeditor.ui.qt_image import Pyramid
 from faceeditor.ui.widgets.synthesis_panel import SynthesisPanel
 from faceeditor.ui.workspace import Workspace
 
 
-class SynthesisController(QObject):
+class SynthesisController(FollowsDocument, QObject):
     def __init__(self, ws: Workspace, panel: SynthesisPanel, view: ViewController, parent: QObject | None = None):
         super().__init__(parent)
         self.ws, self.panel, self.view = ws, panel, view
@@ -24,10 +24,9 @@ class SynthesisController(QObject):
         self.channel.finished.connect(self._synthesized)
         self._applying_reading = False
         self._ran = False                     # a synthesis ran for this document
-        self._mask_doc = None
         self.session.subscribe((SEED, SYNTH_ATTRS), self._values_changed)
         self.session.subscribe(READINGS, self.apply_reading)
-        self.session.document_changed.connect(self._document_changed)
+        self.follow_documents(self.session)
         panel.generate_requested.connect(self._user_asked)
         ws.models_changed.connect(self._models_changed)
         self._models_changed()
@@ -40,27 +39,18 @@ class SynthesisController(QObject):
         self.panel.set_model(self.model, missing_reason("synthesize"))
         self.apply_reading()
 
-    def _document_changed(self, doc) -> None:
+    def document_changed(self, doc) -> None:
         self.channel.invalidate()
         self.panel.set_preview(None)
         self._ran = False
-        if self._mask_doc is not None:
-            self._mask_doc.mask.remove_callback(self._mask_edited)
-            self._mask_doc.geometry_changed.disconnect(self._geometry_changed)
-        self._mask_doc = doc
-        if doc is None:
-            return
-        doc.mask.on_edited(self._mask_edited)
-        doc.geometry_changed.connect(self._geometry_changed)
+        if doc is not None:
+            self.geometry_changed()
+
+    def geometry_changed(self) -> None:
         if self.session[SHOWN] == "synthesis" and self.model is not None:
             self.run()
 
-    def _geometry_changed(self) -> None:
-        self.session.document.mask.on_edited(self._mask_edited)
-        if self.session[SHOWN] == "synthesis" and self.model is not None:
-            self.run()
-
-    def _mask_edited(self, _name: str) -> None:
+    def mask_edited(self, _name: str) -> None:
         if self.panel.auto_refresh:
             self.run()
 

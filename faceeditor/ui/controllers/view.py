@@ -12,12 +12,13 @@ from PySide6.QtWidgets import QFileDialog
 
 from faceeditor.core.session import SHOWN
 from faceeditor.ui.canvas import CanvasView
+from faceeditor.ui.controllers import FollowsDocument
 from faceeditor.ui.qt_image import Pyramid
 from faceeditor.ui.widgets.layers_panel import LayersPanel
 from faceeditor.ui.workspace import Workspace
 
 
-class ViewController(QObject):
+class ViewController(FollowsDocument, QObject):
     """See the module docstring. `results[kind]` = (photo with the output pasted in, its pyramid)."""
 
     def __init__(self, ws: Workspace, canvas: CanvasView, layers: LayersPanel, parent: QObject | None = None):
@@ -25,20 +26,15 @@ class ViewController(QObject):
         self.ws, self.canvas, self.layers = ws, canvas, layers
         self.session = ws.session
         self.results: dict[str, tuple[np.ndarray, Pyramid]] = {}
-        self._doc = None
-        self.session.document_changed.connect(self._show_document)
+        self.follow_documents(self.session)
         self.session.subscribe(SHOWN, self._show_result)
         layers.changed.connect(self._layers_changed)
 
     # --- document -------------------------------------------------------------------------------
-    def _show_document(self, doc) -> None:
-        if self._doc is not None:
-            self._doc.geometry_changed.disconnect(self._geometry_changed)
-        self._doc = doc
+    def document_changed(self, doc) -> None:
         self.results = {}
         if doc is None:
             return
-        doc.geometry_changed.connect(self._geometry_changed)
         made = self.ws.photo_pyramid
         pyramid = made[1] if made is not None and made[0] is doc else Pyramid(doc.photo)
         self.ws.photo_pyramid = None
@@ -52,9 +48,9 @@ class ViewController(QObject):
         self._layers_changed()
         self.canvas.update_brush_cursor()
 
-    def _geometry_changed(self) -> None:
+    def geometry_changed(self) -> None:
         """A re-crop (or its undo): the same photo, another crop and mask layer; the results are stale."""
-        doc = self._doc
+        doc = self.session.document
         self.ws.invalidate_inference()
         self.results = {}
         self.canvas.set_document(self.canvas.photo_item.pyramid or Pyramid(doc.photo), doc.mask, doc.crop.inverse)
@@ -114,6 +110,7 @@ class ViewController(QObject):
         self.canvas.set_overlay_opacity(p.opacity.value() / 100)
         if self.canvas.outline is not None:
             self.canvas.outline.setVisible(p.outline.isChecked())
-        if self._doc is not None:      # saved with the project
-            self._doc.settings["view"] = {"overlay_opacity": self.canvas.overlay_opacity,
+        doc = self.session.document
+        if doc is not None:            # saved with the project
+            doc.settings["view"] = {"overlay_opacity": self.canvas.overlay_opacity,
                                           "overlay_visible": self.canvas.overlay_visible}
