@@ -175,6 +175,8 @@ class MainWindow(QMainWindow):
         self.act_undo = self._action("&Undo", docs.undo, QKeySequence.StandardKey.Undo, "Undo the last change",
                                      icon=SP.SP_ArrowBack)
         self.act_redo = self._action("&Redo", docs.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo", icon=SP.SP_ArrowForward)
+        self.act_undo.setIconText("Undo")       # the toolbar stays short; the Edit menu names the step
+        self.act_redo.setIconText("Redo")
         self.act_parse = self._action("Mask from &parser", lambda: self.parse.run(), "P",
                                       "Replace the mask with the face parser's", icon=icons.parse())
         self.act_landmark_mask = self._action("Mask from &landmarks", mask.from_landmarks,
