@@ -14,6 +14,13 @@ from PySide6.QtWidgets import QAbstractButton, QComboBox, QSpinBox, QWidget
 from faceeditor.core.session import Session
 
 
+def watch(session: Session, widget: QWidget, keys: tuple[str, ...] | str, callback: Callable[[], None]) -> None:
+    """Call `callback()` when one of `keys` changes or another document's values are loaded, for as long as
+    `widget` lives (a view of session values that is not a single input)."""
+    subscription = session.subscribe(keys, callback, on_load=True)
+    widget.destroyed.connect(lambda *_: session.changed.disconnect(subscription))
+
+
 def _follow(session: Session, key: str, widget: QWidget, show: Callable[[Any], None]) -> None:
     """Show the session's `key` in `widget` now and on every change, with the widget's signals blocked."""
 
@@ -24,8 +31,7 @@ def _follow(session: Session, key: str, widget: QWidget, show: Callable[[Any], N
         finally:
             widget.blockSignals(blocked)
 
-    subscription = session.subscribe(key, update, on_load=True)
-    widget.destroyed.connect(lambda *_: session.changed.disconnect(subscription))
+    watch(session, widget, key, update)
     update()
 
 

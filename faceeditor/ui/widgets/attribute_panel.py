@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from faceeditor.core.labels import PARSE_CLASSES
 from faceeditor.core.session import ATTRIBUTES, KEEP_DETAIL, KEEP_OUTSIDE, READINGS, Session
-from faceeditor.ui.bind import bind_toggle
+from faceeditor.ui.bind import bind_toggle, watch
 from faceeditor.ui.widgets.common import THUMB, mask_thumbnail, notice, pretty
 
 DEFAULT_SLIDER_RANGE = (-1.5, 1.5)
@@ -165,9 +165,8 @@ class AttributePanel(QWidget):
         pv.addWidget(self.predicted)
         outer.addWidget(self.predicted_box)
         self.set_model(None, "No attribute editor is loaded.")
-        subscriptions = [session.subscribe(ATTRIBUTES, self._show_values, on_load=True),
-                         session.subscribe(READINGS, self._show_readings, on_load=True)]
-        self.destroyed.connect(lambda *_: [session.changed.disconnect(s) for s in subscriptions])
+        watch(session, self, ATTRIBUTES, self._show_values)
+        watch(session, self, READINGS, self._show_readings)
 
     def set_model(self, model, reason: str = "") -> None:
         """Build sliders for a LoadedModel of task edit_attributes (None: show `reason`)."""

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceeditor.core.session import READINGS, SEED, SEED_LIMIT, SYNTH_ATTRS, Session
-from faceeditor.ui.bind import bind_spin
+from faceeditor.ui.bind import bind_spin, watch
 from faceeditor.ui.widgets.common import THUMB, notice, pretty, rgb_thumbnail
 
 
@@ -44,9 +44,8 @@ class SynthesisPanel(QWidget):
         self.preview.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         outer.addWidget(self.preview)
         self.set_model(None, "No synthesis (SCGAN) pack is loaded.")
-        subscriptions = [session.subscribe(SYNTH_ATTRS, self._show_toggles, on_load=True),
-                         session.subscribe(READINGS, self._update_from_photo, on_load=True)]
-        self.destroyed.connect(lambda *_: [session.changed.disconnect(s) for s in subscriptions])
+        watch(session, self, SYNTH_ATTRS, self._show_toggles)
+        watch(session, self, READINGS, self._update_from_photo)
 
     def set_model(self, model, reason: str = "") -> None:
         self.toggles.clear()
