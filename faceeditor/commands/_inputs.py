@@ -35,20 +35,29 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise CLIError(str(exc)) from None
 
 
-def add_mode_argument(parser: argparse.ArgumentParser, verb: str) -> None:
-    """--mode auto|face|whole, as the commands that work on an aligned face crop or the whole image take it."""
+def add_mode_argument(parser: argparse.ArgumentParser, verb: str, *, needs_face: bool = False) -> None:
+    """--mode auto|face|whole (and --whole), as the commands that work on an aligned face crop or the whole
+    image take it."""
+    auto = ("whole when the picture already frames its face like an aligned crop, the face otherwise; a "
+            "picture without a usable face is refused" if needs_face else
+            "whole when the picture already frames its face like an aligned crop or has no usable face, else the "
+            "face")
     parser.add_argument("--mode", choices=("auto", "face", "whole"), default="auto",
-                        help=f"{verb} the aligned face crop or the whole image (auto: whole when the picture "
-                             "already frames its face like an aligned crop or has no usable face, else the "
-                             "face; faceeditor.core.crop_policy)")
+                        help=f"{verb} the aligned face crop or the whole image (auto: {auto}; "
+                             "faceeditor.core.crop_policy)")
+    parser.add_argument("--whole", dest="mode", action="store_const", const="whole",
+                        help=f"{verb} the whole picture as a face crop (same as --mode whole)")
 
 
-def crop_choice(photo: np.ndarray, image: str, mode: str, verb: str) -> tuple[np.ndarray | None, CropDecision]:
+def crop_choice(photo: np.ndarray, image: str, mode: str, verb: str, *, needs_face: bool = False
+                ) -> tuple[np.ndarray | None, CropDecision]:
     """The main face's landmarks (None when not looked for or not found) and the crop decision for --mode
-    (crop_policy.choose_crop, as the app decides); --mode face on a picture without a face is an error."""
+    (crop_policy.choose_crop, as the app decides); --mode face on a picture without a face is an error, and
+    so is --mode auto for a command that `needs_face` (a reading of attributes means nothing without one)."""
     from faceeditor.core.crop_policy import choose_crop
 
     search, decision = choose_crop(photo, mode)
-    if mode == "face" and decision.mode != "face":
-        raise CLIError(f"{image}: {search.missing}; use --mode whole to {verb} the whole image")
+    if (mode == "face" and decision.mode != "face") or (needs_face and mode == "auto" and decision.face_missing):
+        what = search.missing if search.landmarks is None else decision.reason.split(";")[0]
+        raise CLIError(f"{image}: {what}; use --whole to {verb} the whole picture as a face crop")
     return search.landmarks, decision

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                        "evaluator)")
     parser.add_argument("--dir", dest="dirs", action="append", default=[], metavar="PATH",
                         help="also search this folder for packs; repeatable")
-    add_mode_argument(parser, "read")
+    add_mode_argument(parser, "read", needs_face=True)
     parser.add_argument("--json", action="store_true", help="print the reading as JSON")
     parser.add_argument("--provider", choices=("auto", "cpu", "cuda"), default="auto")
 
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine([pack.path], provider=args.provider)
     attr_model = engine.models("classify_attributes")[0]
     expr_models = engine.models("classify_expression")
-    landmarks, decision = crop_choice(photo, args.image, args.mode, "read")
+    landmarks, decision = crop_choice(photo, args.image, args.mode, "read", needs_face=True)
     mode = decision.mode
 
     summary: dict = {"image": str(args.image), "size": [int(photo.shape[1]), int(photo.shape[0])],

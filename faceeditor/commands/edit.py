@@ -50,9 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="NAME", help="the pack's editor to use (default: its first)")
     parser.add_argument("--mode", choices=("auto", "face", "whole"), default="auto",
                         help="edit the aligned face crop or the whole image (auto: whole for a picture "
-                             "that already frames its face like an aligned crop, else the detected face; "
-                             "faceeditor.core.crop_policy)")
-    parser.add_argument("--no-align", action="store_true", help="same as --mode whole")
+                             "that already frames its face like an aligned crop, else the detected face; a "
+                             "picture without a face is refused; faceeditor.core.crop_policy)")
+    parser.add_argument("--whole", "--no-align", dest="no_align", action="store_true",
+                        help="edit the whole picture as a face crop (same as --mode whole), e.g. a cropped "
+                             "face the detector misses")
     parser.add_argument("--face", type=int, metavar="N",
                         help="edit the N-th detected face (0 = the largest confident one; see "
                              "`faceeditor-cli detect`)")
@@ -117,9 +119,8 @@ def choose_crop(photo: np.ndarray, mode: str, face_index: int | None, image_name
                 ) -> tuple[FaceSearch, CropDecision]:
     """(face search, crop decision) for the request: faceeditor.core.crop_policy's, as the app takes it.
 
-    An editor needs a face: a picture without a usable one is refused unless "auto" may take it whole
-    anyway (a square picture up to AUTO_WHOLE_MAX_SIDE, e.g. an already cropped face the detector misses).
-    ``--face N`` always means the detected face N.
+    An editor needs a face: a picture without a usable one (none found, or too small) is refused unless
+    the user asks for the whole picture (--whole). ``--face N`` always means the detected face N.
     """
     from faceeditor.core import crop_policy
 
@@ -130,11 +131,11 @@ def choose_crop(photo: np.ndarray, mode: str, face_index: int | None, image_name
     if mode != "whole" and search.unavailable is not None:
         raise CLIError(f"face detection is unavailable ({search.unavailable}); use --no-align to edit the "
                        "whole image")
-    if decision.face_missing and not (mode == "auto" and crop_policy.crop_shaped(photo.shape)):
+    if decision.face_missing and mode != "whole":
         h, w = photo.shape[:2]
         what = "no face found" if search.landmarks is None else decision.reason.split(";")[0]
-        raise CLIError(f"{image_name}: {what} in the {w}x{h} image; use --no-align to edit the whole "
-                       "picture (e.g. an already cropped face)")
+        raise CLIError(f"{image_name}: {what} in the {w}x{h} image; use --whole to edit the whole "
+                       "picture as a face crop (e.g. an already cropped face)")
     return search, decision
 
 

@@ -198,7 +198,8 @@ class Document:
         history = UndoHistory()
         return cls(photo=photo, crop=crop, mode=chosen, mask=MaskLayer(initial_mask(crop), history=history),
                    landmarks=landmarks, source=source, crop_reason=decision.reason, history=history,
-                   settings={"crop_mode": chosen, "resolution": int(resolution), "crop_reason": decision.reason})
+                   settings={"crop_mode": chosen, "resolution": int(resolution), "crop_reason": decision.reason,
+                             "face_missing": bool(decision.face_missing)})
 
     @classmethod
     def from_project(cls, project: Project, path: Path | None = None) -> Document:

@@ -34,6 +34,7 @@ EXPRESSION_INTENSITY = "expression_intensity"
 SHOWN = "shown"                    # which result the canvas shows: "attributes" | "synthesis"
 KEYFRAMES = "keyframes"            # timeline keyframes (core.keyframes.KeyframeSpec; the project's keyframes.json)
 READINGS = "readings"              # the attribute evaluator's reading of the face (not saved, not undone)
+WHOLE_AS_FACE = "whole_as_face"    # the user asked to edit a picture without a face as a face crop
 REVISION = "revision"              # the document changed (a step pushed, undone or redone)
 LOADED = "*"                       # every value was replaced (another document): views show them anew
 
@@ -44,12 +45,13 @@ SEED_LIMIT = 2**31
 
 def _defaults() -> dict[str, Any]:
     return {ATTRIBUTES: {}, KEEP_OUTSIDE: True, KEEP_DETAIL: False, SEED: 0, SYNTH_ATTRS: {},
-            EXPRESSION: None, EXPRESSION_INTENSITY: 1.0, SHOWN: "attributes", KEYFRAMES: []}
+            EXPRESSION: None, EXPRESSION_INTENSITY: 1.0, SHOWN: "attributes", KEYFRAMES: [], WHOLE_AS_FACE: False}
 
 
 STEP_NAMES = {KEEP_OUTSIDE: "Keep the rest of the face", KEEP_DETAIL: "Keep the photo's detail",
               SEED: "Seed", SYNTH_ATTRS: "Synthesis attributes", EXPRESSION: "Expression",
-              EXPRESSION_INTENSITY: "Expression intensity", SHOWN: "Shown result", KEYFRAMES: "Keyframes"}
+              EXPRESSION_INTENSITY: "Expression intensity", SHOWN: "Shown result", KEYFRAMES: "Keyframes",
+              WHOLE_AS_FACE: "Edit the whole picture as a face"}
 
 
 @dataclass
@@ -152,6 +154,8 @@ class Session:
                 self.values[EXPRESSION] = expr["name"]
             if _finite(expr.get("intensity")):
                 self.values[EXPRESSION_INTENSITY] = float(expr["intensity"])
+        if isinstance(edits.get("whole_as_face"), bool):
+            self.values[WHOLE_AS_FACE] = edits["whole_as_face"]
         if edits.get("result") in RESULT_KINDS:
             self.values[SHOWN] = edits["result"]
 
@@ -161,7 +165,7 @@ class Session:
         v = self.values
         out: dict[str, Any] = {"attributes": {k: x for k, x in v[ATTRIBUTES].items() if x != 0.0},
                                "keep": {"outside": v[KEEP_OUTSIDE], "detail": v[KEEP_DETAIL]},
-                               "result": v[SHOWN]}
+                               "result": v[SHOWN], "whole_as_face": v[WHOLE_AS_FACE]}
         if v[SYNTH_ATTRS] or v[SEED] or not self.synth_from_reading:
             out["synthesis"] = {"seed": v[SEED], "attrs": dict(v[SYNTH_ATTRS])}
         if v[EXPRESSION] is not None:
@@ -260,6 +264,13 @@ class Session:
     # --- derived ------------------------------------------------------------------------------
     def nonzero_attributes(self) -> dict[str, float]:
         return dict(self.values[ATTRIBUTES])
+
+    @property
+    def faceless(self) -> bool:
+        """The open picture has no usable face and the user has not asked to edit it whole as one: the
+        attribute models (editor, evaluator) have nothing to work on."""
+        doc = self.document
+        return doc is not None and bool(doc.settings.get("face_missing")) and not self.values[WHOLE_AS_FACE]
 
     def attribute_values(self, names: list[str] | tuple[str, ...]) -> dict[str, float]:
         """Every named attribute's value (0 where unset), for an editor request."""

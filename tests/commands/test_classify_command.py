@@ -39,7 +39,7 @@ def test_json_reading_is_the_evaluators_on_the_crop(judge_packs, square_image, c
     from faceeditor.engine.engine import Engine
     from faceeditor.engine.requests import ClassifyAttributesRequest, ClassifyExpressionRequest
 
-    code, stdout, _ = _run(capsys, square_image, "--pack", "judges", "--dir", judge_packs, "--json")
+    code, stdout, _ = _run(capsys, square_image, "--whole", "--pack", "judges", "--dir", judge_packs, "--json")
     assert code == 0
     s = json.loads(stdout)
     assert s["pack"] == "judges" and s["mode"] == "whole" and s["size"] == [64, 64]
@@ -55,16 +55,19 @@ def test_json_reading_is_the_evaluators_on_the_crop(judge_packs, square_image, c
 
 
 def test_text_reading_without_an_expression_model(judge_packs, square_image, capsys):
-    code, stdout, _ = _run(capsys, square_image, "--pack", "attronly", "--dir", judge_packs)
+    code, stdout, _ = _run(capsys, square_image, "--whole", "--pack", "attronly", "--dir", judge_packs)
     assert code == 0
     assert all(name in stdout for name in ATTRIBUTES)
     assert "present (p > 0.5):" in stdout and "expression" not in stdout
 
 
 def test_bad_requests_are_clear_errors(judge_packs, square_image, tmp_path, capsys):
-    code, _, err = _run(capsys, square_image, "--pack", "parseonly", "--dir", judge_packs)
+    code, _, err = _run(capsys, square_image, "--whole", "--pack", "parseonly", "--dir", judge_packs)
     assert code == 2 and "has no 'classify_attributes' model" in err
     code, _, err = _run(capsys, tmp_path / "missing.png", "--pack", "judges", "--dir", judge_packs)
     assert code == 2 and "missing.png" in err
-    code, _, err = _run(capsys, square_image, "--pack", "judges", "--dir", judge_packs, "--mode", "face")
+    code, _, err = _run(capsys, square_image, "--whole", "--pack", "judges", "--dir", judge_packs, "--mode", "face")
     assert code == 2 and "no face found" in err
+    # a picture without a face has no attributes to read: refused unless the user asks for the whole picture
+    code, out, err = _run(capsys, square_image, "--pack", "judges", "--dir", judge_packs)
+    assert code == 2 and "no face found" in err and "--whole" in err and not out

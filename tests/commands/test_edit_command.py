@@ -141,19 +141,19 @@ def test_asked_edit_changes_its_region_and_zero_keeps_the_picture(packs, picture
     src = load_image(picture)
     hair = src[..., 0] > 166
     keep = tmp_path / "keep.png"
-    summary = _json_run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", "Bangs=0", "-o", keep)
+    summary = _json_run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--set", "Bangs=0", "-o", keep)
     assert summary["mode"] == "whole" and summary["model"] == "edit/G" and summary["set"] == {"Bangs": 0.0}
     assert np.array_equal(load_image(keep), src)
 
     out = tmp_path / "bangs.png"
-    _json_run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", "Bangs=1", "-o", out)
+    _json_run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--set", "Bangs=1", "-o", out)
     edited = load_image(out).astype(int)
     diff = edited - src.astype(int)
     assert (diff[hair, 1] > 0).mean() > 0.9 and (diff[hair, 2] < 0).mean() > 0.9   # green up, blue down
     assert not diff[~hair].any() and not diff[..., 0].any()                         # nothing else moved
 
     weaker = tmp_path / "half.png"
-    _json_run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", "Bangs=-0.5", "-o", weaker)
+    _json_run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--set", "Bangs=-0.5", "-o", weaker)
     d2 = load_image(weaker).astype(int) - src.astype(int)
     assert (d2[hair, 1] < 0).mean() > 0.9 and np.abs(d2[hair, 1]).mean() < np.abs(diff[hair, 1]).mean()
 
@@ -161,7 +161,7 @@ def test_asked_edit_changes_its_region_and_zero_keeps_the_picture(packs, picture
 def test_two_attributes_add_up_and_text_summary(packs, picture, tmp_path, capsys):
     src = load_image(picture).astype(int)
     out = tmp_path / "two.jpg"
-    code, stdout, _ = _run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", "Bangs=1",
+    code, stdout, _ = _run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--set", "Bangs=1",
                            "--set", "Young=-0.5", "-o", out)
     assert code == 0 and "edited" in stdout and "whole image" in stdout
     edited = load_image(out).astype(int)
@@ -172,7 +172,7 @@ def test_two_attributes_add_up_and_text_summary(packs, picture, tmp_path, capsys
 
 def test_mask_out_writes_the_predicted_mask_in_class_colours(packs, picture, tmp_path, capsys):
     out, mask = tmp_path / "o.png", tmp_path / "mask.png"
-    summary = _json_run(capsys, picture, "--pack", "seg", "--dir", packs, "--set", "Bangs=1", "-o", out,
+    summary = _json_run(capsys, picture, "--whole", "--pack", "seg", "--dir", packs, "--set", "Bangs=1", "-o", out,
                         "--mask-out", mask)
     assert summary["mask_out"] == str(mask)
     src = load_image(picture)
@@ -183,7 +183,7 @@ def test_mask_out_writes_the_predicted_mask_in_class_colours(packs, picture, tmp
 
 
 def test_mask_out_needs_a_mask_predicting_editor(packs, picture, tmp_path, capsys):
-    code, _, err = _run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", "Bangs=1",
+    code, _, err = _run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--set", "Bangs=1",
                         "-o", tmp_path / "o.png", "--mask-out", tmp_path / "m.png")
     assert code == 2 and "mask_probs" in err and not (tmp_path / "o.png").exists()
 
@@ -192,9 +192,9 @@ def test_mask_reading_editor_gets_the_parse_of_the_crop(tmp_path, picture, capsy
     make_test_pack(tmp_path / "p", "concat", tasks=("parse", "edit_attributes"), edit_mask_input=True)
     make_test_pack(tmp_path / "p", "concat_noparser", tasks=("edit_attributes",), edit_mask_input=True)
     out = tmp_path / "o.png"
-    summary = _json_run(capsys, picture, "--pack", "concat", "--dir", tmp_path / "p", "--set", "Male=1", "-o", out)
+    summary = _json_run(capsys, picture, "--whole", "--pack", "concat", "--dir", tmp_path / "p", "--set", "Male=1", "-o", out)
     assert summary["model"] == "concat/G" and load_image(out).shape == (RES, RES, 3)
-    code, _, err = _run(capsys, picture, "--pack", "concat_noparser", "--dir", tmp_path / "p", "--set", "Male=1",
+    code, _, err = _run(capsys, picture, "--whole", "--pack", "concat_noparser", "--dir", tmp_path / "p", "--set", "Male=1",
                         "-o", tmp_path / "o2.png")
     assert code == 2 and "reads a semantic mask" in err and "no parser" in err
 
@@ -202,7 +202,7 @@ def test_mask_reading_editor_gets_the_parse_of_the_crop(tmp_path, picture, capsy
 # --- report ---------------------------------------------------------------------------------------
 
 def test_report_probabilities_and_psnr_outside_the_regions(packs, picture, tmp_path, capsys):
-    summary = _json_run(capsys, picture, "--pack", "full", "--dir", packs, "--set", "Bangs=1",
+    summary = _json_run(capsys, picture, "--whole", "--pack", "full", "--dir", packs, "--set", "Bangs=1",
                         "-o", tmp_path / "o.png", "--report")
     report = summary["report"]
     assert report["evaluator"] == "full/evaluator" and report["parser"] == "full/parser"
@@ -212,7 +212,7 @@ def test_report_probabilities_and_psnr_outside_the_regions(packs, picture, tmp_p
     assert report["psnr_outside_db"] == "inf" and isinstance(report["psnr_crop_db"], float)
     assert 0.4 < report["outside_fraction"] < 0.7
 
-    summary = _json_run(capsys, picture, "--pack", "full", "--dir", packs, "--set", "Young=-1",
+    summary = _json_run(capsys, picture, "--whole", "--pack", "full", "--dir", packs, "--set", "Young=-1",
                         "-o", tmp_path / "o.png", "--report", "--no-keep-outside")
     report = summary["report"]
     assert summary["keep_outside"] is False and "psnr_outside_raw_db" not in report
@@ -227,9 +227,9 @@ def test_keep_outside_restores_what_the_editor_was_not_asked_to_change(packs, pi
     """The rule editor shifts the background too on Young; with the parser's regions the written image
     keeps the input there (the report still shows the editor's own figure)."""
     raw_out, kept_out = tmp_path / "raw.png", tmp_path / "kept.png"
-    raw = _json_run(capsys, picture, "--pack", "full", "--dir", packs, "--set", "Young=-1", "-o", raw_out,
+    raw = _json_run(capsys, picture, "--whole", "--pack", "full", "--dir", packs, "--set", "Young=-1", "-o", raw_out,
                     "--report", "--no-keep-outside")["report"]
-    summary = _json_run(capsys, picture, "--pack", "full", "--dir", packs, "--set", "Young=-1", "-o", kept_out,
+    summary = _json_run(capsys, picture, "--whole", "--pack", "full", "--dir", packs, "--set", "Young=-1", "-o", kept_out,
                         "--report")
     report = summary["report"]
     assert summary["keep_outside"] is True
@@ -243,9 +243,9 @@ def test_keep_outside_restores_what_the_editor_was_not_asked_to_change(packs, pi
     assert np.abs(unkept[inner].astype(int) - original[inner]).max() > 10
     assert report["attributes"]["Young"]["after"] < report["attributes"]["Young"]["before"]
     # no parser: off by default, refused when asked for
-    assert _json_run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", "Young=-1",
+    assert _json_run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--set", "Young=-1",
                      "-o", tmp_path / "e.png")["keep_outside"] is False
-    code, _, err = _run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", "Young=-1",
+    code, _, err = _run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--set", "Young=-1",
                         "-o", tmp_path / "e.png", "--keep-outside")
     assert code == 2 and "--keep-outside: pack 'edit' has no face parser" in err
 
@@ -257,16 +257,16 @@ def test_a_large_picture_keeps_its_own_detail(packs, tmp_path, capsys):
     original = _rule_picture(256, seed=4)
     save_image(big, original)
     kept_out, detail_out, plain_out = tmp_path / "kept.png", tmp_path / "detail.png", tmp_path / "plain.png"
-    summary = _json_run(capsys, big, "--pack", "full", "--dir", packs, "--set", "Young=-1", "-o", kept_out)
+    summary = _json_run(capsys, big, "--whole", "--pack", "full", "--dir", packs, "--set", "Young=-1", "-o", kept_out)
     assert summary["crop_resolution"] == 256 and summary["resolution"] == RES and summary["keep_outside"]
     background = (np.arange(256)[None, :] < 16) & np.ones((256, 1), bool)   # well away from its seam at 32
     kept = load_image(kept_out).astype(int)
     assert np.abs(kept[background] - original[background]).max() <= 1
 
-    summary = _json_run(capsys, big, "--pack", "edit", "--dir", packs, "--set", "Young=-1", "--keep-detail",
+    summary = _json_run(capsys, big, "--whole", "--pack", "edit", "--dir", packs, "--set", "Young=-1", "--keep-detail",
                         "-o", detail_out)
     assert summary["keep_detail"] is True and summary["keep_outside"] is False
-    _json_run(capsys, big, "--pack", "edit", "--dir", packs, "--set", "Young=-1", "-o", plain_out)
+    _json_run(capsys, big, "--whole", "--pack", "edit", "--dir", packs, "--set", "Young=-1", "-o", plain_out)
     skin = np.zeros((256, 256), bool)
     skin[120:240, 60:240] = True                       # the rule editor shifts skin by a constant
     detail = load_image(detail_out).astype(int) - original
@@ -277,11 +277,11 @@ def test_a_large_picture_keeps_its_own_detail(packs, tmp_path, capsys):
 
 
 def test_report_in_text_form(packs, picture, tmp_path, capsys):
-    code, stdout, _ = _run(capsys, picture, "--pack", "full", "--dir", packs, "--set", "Bangs=0.5",
+    code, stdout, _ = _run(capsys, picture, "--whole", "--pack", "full", "--dir", packs, "--set", "Bangs=0.5",
                            "-o", tmp_path / "o.png", "--report")
     assert code == 0
     assert "Bangs" in stdout and "p before" in stdout and "PSNR outside the regions of Bangs: inf" in stdout
-    code, stdout, _ = _run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", "Bangs=0.5",
+    code, stdout, _ = _run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--set", "Bangs=0.5",
                            "-o", tmp_path / "o.png", "--report")
     assert code == 0 and "no classify_attributes model" in stdout and "no parse model" in stdout
 
@@ -347,31 +347,41 @@ def test_no_face_is_a_clear_error(packs, tmp_path, capsys):
     blank = tmp_path / "blank.png"
     save_image(blank, np.full((80, 120, 3), 200, np.uint8))
     code, _, err = _run(capsys, blank, "--pack", "edit", "--dir", packs, "--set", "Bangs=1", "-o", tmp_path / "o.png")
-    assert code == 2 and "no face found" in err and "--no-align" in err and "Traceback" not in err
+    assert code == 2 and "no face found" in err and "--whole" in err and "Traceback" not in err
     square = tmp_path / "square.png"
     save_image(square, np.full((64, 64, 3), 200, np.uint8))
     code, _, err = _run(capsys, square, "--pack", "edit", "--dir", packs, "--set", "Bangs=1", "--mode", "face",
                         "-o", tmp_path / "o.png")
     assert code == 2 and "no face found" in err
     assert not (tmp_path / "o.png").exists()
+    # a blank square and a 1 x 1 picture are not face crops either: refused unless the user asks (--whole)
+    tiny = tmp_path / "tiny.png"
+    save_image(tiny, np.full((1, 1, 3), 255, np.uint8))
+    for path in (square, tiny):
+        code, _, err = _run(capsys, path, "--pack", "edit", "--dir", packs, "--set", "Bangs=1", "-o", tmp_path / "o.png")
+        assert code == 2 and "no face found" in err and "--whole" in err, err
+        assert not (tmp_path / "o.png").exists()
+    code, _, err = _run(capsys, square, "--pack", "edit", "--dir", packs, "--set", "Bangs=1", "--whole",
+                        "-o", tmp_path / "o.png")
+    assert code == 0 and (tmp_path / "o.png").is_file(), err
 
 
 @pytest.mark.parametrize("name, hint", [("bangs", "did you mean 'Bangs'"), ("Bangz", "did you mean 'Bangs'"),
                                         ("Smiling", "it knows: Bald, Bangs")])
 def test_unknown_attribute(packs, picture, tmp_path, capsys, name, hint):
-    code, _, err = _run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", f"{name}=1",
+    code, _, err = _run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--set", f"{name}=1",
                         "-o", tmp_path / "o.png")
     assert code == 2 and f"unknown attribute {name!r}" in err and hint in err
 
 
 def test_pack_without_an_editor_and_missing_pack(packs, picture, tmp_path, capsys):
-    code, _, err = _run(capsys, picture, "--pack", "parseonly", "--dir", packs, "--set", "Bangs=1",
+    code, _, err = _run(capsys, picture, "--whole", "--pack", "parseonly", "--dir", packs, "--set", "Bangs=1",
                         "-o", tmp_path / "o.png")
     assert code == 2 and "has no 'edit_attributes' model" in err
-    code, _, err = _run(capsys, picture, "--pack", "nope", "--dir", packs, "--set", "Bangs=1",
+    code, _, err = _run(capsys, picture, "--whole", "--pack", "nope", "--dir", packs, "--set", "Bangs=1",
                         "-o", tmp_path / "o.png")
     assert code == 2 and "no pack called 'nope'" in err
-    code, _, err = _run(capsys, picture, "--pack", "edit", "--dir", packs, "--model", "G2", "--set", "Bangs=1",
+    code, _, err = _run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--model", "G2", "--set", "Bangs=1",
                         "-o", tmp_path / "o.png")
     assert code == 2 and "no editor of that name" in err
 
@@ -391,7 +401,7 @@ def test_unreadable_image(packs, tmp_path, capsys):
     ("Bangs=lots", "'lots' is not a number"), ("Bangs=nan", "finite"), ("Bangs=3.5", "beyond ±3"),
 ])
 def test_bad_set_syntax(packs, picture, tmp_path, capsys, item, message):
-    code, _, err = _run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", item, "-o", tmp_path / "o.png")
+    code, _, err = _run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--set", item, "-o", tmp_path / "o.png")
     assert code == 2 and message in err
 
 
@@ -408,15 +418,15 @@ def test_set_parsing_rules():
 
 def test_refuses_to_overwrite_the_input_and_bad_outputs(packs, picture, tmp_path, capsys):
     before = picture.read_bytes()
-    code, _, err = _run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", "Bangs=1", "-o", picture)
+    code, _, err = _run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--set", "Bangs=1", "-o", picture)
     assert code == 2 and "is the input image" in err and picture.read_bytes() == before
-    code, _, err = _run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", "Bangs=1",
+    code, _, err = _run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--set", "Bangs=1",
                         "-o", tmp_path / "o.xyz")
     assert code == 2 and "unknown image extension" in err
-    code, _, err = _run(capsys, picture, "--pack", "edit", "--dir", packs, "--set", "Bangs=1",
+    code, _, err = _run(capsys, picture, "--whole", "--pack", "edit", "--dir", packs, "--set", "Bangs=1",
                         "-o", tmp_path / "missing" / "o.png")
     assert code == 2 and "does not exist" in err
-    code, _, err = _run(capsys, picture, "--pack", "seg", "--dir", packs, "--set", "Bangs=1",
+    code, _, err = _run(capsys, picture, "--whole", "--pack", "seg", "--dir", packs, "--set", "Bangs=1",
                         "-o", tmp_path / "o.png", "--mask-out", tmp_path / "m.jpg")
     assert code == 2 and ".png" in err
     with Image.open(picture) as im:

@@ -478,9 +478,19 @@ def test_large_photo_without_a_face_opens_whole(qtbot, tmp_path):
         assert w.doc.mode == "whole" and w.doc.photo.shape == (1600, 2400, 3)
         assert len(w.canvas.photo_item.pyramid.levels) >= 2
         assert "no face found" in w.status.message_label.text() or w.doc.landmarks is None
+        # no face: the attribute editor and its evaluator are not run, and the user is told how to go on
+        edits = sum(c.task in ("edit_attributes", "classify_attributes") for c in w.engine.calls)
         w.attributes.set_value("Pale_Skin", 1.0)
+        qtbot.waitUntil(lambda: not w.workers.busy, timeout=20000)
+        assert w.view.result_photo is None and w.session.readings is None
+        assert sum(c.task in ("edit_attributes", "classify_attributes") for c in w.engine.calls) == edits
+        assert "No face was found" in w.status.message_label.text() and "Whole image" in w.status.message_label.text()
+        w.crop_actions["whole"].trigger()                 # Face > Whole image: edit it as a face crop anyway
         qtbot.waitUntil(lambda: w.view.result_photo is not None and not w.workers.busy, timeout=20000)
-        assert w.view.result_photo.shape == photo.shape
+        assert w.view.result_photo.shape == photo.shape and w.session.readings is not None
+        w.act_undo.trigger()                              # the choice is a step of the history
+        qtbot.waitUntil(lambda: not w.workers.busy, timeout=20000)
+        assert w.view.result_photo is None
     finally:
         w.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from faceeditor.core.session import ATTRIBUTES, KEEP_DETAIL, KEEP_OUTSIDE, SHOWN
+from faceeditor.core.session import ATTRIBUTES, KEEP_DETAIL, KEEP_OUTSIDE, SHOWN, WHOLE_AS_FACE
 from faceeditor.engine.requests import ClassifyAttributesRequest, EditAttributesRequest
 from faceeditor.ui.app_engine import missing_reason
 from faceeditor.ui.controllers import FollowsDocument, Outcome
@@ -13,6 +13,9 @@ from faceeditor.ui.controllers.view import ViewController
 from faceeditor.ui.qt_image import Pyramid
 from faceeditor.ui.widgets.attribute_panel import AttributePanel
 from faceeditor.ui.workspace import Workspace
+
+NO_FACE = ("No face was found in this picture, so the attribute editor has nothing to edit. To edit the "
+           "whole picture as a face crop anyway, choose Face \u25b8 Whole image.")
 
 
 class AttributesController(FollowsDocument, QObject):
@@ -26,6 +29,7 @@ class AttributesController(FollowsDocument, QObject):
         self.read_channel.finished.connect(self._read)
         self.session.subscribe(ATTRIBUTES, self._attributes_changed)
         self.session.subscribe((KEEP_OUTSIDE, KEEP_DETAIL), self.run)
+        self.session.subscribe(WHOLE_AS_FACE, self.geometry_changed)
         self.follow_documents(self.session)
         ws.models_changed.connect(self._models_changed)
         self._models_changed()
@@ -69,6 +73,12 @@ class AttributesController(FollowsDocument, QObject):
         if doc is None or model is None:
             return
         values = self.session.attribute_values(model.entry.attributes)
+        if self.session.faceless:
+            self.channel.invalidate()
+            self.view.store("attributes", None)
+            if any(values.values()):
+                self.ws.flash(NO_FACE, error=True)
+            return
         if not any(values.values()):
             self.channel.invalidate()
             self.view.store("attributes", None)
@@ -103,7 +113,7 @@ class AttributesController(FollowsDocument, QObject):
     def read(self) -> None:
         """Ask the attribute evaluator what the face shows (the session's `readings`)."""
         doc, model = self.session.document, self.ws.model("classify_attributes")
-        if doc is None or model is None:
+        if doc is None or model is None or self.session.faceless:
             return
         engine, crop, key = self.ws.engine, doc.crop_image, model.key
         self.read_channel.submit(lambda: Outcome(doc, engine.run(ClassifyAttributesRequest([crop], model=key))),

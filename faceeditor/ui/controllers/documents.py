@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from faceeditor.core.autosave import AutosaveSession, Orphan, discard_orphan, find_orphans
 from faceeditor.core.document import Document, Opened, open_path
 from faceeditor.core.project import EXTENSION, ProjectError, load_project, project_bytes, write_members
-from faceeditor.core.session import REVISION
+from faceeditor.core.session import REVISION, WHOLE_AS_FACE
 from faceeditor.ui.qt_image import Pyramid
 from faceeditor.ui.workspace import Workspace
 
@@ -165,6 +165,10 @@ class DocumentController(QObject):
     def set_crop_mode(self, mode: str) -> bool:
         """Re-crop ("face" or "whole"), one undo step; False when it cannot or nothing changed."""
         doc = self.doc
+        if doc is not None and mode == doc.mode == "whole" and self.session.faceless:
+            self.session.set(WHOLE_AS_FACE, True)        # asked for: edit the faceless picture as a face crop
+            self.ws.flash("Editing the whole picture as a face crop")
+            return True
         if doc is None or mode == doc.mode:
             return False
         if mode == "face" and doc.landmarks is None:
