@@ -223,9 +223,13 @@ def _record_payload(data: bytes, name: str) -> tuple[int, int]:
 
 def damage(path: Path, kind: str) -> None:
     """Damage a checkpoint the ways disks and copies do. "floats" and "random" overwrite the stored
-    bytes of the first network's first weight (the file still unpickles: before checksums it loaded)."""
+    bytes of the first network's first weight (the file still unpickles: before checksums it loaded);
+    "middle" writes 4 KB of ordinary floats into the middle of the file."""
     data = bytearray(path.read_bytes())
-    if kind in ("floats", "random"):
+    if kind == "middle":
+        start = len(data) // 2 - 2048
+        data[start:start + 4096] = np.linspace(-1, 1, 1024, dtype=np.float32).tobytes()
+    elif kind in ("floats", "random"):
         offset, size = _record_payload(bytes(data), "/data/0")
         if kind == "floats":
             data[offset:offset + size] = np.full(size // 4, 0.25, np.float32).tobytes()
@@ -252,11 +256,12 @@ def test_the_checksum_is_written_with_the_checkpoint_and_plain_torch_still_reads
 @pytest.mark.parametrize("kind, reason", [
     ("floats", "damaged: its content does not match the SHA-256 written with it"),
     ("random", "damaged: its content does not match the SHA-256 written with it"),
+    ("middle", "damaged: its content does not match the SHA-256 written with it"),
     ("truncated", "truncated or damaged"),
     ("empty", "empty file"),
 ])
 def test_a_damaged_checkpoint_is_refused_by_name(tmp_path: Path, kind: str, reason: str) -> None:
-    path = save_checkpoint({"nets": {"g": {"w": torch.arange(200.0)}}, "step": 3}, tmp_path, 3, keep=2)
+    path = save_checkpoint({"nets": {"g": {"w": torch.arange(4000.0)}}, "step": 3}, tmp_path, 3, keep=2)
     damage(path, kind)
     with pytest.raises(CheckpointError) as err:
         load_checkpoint(path)
@@ -284,7 +289,7 @@ def uninterrupted(tmp_path_factory) -> dict:
     return load_checkpoint(checkpoint_path(run, 20))
 
 
-@pytest.mark.parametrize("kind", ["floats", "random", "truncated", "empty"])
+@pytest.mark.parametrize("kind", ["floats", "random", "middle", "truncated", "empty"])
 def test_a_damaged_newest_checkpoint_resumes_from_the_newest_intact_one(tmp_path: Path, uninterrupted: dict,
                                                                         kind: str, capsys) -> None:
     """The run stopped at step 10 (checkpoints 5 and 10); then ckpt 10 was damaged. The next resume names
