@@ -4,14 +4,26 @@ A checkpoint is ``<run_dir>/ckpt-<step>.pt`` beside the run's ``config.json``; i
 state_dicts of the networks, the optimisers and LR schedulers, the method's extra state, the RNG states
 of every rank (python, numpy, torch CPU, CUDA), the step, the data position and the config. Everything is
 tensors or plain Python types, so the safe loader reads it back.
+
+Each file carries the SHA-256 of its content, written with it in the same atomic rename: torch.save's
+zip archive gets the checksum as its zip comment (the standard place for trailing text in a zip, so
+``torch.load`` and any zip tool still read the file as it is). The comment is
+``faceeditor-sha256:<64 hex digits>``, the hash of every byte before it. ``load_checkpoint`` verifies it
+before the bytes reach ``torch.load``; a file written before checksums (a plain zip without the comment)
+still loads, unverified, with a log line.
 """
 from __future__ import annotations
 
+import errno
+import hashlib
+import io
+import logging
 import os
 import random
 import re
+import struct
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
@@ -21,6 +33,13 @@ from trainer.config import CONFIG_NAME, ConfigError, TrainConfig, load_config
 
 CKPT_PATTERN = re.compile(r"^ckpt-(\d+)\.pt$")
 FORMAT_VERSION = 1
+CHECKSUM_MAGIC = b"faceeditor-sha256:"
+CHECKSUM_LEN = len(CHECKSUM_MAGIC) + 64
+DAMAGED_SUFFIX = ".damaged"
+_EOCD = b"PK\x05\x06"          # the zip's end-of-central-directory record: 22 bytes + its comment
+_EOCD_LEN = 22
+
+log = logging.getLogger(__name__)
 
 
 class CheckpointError(RuntimeError):
@@ -62,13 +81,65 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class _ChecksumWriter:
+    """The file object torch.save writes to: passes the bytes on to `fh` while hashing them, holding back
+    the last 22 (the zip's end record) so that finish() can declare the checksum as the zip comment."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh
+        self.sha = hashlib.sha256()
+        self.tail = b""
+
+    def _emit(self, data: bytes | memoryview) -> None:
+        self.sha.update(data)
+        self.fh.write(data)
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data).cast("B")
+        if len(view) >= _EOCD_LEN:
+            self._emit(self.tail)
+            self._emit(view[:-_EOCD_LEN])
+            self.tail = bytes(view[-_EOCD_LEN:])
+        else:
+            joined = self.tail + bytes(view)
+            self._emit(joined[:-_EOCD_LEN])
+            self.tail = joined[-_EOCD_LEN:]
+        return len(view)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+    def finish(self, path: Path) -> None:
+        """Write the end record with the comment's length, then the comment: the checksum of all before."""
+        end = self.tail
+        if len(end) != _EOCD_LEN or not end.startswith(_EOCD) or end[-2:] != b"\0\0":
+            raise CheckpointError(f"{path}: torch.save wrote no plain zip ending; cannot add the checksum")
+        self._emit(end[:-2] + struct.pack("<H", CHECKSUM_LEN))
+        self.fh.write(CHECKSUM_MAGIC + self.sha.hexdigest().encode("ascii"))
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A file-system failure in a few words for a one-line message ("No space left on device")."""
+    if exc.errno == errno.ENOSPC:
+        return os.strerror(errno.ENOSPC)
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
-    """torch.save to a temporary file in the same folder, fsync, then rename over `path`: a crash at any
-    moment leaves either the previous file or the complete new one."""
+    """torch.save with its checksum to a temporary file in the same folder, fsync, then rename over
+    `path`: a crash or a full disk at any moment leaves either the previous file or the complete new one.
+    A failed write is a one-line CheckpointError."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as fh:
-        torch.save(obj, fh)
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as fh:
+            writer = _ChecksumWriter(fh)
+            torch.save(obj, writer)
+            writer.finish(path)
+    except OSError as exc:
+        kept = "the previous file is left as it was" if existed else "nothing was written"
+        raise CheckpointError(f"{path} could not be written ({describe_os_error(exc)}); {kept}") from None
     _fsync_dir(path.parent)
     return path
 
@@ -101,22 +172,78 @@ def saved_nets(source: str | os.PathLike, names: tuple[str, ...]) -> tuple[Path,
 
 
 def save_checkpoint(state: dict[str, Any], run_dir: str | os.PathLike, step: int, keep: int) -> Path:
-    """Write the checkpoint of `step` and delete all but the newest `keep` checkpoints."""
+    """Write the checkpoint of `step`, then delete the older ones beyond the newest `keep` (counting the
+    new one). Only once the new file is complete are older ones deleted, and files of later steps (left
+    by an abandoned trajectory) never push out the older ones a damaged newest checkpoint falls back to."""
     path = save_atomic({"format": FORMAT_VERSION, **state}, checkpoint_path(run_dir, step))
-    for _, old in list_checkpoints(run_dir)[:-max(1, keep)]:
+    older = [p for s, p in list_checkpoints(run_dir) if s < step]
+    for old in older[:max(0, len(older) - max(0, keep - 1))]:
         old.unlink(missing_ok=True)
     return path
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """A checkpoint read with the safe (weights-only) unpickler onto the CPU."""
+def newest_intact_checkpoint(run_dir: str | os.PathLike
+                             ) -> tuple[Path | None, dict[str, Any] | None, list[tuple[Path, str]]]:
+    """(path, state, skipped) of the newest checkpoint that passes its checksum and loads; `skipped` lists
+    the newer ones that did not, with the one-line reason, so that a resume can report them by name."""
+    skipped: list[tuple[Path, str]] = []
+    for _, path in reversed(list_checkpoints(run_dir)):
+        try:
+            return path, load_checkpoint(path), skipped
+        except CheckpointError as exc:
+            skipped.append((path, str(exc)))
+    return None, None, skipped
+
+
+def set_aside(path: str | os.PathLike) -> Path | None:
+    """Rename a damaged checkpoint to ``<name>.damaged``: kept for inspection, but no longer listed, so
+    later resumes do not trip over it again and pruning does not count it. None when it cannot be moved."""
+    path = Path(path)
+    target = path.with_name(path.name + DAMAGED_SUFFIX)
+    try:
+        os.replace(path, target)
+    except OSError:
+        return None
+    return target
+
+
+def verified_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of a checkpoint file after checking them against the checksum written with them, so
+    that damage is found before torch.load (which reads damaged tensor data without noticing). A file
+    written before checksums is returned unverified, with a log line."""
     path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such checkpoint") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({describe_os_error(exc)})") from None
+    if not data:
+        raise CheckpointError(f"{path}: not a readable checkpoint (an empty file)")
+    trailer = data[-CHECKSUM_LEN:]
+    if trailer.startswith(CHECKSUM_MAGIC):
+        expected = trailer[len(CHECKSUM_MAGIC):].decode("ascii", errors="replace")
+        if hashlib.sha256(memoryview(data)[:-CHECKSUM_LEN]).hexdigest() != expected:
+            raise CheckpointError(f"{path}: damaged: its content does not match the SHA-256 written with it")
+        return data
+    end = data[-_EOCD_LEN:]
+    if end.startswith(_EOCD) and end[-2:] == b"\0\0":
+        log.info("%s has no checksum (written before checksums); loaded unverified", path)
+        return data
+    raise CheckpointError(f"{path}: not a readable checkpoint (truncated or damaged: it does not end with "
+                          f"the checksum a checkpoint is written with)")
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint verified against its checksum, then read with the safe (weights-only) unpickler onto
+    the CPU."""
+    path = Path(path)
+    data = verified_bytes(path)
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure of the safe unpickler means "unusable file"
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {first})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION or "nets" not in state:
         raise CheckpointError(f"{path}: not a FaceEditor trainer checkpoint (format {FORMAT_VERSION})")
     return state

@@ -66,6 +66,9 @@ class TrainConfig:
         for name in ("sample_every", "ckpt_every", "eval_every", "lr_decay_start", "seed"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: expected an integer >= 0, got {getattr(self, name)!r}")
+        if self.keep_checkpoints < 2:
+            raise ConfigError(f"keep_checkpoints: at least 2 (the newest and an older one to fall back to "
+                              f"when the newest is damaged), got {self.keep_checkpoints}")
         if not self.lr > 0:
             raise ConfigError(f"lr: expected a positive float, got {self.lr!r}")
         if not all(0.0 <= b < 1.0 for b in self.betas):

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from faceeditor.engine.manifest import MANIFEST_NAME, TASKS, Manifest, ManifestError, ModelEntry, TensorSpec
-from trainer.checkpoint import load_trained_method
+from trainer.checkpoint import describe_os_error, load_trained_method
 from trainer.config import to_dict
 from trainer.data.registry import build_dataset
 from trainer.loop import METRICS_NAME
@@ -257,8 +257,13 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
     if batch is None:
         log(f"note: parity on random inputs only: {why_no_real}")
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.export-"))
+    untouched = (f"the pack at {out_dir} is left as it was" if out_dir.exists()
+                 else f"nothing was written to {out_dir}")
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.export-"))
+    except OSError as exc:
+        raise ExportError(f"cannot write the pack: {describe_os_error(exc)}; {untouched}") from None
     try:
         entries: list[ModelEntry] = []
         failures: list[str] = []
@@ -267,6 +272,9 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
             log(f"exporting {spec.name} ({spec.task}) ...")
             try:
                 _export_onnx(spec, onnx_path)
+            except OSError as exc:
+                raise ExportError(f"{spec.name}: the ONNX file could not be written "
+                                  f"({describe_os_error(exc)}); {untouched}") from None
             except Exception as exc:  # noqa: BLE001 - exporter failures are reported per model
                 raise ExportError(f"{spec.name}: ONNX export failed: {type(exc).__name__}: "
                                   f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
@@ -326,6 +334,10 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
             os.chmod(p, 0o644)
         os.chmod(tmp, 0o755)
         _swap_into_place(tmp, out_dir)
+    except OSError as exc:                 # a full disk or similar while assembling or moving the pack
+        shutil.rmtree(tmp, ignore_errors=True)
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise ExportError(f"cannot write the pack: {describe_os_error(exc)}{where}; {untouched}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -34,12 +34,12 @@ from faceeditor.core.atomic_io import write_text_atomic
 from trainer import distributed
 from trainer.checkpoint import (
     CheckpointError,
-    latest_checkpoint,
     list_checkpoints,
-    load_checkpoint,
     load_net_weights,
+    newest_intact_checkpoint,
     rng_state,
     save_checkpoint,
+    set_aside,
     set_rng_state,
 )
 from trainer.config import TrainConfig, save_config, to_dict
@@ -299,12 +299,12 @@ class _Run:
     # -- set-up --
     def setup(self, resume: bool | None) -> None:
         cfg = self.cfg
-        ckpt_path = latest_checkpoint(self.run_dir)
-        if resume is True and ckpt_path is None:
+        found = list_checkpoints(self.run_dir)
+        if resume is True and not found:
             raise TrainingError(f"cannot resume: {self.run_dir} has no checkpoint")
-        if resume is False and ckpt_path is not None:
+        if resume is False and found:
             raise TrainingError(f"{self.run_dir} already holds checkpoints; resume it or choose another run_dir")
-        state = load_checkpoint(ckpt_path) if ckpt_path is not None else None
+        ckpt_path, state = self._newest_intact() if found else (None, None)
         if state is not None:
             saved_method = state.get("config", {}).get("method")
             if saved_method != cfg.method:
@@ -385,6 +385,24 @@ class _Run:
         elif self.info.rank:
             seed_everything(cfg.seed + self.info.rank)
 
+    def _newest_intact(self) -> tuple[Path, dict[str, Any]]:
+        """The checkpoint to resume from: the newest that passes its checksum. Newer, damaged ones are
+        reported by name and moved aside (rank 0), so the run continues from an intact state instead of
+        trusting damaged weights; with none intact the run stops and names them all."""
+        path, state, damaged = newest_intact_checkpoint(self.run_dir)
+        if state is None:
+            reasons = "; ".join(reason for _, reason in damaged)
+            raise TrainingError(f"cannot resume {self.run_dir}: no intact checkpoint ({reasons})")
+        for bad, reason in damaged:
+            aside = set_aside(bad) if self.main else None
+            where = f"moved aside to {aside.name}" if aside else "left in place"
+            self.say(f"warning: {reason}; {where}")
+            self.log({"event": "damaged_checkpoint", "path": bad.name, "reason": reason,
+                      "moved_to": aside.name if aside else None})
+        if damaged:
+            self.say(f"resuming from {path} (step {int(state['step'])}), the newest intact checkpoint")
+        return path, state
+
     def _apply_config_lrs(self, base_lrs: dict[str, list[float]]) -> None:
         """After a resume: the schedulers' base LRs are the config's, the current LR follows the schedule."""
         for name, sch in self.schedulers.items():
@@ -412,6 +430,7 @@ class _Run:
         """All ranks call this (the RNG states are gathered); rank 0 writes."""
         rngs = distributed.gather_objects(rng_state())
         path = None
+        failure = ""
         if self.main:
             m = self.method
             state = {
@@ -426,9 +445,20 @@ class _Run:
                 "config": to_dict(self.cfg),
                 "world_size": self.info.world_size,
             }
-            path = save_checkpoint(state, self.run_dir, self.step, self.cfg.keep_checkpoints)
-            self.ckpt_path = path
-            self.log({"event": "checkpoint", "step": self.step, "path": path.name})
+            try:
+                path = save_checkpoint(state, self.run_dir, self.step, self.cfg.keep_checkpoints)
+            except CheckpointError as exc:
+                failure = str(exc)
+            else:
+                self.ckpt_path = path
+                self.log({"event": "checkpoint", "step": self.step, "path": path.name})
+        if distributed.any_flags([bool(failure)], self.device)[0]:
+            last = self.ckpt_path
+            kept = (f"the newest checkpoint is {last} (step {_ckpt_step(last)})" if last
+                    else "no checkpoint was written before it")
+            self.log({"event": "checkpoint_failed", "step": self.step, "problem": failure})
+            raise TrainingError(f"training stopped at step {self.step}: "
+                                f"{failure or 'rank 0 could not write the checkpoint'}; {kept}")
         distributed.barrier()
         return path
 
@@ -462,6 +492,7 @@ class _Run:
         cfg, m = self.cfg, self.method
         start = self.step
         self.log({"event": "resume" if self.state is not None else "start", "step": start,
+                  **({"from": self.ckpt_path.name} if self.state is not None else {}),
                   "world_size": self.info.world_size, "device": str(self.device), "method": cfg.method})
         if start >= cfg.iters:
             self.say(f"the run is already at step {start} of {cfg.iters}; nothing to train")

@@ -1,13 +1,19 @@
 """Checkpoints: atomic writes, the safe loader, RNG states, and exact resume after SIGKILL / on SIGTERM."""
 from __future__ import annotations
 
+import errno
+import hashlib
+import io
 import json
+import logging
 import os
 import random
 import signal
+import struct
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +32,8 @@ from trainer.checkpoint import (
     saved_nets,
     set_rng_state,
 )
-from trainer.loop import train
+from trainer.config import ConfigError
+from trainer.loop import TrainingError, train
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "tests" / "trainer" / "run_toy_cli.py"
@@ -54,17 +61,21 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-def test_save_is_atomic_when_writing_fails(tmp_path: Path, monkeypatch) -> None:
+def test_a_full_disk_leaves_the_previous_checkpoint_intact_with_one_clear_line(tmp_path: Path,
+                                                                                monkeypatch) -> None:
     path = tmp_path / "ckpt-000000001.pt"
     save_atomic({"format": 1, "nets": {}, "value": torch.ones(3)}, path)
 
-    def broken_save(obj, fh, *a, **k):
+    def full_disk(obj, fh, *a, **k):
         fh.write(b"partial bytes")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(torch, "save", broken_save)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(CheckpointError) as err:
         save_atomic({"format": 1, "nets": {}, "value": torch.zeros(3)}, path)
+    message = str(err.value)
+    assert "\n" not in message and "ckpt-000000001.pt" in message
+    assert "No space left on device" in message and "left as it was" in message
     assert torch.equal(load_checkpoint(path)["value"], torch.ones(3))
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]       # no temp file left
 
@@ -198,3 +209,124 @@ def test_saved_nets_from_a_run_folder_or_a_checkpoint_file(tmp_path: Path) -> No
         saved_nets(tmp_path, ("g", "d"))
     with pytest.raises(CheckpointError, match="no checkpoint found"):
         saved_nets(tmp_path / "empty", ("g",))
+
+
+# --- checksums and damaged checkpoints -------------------------------------------------------------------
+
+def _record_payload(data: bytes, name: str) -> tuple[int, int]:
+    """(offset, size) of one stored zip record's bytes inside a checkpoint file."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        info = next(i for i in z.infolist() if i.filename.endswith(name))
+    n_name, n_extra = struct.unpack_from("<HH", data, info.header_offset + 26)
+    return info.header_offset + 30 + n_name + n_extra, info.file_size
+
+
+def damage(path: Path, kind: str) -> None:
+    """Damage a checkpoint the ways disks and copies do. "floats" and "random" overwrite the stored
+    bytes of the first network's first weight (the file still unpickles: before checksums it loaded);
+    "middle" writes 4 KB of ordinary floats into the middle of the file."""
+    data = bytearray(path.read_bytes())
+    if kind == "middle":
+        start = len(data) // 2 - 2048
+        data[start:start + 4096] = np.linspace(-1, 1, 1024, dtype=np.float32).tobytes()
+    elif kind in ("floats", "random"):
+        offset, size = _record_payload(bytes(data), "/data/0")
+        if kind == "floats":
+            data[offset:offset + size] = np.full(size // 4, 0.25, np.float32).tobytes()
+        else:
+            data[offset:offset + size] = np.random.default_rng(0).bytes(size)
+    elif kind == "truncated":
+        data = data[:len(data) // 2]
+    elif kind == "empty":
+        data = bytearray()
+    path.write_bytes(bytes(data))
+
+
+def test_the_checksum_is_written_with_the_checkpoint_and_plain_torch_still_reads_it(tmp_path: Path) -> None:
+    path = save_checkpoint({"nets": {"g": {"w": torch.arange(4.0)}}, "step": 3}, tmp_path, 3, keep=2)
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as z:                       # a standard zip whose comment is the checksum
+        comment = z.comment
+    assert comment.startswith(b"faceeditor-sha256:") and data.endswith(comment)
+    assert comment.split(b":")[1].decode() == hashlib.sha256(data[:-len(comment)]).hexdigest()
+    assert torch.equal(torch.load(path, weights_only=True)["nets"]["g"]["w"], torch.arange(4.0))
+    assert torch.equal(load_checkpoint(path)["nets"]["g"]["w"], torch.arange(4.0))
+
+
+@pytest.mark.parametrize("kind, reason", [
+    ("floats", "damaged: its content does not match the SHA-256 written with it"),
+    ("random", "damaged: its content does not match the SHA-256 written with it"),
+    ("middle", "damaged: its content does not match the SHA-256 written with it"),
+    ("truncated", "truncated or damaged"),
+    ("empty", "empty file"),
+])
+def test_a_damaged_checkpoint_is_refused_by_name(tmp_path: Path, kind: str, reason: str) -> None:
+    path = save_checkpoint({"nets": {"g": {"w": torch.arange(4000.0)}}, "step": 3}, tmp_path, 3, keep=2)
+    damage(path, kind)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    assert str(err.value).startswith(f"{path}: ") and reason in str(err.value)
+
+
+def test_a_checkpoint_written_before_checksums_still_loads_and_says_so(tmp_path: Path, caplog) -> None:
+    old = tmp_path / "ckpt-000000007.pt"
+    torch.save({"format": 1, "nets": {"g": {"w": torch.ones(2)}}, "step": 7}, old)     # the old writer
+    with caplog.at_level(logging.INFO, logger="trainer.checkpoint"):
+        state = load_checkpoint(old)
+    assert state["step"] == 7
+    assert f"{old} has no checksum (written before checksums); loaded unverified" in caplog.text
+
+
+def test_keep_checkpoints_leaves_one_to_fall_back_to() -> None:
+    with pytest.raises(ConfigError, match=r"keep_checkpoints: at least 2 .* got 1"):
+        toy_config("unused", keep_checkpoints=1).check()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> dict:
+    run = tmp_path_factory.mktemp("ref") / "run"
+    train(toy_config(run, iters=20, ckpt_every=5), progress=False)
+    return load_checkpoint(checkpoint_path(run, 20))
+
+
+@pytest.mark.parametrize("kind", ["floats", "random", "middle", "truncated", "empty"])
+def test_a_damaged_newest_checkpoint_resumes_from_the_newest_intact_one(tmp_path: Path, uninterrupted: dict,
+                                                                        kind: str, capsys) -> None:
+    """The run stopped at step 10 (checkpoints 5 and 10); then ckpt 10 was damaged. The next resume names
+    it, moves it aside, continues from step 5 and ends exactly where the uninterrupted run ends."""
+    run = tmp_path / "run"
+    train(toy_config(run, iters=10, ckpt_every=5), progress=False)
+    assert [s for s, _ in list_checkpoints(run)] == [5, 10]
+    damage(checkpoint_path(run, 10), kind)
+    capsys.readouterr()
+
+    result = train(toy_config(run, iters=20, ckpt_every=5), progress=False)
+    err = capsys.readouterr().err
+    assert result.status == "finished" and result.step == 20
+    assert f"warning: {checkpoint_path(run, 10)}: " in err
+    assert f"moved aside to {checkpoint_path(run, 10).name}.damaged" in err
+    assert f"resuming from {checkpoint_path(run, 5)} (step 5), the newest intact checkpoint" in err
+    assert (run / "ckpt-000000010.pt.damaged").is_file()
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["path"] for r in log if r.get("event") == "damaged_checkpoint"] == ["ckpt-000000010.pt"]
+    assert [r["step"] for r in log if r.get("event") == "resume"] == [5]
+
+    final = load_checkpoint(checkpoint_path(run, 20))
+    for name, t in uninterrupted["nets"]["net"].items():
+        assert torch.equal(t, final["nets"]["net"][name]), name
+    for k, v in uninterrupted["optimizers"]["net"]["state"].items():
+        for field, t in v.items():
+            assert torch.equal(t, final["optimizers"]["net"]["state"][k][field]), (k, field)
+    assert uninterrupted["data"] == final["data"]
+
+
+def test_no_intact_checkpoint_left_is_one_clear_error(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    train(toy_config(run, iters=10, ckpt_every=5), progress=False)
+    damage(checkpoint_path(run, 5), "floats")
+    damage(checkpoint_path(run, 10), "empty")
+    with pytest.raises(TrainingError) as err:
+        train(toy_config(run, iters=20, ckpt_every=5), progress=False)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(f"cannot resume {run}: no intact checkpoint")
+    assert "ckpt-000000005.pt" in message and "ckpt-000000010.pt" in message

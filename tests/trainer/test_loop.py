@@ -149,3 +149,20 @@ def test_evaluation_reads_the_data_without_the_random_flip(tmp_path: Path, monke
     monkeypatch.setattr(loop, "plain_eval_nets", lambda method: contextlib.nullcontext())
     assert loop.evaluate_split(Probe(), cfg, "val", torch.device("cpu")) == {"n": 1.0}
     assert seen == [(False, "val")] and cfg.data.flip is True       # the run's config is left alone
+
+
+def test_nan_guard_names_the_checkpoint_it_really_resumed_from(tmp_path: Path) -> None:
+    """Random bytes over the newest checkpoint's weights: the resume skips it, and a later NaN names the
+    intact checkpoint the run really continued from, not the damaged file."""
+    from tests.trainer.test_checkpoint import damage
+    from trainer.checkpoint import checkpoint_path
+
+    run = tmp_path / "run"
+    train(toy_config(run, iters=10, ckpt_every=5), progress=False)
+    damage(checkpoint_path(run, 10), "random")
+    with pytest.raises(NonFiniteError) as err:
+        train(toy_config(run, iters=20, ckpt_every=5, nan_at=8), progress=False)
+    message = str(err.value)
+    assert message.startswith("training stopped at step 8: loss 'loss' is nan")
+    assert f"the last good checkpoint is {checkpoint_path(run, 5)} (step 5), left untouched" in message
+    assert err.value.last_checkpoint == checkpoint_path(run, 5)

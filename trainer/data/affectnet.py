@@ -1,7 +1,8 @@
 """AffectNet (manually annotated part): photos in the wild with a face box, 68 landmarks and an expression.
 
-Files under ``cfg.root``:
-    training.csv, validation.csv   header "subDirectory_filePath,face_x,face_y,face_width,face_height,
+Files under ``cfg.root``, as distributed:
+    Manually_Annotated_file_lists/training.csv, validation.csv   (or both at the root)
+                                   header "subDirectory_filePath,face_x,face_y,face_width,face_height,
                                    facial_landmarks,expression,valence,arousal"; facial_landmarks is
                                    "x1;y1;x2;y2;..." (68 points)
     Manually_Annotated_Images/<subDirectory_filePath>
@@ -37,6 +38,8 @@ AFFECTNET_EXPRESSIONS = {0: "neutral", 1: "happy", 2: "sad", 3: "surprised", 4: 
 UNUSED_CODES = {8: "None", 9: "Uncertain", 10: "No-Face"}
 REQUIRED_COLUMNS = ("subDirectory_filePath", "face_x", "face_y", "face_width", "face_height",
                     "facial_landmarks", "expression")
+LISTS_DIR = "Manually_Annotated_file_lists"      # where AffectNet ships its CSVs
+LABEL_CSVS = ("training.csv", "validation.csv")
 BOX_MARGIN = 0.2
 VAL_FRACTION = 0.01
 
@@ -60,8 +63,24 @@ class AffectNetDataset(FaceFolderDataset):
             raise DatasetError(f"unknown split_scheme {cfg.split_scheme!r} for AffectNet; it has only 'default'")
         super().__init__(cfg, split)
 
+    def _find_csv(self, name: str) -> Path | None:
+        for folder in (self.root, self.root / LISTS_DIR):
+            if (folder / name).is_file():
+                return folder / name
+        return None
+
+    def csv_path(self, name: str) -> Path:
+        """Where a label CSV is: at the root, else in Manually_Annotated_file_lists/ as AffectNet ships it
+        (so the dataset works both as distributed and with the CSVs moved up). A missing file is a
+        DatasetError naming both places."""
+        found = self._find_csv(name)
+        if found is None:
+            raise DatasetError(f"{self.root}: AffectNet label file {name} is missing (looked for "
+                               f"{self.root / LISTS_DIR / name} and {self.root / name})")
+        return found
+
     def label_files(self) -> list[Path]:
-        return [self.root / "training.csv", self.root / "validation.csv"]
+        return [self._find_csv(name) or self.root / LISTS_DIR / name for name in LABEL_CSVS]
 
     def options(self) -> dict[str, Any]:
         return {"margin": BOX_MARGIN, "val_fraction": VAL_FRACTION, "split_seed": self.cfg.split_seed}
@@ -104,8 +123,6 @@ class AffectNetDataset(FaceFolderDataset):
 
     def _read_csv(self, path: Path) -> list[tuple[int, str, dict[str, Any] | None]]:
         """(data row position, where, parsed row or None) for every row of one CSV."""
-        if not path.exists():
-            raise DatasetError(f"{path}: AffectNet label file is missing")
         out: list[tuple[int, str, dict[str, Any] | None]] = []
         try:
             with open(path, newline="", encoding="utf-8", errors="replace") as fh:
@@ -130,9 +147,9 @@ class AffectNetDataset(FaceFolderDataset):
 
     def index(self, split: str) -> list[Record]:
         if split == "test":
-            rows = self._read_csv(self.root / "validation.csv")
+            rows = self._read_csv(self.csv_path("validation.csv"))
         else:
-            rows = self._read_csv(self.root / "training.csv")
+            rows = self._read_csv(self.csv_path("training.csv"))
             n = len(rows)
             n_val = min(n, max(1, round(VAL_FRACTION * n)))
             val_pos = set(np.random.default_rng(self.cfg.split_seed).choice(n, n_val, replace=False).tolist())

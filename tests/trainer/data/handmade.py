@@ -133,8 +133,9 @@ def affectnet_landmarks(x: float, y: float, w: float, h: float) -> np.ndarray:
 
 
 def write_affectnet(root: Path, codes_train: list[int], codes_val: list[int], photo: tuple[int, int] = (120, 90),
-                    ) -> dict[str, list[dict]]:
-    """AffectNet layout with one photo per row (face box in the middle). Returns the rows per CSV."""
+                    lists_dir: str = "") -> dict[str, list[dict]]:
+    """AffectNet layout with one photo per row (face box in the middle), the CSVs in `lists_dir` under root
+    (AffectNet ships them in Manually_Annotated_file_lists/). Returns the rows per CSV."""
     out: dict[str, list[dict]] = {}
     for csv_name, codes in (("training.csv", codes_train), ("validation.csv", codes_val)):
         rows = []
@@ -154,7 +155,8 @@ def write_affectnet(root: Path, codes_train: list[int], codes_val: list[int], ph
             lm = ";".join(f"{v:.2f}" for v in pts.reshape(-1))
             lines.append(f"{sub},{int(x)},{int(y)},{int(bw)},{int(bh)},{lm},{code},0.5,-0.25")
             rows.append({"file": sub, "box": box, "code": code, "landmarks": pts, "line": len(lines)})
-        (root / csv_name).write_text("\n".join(lines) + "\n")
+        (root / lists_dir).mkdir(parents=True, exist_ok=True)
+        (root / lists_dir / csv_name).write_text("\n".join(lines) + "\n")
         out[csv_name] = rows
     return out
 

@@ -108,3 +108,24 @@ def test_box_outside_the_photo(affect):
         p if i != 1 else "500" for i, p in enumerate(s.split(","))))
     with pytest.raises(DatasetError, match=r"face box .* lies outside the 120x90 image.*validation\.csv line 2"):
         build_dataset(cfg(root), "test")
+
+
+def test_csvs_as_distributed_in_manually_annotated_file_lists(tmp_path):
+    """AffectNet ships training.csv and validation.csv in Manually_Annotated_file_lists/."""
+    handmade.write_affectnet(tmp_path, TRAIN_CODES, VAL_CODES, lists_dir="Manually_Annotated_file_lists")
+    assert not (tmp_path / "training.csv").exists()
+    test = build_dataset(cfg(tmp_path), "test")
+    assert [EXPRESSIONS[int(test[i]["expression"])] for i in range(len(test))] == [
+        "angry", "contemptuous", "neutral", "happy"]
+    train, val = build_dataset(cfg(tmp_path), "train"), build_dataset(cfg(tmp_path), "val")
+    assert len(train) + len(val) == len(TRAIN_CODES) - 3
+    assert test.label_files() == [tmp_path / "Manually_Annotated_file_lists" / n
+                                  for n in ("training.csv", "validation.csv")]
+
+
+def test_missing_csvs_name_both_places(tmp_path):
+    (tmp_path / "Manually_Annotated_Images").mkdir()
+    with pytest.raises(DatasetError) as err:
+        build_dataset(cfg(tmp_path), "train")
+    message = str(err.value)
+    assert "training.csv" in message and "Manually_Annotated_file_lists" in message and "\n" not in message
