@@ -58,24 +58,26 @@ def write_probe_file(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> 
 
 def attach_probes(pack_dir: str | os.PathLike, manifest: Manifest, log=print) -> Manifest:
     """Write `probes.npz` into the pack folder and record every model's figures in `manifest` (in memory;
-    the caller saves it). Models are run from the ONNX files in the folder, on the CPU, by the engine."""
-    from faceeditor.engine.engine import Engine
-    from faceeditor.engine.validate import file_sha256
-
+    the caller saves it). Models run from the ONNX files in the folder, on the CPU, measured by
+    faceeditor.engine.probes. A model the probes cannot feed (classes with no counterpart among the 19
+    parse classes) gets no record and says so; the engine then loads it unverified, as an older pack."""
     pack_dir = Path(pack_dir)
-    engine = Engine(provider="cpu")
-    engine._add_pack(manifest, pack_dir)        # the caller's graphs, not validated again here
-    models = [engine.find_model(e.task, f"{manifest.name}/{e.name}") for e in manifest.models]
-    latents = {next(t.shape[1] for t in m.entry.inputs if t.name == "z") for m in models if m.input("z")}
-    arrays = render_probe_arrays({m.resolution for m in models}, latents)
+    resolutions = {P.model_resolution(e) for e in manifest.models}
+    latents = {t.shape[1] for e in manifest.models for t in e.inputs if t.name == "z"}
     path = pack_dir / P.PROBE_FILE
-    write_probe_file(path, arrays)
-    sha = file_sha256(path)
+    write_probe_file(path, render_probe_arrays(resolutions, latents))
+    sha = P.sha256_of(path)
     probes = P.load_probe_set(path)
-    for model in models:
-        measured = P.measure(engine, model, probes)
-        model.entry.probes = P.probe_record(model.entry, measured, probes, P.PROBE_FILE, sha)
-        log(f"  probes: {model.entry.name} {P.METRIC_LABEL[measured.metric]} {measured.value:.4g} "
+    for entry in manifest.models:
+        try:
+            measured = P.measure(pack_dir, entry, probes)
+        except P.ProbeError as exc:
+            entry.probes = {}
+            log(f"  probes: {entry.name} not probed ({exc})")
+            continue
+        entry.probes = P.probe_record(entry, measured, probes, P.PROBE_FILE, sha)
+        log(f"  probes: {entry.name} {P.METRIC_LABEL[measured.metric]} {measured.value:.4g} "
             f"on {probes.count} faces")
-    engine.unload_pack(manifest.name)
+    if not any(e.probes for e in manifest.models):
+        path.unlink()                           # no model could use it: the pack stays as before probes
     return manifest

@@ -312,17 +312,49 @@ def metric_tolerance(entry: ModelEntry, metric: str, probes: ProbeSet) -> float:
     return round(tol, 6)
 
 
-def measure(engine: Any, model: Any, probes: ProbeSet) -> Measurement:
-    """Run a model loaded in `engine` (a faceeditor.engine.Engine and one of its LoadedModels) on the
-    probes, through the engine's own batching and ONNX Runtime sessions."""
-    entry = model.entry
-    res = model.resolution
+def model_resolution(entry: ModelEntry) -> int:
+    """The size a model is fed at: its graph's fixed spatial size, else the manifest's resolution (the
+    rule of faceeditor.engine.engine.LoadedModel.resolution)."""
+    spec = next((t for t in entry.inputs if t.name in ("image", "mask")), None)
+    if spec is not None and len(spec.shape) == 4 and isinstance(spec.shape[2], int):
+        return spec.shape[2]
+    return entry.resolution
+
+
+def run_model(pack_dir: str | os.PathLike, entry: ModelEntry, feeds: dict[str, np.ndarray],
+              session: Any = None) -> dict[str, np.ndarray]:
+    """Every output of a model on `feeds`, on the CPU, in chunks its batch dim accepts (a fixed batch is
+    padded with the last row, as the engine does)."""
+    from faceeditor.engine.session import SessionSettings, build_session
+
+    if session is None:
+        session, _ = build_session(Path(pack_dir) / entry.file, SessionSettings("cpu"))
+    names = [t.name for t in entry.outputs]
+    n = next(iter(feeds.values())).shape[0]
+    fixed = entry.inputs[0].shape[0]
+    chunk = fixed if isinstance(fixed, int) else n
+    parts = []
+    for start in range(0, n, chunk):
+        part = {k: v[start:start + chunk] for k, v in feeds.items()}
+        real = next(iter(part.values())).shape[0]
+        if real < chunk:
+            part = {k: np.concatenate([v, np.repeat(v[-1:], chunk - real, axis=0)]) for k, v in part.items()}
+        parts.append([o[:real] for o in session.run(names, part)])
+    return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(names)}
+
+
+def measure(pack_dir: str | os.PathLike, entry: ModelEntry, probes: ProbeSet, session: Any = None) -> Measurement:
+    """Run one model of a pack on the probes and take its key metric and fingerprint."""
+    res = model_resolution(entry)
     try:
         feeds = probe_feeds(entry, res, probes)
     except (LabelError, ValueError, IndexError) as exc:
         raise ProbeError(f"cannot build the probe inputs ({exc})") from None
-    out = engine.forward(model, feeds)
-    metric, value = key_metric(entry, res, probes, feeds, out)
+    out = run_model(pack_dir, entry, feeds, session)
+    try:
+        metric, value = key_metric(entry, res, probes, feeds, out)
+    except (LabelError, KeyError) as exc:
+        raise ProbeError(f"cannot measure the outputs ({exc})") from None
     prints = {t.name: fingerprint(out[t.name]) for t in entry.outputs
               if np.issubdtype(out[t.name].dtype, np.floating)}
     return Measurement(metric, round(float(value), 4), prints)
@@ -444,6 +476,15 @@ def probe_status(manifest: Manifest) -> str:
     return "verified" if _cached(cache_key(manifest)) else "unverified"
 
 
+def sha256_of(path: str | os.PathLike) -> str:
+    """sha256 of a file, read in 1 MiB chunks (validate.file_sha256's twin: validate imports this module)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def _probe_path(pack_dir: Path, file: str) -> Path | None:
     root = pack_dir.resolve()
     path = (root / file).resolve()
@@ -452,8 +493,6 @@ def _probe_path(pack_dir: Path, file: str) -> Path | None:
 
 def check_probe_files(pack_dir: str | os.PathLike, manifest: Manifest) -> list[str]:
     """Each probe file named by the manifest: inside the pack, present, and matching its sha256."""
-    from faceeditor.engine.validate import file_sha256
-
     errors, digests = [], {}
     for entry in manifest.models:
         rec = entry.probes
@@ -466,7 +505,7 @@ def check_probe_files(pack_dir: str | os.PathLike, manifest: Manifest) -> list[s
             continue
         if path not in digests:
             try:
-                digests[path] = file_sha256(path) if path.is_file() else None
+                digests[path] = sha256_of(path) if path.is_file() else None
             except OSError as exc:
                 digests[path] = f"unreadable ({exc.strerror or exc})"
         digest = digests[path]
@@ -480,10 +519,6 @@ def check_probe_files(pack_dir: str | os.PathLike, manifest: Manifest) -> list[s
 
 def run_probes(pack_dir: str | os.PathLike, manifest: Manifest) -> tuple[list[str], dict]:
     """Run every model that records probes on them (CPU) and compare: (errors, figures per model)."""
-    from faceeditor.engine.engine import Engine
-
-    engine = Engine(provider="cpu")
-    engine._add_pack(manifest, Path(pack_dir))    # validated by the caller; no second validation
     errors, figures, sets = [], {}, {}
     for entry in manifest.models:
         rec = entry.probes
@@ -493,21 +528,20 @@ def run_probes(pack_dir: str | os.PathLike, manifest: Manifest) -> tuple[list[st
         try:
             if rec["file"] not in sets:
                 sets[rec["file"]] = load_probe_set(Path(pack_dir) / rec["file"])
-            measured = measure(engine, engine.find_model(entry.task, f"{manifest.name}/{entry.name}"),
-                               sets[rec["file"]])
+            measured = measure(pack_dir, entry, sets[rec["file"]])
         except ProbeError as exc:
             errors.append(f"{where}: {exc}")
             continue
         except Exception as exc:  # a graph that fails on its own probes does not do what it says
-            errors.append(f"{where}: the model failed on its probes ({type(exc).__name__}: "
-                          f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''})")
+            text = str(exc).strip()
+            errors.append(f"{where}: the model failed on its probes ({type(exc).__name__}"
+                          f"{': ' + text.splitlines()[0] if text else ''})")
             continue
         figures[entry.name] = {"metric": rec["metric"], "recorded": rec["value"], "measured": measured.value,
                                "tolerance": rec["tolerance"]}
         reason = compare(rec, measured)
         if reason:
             errors.append(f"{where}: {reason}")
-    engine.unload_pack(manifest.name)
     return errors, figures
 
 
