@@ -3,7 +3,9 @@
 For every ExportSpec of the run's method: export with the TorchScript-based exporter (opset 17, batch as a
 dynamic axis), run both PyTorch and ONNX Runtime (CPU) on random inputs and on real ones (a batch of the
 config's val split when it is readable), and compare every output: float outputs within PARITY_TOLERANCE,
-integer outputs exactly. The pack (ONNX files, a config copy per model, manifest.json) is assembled in a
+integer outputs exactly. Then every model of the pack is run on a few SynthFaces probe faces stored in
+the pack (`trainer/probes.py`), and its key metric and output fingerprint are recorded for the engine to
+re-check (faceeditor.engine.probes). The pack (ONNX files, a config copy per model, manifest.json) is assembled in a
 temporary folder and moved into place only when every check passed, so a failed export leaves no pack and
 an existing pack untouched.
 """
@@ -28,6 +30,7 @@ from trainer.config import to_dict
 from trainer.data.registry import build_dataset
 from trainer.loop import METRICS_NAME
 from trainer.methods.base import ExportSpec
+from trainer.probes import attach_probes
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-3
@@ -328,6 +331,9 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
             description=existing.description if existing else
             f"Exported by faceeditor-train from {cfg.method} run {run_dir.name}",
         )
+        # Probes (after the parity check, from the exported graphs): every model of the pack, kept ones
+        # included, against one new probe file, so the engine can tell the graphs do what they did here.
+        attach_probes(tmp, manifest, log=log)
         manifest.save(tmp)
         Manifest.load(tmp)                                     # what we wrote must read back
         for p in tmp.iterdir():

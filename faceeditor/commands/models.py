@@ -8,6 +8,11 @@ from pathlib import Path
 from faceeditor.cli import CLIError
 
 HELP = "list model packs (bundled, user folder, --dir) with valid/INVALID and the reason"
+PROBE_WORDS = {
+    "verified": "verified (its models reproduced their recorded probe figures on this machine)",
+    "unverified": "not verified yet",
+    "none": "none recorded (exported before probes; not verified)",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         status = "valid  " if pack.valid else "INVALID"
         version = f" {pack.manifest.version}" if pack.manifest else ""
         print(f"{status} {pack.name}{version}  [{pack.source}] {pack.path}")
+        if pack.valid:
+            print(f"    probes: {PROBE_WORDS.get(pack.probes, pack.probes)}")
         if pack.manifest is not None:
             for e in pack.manifest.models:
                 detail = ", ".join(x for x in (e.method, e.backbone, f"{e.resolution}px" if e.resolution else "",

@@ -61,6 +61,9 @@ class ModelEntry:
     config: dict[str, Any] = field(default_factory=dict)  # the trainer config it came from
     metrics: dict[str, Any] = field(default_factory=dict)  # measured at export
     extra: dict[str, Any] = field(default_factory=dict)    # task-specific settings (e.g. slider range)
+    # Probe record (faceeditor.engine.probes): probe file + sha256, key metric, outputs' fingerprint,
+    # tolerances. Empty for packs exported before probes existed.
+    probes: dict[str, Any] = field(default_factory=dict)
 
     def attribute_defaults(self) -> dict[str, float]:
         """The value of every attribute a caller leaves unset, in the model's order: the manifest's
@@ -208,4 +211,58 @@ def _model_from_dict(i: int, data: Any) -> ModelEntry:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ManifestError(f"{where}.{key}: expected a list of strings")
             kwargs[key] = list(value)
+    if data.get("probes"):
+        kwargs["probes"] = _probes_from_dict(f"{where}.probes", data["probes"])
     return ModelEntry(name=name, task=task, file=file, sha256=sha, inputs=inputs, outputs=outputs, **kwargs)
+
+
+_PROBE_KEYS = ("version", "file", "sha256", "count", "metric", "value", "tolerance", "fingerprint",
+               "fingerprint_atol", "fingerprint_rtol")
+
+
+def _number(where: str, value: Any, minimum: float | None = None) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise ManifestError(f"{where}: expected a finite number, found {value!r}")
+    if minimum is not None and value < minimum:
+        raise ManifestError(f"{where}: expected at least {minimum}, found {value!r}")
+    return float(value)
+
+
+def _probes_from_dict(where: str, data: Any) -> dict[str, Any]:
+    """A model's probe record, checked field by field (what it means: faceeditor.engine.probes)."""
+    if not isinstance(data, dict):
+        raise ManifestError(f"{where}: expected an object")
+    unknown = sorted(set(data) - set(_PROBE_KEYS))
+    if unknown:
+        raise ManifestError(f"{where}: unknown field(s) {unknown}")
+    missing = [k for k in _PROBE_KEYS if k not in data]
+    if missing:
+        raise ManifestError(f"{where}: missing field(s) {missing}")
+    version = _typed(f"{where}.version", data["version"], int)
+    file = _typed(f"{where}.file", data["file"], str)
+    if Path(file).is_absolute() or ".." in Path(file).parts or not file.endswith(".npz"):
+        raise ManifestError(f"{where}.file: must be a relative .npz path inside the pack, found {file!r}")
+    sha = _typed(f"{where}.sha256", data["sha256"], str)
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise ManifestError(f"{where}.sha256: expected 64 lowercase hex digits")
+    count = _typed(f"{where}.count", data["count"], int)
+    if count < 1:
+        raise ManifestError(f"{where}.count: expected a positive number of probes, found {count}")
+    fp = data["fingerprint"]
+    if not isinstance(fp, dict) or not all(isinstance(k, str) for k in fp):
+        raise ManifestError(f"{where}.fingerprint: expected an object of output name -> rows of numbers")
+    for name, rows in fp.items():
+        if not isinstance(rows, list) or len(rows) != count or not all(isinstance(r, list) and r for r in rows):
+            raise ManifestError(f"{where}.fingerprint[{name}]: expected {count} non-empty rows of numbers")
+        for row in rows:
+            for v in row:
+                _number(f"{where}.fingerprint[{name}]", v)
+    return {
+        "version": version, "file": file, "sha256": sha, "count": count,
+        "metric": _typed(f"{where}.metric", data["metric"], str),
+        "value": _number(f"{where}.value", data["value"]),
+        "tolerance": _number(f"{where}.tolerance", data["tolerance"], 0.0),
+        "fingerprint": {k: [[float(v) for v in r] for r in rows] for k, rows in fp.items()},
+        "fingerprint_atol": _number(f"{where}.fingerprint_atol", data["fingerprint_atol"], 0.0),
+        "fingerprint_rtol": _number(f"{where}.fingerprint_rtol", data["fingerprint_rtol"], 0.0),
+    }

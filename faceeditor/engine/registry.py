@@ -61,6 +61,16 @@ class PackInfo:
     def reason(self) -> str:
         return "; ".join(self.errors)
 
+    @property
+    def probes(self) -> str | None:
+        """Whether the pack's models reproduced their probe figures on this machine: "verified",
+        "unverified", "none" (the pack records no probes), or None for an invalid pack."""
+        if not self.valid:
+            return None
+        from faceeditor.engine.probes import probe_status
+
+        return probe_status(self.manifest)
+
     def to_dict(self) -> dict:
         m = self.manifest
         return {
@@ -69,6 +79,7 @@ class PackInfo:
             "source": self.source,
             "valid": self.valid,
             "errors": list(self.errors),
+            "probes": self.probes,
             "version": m.version if m else None,
             "description": m.description if m else None,
             "models": [{"name": e.name, "task": e.task, "method": e.method, "backbone": e.backbone,

@@ -250,8 +250,11 @@ def check_graphs(pack_dir: str | os.PathLike, manifest: Manifest) -> list[str]:
     return errors
 
 
-def check_pack(pack_dir: str | os.PathLike) -> tuple[Manifest | None, list[str]]:
-    """Every problem of a pack, without raising: (manifest or None if unreadable, errors)."""
+def check_pack(pack_dir: str | os.PathLike, probes: bool = True) -> tuple[Manifest | None, list[str]]:
+    """Every problem of a pack, without raising: (manifest or None if unreadable, errors).
+
+    With `probes`, a sound pack's models are then re-run on the probes stored in the pack, once per machine
+    (faceeditor.engine.probes): a graph with the right names but the wrong behaviour is refused too."""
     try:
         manifest = Manifest.load(pack_dir)
     except ManifestError as exc:
@@ -265,12 +268,16 @@ def check_pack(pack_dir: str | os.PathLike) -> tuple[Manifest | None, list[str]]
     errors += file_errors
     if not file_errors:  # never build a session on a missing, foreign or tampered file
         errors += check_graphs(pack_dir, manifest)
+    if probes and not errors:  # run nothing of a pack that already failed
+        from faceeditor.engine.probes import verify_pack
+
+        errors += verify_pack(pack_dir, manifest).errors
     return manifest, errors
 
 
-def validate_pack(pack_dir: str | os.PathLike) -> Manifest:
+def validate_pack(pack_dir: str | os.PathLike, probes: bool = True) -> Manifest:
     """The pack's manifest if the pack is sound; raises PackError listing every problem otherwise."""
-    manifest, errors = check_pack(pack_dir)
+    manifest, errors = check_pack(pack_dir, probes)
     if errors or manifest is None:
         raise PackError(pack_dir, errors)
     return manifest

@@ -106,8 +106,10 @@ class TestPack:
 
 
 def make_test_pack(root: Path, name: str = "testpack", *, tasks: tuple[str, ...] = ("edit_attributes",),
-                   resolution: int = 32, seed: int = 0, edit_mask_input: bool = False) -> TestPack:
-    """A valid pack folder `root/name` with one tiny model per task (model names below)."""
+                   resolution: int = 32, seed: int = 0, edit_mask_input: bool = False,
+                   probes: bool = False) -> TestPack:
+    """A valid pack folder `root/name` with one tiny model per task (model names below); with `probes`,
+    also its probe file and figures, as an export records them (trainer/probes.py)."""
     torch.manual_seed(seed)
     pack_dir = Path(root) / name
     res, nc, na, ne, nz = resolution, len(PARSE_CLASSES), len(ATTRIBUTES), len(EXPRESSIONS), 4
@@ -146,6 +148,10 @@ def make_test_pack(root: Path, name: str = "testpack", *, tasks: tuple[str, ...]
         entries.append(export_model(pack_dir, mname, task, module, inputs, outs, backbone="tiny", **common))
         modules[mname] = module
     manifest = Manifest(name=name, models=entries, description="tiny random-weight networks for tests")
+    if probes:
+        from trainer.probes import attach_probes
+
+        attach_probes(pack_dir, manifest, log=lambda *_: None)
     manifest.save(pack_dir)
     return TestPack(pack_dir, manifest, modules)
 

@@ -156,3 +156,26 @@ def test_evaluate_refuses_an_evaluator_for_a_method_without_one(runs, tmp_path: 
     assert "is not judged by an evaluator" in capsys.readouterr().err
     assert train_cli(["evaluate", str(runs["good"]), "--spatial-judge", str(runs["good"]), "--device", "cpu"]) == 2
     assert "has no spatial-consistency judge" in capsys.readouterr().err
+
+
+def test_export_records_probes_that_the_engine_reproduces(tmp_path: Path, monkeypatch, capsys) -> None:
+    """After the parity check the export renders the probes into the pack and records the parser's
+    figures from the exported graph; the engine then re-runs them and agrees (docs/engine.md, Probes)."""
+    from faceeditor.engine.probes import probe_status
+    from faceeditor.engine.validate import check_pack
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    run = tmp_path / "run19"
+    train(toy_config(run, iters=2, ckpt_every=0, eval_every=0, classes=19), progress=False)
+    pack = tmp_path / "pack"
+    assert train_cli(["export", str(run), "--out", str(pack)]) == 0
+    assert "probes: toy_parser mIoU" in capsys.readouterr().out
+    m = Manifest.load(pack)
+    rec = m.models[0].probes
+    assert rec["metric"] == "miou" and rec["count"] == 8 and rec["sha256"] == sha256_file(pack / "probes.npz")
+    assert len(rec["fingerprint"]["probs"]) == 8 and "labels" not in rec["fingerprint"]
+    with np.load(pack / "probes.npz", allow_pickle=False) as data:
+        assert data["image_8"].shape == (8, 8, 8, 3) and data["mask_8"].shape == (8, 8, 8)
+    assert probe_status(m) == "unverified"
+    assert check_pack(pack)[1] == []
+    assert probe_status(m) == "verified"
