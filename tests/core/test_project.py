@@ -200,7 +200,7 @@ def test_lying_size_header_is_caught_by_the_bounded_read(tmp_path):
     ({"image.png": None}, "no image.png"),
     ({"image.png": b"\x89PNG\r\n\x1a\nbroken"}, "image.png is unreadable"),
     ({"mask.png": b"not a png"}, "mask.png is unreadable"),
-    ({"edits.json": b'{"attributes": '}, "edits.json is not valid JSON"),
+    ({"edits.json": b'{"attributes": '}, "edits.json: not valid JSON"),
     ({"settings.json": b'"just a string"'}, "settings.json must hold a JSON object"),
     ({"landmarks.json": b'{"landmarks": [[1, 2]]}'}, "68"),
 ])
@@ -232,7 +232,7 @@ def test_unknown_members_from_newer_versions_are_ignored(tmp_path):
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(ProjectError, match="no such file"):
         load_project(tmp_path / "missing.fep")
-    with pytest.raises(ProjectError, match="not a regular file"):
+    with pytest.raises(ProjectError, match="folder, not a file"):
         load_project(tmp_path)
 
 
