@@ -51,7 +51,7 @@ def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "it is a folder, not a file"
     if stat.S_ISFIFO(mode):
-        return "it is a named pipe (FIFO), not a regular file"
+        return "it is a named pipe, not a regular file"
     if stat.S_ISSOCK(mode):
         return "it is a socket, not a regular file"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
