@@ -24,6 +24,7 @@ import json
 import os
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -178,7 +179,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> byte
         raise ProjectError(f"{where}: member {info.filename} is damaged ({exc})") from None
     except (NotImplementedError, RuntimeError) as exc:  # unknown compression, encryption
         raise ProjectError(f"{where}: member {info.filename} cannot be read ({exc})") from None
-    except (OSError, EOFError, ValueError) as exc:        # zlib errors, truncated data
+    except (OSError, EOFError, ValueError, zlib.error) as exc:   # corrupt deflate data, truncated data
         raise ProjectError(f"{where}: member {info.filename} is damaged ({type(exc).__name__}: {exc})") from None
     if len(data) > limit:
         raise ProjectError(f"{where}: member {info.filename} is larger than its limit of {limit:,} bytes")
