@@ -336,3 +336,20 @@ def test_project_json_is_readable_first(tmp_path):
     with zipfile.ZipFile(path) as zf:
         head = json.loads(zf.read(PROJECT_MEMBER))
     assert head["format"] == "faceeditor-project" and head["schema_version"] == 1
+
+
+def test_corrupt_deflate_data_in_a_member_is_a_project_error(tmp_path):
+    """zlib.error is neither OSError nor ValueError; it once escaped load_project (found by the fuzz suite)."""
+    path = tmp_path / "p.fep"
+    save_project(path, Project(image=np.zeros((8, 8, 3), np.uint8), edits={"a": list(range(200))}))
+    raw = path.read_bytes()
+    start = raw.index(b"edits.json") + len(b"edits.json")
+    seen = set()
+    for k in range(start, start + 40):
+        damaged = bytearray(raw)
+        damaged[k] ^= 0xFF
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(ProjectError) as info:
+            load_project(path)
+        seen.add(str(info.value).split(": ", 1)[1][:40])
+    assert any("edits.json is damaged" in s for s in seen), seen
