@@ -161,13 +161,19 @@ def load_json_file(path: str | os.PathLike, where: str | None = None, error_type
     return loads_json(raw, where, error_type, max_depth=max_depth, max_bytes=limit)
 
 
-def is_regular_file(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a regular file (following symlinks), without opening it; False on any error."""
+def file_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be read as a file (missing, a folder, a pipe or device, no read permission), from
+    its stat and access rights without opening it; None when it is worth trying."""
     try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except (OSError, ValueError):
-        return False
+        st = os.stat(path)
+    except (OSError, ValueError) as exc:
+        return _reason(exc) if isinstance(exc, OSError) else str(exc)
+    if not stat.S_ISREG(st.st_mode):
+        return _kind(st.st_mode)
+    if not os.access(path, os.R_OK):
+        return "permission denied"
+    return None
 
 
-__all__ = ["JSON_FILE_LIMIT", "MAX_JSON_DEPTH", "JSONReadError", "ReadError", "is_regular_file", "json_depth",
+__all__ = ["JSON_FILE_LIMIT", "MAX_JSON_DEPTH", "JSONReadError", "ReadError", "file_problem", "json_depth",
            "load_json_file", "loads_json", "open_regular_file", "read_regular_file"]

@@ -10,7 +10,6 @@ import argparse
 import logging
 import math
 import os
-import stat
 import sys
 import traceback
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from faceeditor.core.errors import unexpected_message
+from faceeditor.core.safe_read import file_problem
 from faceeditor.core.samples import bundled_samples
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def run(argv: Sequence[str]) -> int:
     headless = bool(args.screenshot)
     if headless and args.path is not None:
         # a file that cannot be opened is one line and exit 2, before any window (and never a screenshot)
-        reason = _unopenable(args.path)
+        reason = file_problem(args.path)
         if reason:
             print(f"faceeditor: cannot open {args.path!r}: {reason}", file=sys.stderr)
             return 2
@@ -153,22 +153,6 @@ def run(argv: Sequence[str]) -> int:
         return _screenshot(app, window, Path(args.screenshot), attrs, args.timeout, bool(path))
     finally:
         sys.excepthook = guard.previous
-
-
-def _unopenable(path: str) -> str | None:
-    """Why ``path`` cannot be opened at all (missing, a folder, a pipe, unreadable), from its stat and
-    access rights without opening it; None when it is worth trying."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return "no such file"
-    except (OSError, ValueError) as exc:
-        return getattr(exc, "strerror", None) or str(exc)
-    if not stat.S_ISREG(st.st_mode):
-        return "it is a folder, not a file" if stat.S_ISDIR(st.st_mode) else "it is not a regular file"
-    if not os.access(path, os.R_OK):
-        return "permission denied"
-    return None
 
 
 def _screenshot(app: QApplication, window, out: Path, attrs: dict[str, float], timeout: float,

@@ -13,6 +13,7 @@ from faceeditor.core import safe_read
 from faceeditor.core.safe_read import (
     JSONReadError,
     ReadError,
+    file_problem,
     json_depth,
     load_json_file,
     loads_json,
@@ -151,3 +152,12 @@ def test_load_json_file_names_the_file(tmp_path, fifo):
 
 def test_the_depth_limit_is_far_below_the_recursion_limit():
     assert safe_read.MAX_JSON_DEPTH * 4 < sys.getrecursionlimit()
+
+
+def test_file_problem_says_why_without_opening(tmp_path, fifo):
+    ok = tmp_path / "ok.png"
+    ok.write_bytes(b"x")
+    assert file_problem(ok) is None
+    assert file_problem(tmp_path / "missing.png") == "no such file"
+    assert file_problem(tmp_path) == "it is a folder, not a file"
+    assert finishes(lambda: file_problem(fifo)) == "it is a named pipe, not a regular file"
