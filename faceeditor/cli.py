@@ -12,13 +12,14 @@ import importlib
 import logging
 import pkgutil
 import sys
+import traceback
 from collections.abc import Sequence
 
 from faceeditor import __version__
 
 
 class CLIError(Exception):
-    """A user-facing error: printed as one line, exit code 2, no traceback."""
+    """A user-facing error: printed as one line, exit code 2, no traceback (unless --verbose)."""
 
 
 def _discover(package: str) -> dict[str, object]:
@@ -56,12 +57,27 @@ def dispatch(prog: str, package: str, description: str, argv: Sequence[str] | No
         return 2
     try:
         return int(commands[args.command].run(args) or 0)
-    except CLIError as exc:
-        print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"{prog} {args.command}: cancelled", file=sys.stderr)
         return 130
+    except Exception as exc:
+        return report_error(f"{prog} {args.command}", exc, verbose=args.verbose)
+
+
+def report_error(prog: str, exc: Exception, *, verbose: bool = False) -> int:
+    """Print a failed command's error; the exit code. A handled error (bad input: CLIError or one of the
+    project's own error types, faceeditor.core.errors) is one line and exit 2, its traceback only with
+    --verbose; anything else is a bug: the traceback, how to report it, exit 1."""
+    from faceeditor.core.errors import is_handled, unexpected_message
+
+    if is_handled(exc):
+        if verbose:
+            traceback.print_exception(exc, file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    traceback.print_exception(exc, file=sys.stderr)
+    print(unexpected_message(prog, exc), file=sys.stderr)
+    return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from faceeditor.core.atomic_io import write_text_atomic
+from faceeditor.core.safe_read import JSON_FILE_LIMIT, ReadError, loads_json, read_regular_file
 from trainer.data.registry import DataConfig
 from trainer.registry import METHODS
 
@@ -242,10 +243,7 @@ def parse_text(key: str, tp: Any, text: str) -> Any:
             raise ConfigError(f"{key}: expected float, got {text!r}") from None
     if origin in (tuple, list):
         if stripped.startswith("["):
-            try:
-                value = json.loads(stripped)
-            except json.JSONDecodeError:
-                raise ConfigError(f"{key}: expected {type_name(tp)} as JSON or a,b,..., got {text!r}") from None
+            value = _json_text(key, text, f"{type_name(tp)} as JSON or a,b,...")
             return coerce(key, tp, value)
         parts = [p for p in stripped.split(",")] if stripped else []
         elem = args[0]
@@ -256,10 +254,7 @@ def parse_text(key: str, tp: Any, text: str) -> Any:
         values = [parse_text(f"{key}[{i}]", elem, p) for i, p in enumerate(parts)]
         return tuple(values) if origin is tuple else values
     if origin is dict or dataclasses.is_dataclass(tp):
-        try:
-            value = json.loads(stripped)
-        except json.JSONDecodeError:
-            raise ConfigError(f"{key}: expected {type_name(tp)} as JSON, got {text!r}") from None
+        value = _json_text(key, text, f"{type_name(tp)} as JSON")
         return coerce(key, tp, value)
     raise ConfigError(f"{key}: fields of type {type_name(tp)} are not supported in configs")
 
@@ -330,19 +325,28 @@ def set_value(cfg: Any, dotted: str, text: str) -> None:
     setattr(target, last, parse_text(dotted, keys[dotted], text))
 
 
+def _json_text(key: str, text: str, expected: str) -> Any:
+    """A JSON value given on the command line, decoded by the shared loader (its depth and size limits);
+    ConfigError saying what was expected otherwise."""
+    try:
+        return loads_json(text.strip(), key, ConfigError)
+    except ConfigError as exc:
+        shown = text if len(text) <= 80 else f"{text[:77]}..."
+        reason = str(exc).removeprefix(f"{key}: ")
+        raise ConfigError(f"{key}: expected {expected}, got {shown!r} ({reason})") from None
+
+
 def load_json(path: str | os.PathLike) -> dict[str, Any]:
-    """A JSON object from a file, with errors that name the file."""
+    """A JSON object from a file, with errors that name the file. Only a regular file is opened (a named
+    pipe would hang the trainer), within the shared size and nesting limits (faceeditor.core.safe_read)."""
     p = Path(path)
     try:
-        raw = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read ({exc})") from None
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{p}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        raw = read_regular_file(p, JSON_FILE_LIMIT, "config file")
+    except ReadError as exc:
+        if exc.reason == "no such file":
+            raise ConfigError(f"{p}: no such config file") from None
+        raise ConfigError(f"{p}: cannot read ({exc.reason})") from None
+    data = loads_json(raw, str(p), ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a JSON object at the top level")
     return data

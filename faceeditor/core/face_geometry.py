@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from faceeditor.core.labels import LANDMARK_GROUPS, NUM_LANDMARKS
+from faceeditor.core.safe_read import load_json_file
+
+LANDMARKS_FILE_LIMIT = 4 << 20     # bytes; 68 points (and a sample's attributes) take a few kB
 
 # iBUG index of each point's mirror image (a horizontal flip swaps the subject's left and right).
 IBUG_MIRROR: tuple[int, ...] = (
@@ -48,20 +51,24 @@ def as_landmarks(points: object, name: str = "landmarks") -> np.ndarray:
     return arr
 
 
-def load_landmarks(path: str | os.PathLike) -> np.ndarray:
-    """Read 68 landmarks from a JSON file: ``[[x, y], ...]`` or ``{"landmarks": [[x, y], ...]}``."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise LandmarkError(f"cannot read landmarks {os.fspath(path)!r}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LandmarkError(f"cannot read landmarks {os.fspath(path)!r}: not a JSON file ({exc})") from None
+def _read_landmarks_json(path: str | os.PathLike) -> object:
+    """The decoded JSON of a landmarks file: a regular file only (a named pipe would hang), bounded in size
+    and nesting (faceeditor.core.safe_read); LandmarkError naming the file otherwise."""
+    return load_json_file(path, f"cannot read landmarks {os.fspath(path)!r}", LandmarkError,
+                          what="landmarks file", limit=LANDMARKS_FILE_LIMIT)
+
+
+def _landmarks_from_json(data: object, path: str | os.PathLike) -> np.ndarray:
     if isinstance(data, dict):
         if "landmarks" not in data:
             raise LandmarkError(f"{os.fspath(path)!r}: a JSON object needs a \"landmarks\" key")
         data = data["landmarks"]
     return as_landmarks(data, name=repr(os.fspath(path)))
+
+
+def load_landmarks(path: str | os.PathLike) -> np.ndarray:
+    """Read 68 landmarks from a JSON file: ``[[x, y], ...]`` or ``{"landmarks": [[x, y], ...]}``."""
+    return _landmarks_from_json(_read_landmarks_json(path), path)
 
 
 def load_landmarks_scaled(path: str | os.PathLike, size: int, frame: int | None = None) -> np.ndarray:
@@ -72,13 +79,9 @@ def load_landmarks_scaled(path: str | os.PathLike, size: int, frame: int | None 
     outside that picture mean the size is wrong: LandmarkError, as for a non-square or malformed "size".
     """
     name = repr(os.fspath(path))
-    points = load_landmarks(path)
+    data = _read_landmarks_json(path)          # read once: the points and the size come from one version
+    points = _landmarks_from_json(data, path)
     side = frame if frame is not None else size
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError) as exc:      # load_landmarks just read it; a race is still a clear error
-        raise LandmarkError(f"cannot read landmarks {name}: {exc}") from None
     if isinstance(data, dict) and "size" in data:
         given = data["size"]
         if (not isinstance(given, list) or len(given) != 2

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from faceeditor.core.atomic_io import atomic_write
+from faceeditor.core.safe_read import ReadError, open_regular_file
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,10 @@ ImageSource = str | os.PathLike | bytes | bytearray | memoryview
 # Pillow itself refuses images above 2 x Image.MAX_IMAGE_PIXELS (179 MP with its default); our default is
 # that same figure, so the two guards agree. A caller may lower it (e.g. for thumbnails of untrusted uploads).
 DEFAULT_MAX_PIXELS = 178_956_970
+# Bytes of an image file read from disk: that many pixels as uncompressed 16-bit RGB fit with room to spare.
+IMAGE_FILE_LIMIT = 2 << 30
+# Bytes of a class-index mask file: 64 MP (mask_io.MAX_MASK_PIXELS) even as uncompressed RGB fit.
+MASK_FILE_LIMIT = 256 << 20
 
 # Formats we decode. Others that Pillow knows are refused on purpose: EPS runs Ghostscript, formats without
 # a signature (TGA) let random bytes pass for an image, and the rarer plugins see little testing on hostile
@@ -57,17 +62,6 @@ def _describe(source: ImageSource) -> str:
     return repr(os.fspath(source))
 
 
-def _check_path(path: Path, name: str) -> None:
-    if not path.exists():
-        raise ImageLoadError(name, "no such file")
-    if path.is_dir():
-        raise ImageLoadError(name, "it is a directory, not an image file")
-    if not path.is_file():
-        raise ImageLoadError(name, "it is not a regular file")
-    if path.stat().st_size == 0:
-        raise ImageLoadError(name, "the file is empty (0 bytes)")
-
-
 _SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"),
                (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"BM", "BMP"))
 
@@ -82,8 +76,11 @@ def _sniff(head: bytes) -> str | None:
     return None
 
 
-def _open_checked(source: ImageSource, max_pixels: int) -> tuple[Image.Image, str]:
-    """Open ``source`` (headers only), refuse it when too large, then decode it fully."""
+def _open_checked(source: ImageSource, max_pixels: int,
+                  max_bytes: int = IMAGE_FILE_LIMIT) -> tuple[Image.Image, str]:
+    """Open ``source`` (headers only), refuse it when too large, then decode it fully. A path is opened
+    only if it is a regular file of at most ``max_bytes`` (faceeditor.core.safe_read: a named pipe or a
+    device never blocks the caller)."""
     name = _describe(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
         if len(source) == 0:
@@ -92,12 +89,13 @@ def _open_checked(source: ImageSource, max_pixels: int) -> tuple[Image.Image, st
     else:
         if not isinstance(source, (str, os.PathLike)):
             raise TypeError(f"expected a path or bytes, got {type(source).__name__}")
-        path = Path(source)
         try:
-            _check_path(path, name)
-            fp = open(path, "rb")  # noqa: SIM115 - closed below, whatever happens
-        except OSError as exc:  # permission denied, name too long, ...
-            raise ImageLoadError(name, exc.strerror or str(exc)) from None
+            fp = open_regular_file(source, max_bytes, "image")   # closed below, whatever happens
+        except ReadError as exc:  # missing, a folder, a pipe or device, too large, permission denied, ...
+            raise ImageLoadError(name, exc.reason) from None
+        if os.fstat(fp.fileno()).st_size == 0:
+            fp.close()
+            raise ImageLoadError(name, "the file is empty (0 bytes)")
     try:
         try:
             img = Image.open(fp, formats=SUPPORTED_FORMATS)
@@ -279,7 +277,7 @@ def load_index_mask(source: ImageSource, *, num_classes: int | None = None,
     mask is refused unless ``palette`` (class index -> RGB colour) is given to translate it; a colour
     outside the palette is then an error. With ``num_classes``, indices must be below it.
     """
-    img, name = _open_checked(source, max_pixels)
+    img, name = _open_checked(source, max_pixels, MASK_FILE_LIMIT)
     try:
         img = _apply_orientation(img, name)
         mode = img.mode

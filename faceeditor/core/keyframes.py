@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from faceeditor.core.safe_read import ReadError, loads_json, read_regular_file
+
 CURVES: tuple[str, ...] = ("linear", "catmull_rom", "monotone")
 DEFAULT_FPS = 25.0
 MAX_FPS = 240.0
@@ -155,29 +157,17 @@ def decode_keyframes(raw: bytes, where: str = "keyframes") -> KeyframeFile:
     """A KeyframeFile from the bytes of a keyframes file (bounded, UTF-8 JSON)."""
     if len(raw) > MAX_FILE_BYTES:
         raise KeyframeError(f"{where}: larger than {MAX_FILE_BYTES:,} bytes; not a keyframes file")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise KeyframeError(f"{where}: not a readable JSON file (not UTF-8 text)") from None
-    except json.JSONDecodeError as exc:
-        raise KeyframeError(f"{where}: not a readable JSON file ({exc})") from None
-    except RecursionError:
-        raise KeyframeError(f"{where}: not a readable JSON file (nested too deeply)") from None
-    return parse_keyframes(data, where)
+    return parse_keyframes(loads_json(raw, where, KeyframeError, max_bytes=MAX_FILE_BYTES), where)
 
 
 def read_keyframes(path: str | os.PathLike) -> KeyframeFile:
-    """Read a keyframes file; KeyframeError (one line naming the file) for anything wrong."""
+    """Read a keyframes file; KeyframeError (one line naming the file) for anything wrong. Only a regular
+    file is opened, so a named pipe given by mistake is refused instead of hanging."""
     where = f"keyframes file {os.fspath(path)!r}"
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise KeyframeError(f"{where}: no such file") from None
-    except IsADirectoryError:
-        raise KeyframeError(f"{where}: is a folder, not a file") from None
-    except OSError as exc:
-        raise KeyframeError(f"{where}: not a readable JSON file ({exc.strerror or exc})") from None
+        raw = read_regular_file(path, MAX_FILE_BYTES, "keyframes file")
+    except ReadError as exc:
+        raise KeyframeError(f"{where}: {exc.reason}") from None
     return decode_keyframes(raw, where)
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from faceeditor.core.image_io import ImageLoadError, load_index_mask
+from faceeditor.core.image_io import MASK_FILE_LIMIT, ImageLoadError, load_index_mask
 from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES
+from faceeditor.core.safe_read import open_regular_file
 
 # Decoding refuses anything larger: a mask is at most a few megapixels.
 MAX_MASK_PIXELS = 64 * 1024 * 1024
@@ -85,7 +86,8 @@ def load_mask(path: str | os.PathLike, expected_size: int | tuple[int, int] | No
 def _is_colour_image(path: str | os.PathLike) -> bool:
     """Whether the file decodes as RGB(A); False when unreadable (load_mask then says why)."""
     try:
-        with Image.open(path) as im:
+        # a regular file only: Image.open(path) on a named pipe would block until a writer came
+        with open_regular_file(path, MASK_FILE_LIMIT, "mask") as fh, Image.open(fh) as im:
             return im.mode in ("RGB", "RGBA", "RGBX")
     except Exception:
         return False

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from faceeditor.core.atomic_io import atomic_write
+from faceeditor.core.safe_read import JSONReadError, load_json_file
 
 MAX_RECENT = 10
+PREFERENCES_LIMIT = 4 << 20     # bytes; a few recent files and tool settings
 
 
 class Preferences:
@@ -26,9 +28,10 @@ class Preferences:
         self.load()
 
     def load(self) -> None:
+        # preferences are not precious: anything unreadable (a named pipe included, never opened) is {}
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            data = load_json_file(self.path, what="preferences file", limit=PREFERENCES_LIMIT)
+        except JSONReadError:
             data = {}
         self.data = data if isinstance(data, dict) else {}
 

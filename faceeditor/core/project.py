@@ -24,6 +24,7 @@ import json
 import os
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -40,6 +41,7 @@ from faceeditor.core.keyframes import (
     decode_keyframes,
     encode_keyframes,
 )
+from faceeditor.core.safe_read import ReadError, loads_json, open_regular_file
 
 FORMAT = "faceeditor-project"
 SCHEMA_VERSION = 1
@@ -177,7 +179,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> byte
         raise ProjectError(f"{where}: member {info.filename} is damaged ({exc})") from None
     except (NotImplementedError, RuntimeError) as exc:  # unknown compression, encryption
         raise ProjectError(f"{where}: member {info.filename} cannot be read ({exc})") from None
-    except (OSError, EOFError, ValueError) as exc:        # zlib errors, truncated data
+    except (OSError, EOFError, ValueError, zlib.error) as exc:   # corrupt deflate data, truncated data
         raise ProjectError(f"{where}: member {info.filename} is damaged ({type(exc).__name__}: {exc})") from None
     if len(data) > limit:
         raise ProjectError(f"{where}: member {info.filename} is larger than its limit of {limit:,} bytes")
@@ -185,14 +187,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> byte
 
 
 def _json_member(raw: bytes, name: str, where: str) -> Any:
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ProjectError(f"{where}: {name} is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ProjectError(f"{where}: {name} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    except RecursionError:
-        raise ProjectError(f"{where}: {name} is nested too deeply") from None
+    return loads_json(raw, f"{where}: {name}", ProjectError, max_bytes=MEMBER_LIMITS.get(name, 1 << 20))
 
 
 def _object_member(raw: bytes | None, name: str, where: str) -> dict[str, Any]:
@@ -237,18 +232,19 @@ def _check_infos(zf: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipInfo]:
 def load_project(path: str | os.PathLike) -> Project:
     """Read a project file; raises ProjectError (naming the file and the reason) for anything wrong."""
     where = f"project {os.fspath(path)!r}"
-    p = Path(path)
-    if not p.exists():
-        raise ProjectError(f"{where}: no such file")
-    if not p.is_file():
-        raise ProjectError(f"{where}: not a regular file")
     try:
-        size = p.stat().st_size
-        if size == 0:
-            raise ProjectError(f"{where}: the file is empty (0 bytes)")
-        fh = open(p, "rb")  # noqa: SIM115 - closed below
+        # only a regular file is opened (never blocks on a named pipe), and never one above TOTAL_LIMIT
+        fh = open_regular_file(path, TOTAL_LIMIT, "project")
+    except ReadError as exc:
+        raise ProjectError(f"{where}: {exc.reason}") from None
+    try:
+        size = os.fstat(fh.fileno()).st_size
     except OSError as exc:
+        fh.close()
         raise ProjectError(f"{where}: {exc.strerror or exc}") from None
+    if size == 0:
+        fh.close()
+        raise ProjectError(f"{where}: the file is empty (0 bytes)")
     with fh:
         try:
             zf = zipfile.ZipFile(fh)
@@ -326,11 +322,11 @@ def _project_from_members(raw: dict[str, bytes], where: str) -> Project:
 def read_header(path: str | os.PathLike) -> dict[str, Any]:
     """project.json of a project without decoding its images (for listing autosaves); {} when unreadable."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with open_regular_file(path, TOTAL_LIMIT, "project") as fh, zipfile.ZipFile(fh) as zf:
             info = zf.getinfo(PROJECT_MEMBER)
             if info.file_size > MEMBER_LIMITS[PROJECT_MEMBER]:
                 return {}
-            head = json.loads(_read_member(zf, info, "").decode("utf-8"))
+            head = _json_member(_read_member(zf, info, ""), PROJECT_MEMBER, "")
             return head if isinstance(head, dict) else {}
     except Exception:
         return {}

@@ -10,10 +10,11 @@ when there is one, is ``PICTURE_mask.png`` next to it.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
+
+from faceeditor.core.safe_read import JSONReadError, load_json_file
 
 MASK_SUFFIX = "_mask.png"
 LANDMARKS_SUFFIX = "_landmarks.json"
@@ -72,10 +73,11 @@ def synthesis_sample_files(name: str, folder: str | os.PathLike | None = None) -
 def sample_attributes(landmarks_file: str | os.PathLike) -> dict[str, float]:
     """The attributes a sample's landmarks file records for its face (``"attributes"``); {} when it
     records none or cannot be read (they are a default, never required)."""
+    from faceeditor.core.face_geometry import LANDMARKS_FILE_LIMIT
+
     try:
-        with open(landmarks_file, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError, RecursionError):
+        data = load_json_file(landmarks_file, what="landmarks file", limit=LANDMARKS_FILE_LIMIT)
+    except JSONReadError:
         return {}
     attrs = data.get("attributes") if isinstance(data, dict) else None
     if not isinstance(attrs, dict):

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from faceeditor.core.atomic_io import atomic_write
+from faceeditor.core.safe_read import ReadError, loads_json, read_regular_file
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
+MANIFEST_LIMIT = 16 << 20          # bytes; a manifest is a few kB (its configs and metrics included)
 
 TASKS = (
     "parse",
@@ -136,18 +138,16 @@ class Manifest:
 
     @classmethod
     def load(cls, pack_dir: str | os.PathLike) -> Manifest:
+        """Read and parse pack_dir/manifest.json. Only a regular file is opened (a named pipe there must
+        not hang the pack scan), with the shared size and nesting limits; ManifestError otherwise."""
         path = Path(pack_dir) / MANIFEST_NAME
         try:
-            raw = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ManifestError(f"{path}: no manifest.json in this folder") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ManifestError(f"{path}: cannot read ({exc})") from None
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ManifestError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-        return cls.from_dict(data)
+            raw = read_regular_file(path, MANIFEST_LIMIT, "manifest")
+        except ReadError as exc:
+            if exc.reason == "no such file":
+                raise ManifestError(f"{path}: no manifest.json in this folder") from None
+            raise ManifestError(f"{path}: cannot read ({exc.reason})") from None
+        return cls.from_dict(loads_json(raw, str(path), ManifestError, max_bytes=MANIFEST_LIMIT))
 
 
 def _check_keys(where: str, data: dict, cls: type) -> None:

@@ -88,7 +88,9 @@ class PackInfo:
 
 
 def _pack_folders(search_dir: Path) -> list[Path]:
-    if (search_dir / MANIFEST_NAME).is_file():
+    # exists(), not is_file(): a search folder whose manifest.json is not a regular file (a named pipe) is
+    # a broken pack to list with its reason; its manifest is never opened here (Manifest.load refuses it).
+    if (search_dir / MANIFEST_NAME).exists():
         return [search_dir]
     return sorted(p for p in search_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
 

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from faceeditor.core.safe_read import ReadError, open_regular_file
 from faceeditor.engine.manifest import MANIFEST_NAME, Manifest, ManifestError, ModelEntry, TensorSpec
 from faceeditor.engine.requests import NORMALIZATIONS, TASK_INPUTS, TASK_OUTPUTS
 
@@ -28,6 +29,7 @@ ORT_TYPES = {
     "tensor(bool)": "bool",
 }
 _CHUNK = 1 << 20
+MODEL_FILE_LIMIT = 8 << 30    # bytes; ONNX protobufs stop at 2 GiB, a pack's file is far below this
 
 
 class PackError(Exception):
@@ -51,7 +53,7 @@ class GraphTensor:
 def file_sha256(path: str | os.PathLike) -> str:
     """sha256 of a file, read in 1 MiB chunks."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular_file(path, MODEL_FILE_LIMIT, "model file") as fh:   # never blocks on a named pipe
         while chunk := fh.read(_CHUNK):
             h.update(chunk)
     return h.hexdigest()
@@ -81,6 +83,9 @@ def check_files(pack_dir: str | os.PathLike, manifest: Manifest) -> list[str]:
             continue
         try:
             digest = file_sha256(path)
+        except ReadError as exc:
+            errors.append(f"{where}: cannot read {entry.file!r} ({exc.reason})")
+            continue
         except OSError as exc:
             errors.append(f"{where}: cannot read {entry.file!r} ({exc.strerror or exc})")
             continue

@@ -19,6 +19,8 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from faceeditor.core.errors import unexpected_message
+from faceeditor.core.safe_read import file_problem
 from faceeditor.core.samples import bundled_samples
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,8 @@ class ExceptionGuard(QObject):
         self.previous = sys.excepthook
 
     def __call__(self, etype, value, tb) -> None:
-        log.error("unexpected error:\n%s", "".join(traceback.format_exception(etype, value, tb)))
+        log.error("unexpected error:\n%s%s", "".join(traceback.format_exception(etype, value, tb)),
+                  unexpected_message("faceeditor", value))
         try:
             self.window.ws.flash(f"Unexpected error: {etype.__name__}: {value}", error=True)
         except Exception:  # the window itself may be half gone
@@ -74,6 +77,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--attr", action="append", default=[], metavar="NAME=VALUE",
                         help="set an attribute slider after opening (for screenshots)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for work before a screenshot")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log debug messages (with the traceback of every handled error)")
     parser.add_argument("--engine", choices=("onnx", "fake"), default="onnx", help=argparse.SUPPRESS)
     return parser.parse_args(list(argv))
 
@@ -106,7 +111,15 @@ def run(argv: Sequence[str]) -> int:
         return 2
     if args.offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    headless = bool(args.screenshot)
+    if headless and args.path is not None:
+        # a file that cannot be opened is one line and exit 2, before any window (and never a screenshot)
+        reason = file_problem(args.path)
+        if reason:
+            print(f"faceeditor: cannot open {args.path!r}: {reason}", file=sys.stderr)
+            return 2
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "faceeditor"])
     app.setApplicationName("FaceEditor")
     apply_dark_theme(app)
@@ -115,7 +128,6 @@ def run(argv: Sequence[str]) -> int:
         from faceeditor.engine.fake import FakeEngine
 
         engine = FakeEngine(resolution=256)
-    headless = bool(args.screenshot)
     window = MainWindow(engine, pack_dirs=args.pack, provider=args.provider, interactive=not headless)
     guard = ExceptionGuard(window)
     sys.excepthook = guard
@@ -151,8 +163,10 @@ def _screenshot(app: QApplication, window, out: Path, attrs: dict[str, float], t
         print("faceeditor: gave up waiting for work to finish before the screenshot", file=sys.stderr)
         code = 1
     if opened and window.doc is None:
+        # the file was refused (its reason is the window's last error): no screenshot of an empty window
         print(f"faceeditor: {window.errors[-1] if window.errors else 'could not open the file'}", file=sys.stderr)
-        code = 2
+        window.close()
+        return 2
     sliders = window.attributes.sliders
     unknown = [n for n in attrs if n not in sliders]
     if unknown and sliders:

@@ -18,6 +18,8 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QRunnable, QThreadPool, Signal
 
+from faceeditor.core.errors import is_handled
+
 log = logging.getLogger(__name__)
 
 
@@ -118,13 +120,24 @@ class Channel(QObject):
         if job.generation != self._generation:
             self.dropped += 1
         elif job.error is not None:
-            log.warning("%s job failed: %s\n%s", self.name, job.error, job.trace)
+            self._log_failure(job)
             self.failed.emit(job.tag, job.error)
         else:
             self.delivered += 1
             self.finished.emit(job.tag, job.result)
         if not self.busy:
             self.busy_changed.emit(False)
+
+
+    def _log_failure(self, job: Job) -> None:
+        """A handled error (a refused file, a bad request: faceeditor.core.errors) is one WARNING line, its
+        traceback only in the debug log; anything else is a bug and keeps its traceback at ERROR."""
+        if is_handled(job.error):
+            log.warning("%s job failed: %s", self.name, job.error)
+            log.debug("%s job's traceback:\n%s", self.name, job.trace)
+        else:
+            log.error("%s job failed unexpectedly: %s: %s\n%s", self.name, type(job.error).__name__, job.error,
+                      job.trace)
 
 
 class Workers(QObject):

@@ -168,7 +168,7 @@ def test_mask_files_with_one_seed_each_to_gif(packs, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("spec, message", [
-    ("not json at all", "not a readable JSON file"),
+    ("not json at all", "not valid JSON"),
     ({"frames": []}, "\"keyframes\" list"),
     ({"keyframes": [], "speed": 2}, "unknown field 'speed'"),
     ({"keyframes": [{"time": 0, "mask": "a.png"}]}, "at least 2 keyframes"),

@@ -65,7 +65,7 @@ def test_zero_byte_file(tmp_path):
 def test_missing_path_and_directory(tmp_path):
     with pytest.raises(ImageLoadError, match=r"nope\.png.*no such file"):
         load_image(tmp_path / "nope.png")
-    with pytest.raises(ImageLoadError, match="directory"):
+    with pytest.raises(ImageLoadError, match="folder, not a file"):
         load_image(tmp_path)
 
 

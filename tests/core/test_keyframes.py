@@ -83,7 +83,7 @@ def test_bad_keyframes_are_one_line_errors(data, message):
 def test_hostile_files(tmp_path):
     path = tmp_path / "clip.json"
     for raw, message in ((b"[" * 200_000 + b"]" * 200_000, "nested too deeply"),
-                         (b"\xff\xfe", "not UTF-8"), (b"{", "not a readable JSON file"),
+                         (b"\xff\xfe", "not UTF-8"), (b"{", "not valid JSON"),
                          (b'{"keyframes": [{"time": NaN}]}', "non-negative number"),
                          (b" " * (MAX_FILE_BYTES + 1), "larger than")):
         path.write_bytes(raw)
@@ -129,7 +129,7 @@ def test_old_projects_without_keyframes_load_with_none(tmp_path):
 
 
 @pytest.mark.parametrize("raw, message", [
-    (b"{", "keyframes.json: not a readable JSON file"),
+    (b"{", "keyframes.json: not valid JSON"),
     (b'{"keyframes": [{"time": -3}]}', "keyframes.json, keyframe 0: \"time\""),
     (b"[" * 100_000, "nested too deeply"),
 ])

@@ -204,7 +204,7 @@ def test_landmarks_json_round_trip_and_errors(tmp_path):
     with pytest.raises(LandmarkError, match=r"\(68, 2\)"):
         load_landmarks(tmp_path / "short.json")
     (tmp_path / "junk.json").write_text("{not json")
-    with pytest.raises(LandmarkError, match="not a JSON"):
+    with pytest.raises(LandmarkError, match="not valid JSON"):
         load_landmarks(tmp_path / "junk.json")
 
 

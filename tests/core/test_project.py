@@ -200,7 +200,7 @@ def test_lying_size_header_is_caught_by_the_bounded_read(tmp_path):
     ({"image.png": None}, "no image.png"),
     ({"image.png": b"\x89PNG\r\n\x1a\nbroken"}, "image.png is unreadable"),
     ({"mask.png": b"not a png"}, "mask.png is unreadable"),
-    ({"edits.json": b'{"attributes": '}, "edits.json is not valid JSON"),
+    ({"edits.json": b'{"attributes": '}, "edits.json: not valid JSON"),
     ({"settings.json": b'"just a string"'}, "settings.json must hold a JSON object"),
     ({"landmarks.json": b'{"landmarks": [[1, 2]]}'}, "68"),
 ])
@@ -232,7 +232,7 @@ def test_unknown_members_from_newer_versions_are_ignored(tmp_path):
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(ProjectError, match="no such file"):
         load_project(tmp_path / "missing.fep")
-    with pytest.raises(ProjectError, match="not a regular file"):
+    with pytest.raises(ProjectError, match="folder, not a file"):
         load_project(tmp_path)
 
 
@@ -336,3 +336,20 @@ def test_project_json_is_readable_first(tmp_path):
     with zipfile.ZipFile(path) as zf:
         head = json.loads(zf.read(PROJECT_MEMBER))
     assert head["format"] == "faceeditor-project" and head["schema_version"] == 1
+
+
+def test_corrupt_deflate_data_in_a_member_is_a_project_error(tmp_path):
+    """zlib.error is neither OSError nor ValueError; it once escaped load_project (found by the fuzz suite)."""
+    path = tmp_path / "p.fep"
+    save_project(path, Project(image=np.zeros((8, 8, 3), np.uint8), edits={"a": list(range(200))}))
+    raw = path.read_bytes()
+    start = raw.index(b"edits.json") + len(b"edits.json")
+    seen = set()
+    for k in range(start, start + 40):
+        damaged = bytearray(raw)
+        damaged[k] ^= 0xFF
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(ProjectError) as info:
+            load_project(path)
+        seen.add(str(info.value).split(": ", 1)[1][:40])
+    assert any("edits.json is damaged" in s for s in seen), seen

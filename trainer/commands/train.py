@@ -152,8 +152,8 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def _changed_settings(cfg: TrainConfig) -> list[str]:
     saved_path = Path(cfg.run_dir) / CONFIG_NAME
     try:
-        saved = _flat(json.loads(saved_path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+        saved = _flat(load_json(saved_path))      # bounded in size and depth, so _flat cannot recurse away
+    except ConfigError:
         return []
     now = _flat(to_dict(cfg))
     return [f"{k}: {json.dumps(saved.get(k))} -> {json.dumps(v)}" for k, v in now.items() if saved.get(k) != v]

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm import tqdm
 
+from faceeditor.core.safe_read import JSONReadError, load_json_file
 from trainer.data.errors import DatasetError, SkipLog
 
 if TYPE_CHECKING:
@@ -111,9 +112,10 @@ class CacheArrays:
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((path / "meta.json").read_text())
-    except (OSError, ValueError):
+        meta = load_json_file(path / "meta.json", what="cache index")
+    except JSONReadError:
         return None
+    return meta if isinstance(meta, dict) else None
 
 
 def open_cache(path: Path, expected: dict[str, Any] | None = None) -> CacheArrays | None:

@@ -301,16 +301,16 @@ class EditingMethod(Method):
         evaluation of a finished run do not need the parser run), weights from the parser run if present
         (a checkpoint of this run overwrites them anyway)."""
         from trainer.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
-        from trainer.config import from_dict
+        from trainer.config import from_dict, load_json
         from trainer.methods.parser import ParserConfig
         from trainer.nets.parser import build_parser_net
 
         local = Path(self.cfg.run_dir) / "parser.config.json"
         source = Path(self.cfg.parser)
         if (source / "config.json").is_file():
-            raw = json.loads((source / "config.json").read_text(encoding="utf-8"))
+            raw = load_json(source / "config.json")      # the shared loader: regular file, size, depth
         elif local.is_file():
-            raw = json.loads(local.read_text(encoding="utf-8"))
+            raw = load_json(local)
         else:
             raise ConfigError(f"parser: {self.cfg.parser!r} is not a parser run folder (no config.json)")
         if raw.get("method") != "parser":
