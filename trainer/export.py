@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from faceeditor.core.safe_read import load_json_file
 from faceeditor.engine.manifest import MANIFEST_NAME, TASKS, Manifest, ManifestError, ModelEntry, TensorSpec
 from trainer.checkpoint import describe_os_error, load_trained_method
 from trainer.config import to_dict
@@ -219,8 +220,8 @@ def _read_metrics(run_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = load_json_file(path, what="metrics file")
+    except ValueError:          # unreadable metrics are left out of the manifest, not a failed export
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -31,6 +31,7 @@ from torch import nn
 from tqdm import tqdm
 
 from faceeditor.core.atomic_io import write_text_atomic
+from faceeditor.core.safe_read import load_json_file
 from trainer import distributed
 from trainer.checkpoint import (
     CheckpointError,
@@ -216,10 +217,10 @@ def write_metrics(run_dir: str | os.PathLike, split: str, step: int, metrics: di
     data: dict[str, Any] = {}
     if path.is_file():
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = load_json_file(path, what="metrics file")
             if not isinstance(data, dict):
                 data = {}
-        except (OSError, ValueError):
+        except ValueError:      # a damaged metrics file is rewritten, not a reason to stop training
             data = {}
     data[split] = {"step": step, **{k: _plain_number(v) for k, v in metrics.items()}}
     return write_text_atomic(path, json.dumps(data, indent=2) + "\n")

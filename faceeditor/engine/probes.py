@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from faceeditor.core.labels import NUM_CLASSES, LabelError, parse_to_model_lut
+from faceeditor.core.safe_read import load_json_file
 from faceeditor.engine.manifest import Manifest, ModelEntry
 from faceeditor.engine.requests import NORMALIZATIONS
 
@@ -448,8 +449,8 @@ def _cached(key: str) -> bool:
     if key in _VERIFIED_HERE:
         return True
     try:
-        data = json.loads((probe_cache_dir() / f"{key}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = load_json_file(probe_cache_dir() / f"{key}.json", what="probe verdict")
+    except ValueError:          # no verdict, or an unreadable one: the probes run again
         return False
     return isinstance(data, dict) and data.get("key") == key and data.get("verdict") == "pass"
 
