@@ -3,7 +3,8 @@
     python tests/ui/quit_driver.py [--rounds N]
 
 Builds the window as `faceeditor --engine fake` does, opens a bundled sample (which parses it; dlib's
-face detection is skipped unless --detect-faces, the samples being framed to be edited whole), runs the
+face detection is skipped unless --detect-faces, and the sample is then edited whole as Face > Whole image
+asks, the samples being framed to be edited whole anyway), runs the
 parser again, moves attribute sliders and asks for syntheses for `--rounds` rounds, waits for the workers,
 closes the window so that app.exec() ends, and lets the interpreter shut down normally (no os._exit): an
 abort at shutdown shows as exit status 134 and "Fatal Python error" on stderr. tests/ui/test_quit.py runs
@@ -84,6 +85,8 @@ def session(args: argparse.Namespace, home: Path) -> int:
     if not window.workers.wait_idle(30) or window.doc is None:
         return fail(f"the sample did not open: {window.errors}")
     trace("opened")
+    if not args.detect_faces:   # no face looked for: edit the sample whole, as Face > Whole image asks
+        window.crop_actions["whole"].trigger()
     window.parse.run()
     if not window.workers.wait_idle(30):
         return fail("parse did not finish")
