@@ -17,6 +17,32 @@ PARSE_CLASSES: tuple[str, ...] = (
 CLASS_INDEX: dict[str, int] = {name: i for i, name in enumerate(PARSE_CLASSES)}
 NUM_CLASSES = len(PARSE_CLASSES)
 
+# What a user reads for each of the 19 (palette, status bar, undo steps, combos); files, JSON and the
+# manifests keep the technical names above. "left"/"right" are the subject's own (see FLIP_PAIRS).
+CLASS_LABELS: tuple[str, ...] = (
+    "background", "skin", "left eyebrow", "right eyebrow", "left eye", "right eye", "eyeglasses",
+    "left ear", "right ear", "earring", "nose", "mouth (inside)", "upper lip", "lower lip", "neck",
+    "necklace", "clothes", "hair", "hat",
+)
+assert len(CLASS_LABELS) == NUM_CLASSES
+
+
+def class_label(index_or_name: int | str) -> str:
+    """The human name of one of the 19 classes, by index or technical name ("ear_r" -> "earring")."""
+    index = CLASS_INDEX[index_or_name] if isinstance(index_or_name, str) else int(index_or_name)
+    return CLASS_LABELS[index]
+
+
+def class_help(index: int) -> str:
+    """A one-line explanation of a class for tooltips: its human name, its technical name, and which side
+    "left"/"right" means."""
+    name = PARSE_CLASSES[index]
+    side = ("" if name not in ("l_brow", "r_brow", "l_eye", "r_eye", "l_ear", "r_ear") else
+            f" (the subject's own {'left' if name[0] == 'l' else 'right'}: on the image's "
+            f"{'right' if name[0] == 'l' else 'left'} in a frontal face)")
+    return f"{CLASS_LABELS[index]}{side} \u2014 class {index}, \"{name}\" in mask files"
+
+
 # "l_" and "r_" name the subject's own left and right (as iBUG does: its "left eye", points 42-47, lies on
 # the image's right in an unmirrored frontal face). Horizontal flips swap these class pairs.
 FLIP_PAIRS: tuple[tuple[int, int], ...] = ((2, 3), (4, 5), (7, 8))

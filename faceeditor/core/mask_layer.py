@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from faceeditor.core.history import DEFAULT_HISTORY_BYTES, UndoHistory
-from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES, flip_class_lut
+from faceeditor.core.labels import NUM_CLASSES, class_label, flip_class_lut
 
 TILE = 64
 History = UndoHistory   # the layer's steps live in a document's one history (faceeditor.core.history)
@@ -296,7 +296,7 @@ class MaskLayer:
         label = self._check_label(self.eraser_label if erase else self.label)
         if self.lock_label is not None:
             self._check_label(self.lock_label, "lock class")
-        self._stroke = _StrokeBackup(self.data.shape, "Erase" if erase else f"Paint {PARSE_CLASSES[label]}")
+        self._stroke = _StrokeBackup(self.data.shape, "Erase" if erase else f"Paint {class_label(label)}")
         self._stroke_label = label
         self._last = (float(x), float(y))
         self._dabs([self._last], label)
@@ -386,7 +386,7 @@ class MaskLayer:
                 self._emit_changed(atom.rect)
         if not atoms:
             return None
-        step = Step(f"Fill {PARSE_CLASSES[label]}", atoms, self)
+        step = Step(f"Fill {class_label(label)}", atoms, self)
         self.history.push(step)
         self._emit_edited(step.name)
         return step

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceeditor.core.labels import PARSE_CLASSES
 from faceeditor.core.mask_layer import MaskLayer
 from faceeditor.core.palette import PALETTE
 from faceeditor.ui.canvas_items import (
@@ -405,8 +404,4 @@ class CanvasView(QGraphicsView):
         area = self.viewport().rect().adjusted(24, 24, -24, -24)
         painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap), self.empty_text)
         painter.restore()
-
-
-def class_label(index: int) -> str:
-    return f"{index}  {PARSE_CLASSES[index]}"
 

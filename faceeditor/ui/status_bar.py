@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
-from faceeditor.core.labels import PARSE_CLASSES
+from faceeditor.core.labels import class_label
 from faceeditor.engine.engine import BaseEngine
 from faceeditor.ui.app_engine import missing_reason, provider_name
 
@@ -57,7 +57,7 @@ class StatusBar(QStatusBar):
             self.cursor_label.setText("")
             return
         x, y, label = info
-        self.cursor_label.setText(f"{x:.0f}, {y:.0f} \u00b7 {PARSE_CLASSES[label]}")
+        self.cursor_label.setText(f"{x:.0f}, {y:.0f} \u00b7 {class_label(label)}")
 
     def show_engine(self, engine: BaseEngine) -> None:
         packs = engine.packs

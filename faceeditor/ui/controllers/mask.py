@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QLabel
 
 from faceeditor.core.document import initial_mask
-from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES
+from faceeditor.core.labels import NUM_CLASSES, class_label
 from faceeditor.core.palette import PALETTE
 from faceeditor.ui.canvas import CanvasView, Tool
 from faceeditor.ui.controllers import FollowsDocument
@@ -70,15 +70,15 @@ class MaskController(FollowsDocument, QObject):
         label = panel.eraser.currentData() if self.canvas.tool == Tool.ERASER else panel.label
         r, g, b = (int(c) for c in PALETTE[label])
         lock = panel.lock.currentData()
-        extra = f" \u00b7 only over {PARSE_CLASSES[lock]}" if lock is not None else ""
+        extra = f" \u00b7 only over {class_label(lock)}" if lock is not None else ""
         extra += " \u00b7 mirrored" if panel.mirror.isChecked() else ""
         self.brush_label.setText(f"<span style='color:rgb({r},{g},{b}); font-size:15px'>\u25cf</span> "
-                                 f"<b>{PARSE_CLASSES[label].replace('_', ' ')}</b> \u00b7 "
+                                 f"<b>{class_label(label)}</b> \u00b7 "
                                  f"{panel.size_spin.value()} px{extra}")
 
     def _picked(self, label: int) -> None:
         self.panel.select_class(label)
-        self.ws.flash(f"Picked {PARSE_CLASSES[label]}")
+        self.ws.flash(f"Picked {class_label(label)}")
         if self.canvas.tool == Tool.PICKER:
             self.set_tool(Tool.BRUSH)
 

@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceeditor.core.labels import CLASS_INDEX, NUM_CLASSES, PARSE_CLASSES
+from faceeditor.core.labels import CLASS_INDEX, NUM_CLASSES, class_help, class_label
 from faceeditor.core.mask_layer import MaskLayer
-from faceeditor.ui.widgets.common import class_color, pretty, swatch_icon
+from faceeditor.ui.widgets.common import class_color, swatch_icon
 
 
 class MaskPanel(QWidget):
@@ -57,8 +57,9 @@ class MaskPanel(QWidget):
         self.classes.setUniformItemSizes(True)
         self.classes.setToolTip("Class painted by the brush and fill. Type its number (0-18; two digits "
                                 "quickly for 10-18), or Ctrl+click the canvas to pick it.")
-        for i, name in enumerate(PARSE_CLASSES):
-            item = QListWidgetItem(swatch_icon(class_color(i)), f"{i:>2}   {pretty(name)}")
+        for i in range(NUM_CLASSES):
+            item = QListWidgetItem(swatch_icon(class_color(i)), f"{i:>2}   {class_label(i)}")
+            item.setToolTip(class_help(i))
             self.classes.addItem(item)
         self.classes.currentRowChanged.connect(lambda _: self.settings_changed.emit())
         layout.addWidget(self.classes, 1)
@@ -68,15 +69,16 @@ class MaskPanel(QWidget):
         self.eraser = QComboBox()
         self.lock = QComboBox()
         self.lock.addItem("any class", None)
-        for i, name in enumerate(PARSE_CLASSES):
-            self.eraser.addItem(swatch_icon(class_color(i)), pretty(name), i)
-            self.lock.addItem(swatch_icon(class_color(i)), pretty(name), i)
+        for i in range(NUM_CLASSES):
+            for combo in (self.eraser, self.lock):
+                combo.addItem(swatch_icon(class_color(i)), class_label(i), i)
+                combo.setItemData(combo.count() - 1, class_help(i), Qt.ItemDataRole.ToolTipRole)
         self.eraser.setToolTip("What the eraser (and right-button painting) leaves behind")
         self.lock.setToolTip("Paint only over this class; everything else is protected")
         form.addRow("Eraser paints", self.eraser)
         form.addRow("Paint only over", self.lock)
         layout.addLayout(form)
-        self.mirror = QCheckBox("Mirror left/right (swaps l_/r_ classes)")
+        self.mirror = QCheckBox("Mirror left/right (swaps left and right parts)")
         self.mirror.setToolTip("Also paint the mirror image about the face's vertical axis (M)")
         layout.addWidget(self.mirror)
         for w in (self.eraser, self.lock):
