@@ -34,3 +34,43 @@ def test_class_names_are_human_everywhere_a_user_reads_them(opened):
     drag(w.canvas, [(30, 40), (40, 40)])
     assert w.act_undo.text() == "&Undo Paint right eyebrow"
     assert PARSE_CLASSES[CLASS_INDEX["r_brow"]] == "r_brow", "the technical names stay for files"
+
+
+# --- 4. sliders fit for fine work -------------------------------------------------------------------
+def _wheel(widget, notches: int, mods=Qt.KeyboardModifier.NoModifier):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    pos = QPointF(widget.rect().center())
+    event = QWheelEvent(pos, QPointF(widget.mapToGlobal(pos.toPoint())), QPoint(0, 0), QPoint(0, 120 * notches),
+                        Qt.MouseButton.NoButton, mods, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_attribute_slider_fine_steps_keyboard_wheel_and_double_click_reset(opened, qtbot):
+    w = opened
+    w.resize(1280, 720)
+    qtbot.wait(50)
+    row = w.attributes.sliders["Bangs"]
+    slider = row.slider
+    assert slider.width() >= 180, f"the slider is {slider.width()} px long at 1280 x 720"
+    assert (slider.maximum() - slider.minimum()) / slider.width() < 1.7, "under 0.017 per pixel"
+    steps = len(w.doc.history.undo_stack)
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_Right)
+    assert row.value == 0.01 and row.spin.value() == 0.01 and w.session["attributes"] == {"Bangs": 0.01}
+    qtbot.keyClick(slider, Qt.Key.Key_PageUp)
+    assert row.value == 0.11
+    qtbot.keyClick(slider, Qt.Key.Key_Left)
+    assert row.value == 0.10
+    _wheel(slider, 1)
+    assert row.value == 0.15, "a wheel notch is 0.05"
+    _wheel(slider, -1, Qt.KeyboardModifier.ShiftModifier)
+    assert row.value == 0.14, "with Shift a notch is 0.01"
+    assert len(w.doc.history.undo_stack) == steps + 1, "keyboard and wheel changes of one slider are one step"
+    row.spin.setValue(0.37)                                    # the value field
+    assert row.value == 0.37 and w.session["attributes"]["Bangs"] == 0.37
+    qtbot.mouseDClick(slider, Qt.MouseButton.LeftButton, pos=slider.rect().center())
+    assert row.value == 0.0 and w.session["attributes"].get("Bangs", 0.0) == 0.0, "double-click resets"
+    assert "double-click" in slider.toolTip()

@@ -27,6 +27,8 @@ from faceeditor.ui.widgets.common import THUMB, mask_thumbnail, notice, pretty
 
 DEFAULT_SLIDER_RANGE = (-1.5, 1.5)
 SLIDER_STEPS_PER_UNIT = 100
+SLIDER_MIN_WIDTH = 180          # px: under 0.017 per pixel over -1.5 ... 1.5 (it was ~70 px)
+FINE_STEP, PAGE_STEP, WHEEL_STEP = 1, 10, 5      # in slider steps (0.01): arrows, Page Up/Down, a wheel notch
 
 
 def slider_range(extra: dict[str, Any], name: str) -> tuple[float, float]:
@@ -39,6 +41,37 @@ def slider_range(extra: dict[str, Any], name: str) -> tuple[float, float]:
                         for v in candidate) and candidate[0] < 0 < candidate[1]):
             return float(candidate[0]), float(candidate[1])
     return DEFAULT_SLIDER_RANGE
+
+
+class FineSlider(QSlider):
+    """A horizontal QSlider for fine work: arrows step 0.01, Page Up/Down 0.1, a wheel notch 0.05 (0.01 with
+    Shift), a click on the groove steps 0.1 towards it, and a double-click resets to 0."""
+
+    reset_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setSingleStep(FINE_STEP)
+        self.setPageStep(PAGE_STEP)
+        self.setMinimumWidth(SLIDER_MIN_WIDTH)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def wheelEvent(self, event) -> None:
+        notches = (event.angleDelta().y() or event.angleDelta().x()) / 120
+        if not notches:
+            event.ignore()
+            return
+        fine = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        step = FINE_STEP if fine else WHEEL_STEP
+        self.setValue(self.value() + int(round(notches * step)) or (step if notches > 0 else -step))
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.reset_requested.emit()
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
 
 class AttributeSlider(QWidget):
@@ -54,18 +87,21 @@ class AttributeSlider(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel(pretty(name))
-        self.label.setMinimumWidth(120)
+        self.label.setMinimumWidth(100)
+        self.label.setWordWrap(True)            # a long name wraps instead of narrowing the slider
         self.reading = QLabel()
         self.reading.setFixedWidth(34)
         self.reading.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.reading.setStyleSheet("color: gray;")
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = FineSlider()
         self.slider.setRange(int(round(lo * SLIDER_STEPS_PER_UNIT)), int(round(hi * SLIDER_STEPS_PER_UNIT)))
         self.slider.setValue(0)
-        self.slider.setToolTip(f"{pretty(name)}: {lo:+.2f} … {hi:+.2f} (0 = unchanged; beyond ±1 exaggerates)")
+        self.slider.setToolTip(f"{pretty(name)}: {lo:+.2f} … {hi:+.2f} (0 = unchanged; beyond ±1 exaggerates)\n"
+                               "Arrows: ±0.01 · Page Up/Down: ±0.1 · wheel: ±0.05 (Shift: ±0.01) · "
+                               "double-click: reset to 0")
         self.spin = QDoubleSpinBox()
         self.spin.setRange(lo, hi)
-        self.spin.setSingleStep(0.1)
+        self.spin.setSingleStep(0.01)
         self.spin.setDecimals(2)
         self.spin.setFixedWidth(68)
         self.reset = QToolButton()
@@ -80,6 +116,7 @@ class AttributeSlider(QWidget):
         self.slider.valueChanged.connect(self._slider_moved)
         self.spin.valueChanged.connect(self._spin_changed)
         self.reset.clicked.connect(lambda: self.set_value(0.0))
+        self.slider.reset_requested.connect(lambda: self.set_value(0.0))
         self.slider.sliderPressed.connect(lambda: self.drag_started.emit(self.name))
         self.slider.sliderReleased.connect(lambda: self.drag_finished.emit(self.name))
 
