@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QCursor,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceeditor.core.labels import class_label
 from faceeditor.core.mask_layer import MaskLayer
 from faceeditor.core.palette import PALETTE
 from faceeditor.ui.canvas_items import (
@@ -39,6 +40,9 @@ from faceeditor.ui.qt_image import Pyramid
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 BACKGROUND = QColor(38, 38, 42)
+HINT_MS = 3000
+OUTSIDE_CROP_HINT = ("Outside the editable crop: only the area inside the dashed square can be painted "
+                     "(Face \u25b8 Whole image edits the whole picture)")
 
 
 class Tool(enum.Enum):
@@ -57,6 +61,7 @@ class CanvasView(QGraphicsView):
     zoom_changed = Signal(float)
     files_dropped = Signal(list)
     compare_changed = Signal(bool)          # hold-to-compare pressed / released
+    hint_shown = Signal(str)                # a brief on-canvas hint (a stroke outside the crop, ...)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -97,6 +102,11 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._stroking = False
         self.empty_text = "Open a photo or a project (Ctrl+O), or drop one here"
+        self.hint = ""
+        self._hint_timer = QTimer(self)
+        self._hint_timer.setSingleShot(True)
+        self._hint_timer.timeout.connect(lambda: self.show_hint(""))
+        self.fitted = True                      # refit on resize until the user zooms or pans
 
     # --- document ---------------------------------------------------------------------------------
     def set_document(self, photo_pyramid: Pyramid, layer: MaskLayer, crop_to_photo: np.ndarray) -> None:
@@ -206,6 +216,7 @@ class CanvasView(QGraphicsView):
         delta = self.mapFromScene(scene_point) - at       # keep the point under the anchor
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + delta.x())
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + delta.y())
+        self.fitted = False
         self._set_zoom_notify()
 
     def fit(self) -> None:
@@ -213,13 +224,20 @@ class CanvasView(QGraphicsView):
         if rect.isEmpty():
             return
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        self.fitted = True
         self._set_zoom_notify()
 
     def one_to_one(self) -> None:
         centre = self.mapToScene(self.viewport().rect().center())
         self.setTransform(QTransform())
         self.centerOn(centre)
+        self.fitted = False
         self._set_zoom_notify()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.fitted:             # the window or a dock changed size: keep the whole picture in view
+            self.fit()
 
     def wheelEvent(self, event) -> None:
         delta = event.angleDelta().y() or event.angleDelta().x()
@@ -284,6 +302,8 @@ class CanvasView(QGraphicsView):
         if self.layer is None or button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return
         x, y = self.crop_point(pos)
+        if not self.layer.contains(x, y):
+            self.show_hint(OUTSIDE_CROP_HINT)
         ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         if self.tool == Tool.PICKER or (ctrl and button == Qt.MouseButton.LeftButton):
             label = self.layer.pick(x, y)
@@ -302,6 +322,7 @@ class CanvasView(QGraphicsView):
         if self._pan_from is not None:
             delta = pos - self._pan_from
             self._pan_from = pos
+            self.fitted = False
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(round(delta.x())))
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(round(delta.y())))
             event.accept()
@@ -323,7 +344,10 @@ class CanvasView(QGraphicsView):
             return
         if self._stroking and self.layer is not None:
             self._stroking = False
-            self.layer.end_stroke()
+            lock = self.layer.lock_label
+            if self.layer.end_stroke() is None and lock is not None and not self.hint:
+                self.show_hint(f"Nothing painted: \u201cPaint only over\u201d protects every class but "
+                               f"{class_label(lock)}")
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -391,9 +415,19 @@ class CanvasView(QGraphicsView):
             self.files_dropped.emit(paths)
             event.acceptProposedAction()
 
-    # --- empty state ----------------------------------------------------------------------------
+    # --- hints and the empty state --------------------------------------------------------------
+    def show_hint(self, text: str) -> None:
+        """Show a brief hint over the canvas (and say it through `hint_shown`); "" hides it."""
+        self.hint = text
+        if text:
+            self._hint_timer.start(HINT_MS)
+            self.hint_shown.emit(text)
+        self.viewport().update()
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         if self.layer is not None:
+            if self.hint:
+                self._draw_hint(painter)
             return
         painter.save()
         painter.resetTransform()
@@ -405,3 +439,16 @@ class CanvasView(QGraphicsView):
         painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap), self.empty_text)
         painter.restore()
 
+    def _draw_hint(self, painter: QPainter) -> None:
+        painter.save()
+        painter.resetTransform()
+        area = self.viewport().rect().adjusted(16, 12, -16, 0)
+        box = painter.boundingRect(area, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+                                   | int(Qt.TextFlag.TextWordWrap), self.hint).adjusted(-10, -6, 10, 6)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(20, 20, 24, 215))
+        painter.drawRoundedRect(box, 6, 6)
+        painter.setPen(QColor(255, 206, 120))
+        painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap), self.hint)
+        painter.restore()

@@ -74,3 +74,61 @@ def test_attribute_slider_fine_steps_keyboard_wheel_and_double_click_reset(opene
     qtbot.mouseDClick(slider, Qt.MouseButton.LeftButton, pos=slider.rect().center())
     assert row.value == 0.0 and w.session["attributes"].get("Bangs", 0.0) == 0.0, "double-click resets"
     assert "double-click" in slider.toolTip()
+
+
+# --- 6. feedback outside the crop; tool settings shown where they act --------------------------------
+def test_a_stroke_outside_the_crop_says_so(window, qtbot, wide_photo_path):
+    from tests.helpers.ui import open_and_wait
+
+    w = window
+    open_and_wait(w, qtbot, wide_photo_path)
+    assert w.doc.mode == "face", "the astronaut is aligned: most of the photo lies outside the crop"
+    layer = w.doc.mask
+    before = layer.data.copy()
+    steps = len(w.doc.history.undo_stack)
+    n = layer.shape[1]
+    far = (-0.6 * n, n / 2)                                      # well left of the crop, in crop pixels
+    assert not layer.contains(*far)
+    drag(w.canvas, [far, (far[0] - 10, far[1] + 5)])
+    assert (layer.data == before).all() and len(w.doc.history.undo_stack) == steps
+    assert "outside the editable crop" in w.canvas.hint.lower(), "an on-canvas hint"
+    assert "outside the editable crop" in w.status.message_label.text().lower(), "and a status message"
+    w.canvas.show_hint("")
+    drag(w.canvas, [(n / 2, n / 2), (n / 2 + 4, n / 2)])         # inside: paints, no hint
+    assert not w.canvas.hint and (layer.data != before).any()
+
+
+def test_paint_only_over_is_shown_where_it_acts_and_not_kept_across_starts(window, qtbot, tmp_path,
+                                                                           synth_sample_path):
+    from faceeditor.core.preferences import Preferences
+    from tests.helpers.ui import make_window, open_and_wait
+
+    w = window
+    open_and_wait(w, qtbot, synth_sample_path)
+    panel = w.mask_panel
+    panel.lock.setCurrentIndex(panel.lock.findData(CLASS_INDEX["skin"]))
+    panel.eraser.setCurrentIndex(CLASS_INDEX["hair"])
+    panel.mirror.setChecked(True)
+    text = w.brush_label.text()
+    assert "only over skin" in text and "color:#f0a030" in text.replace(" ", ""), "the lock stands out"
+    assert "eraser paints hair" in text and "mirrored" in text, "persisted settings are shown on the toolbar"
+    assert "font-weight: 600" in panel.lock.styleSheet()
+    # a stroke the lock stops entirely says why
+    panel.select_class(CLASS_INDEX["hat"])
+    before = w.doc.mask.data.copy()
+    not_skin = list(zip(*((before != CLASS_INDEX["skin"]).nonzero())))
+    y, x = not_skin[len(not_skin) // 2]
+    panel.set_brush_size(1)
+    drag(w.canvas, [(float(x), float(y))])
+    assert (w.doc.mask.data == before).all()
+    assert "paint only over" in w.canvas.hint.lower() and "skin" in w.canvas.hint
+    w.close()                                                     # saves the tool settings
+    prefs = Preferences(tmp_path / "prefs.json")
+    assert "lock_label" not in prefs.data["tools"] and prefs.data["tools"]["mirror"] is True
+    prefs.data["tools"]["lock_label"] = CLASS_INDEX["skin"]       # an older preferences file
+    again = make_window(qtbot, tmp_path / "again", preferences=prefs)
+    try:
+        assert again.mask_panel.lock.currentData() is None, "each start paints over any class"
+        assert again.mask_panel.mirror.isChecked() and "mirrored" in again.brush_label.text()
+    finally:
+        again.close()

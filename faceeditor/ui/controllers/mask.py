@@ -18,7 +18,7 @@ from faceeditor.core.palette import PALETTE
 from faceeditor.ui.canvas import CanvasView, Tool
 from faceeditor.ui.controllers import FollowsDocument
 from faceeditor.ui.controllers.documents import IMAGE_FILTER
-from faceeditor.ui.widgets.mask_panel import MaskPanel
+from faceeditor.ui.widgets.mask_panel import LOCK_COLOUR, MaskPanel
 from faceeditor.ui.workspace import Workspace
 
 DIGIT_WINDOW_S = 0.8
@@ -39,6 +39,7 @@ class MaskController(FollowsDocument, QObject):
         panel.landmarks_requested.connect(self.from_landmarks)
         panel.clear_requested.connect(self.clear)
         canvas.picked.connect(self._picked)
+        canvas.hint_shown.connect(self.ws.flash)
         self.follow_documents(self.session)
         self._update_brush_label()
 
@@ -69,8 +70,10 @@ class MaskController(FollowsDocument, QObject):
         panel = self.panel
         label = panel.eraser.currentData() if self.canvas.tool == Tool.ERASER else panel.label
         r, g, b = (int(c) for c in PALETTE[label])
-        lock = panel.lock.currentData()
-        extra = f" \u00b7 only over {class_label(lock)}" if lock is not None else ""
+        lock, eraser = panel.lock.currentData(), int(panel.eraser.currentData())
+        extra = (f" \u00b7 <b style='color:{LOCK_COLOUR}'>only over {class_label(lock)}</b>" if lock is not None
+                 else "")
+        extra += f" \u00b7 eraser paints {class_label(eraser)}" if eraser and self.canvas.tool != Tool.ERASER else ""
         extra += " \u00b7 mirrored" if panel.mirror.isChecked() else ""
         self.brush_label.setText(f"<span style='color:rgb({r},{g},{b}); font-size:15px'>\u25cf</span> "
                                  f"<b>{class_label(label)}</b> \u00b7 "

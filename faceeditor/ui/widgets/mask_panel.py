@@ -24,6 +24,8 @@ from faceeditor.core.labels import CLASS_INDEX, NUM_CLASSES, class_help, class_l
 from faceeditor.core.mask_layer import MaskLayer
 from faceeditor.ui.widgets.common import class_color, swatch_icon
 
+LOCK_COLOUR = "#f0a030"           # "Paint only over" is set: shown in this colour here and on the toolbar
+
 
 class MaskPanel(QWidget):
     """Brush size, class palette, eraser class, lock, mirror, and the mask's starting points."""
@@ -74,7 +76,8 @@ class MaskPanel(QWidget):
                 combo.addItem(swatch_icon(class_color(i)), class_label(i), i)
                 combo.setItemData(combo.count() - 1, class_help(i), Qt.ItemDataRole.ToolTipRole)
         self.eraser.setToolTip("What the eraser (and right-button painting) leaves behind")
-        self.lock.setToolTip("Paint only over this class; everything else is protected")
+        self.lock.setToolTip("Paint only over this class; everything else is protected. Not kept across "
+                             "starts: each start paints over any class.")
         form.addRow("Eraser paints", self.eraser)
         form.addRow("Paint only over", self.lock)
         layout.addLayout(form)
@@ -83,6 +86,8 @@ class MaskPanel(QWidget):
         layout.addWidget(self.mirror)
         for w in (self.eraser, self.lock):
             w.currentIndexChanged.connect(lambda _: self.settings_changed.emit())
+        self.lock.currentIndexChanged.connect(
+            lambda i: self.lock.setStyleSheet(f"QComboBox {{ color: {LOCK_COLOUR}; font-weight: 600; }}" if i else ""))
         self.mirror.toggled.connect(lambda _: self.settings_changed.emit())
 
         starts = QHBoxLayout()
@@ -140,9 +145,10 @@ class MaskPanel(QWidget):
                                      else reason)
 
     def state(self) -> dict[str, Any]:
+        """The settings kept across starts. "Paint only over" is not among them: carried into the next start
+        it made strokes silently do nothing, so each start paints over any class."""
         return {"label": self.label, "brush_size": self.size_spin.value(),
-                "eraser_label": int(self.eraser.currentData()), "lock_label": self.lock.currentData(),
-                "mirror": self.mirror.isChecked()}
+                "eraser_label": int(self.eraser.currentData()), "mirror": self.mirror.isChecked()}
 
     def restore(self, state: dict[str, Any]) -> None:
         try:
@@ -152,8 +158,6 @@ class MaskPanel(QWidget):
                 self.set_brush_size(state["brush_size"])
             if isinstance(state.get("eraser_label"), int) and 0 <= state["eraser_label"] < NUM_CLASSES:
                 self.eraser.setCurrentIndex(state["eraser_label"])
-            lock = state.get("lock_label")
-            self.lock.setCurrentIndex(0 if not isinstance(lock, int) or not 0 <= lock < NUM_CLASSES else lock + 1)
             self.mirror.setChecked(bool(state.get("mirror", False)))
         except (TypeError, ValueError):
             pass
