@@ -13,13 +13,10 @@ from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QSizePolicy,
     QStyle,
-    QToolBar,
     QWidget,
 )
 
@@ -36,9 +33,11 @@ from faceeditor.ui.controllers.mask import MaskController
 from faceeditor.ui.controllers.parse import ParseController
 from faceeditor.ui.controllers.synthesis import SynthesisController
 from faceeditor.ui.controllers.view import ViewController
+from faceeditor.ui.dialogs import folder_name
 from faceeditor.ui.help_texts import SHORTCUTS_HTML, about_html
 from faceeditor.ui.models_menu import fill_models_menu
 from faceeditor.ui.status_bar import StatusBar
+from faceeditor.ui.toolbar import MainToolBar
 from faceeditor.ui.widgets.attribute_panel import AttributePanel
 from faceeditor.ui.widgets.layers_panel import LayersPanel
 from faceeditor.ui.widgets.mask_panel import MaskPanel
@@ -131,7 +130,7 @@ class MainWindow(QMainWindow):
         self.synth_dock = self._dock("Synthesis", self.synthesis, RIGHT, "synthesis_dock")
         self.tabifyDockWidget(self.attr_dock, self.synth_dock)
         self.attr_dock.raise_()
-        self.resizeDocks([self.mask_dock, self.attr_dock], [250, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.mask_dock, self.attr_dock], [250, 440], Qt.Orientation.Horizontal)   # sliders whole
         self.resizeDocks([self.mask_dock, self.layers_dock], [640, 150], Qt.Orientation.Vertical)
 
     def _action(self, text: str, slot=None, shortcut: str | QKeySequence | Sequence | None = None,
@@ -261,20 +260,10 @@ class MainWindow(QMainWindow):
         self.models_menu = bar.addMenu("&Models")
         bar.addMenu("&Help").addActions([self.act_shortcuts, self.act_about])
 
-        tb = QToolBar("Main", self)
-        tb.setObjectName("main_toolbar")
-        tb.setMovable(False)
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb = MainToolBar(self, ([self.act_open, self.act_save], [self.act_undo, self.act_redo],
+                                [*self.tool_actions.values(), self.act_mirror], [self.act_parse],
+                                [self.act_fit, self.act_actual, self.act_split, self.act_compare]), self.brush_label)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
-        for group in ([self.act_open, self.act_save], [self.act_undo, self.act_redo],
-                      [*self.tool_actions.values(), self.act_mirror], [self.act_parse],
-                      [self.act_fit, self.act_actual, self.act_split, self.act_compare]):
-            tb.addActions(group)
-            tb.addSeparator()
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        tb.addWidget(spacer)
-        tb.addWidget(self.brush_label)
         compare_button = tb.widgetForAction(self.act_compare)
         compare_button.pressed.connect(lambda: self.canvas.set_comparing(True))
         compare_button.released.connect(lambda: self.canvas.set_comparing(False))
@@ -348,7 +337,7 @@ class MainWindow(QMainWindow):
         self.documents.open_file(path)
 
     def _load_pack_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Load a model pack folder")
+        folder = folder_name(self, "Load a model pack folder")
         if folder:
             self.ws.load_pack(folder)
 

@@ -2,10 +2,10 @@
 strokes outside the crop and tool settings shown where they act, and a layout that works at 1280 x 720."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtCore import QPointF, Qt
 
 from faceeditor.core.labels import CLASS_INDEX, CLASS_LABELS, NUM_CLASSES, PARSE_CLASSES, class_label
-from tests.ui.test_canvas_painting import _send, drag
+from tests.ui.test_canvas_painting import drag
 
 
 # --- 5. human class names ---------------------------------------------------------------------------
@@ -116,8 +116,8 @@ def test_paint_only_over_is_shown_where_it_acts_and_not_kept_across_starts(windo
     # a stroke the lock stops entirely says why
     panel.select_class(CLASS_INDEX["hat"])
     before = w.doc.mask.data.copy()
-    not_skin = list(zip(*((before != CLASS_INDEX["skin"]).nonzero())))
-    y, x = not_skin[len(not_skin) // 2]
+    ys, xs = (before != CLASS_INDEX["skin"]).nonzero()
+    y, x = ys[len(ys) // 2], xs[len(xs) // 2]
     panel.set_brush_size(1)
     drag(w.canvas, [(float(x), float(y))])
     assert (w.doc.mask.data == before).all()
@@ -132,3 +132,93 @@ def test_paint_only_over_is_shown_where_it_acts_and_not_kept_across_starts(windo
         assert again.mask_panel.mirror.isChecked() and "mirrored" in again.brush_label.text()
     finally:
         again.close()
+
+
+# --- 7. layout from 1280 x 720 up; file dialogs sized to their content --------------------------------
+def _settle(qtbot, w, width, height):
+    w.resize(width, height)
+    qtbot.waitUntil(lambda: w.size().width() == width and w.size().height() == height, timeout=2000)
+    qtbot.wait(50)
+
+
+def _picture_in_view(canvas):
+    return canvas.mapFromScene(canvas.image_rect).boundingRect(), canvas.viewport().rect()
+
+
+def test_layout_at_1280_by_720_keeps_the_toolbar_and_fits_the_canvas(opened, qtbot):
+    from PySide6.QtWidgets import QScrollBar, QToolButton
+
+    from faceeditor.ui.toolbar import COMPACT, WIDE
+
+    w = opened
+    _settle(qtbot, w, 1920, 1080)
+    assert w.toolbar.toolButtonStyle() == WIDE, "room for text beside the icons"
+    wide_zoom = w.canvas.zoom
+    _settle(qtbot, w, 1280, 720)
+    tb = w.toolbar
+    assert tb.toolButtonStyle() == COMPACT, "icons only when the text does not fit"
+    bar = tb.rect()
+    for action in tb.actions():
+        if action.isSeparator():
+            continue
+        button = tb.widgetForAction(action)
+        assert button is not None and button.isVisible(), f"{action.text()} fell off the toolbar"
+        assert bar.contains(button.geometry()), action.text()
+    label = w.brush_label
+    assert label.isVisible() and bar.contains(label.geometry()), "the class indicator stays on the toolbar"
+    assert label.width() >= label.sizeHint().width(), "and is not cut"
+    extension = [b for b in tb.findChildren(QToolButton) if b.objectName() == "qt_toolbar_ext_button"]
+    assert not any(b.isVisible() for b in extension), "nothing overflows into the extension menu"
+    # the canvas refitted: the whole picture is in view and fills one direction
+    picture, view = _picture_in_view(w.canvas)
+    assert view.adjusted(-1, -1, 1, 1).contains(picture), (picture, view)
+    assert picture.width() >= view.width() - 6 or picture.height() >= view.height() - 6   # fitInView keeps 2 px
+    assert w.canvas.zoom < wide_zoom
+    # docks: the attribute sliders are whole (no sideways scrolling) and long enough for fine steps
+    area = w.attributes.area
+    assert not area.horizontalScrollBar().isVisible() and not any(
+        s.isVisible() for s in area.findChildren(QScrollBar) if s.orientation() == Qt.Orientation.Horizontal)
+    assert min(s.slider.width() for s in w.attributes.sliders.values()) >= 180
+    assert w.mask_panel.classes.isVisible() and w.canvas.width() >= 400
+    # after the user zooms, a resize keeps their zoom
+    w.canvas.zoom_by(2.0)
+    zoom = w.canvas.zoom
+    _settle(qtbot, w, 1400, 800)
+    assert w.canvas.zoom == zoom and not w.canvas.fitted
+    w.act_fit.trigger()
+    _settle(qtbot, w, 1280, 720)
+    picture, view = _picture_in_view(w.canvas)
+    assert view.adjusted(-1, -1, 1, 1).contains(picture), "Fit turns refitting back on"
+    # at 4K the text comes back
+    _settle(qtbot, w, 3840, 2160)
+    assert tb.toolButtonStyle() == WIDE and w.brush_label.isVisible()
+
+
+def test_file_dialogs_are_sized_to_their_content(window, tmp_path):
+    from PySide6.QtWidgets import QFileDialog, QTreeView
+
+    from faceeditor.ui.dialogs import file_dialog
+
+    long_name = "a_rather_long_photo_name_from_a_camera_2026-12-06_22-33-02_edited_version_final.png"
+    (tmp_path / long_name).write_bytes(b"x")
+    suggested = tmp_path / "sample_edited.png"
+    dialog = file_dialog(window, "Export the result", str(suggested), "Images (*.png)", save=True)
+    try:
+        assert dialog.acceptMode() == QFileDialog.AcceptMode.AcceptSave
+        assert dialog.selectedFiles() and dialog.selectedFiles()[0].endswith("sample_edited.png")
+        screen = window.screen().availableGeometry()
+        assert dialog.width() >= min(1000, int(0.9 * screen.width())) - 1
+        assert dialog.height() >= min(640, int(0.9 * screen.height())) - 1
+        views = [v for v in dialog.findChildren(QTreeView) if v.model() is not None]
+        assert views, "Qt's own dialog (offscreen has no native one) has a detail view"
+        header = views[0].header()
+        metrics = views[0].fontMetrics()
+        assert header.sectionSize(0) >= 0.5 * dialog.width(), "the name column gets most of the width"
+        for column, sample in ((1, "999.9 KiB"), (3, "2026-12-31 23:59:59")):
+            assert header.sectionSize(column) >= metrics.horizontalAdvance(sample), f"column {column} is whole"
+        assert dialog.viewMode() == QFileDialog.ViewMode.Detail
+    finally:
+        dialog.deleteLater()
+    opener = file_dialog(window, "Open", str(tmp_path), "Images (*.png)")
+    assert opener.fileMode() == QFileDialog.FileMode.ExistingFile
+    opener.deleteLater()

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from faceeditor.core.autosave import AutosaveSession, Orphan, discard_orphan, find_orphans
 from faceeditor.core.document import Document, Opened, open_path
 from faceeditor.core.project import EXTENSION, ProjectError, load_project, project_bytes, write_members
 from faceeditor.core.session import REVISION, WHOLE_AS_FACE
+from faceeditor.ui.dialogs import open_file_name, save_file_name
 from faceeditor.ui.qt_image import Pyramid
 from faceeditor.ui.workspace import Workspace
 
@@ -74,7 +75,7 @@ class DocumentController(QObject):
     # --- opening --------------------------------------------------------------------------------
     def open_dialog(self) -> None:
         start = self.ws.prefs.get("last_dir") if isinstance(self.ws.prefs.get("last_dir"), str) else ""
-        path, _ = QFileDialog.getOpenFileName(self.ws.dialog_parent, "Open a photo or a project", start, OPEN_FILTER)
+        path = open_file_name(self.ws.dialog_parent, "Open a photo or a project", start, OPEN_FILTER)
         if path:
             self.open_file(path)
 
@@ -195,8 +196,7 @@ class DocumentController(QObject):
             return False
         base = self.doc.project_path or Path(self.ws.prefs.get("last_dir") or ".") / (
             Path(self.doc.source or "untitled").stem + EXTENSION)
-        path, _ = QFileDialog.getSaveFileName(self.ws.dialog_parent, "Save project", str(base),
-                                              f"FaceEditor project (*{EXTENSION})")
+        path = save_file_name(self.ws.dialog_parent, "Save project", str(base), f"FaceEditor project (*{EXTENSION})")
         if not path:
             return False
         if not path.lower().endswith(EXTENSION):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QLabel
+from PySide6.QtWidgets import QLabel
 
 from faceeditor.core.document import initial_mask
 from faceeditor.core.labels import NUM_CLASSES, class_label
@@ -18,6 +18,7 @@ from faceeditor.core.palette import PALETTE
 from faceeditor.ui.canvas import CanvasView, Tool
 from faceeditor.ui.controllers import FollowsDocument
 from faceeditor.ui.controllers.documents import IMAGE_FILTER
+from faceeditor.ui.dialogs import open_file_name, save_file_name
 from faceeditor.ui.widgets.mask_panel import LOCK_COLOUR, MaskPanel
 from faceeditor.ui.workspace import Workspace
 
@@ -111,7 +112,7 @@ class MaskController(FollowsDocument, QObject):
             self.doc.mask.replace(np.zeros(self.doc.mask.shape, np.uint8), "Clear mask")
 
     def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.ws.dialog_parent, "Import a mask", "", IMAGE_FILTER)
+        path = open_file_name(self.ws.dialog_parent, "Import a mask", "", IMAGE_FILTER)
         if path:
             self.import_mask(path)
 
@@ -143,8 +144,8 @@ class MaskController(FollowsDocument, QObject):
         if self.doc is None:
             return
         stem = Path(self.doc.source or "mask").stem
-        path, _ = QFileDialog.getSaveFileName(self.ws.dialog_parent, "Export the mask",
-                                              f"{stem}_mask{'_colour' if colour else ''}.png", "PNG (*.png)")
+        path = save_file_name(self.ws.dialog_parent, "Export the mask",
+                              f"{stem}_mask{'_colour' if colour else ''}.png", "PNG (*.png)")
         if path:
             self.export_mask(path, colour)
 

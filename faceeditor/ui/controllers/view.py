@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog
 
 from faceeditor.core.session import SHOWN
 from faceeditor.ui.canvas import CanvasView
 from faceeditor.ui.controllers import FollowsDocument
+from faceeditor.ui.dialogs import save_file_name
 from faceeditor.ui.qt_image import Pyramid
 from faceeditor.ui.widgets.layers_panel import LayersPanel
 from faceeditor.ui.workspace import Workspace
@@ -82,8 +82,8 @@ class ViewController(FollowsDocument, QObject):
         if doc is None:
             return
         stem = Path(doc.source or "result").stem
-        path, _ = QFileDialog.getSaveFileName(self.ws.dialog_parent, "Export the result", f"{stem}_edited.png",
-                                              "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)")
+        path = save_file_name(self.ws.dialog_parent, "Export the result", f"{stem}_edited.png",
+                              "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)")
         if path:
             self.export_result(path)
 

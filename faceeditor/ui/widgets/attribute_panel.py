@@ -86,8 +86,9 @@ class AttributeSlider(QWidget):
         self.name = name
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
         self.label = QLabel(pretty(name))
-        self.label.setMinimumWidth(100)
+        self.label.setMinimumWidth(80)
         self.label.setWordWrap(True)            # a long name wraps instead of narrowing the slider
         self.reading = QLabel()
         self.reading.setFixedWidth(34)
@@ -103,7 +104,7 @@ class AttributeSlider(QWidget):
         self.spin.setRange(lo, hi)
         self.spin.setSingleStep(0.01)
         self.spin.setDecimals(2)
-        self.spin.setFixedWidth(68)
+        self.spin.setFixedWidth(64)
         self.reset = QToolButton()
         self.reset.setText("⟲")
         self.reset.setToolTip(f"Reset {pretty(name)} to 0")

@@ -81,8 +81,9 @@ class MaskPanel(QWidget):
         form.addRow("Eraser paints", self.eraser)
         form.addRow("Paint only over", self.lock)
         layout.addLayout(form)
-        self.mirror = QCheckBox("Mirror left/right (swaps left and right parts)")
-        self.mirror.setToolTip("Also paint the mirror image about the face's vertical axis (M)")
+        self.mirror = QCheckBox("Mirror left \u2194 right")
+        self.mirror.setToolTip("Also paint the mirror image about the face's vertical axis, swapping left and "
+                               "right parts (left eye \u2194 right eye, ...) (M)")
         layout.addWidget(self.mirror)
         for w in (self.eraser, self.lock):
             w.currentIndexChanged.connect(lambda _: self.settings_changed.emit())

@@ -1,0 +1,67 @@
+"""File dialogs sized to their content: Qt's own dialog (used where the platform offers no native one)
+opens small and truncates its columns; these open it at a size that shows a long file name and the size,
+type and date columns whole, bounded by the screen. A native dialog sizes itself."""
+from __future__ import annotations
+
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QHeaderView, QTreeView, QWidget
+
+DIALOG_SIZE = (1000, 640)             # px, at most 90 % of the screen's available area
+NAME_SHARE = 0.55                     # of the detail view's width, for the file name
+SAMPLES = ("999.9 KiB", "Folder   PNG File   ", "2026-12-31 23:59:59   ")   # size, type, date columns
+
+
+def file_dialog(parent: QWidget | None, caption: str, directory: str = "", name_filter: str = "", *,
+                save: bool = False, folder: bool = False) -> QFileDialog:
+    """A QFileDialog to open a file (or a folder, or to save), sized to its content."""
+    dialog = QFileDialog(parent, caption, directory, name_filter)
+    if folder:
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+    elif save:
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+    else:
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+    dialog.setViewMode(QFileDialog.ViewMode.Detail)
+    size_to_content(dialog)
+    return dialog
+
+
+def size_to_content(dialog: QFileDialog) -> None:
+    """Resize Qt's own file dialog to DIALOG_SIZE (within the screen) and give its columns room."""
+    parent = dialog.parentWidget()
+    screen = parent.screen() if parent is not None else QGuiApplication.primaryScreen()
+    available = screen.availableGeometry() if screen is not None else None
+    width, height = DIALOG_SIZE
+    if available is not None and available.width() > 0:
+        width, height = min(width, int(0.9 * available.width())), min(height, int(0.9 * available.height()))
+    dialog.resize(width, height)
+    for view in dialog.findChildren(QTreeView):
+        header = view.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        metrics = view.fontMetrics()
+        rest = [metrics.horizontalAdvance(s) + 24 for s in SAMPLES][: max(0, header.count() - 1)]
+        for column, w in enumerate(rest, start=1):
+            header.resizeSection(column, w)
+        header.resizeSection(0, max(int(NAME_SHARE * width), width - 60 - sum(rest)))
+
+
+def _run(dialog: QFileDialog) -> str:
+    return dialog.selectedFiles()[0] if dialog.exec() and dialog.selectedFiles() else ""
+
+
+def open_file_name(parent: QWidget | None, caption: str, directory: str = "", name_filter: str = "") -> str:
+    """The path of an existing file the user chose ("" when cancelled)."""
+    return _run(file_dialog(parent, caption, directory, name_filter))
+
+
+def save_file_name(parent: QWidget | None, caption: str, directory: str = "", name_filter: str = "") -> str:
+    """The path to save to ("" when cancelled); `directory` may end in a suggested file name."""
+    return _run(file_dialog(parent, caption, directory, name_filter, save=True))
+
+
+def folder_name(parent: QWidget | None, caption: str, directory: str = "") -> str:
+    """An existing folder the user chose ("" when cancelled)."""
+    return _run(file_dialog(parent, caption, directory, folder=True))
