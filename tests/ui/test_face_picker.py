@@ -72,7 +72,7 @@ def test_the_picker_lists_both_faces_and_choosing_the_second_recrops_onto_it(win
     assert dialog is not None and dialog.isVisible()
     assert dialog.indices() == [0, 1], "the faint patch is not offered by default"
     texts = [dialog.list.item(i).text() for i in range(dialog.list.count())]
-    assert texts == [f"Face 0 \u00b7 score {scores[0]:.2f} (edited now)", f"Face 1 \u00b7 score {scores[1]:.2f}"]
+    assert texts == [f"Face 0\nscore {scores[0]:.2f}\n(edited now)", f"Face 1\nscore {scores[1]:.2f}"]
     assert not dialog.list.item(0).icon().isNull(), "each face shows a thumbnail"
     assert dialog.chosen() == 0
     dialog.faint.setChecked(True)

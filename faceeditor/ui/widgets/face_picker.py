@@ -54,18 +54,22 @@ class FacePickerDialog(QDialog):
         self.setWindowTitle("Choose the face to edit")
         self._photo, self._faces, self._current, self._offered = photo, list(faces), current, offered
         faint = len(faces) - len(offered(False))
-        intro = QLabel(f"{len(faces)} faces were found in this picture. The chosen face is edited in its "
-                       "aligned crop (one undo step; saved with the project).")
+        sure = len(faces) - faint
+        found = f"{sure} face{'s' if sure != 1 else ''}" + (
+            f" and {faint} faint detection{'s' if faint != 1 else ''}" if faint else "")
+        intro = QLabel(f"Found in this picture: {found}. The chosen face is edited in its aligned crop "
+                       "(one undo step; saved with the project).")
         intro.setWordWrap(True)
         self.list = QListWidget()
         self.list.setViewMode(QListView.ViewMode.IconMode)
         self.list.setIconSize(QSize(THUMB_SIDE, THUMB_SIDE))
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setMovement(QListView.Movement.Static)
-        self.list.setSpacing(6)
-        self.list.setMinimumSize(3 * (THUMB_SIDE + 24), THUMB_SIDE + 56)
+        self.list.setWordWrap(True)
+        self.list.setGridSize(QSize(THUMB_SIDE + 48, THUMB_SIDE + 64))
+        self.list.setMinimumSize(min(4, max(2, len(faces))) * (THUMB_SIDE + 48) + 24, THUMB_SIDE + 76)
         self.list.itemDoubleClicked.connect(lambda _item: self.accept())
-        self.faint = QCheckBox(f"Show faint detections (score under {OFFER_MIN_SCORE:g}; {faint} hidden)")
+        self.faint = QCheckBox(f"Show faint detections (score under {OFFER_MIN_SCORE:g}: {faint})")
         self.faint.setToolTip("Detections the detector is unsure of: often not a face (a badge, a pattern), "
                               "sometimes a face in profile or in shadow")
         self.faint.setEnabled(faint > 0)
@@ -88,7 +92,8 @@ class FacePickerDialog(QDialog):
         self.list.clear()
         for index in self._offered(self.faint.isChecked()):
             face = self._faces[index]
-            text = face_label(index, face.score) + (" (edited now)" if index == self._current else "")
+            text = face_label(index, face.score).replace(" \u00b7 ", "\n") + (
+                "\n(edited now)" if index == self._current else "")
             item = QListWidgetItem(QIcon(face_thumbnail(self._photo, face.box)), text)
             item.setData(Qt.ItemDataRole.UserRole, index)
             item.setToolTip(f"box {', '.join(f'{v:.0f}' for v in face.box)} px in the photo")
