@@ -218,8 +218,12 @@ def find_face(photo: np.ndarray, index: int | None = None) -> FaceSearch:
     chosen = 0 if index is None else index
     notes: tuple[str, ...] = ()
     if len(faces) > 1:
-        which = "the largest" if index is None else f"face {chosen}"
-        notes = (f"{len(faces)} faces found; editing {which}",)
+        which = "face 0 (the largest)" if index is None else f"face {chosen}"
+        sure = len(offered_faces(faces))
+        faint = len(faces) - sure
+        found = f"{sure} face{'s' if sure != 1 else ''} found" + (
+            f" and {faint} faint detection{'s' if faint != 1 else ''}" if faint else "")
+        notes = (f"{found}; editing {which}",)
     return FaceSearch(faces[chosen].landmarks, len(faces), chosen, notes, faces=tuple(faces))
 
 

@@ -204,6 +204,7 @@ def test_the_astronauts_mission_patch_is_found_but_not_offered(astronaut_png):
     assert len(scores) == 2 and scores[0] > 1.0 and scores[1] < OFFER_MIN_SCORE
     assert doc.face_index == 0 and doc.offered_faces() == [0] and doc.offered_faces(faint=True) == [0, 1]
     assert [f.box for f in find_face(load_image(astronaut_png)).faces] == [f.box for f in doc.faces]
+    assert open_path(astronaut_png).notes[1] == "1 face found and 1 faint detection; editing face 0 (the largest)"
 
 
 def test_offered_faces_keeps_the_current_face_even_when_faint():
