@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from faceeditor.core.face_align import alignment_matrix, transform_points
+from faceeditor.core.face_detect import BORDERLINE_SCORE, Face
 
 MODES = ("auto", "face", "whole")
 CROP_MODES = ("face", "whole")
@@ -48,6 +49,14 @@ MIN_FACE_PX = 32.0
 DETECT_UPSAMPLE_MAX_SIDE = 1024
 
 NO_FACE = "no face found"
+
+# The face picker offers detections scoring at least this by default (the face being edited always).
+# dlib's HOG scores (upsampled once): the astronaut's face 1.09-1.53 in every composite measured, her
+# mission patch 0.12-0.17; the bundled SynthFaces samples 0.12-0.99. A score alone cannot tell a hard
+# real face from a false one, so fainter detections stay one tick away ("show faint detections"); the
+# limit is face_detect's BORDERLINE_SCORE, which already orders them after every surer face, so the
+# faces offered are always the first ones of the numbering `faceeditor-cli edit --face N` uses.
+OFFER_MIN_SCORE = BORDERLINE_SCORE
 
 
 class CropPolicyError(ValueError):
@@ -173,13 +182,15 @@ def decide_crop(photo: np.ndarray, landmarks: np.ndarray | None, mode: str = "au
 class FaceSearch:
     """The face a picture is cropped on: its landmarks (photo pixels) or None, how many faces were found,
     which one was taken (0 = the first of face_detect's order: the largest confident face), notes for the
-    user, and why detection could not run (``unavailable``), if it could not."""
+    user, why detection could not run (``unavailable``), if it could not, and every detected face in that
+    order (``faces``: box, score, landmarks; what the app's face picker offers)."""
 
     landmarks: np.ndarray | None
     faces_found: int = 0
     index: int | None = None
     notes: tuple[str, ...] = ()
     unavailable: str | None = None
+    faces: tuple[Face, ...] = ()
 
     @property
     def missing(self) -> str:
@@ -207,9 +218,22 @@ def find_face(photo: np.ndarray, index: int | None = None) -> FaceSearch:
     chosen = 0 if index is None else index
     notes: tuple[str, ...] = ()
     if len(faces) > 1:
-        which = "the largest" if index is None else f"face {chosen}"
-        notes = (f"{len(faces)} faces found; editing {which}",)
-    return FaceSearch(faces[chosen].landmarks, len(faces), chosen, notes)
+        which = "face 0 (the largest)" if index is None else f"face {chosen}"
+        sure = len(offered_faces(faces))
+        faint = len(faces) - sure
+        found = f"{sure} face{'s' if sure != 1 else ''} found" + (
+            f" and {faint} faint detection{'s' if faint != 1 else ''}" if faint else "")
+        notes = (f"{found}; editing {which}",)
+    return FaceSearch(faces[chosen].landmarks, len(faces), chosen, notes, faces=tuple(faces))
+
+
+def offered_faces(faces: tuple[Face, ...] | list[Face], current: int | None = None, *,
+                  faint: bool = False) -> list[int]:
+    """Indices (the --face numbering) of the faces the picker offers: those scoring at least
+    OFFER_MIN_SCORE (a face given rather than detected, score nan, counts as sure), every face with
+    ``faint``, and always the ``current`` one."""
+    return [i for i, face in enumerate(faces)
+            if faint or i == current or not face.score < OFFER_MIN_SCORE]
 
 
 def choose_crop(photo: np.ndarray, mode: str = "auto", *, index: int | None = None

@@ -26,6 +26,7 @@ from faceeditor.core.crop_policy import (
     choose_crop,
     decide_crop,
     find_face,
+    offered_faces,
 )
 from faceeditor.core.events import Event
 from faceeditor.core.face_align import (
@@ -36,6 +37,7 @@ from faceeditor.core.face_align import (
     transform_points,
     warp,
 )
+from faceeditor.core.face_detect import Face
 from faceeditor.core.history import UndoHistory
 from faceeditor.core.keyframes import KeyframeSpec
 from faceeditor.core.mask_layer import MaskLayer
@@ -44,7 +46,7 @@ from faceeditor.core.project import Project
 DEFAULT_RESOLUTION = 256
 MAX_WORK_RESOLUTION = 1024
 __all__ = ["AUTO_WHOLE_MAX_SIDE", "CROP_MODES", "Document", "DocumentError", "Opened", "choose_mode",
-           "crop_corners", "crop_summary", "detect_landmarks", "initial_mask", "make_crop", "open_path", "whole_image_crop", "work_resolution"]
+           "crop_corners", "crop_summary", "detect_landmarks", "faces_from_settings", "initial_mask", "make_crop", "open_path", "whole_image_crop", "work_resolution"]
 
 
 class DocumentError(ValueError):
@@ -117,12 +119,16 @@ def initial_mask(crop: AlignedCrop) -> np.ndarray:
 
 @dataclass
 class _Geometry:
-    """What a re-crop changes: the crop, its mode, and the mask layer drawn in it."""
+    """What a re-crop changes: the crop, its mode, and the mask layer drawn in it; a change of face also
+    the landmarks, which detected face they are (``face_index``) and whether the face is usable."""
 
     crop: AlignedCrop
     mode: str
     mask: MaskLayer
     reason: str = ""
+    landmarks: np.ndarray | None = None
+    face_index: int | None = None
+    face_missing: bool = False
 
 
 @dataclass
@@ -167,6 +173,8 @@ class Document:
     modified: bool = False
     crop_reason: str = ""                        # why the crop is what it is (crop_policy), for the user
     keyframes: list[KeyframeSpec] = field(default_factory=list)   # the timeline, saved with the project
+    faces: tuple[Face, ...] = ()                 # every detected face, in the --face numbering
+    face_index: int | None = None                # which of `faces` the landmarks are
     history: UndoHistory = field(default_factory=UndoHistory, repr=False, compare=False)
     geometry_changed: Event = field(default_factory=Event, repr=False, compare=False)
     mask_edited: Event = field(default_factory=Event, repr=False, compare=False)
@@ -183,9 +191,11 @@ class Document:
     @classmethod
     def from_photo(cls, photo: np.ndarray, landmarks: np.ndarray | None = None, *, mode: str = "auto",
                    resolution: int = DEFAULT_RESOLUTION, source: str = "",
-                   decision: CropDecision | None = None) -> Document:
+                   decision: CropDecision | None = None, faces: tuple[Face, ...] = (),
+                   face_index: int | None = None) -> Document:
         """A document on a photo, cropped as crop_policy.decide_crop says for ``mode`` (or as an already
-        made ``decision`` about these landmarks says)."""
+        made ``decision`` about these landmarks says). ``faces``: every detected face (crop_policy's
+        FaceSearch.faces), ``face_index`` the one ``landmarks`` belong to; both are kept in the settings."""
         photo = np.asarray(photo)
         if photo.dtype != np.uint8 or photo.ndim != 3 or photo.shape[2] != 3:
             raise DocumentError(f"a photo must be uint8 RGB (H, W, 3), got {photo.shape} {photo.dtype}")
@@ -196,10 +206,14 @@ class Document:
         chosen = decision.mode
         crop = make_crop(photo, landmarks, chosen, int(resolution))
         history = UndoHistory()
+        faces = tuple(faces)
+        face_index = face_index if face_index is not None and 0 <= face_index < len(faces) else None
         return cls(photo=photo, crop=crop, mode=chosen, mask=MaskLayer(initial_mask(crop), history=history),
                    landmarks=landmarks, source=source, crop_reason=decision.reason, history=history,
+                   faces=faces, face_index=face_index,
                    settings={"crop_mode": chosen, "resolution": int(resolution), "crop_reason": decision.reason,
-                             "face_missing": bool(decision.face_missing)})
+                             "face_missing": bool(decision.face_missing), "face_index": face_index,
+                             "faces": [face.to_dict() for face in faces]})
 
     @classmethod
     def from_project(cls, project: Project, path: Path | None = None) -> Document:
@@ -208,8 +222,9 @@ class Document:
         resolution = int(mask.shape[0]) if mask is not None else int(settings.get("resolution", DEFAULT_RESOLUTION))
         mode = settings.get("crop_mode", "auto")
         mode = mode if mode in CROP_MODES or mode == "auto" else "auto"
+        faces, face_index = faces_from_settings(settings)
         doc = cls.from_photo(project.image, project.landmarks, mode=mode, resolution=resolution,
-                             source=project.source)
+                             source=project.source, faces=faces, face_index=face_index)
         if mask is not None:
             doc._use_mask(MaskLayer(mask, history=doc.history))
         doc.edits = dict(project.edits)
@@ -220,6 +235,8 @@ class Document:
             doc.crop_reason = saved_reason
         doc.settings["crop_reason"] = doc.crop_reason
         doc.settings["crop_mode"] = doc.mode
+        doc.settings["faces"] = [face.to_dict() for face in doc.faces]
+        doc.settings["face_index"] = doc.face_index
         doc.settings["resolution"] = doc.crop.resolution
         doc.project_path = path
         return doc
@@ -261,16 +278,55 @@ class Document:
         photo_mask = mask_to_photo(self.mask.data, self.crop)
         new_crop = make_crop(self.photo, self.landmarks, chosen, res)
         new_mask = mask_to_crop(photo_mask, new_crop, border="constant")
-        old = _Geometry(self.crop, self.mode, self.mask, self.crop_reason)
-        new = _Geometry(new_crop, chosen, MaskLayer(new_mask, history=self.history), decision.reason)
+        old = self._geometry()
+        new = _Geometry(new_crop, chosen, MaskLayer(new_mask, history=self.history), decision.reason,
+                        self.landmarks, self.face_index, bool(self.settings.get("face_missing")))
         self._set_geometry(new)
         self.history.push(RecropCommand(self, old, new, f"Re-crop ({'aligned face' if chosen == 'face' else 'whole'})"))
         return True
+
+    # --- which face ---------------------------------------------------------------------------
+    def offered_faces(self, faint: bool = False) -> list[int]:
+        """The faces the picker offers (crop_policy.offered_faces): sure ones, all with ``faint``, and
+        always the one edited now."""
+        return offered_faces(self.faces, self.face_index, faint=faint)
+
+    def choose_face(self, index: int) -> bool:
+        """Edit detected face ``index`` (the --face numbering) in its aligned crop, as one undo step: the
+        landmarks, the crop and the mask change together. The mask is carried over through photo
+        coordinates like a re-crop's; where it is background (the new face usually lies outside the old
+        crop) the new face's landmark parts fill it, so the new face starts with a mask as an opened photo
+        does. False when ``index`` is the face edited now in its aligned crop."""
+        from faceeditor.core.face_align import mask_to_crop, mask_to_photo
+
+        if not 0 <= index < len(self.faces):
+            raise DocumentError(f"face {index}: {len(self.faces)} face{'s' if len(self.faces) != 1 else ''} found")
+        if index == self.face_index and self.mode == "face":
+            return False
+        landmarks = np.array(self.faces[index].landmarks, np.float64)
+        decision = _decide(self.photo, landmarks, "face")
+        new_crop = make_crop(self.photo, landmarks, decision.mode, self.crop.resolution)
+        carried = mask_to_crop(mask_to_photo(self.mask.data, self.crop), new_crop, border="constant")
+        new_mask = np.where(carried != 0, carried, initial_mask(new_crop)).astype(np.uint8)
+        old = self._geometry()
+        new = _Geometry(new_crop, decision.mode, MaskLayer(new_mask, history=self.history),
+                        f"face {index} of {len(self.faces)} is edited in an aligned crop, as chosen",
+                        landmarks, index, False)
+        self._set_geometry(new)
+        self.history.push(RecropCommand(self, old, new, f"Choose face {index}"))
+        return True
+
+    def _geometry(self) -> _Geometry:
+        return _Geometry(self.crop, self.mode, self.mask, self.crop_reason, self.landmarks, self.face_index,
+                         bool(self.settings.get("face_missing")))
 
     def _set_geometry(self, geometry: _Geometry) -> None:
         self.crop, self.mode = geometry.crop, geometry.mode
         self._use_mask(geometry.mask)
         self.crop_reason = geometry.reason
+        self.landmarks, self.face_index = geometry.landmarks, geometry.face_index
+        self.settings["face_index"] = geometry.face_index
+        self.settings["face_missing"] = geometry.face_missing
         self.settings["crop_mode"] = geometry.mode
         self.settings["crop_reason"] = geometry.reason
         self.settings["resolution"] = geometry.crop.resolution
@@ -310,6 +366,27 @@ class Opened:
     notes: list[str] = field(default_factory=list)
 
 
+def faces_from_settings(settings: dict[str, Any]) -> tuple[tuple[Face, ...], int | None]:
+    """The detected faces and the chosen face's index a project's settings keep (from an untrusted file:
+    none when the list is malformed; no index when it is not one of them)."""
+    from faceeditor.core.face_geometry import LandmarkError, as_landmarks
+
+    raw, index = settings.get("faces"), settings.get("face_index")
+    faces: list[Face] = []
+    if isinstance(raw, list) and len(raw) <= 256:
+        try:
+            for item in raw:
+                box = tuple(float(v) for v in item["box"])
+                score = float("nan") if item.get("score") is None else float(item["score"])
+                if len(box) != 4 or not all(math.isfinite(v) for v in box):
+                    raise ValueError("box")
+                faces.append(Face(box=box, score=score, landmarks=as_landmarks(item["landmarks"])))
+        except (TypeError, KeyError, ValueError, AttributeError, LandmarkError):
+            faces = []
+    ok = isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(faces)
+    return tuple(faces), index if ok else None
+
+
 def detect_landmarks(photo: np.ndarray) -> tuple[np.ndarray | None, str | None]:
     """68 landmarks of the main face in photo pixels (None and a note when there is none); the face
     crop_policy.find_face takes."""
@@ -336,5 +413,5 @@ def open_path(path: str | Path, *, resolution: int = DEFAULT_RESOLUTION, mode: s
     if mode == "whole":     # the landmarks still outline the first mask
         decision = decide_crop(photo, search.landmarks, "whole")
     doc = Document.from_photo(photo, search.landmarks, resolution=resolution, source=path.name,
-                              decision=decision)
+                              decision=decision, faces=search.faces, face_index=search.index)
     return Opened(doc, [decision.reason, *search.notes])

@@ -29,6 +29,7 @@ from faceeditor.ui.app_engine import EngineSetup, build_engine
 from faceeditor.ui.canvas import CanvasView, Tool
 from faceeditor.ui.controllers.attributes import AttributesController
 from faceeditor.ui.controllers.documents import APP_TITLE, DocumentController
+from faceeditor.ui.controllers.faces import FaceController
 from faceeditor.ui.controllers.mask import MaskController
 from faceeditor.ui.controllers.parse import ParseController
 from faceeditor.ui.controllers.synthesis import SynthesisController
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.attributes_ctl = AttributesController(self.ws, self.attributes, self.view, self)
         self.synthesis_ctl = SynthesisController(self.ws, self.synthesis, self.view, self)
         self.mask_ctl = MaskController(self.ws, self.mask_panel, self.canvas, self.brush_label, self)
+        self.faces_ctl = FaceController(self.ws, self)
 
         self._build_actions()
         self._build_menus_and_toolbar()
@@ -256,7 +258,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         for dock in (self.mask_dock, self.layers_dock, self.attr_dock, self.synth_dock):
             m.addAction(dock.toggleViewAction())
-        bar.addMenu("F&ace").addActions(list(self.crop_actions.values()))
+        bar.addMenu("F&ace").addActions([self.faces_ctl.action, *self.crop_actions.values()])
         self.models_menu = bar.addMenu("&Models")
         bar.addMenu("&Help").addActions([self.act_shortcuts, self.act_about])
 

@@ -189,3 +189,65 @@ def test_a_project_keeps_its_crop_and_the_reason(astronaut_png, tmp_path):
     assert again.crop_reason == "the whole image is edited, as asked"
     assert load_project(save_project(tmp_path / "b.fep", again.to_project())).settings["crop_reason"] == \
         again.crop_reason
+
+
+# --- several faces: the picker's offer and the chosen face ----------------------------------------------
+
+def test_the_astronauts_mission_patch_is_found_but_not_offered(astronaut_png):
+    """The astronaut holds two detections: her face (score > 1) and her mission patch (about 0.12).
+    Both are carried in the opened document (no second detection for the picker); only her face is
+    offered by default, and the --face numbering is face_detect's order."""
+    from faceeditor.core.crop_policy import OFFER_MIN_SCORE, find_face
+
+    doc = open_path(astronaut_png).document
+    scores = [face.score for face in doc.faces]
+    assert len(scores) == 2 and scores[0] > 1.0 and scores[1] < OFFER_MIN_SCORE
+    assert doc.face_index == 0 and doc.offered_faces() == [0] and doc.offered_faces(faint=True) == [0, 1]
+    assert [f.box for f in find_face(load_image(astronaut_png)).faces] == [f.box for f in doc.faces]
+    assert open_path(astronaut_png).notes[1] == "1 face found and 1 faint detection; editing face 0 (the largest)"
+
+
+def test_offered_faces_keeps_the_current_face_even_when_faint():
+    from faceeditor.core.crop_policy import offered_faces
+    from faceeditor.core.face_detect import Face
+
+    lm = np.zeros((68, 2))
+    faces = [Face((0, 0, 9, 9), 1.2, lm), Face((0, 0, 9, 9), 0.5, lm), Face((0, 0, 9, 9), 0.1, lm),
+             Face((0, 0, 9, 9), float("nan"), lm)]
+    assert offered_faces(faces) == [0, 1, 3]
+    assert offered_faces(faces, 2) == [0, 1, 2, 3]
+    assert offered_faces(faces, faint=True) == [0, 1, 2, 3]
+
+
+def test_choosing_a_face_is_one_undo_step_and_a_project_keeps_it(astronaut, tmp_path):
+    from faceeditor.core.project import save_project
+
+    path = tmp_path / "two.png"
+    save_image(path, np.concatenate([astronaut, astronaut], axis=1))
+    doc = open_path(path).document
+    assert doc.offered_faces() == [0, 1]
+    first = doc.crop.matrix.copy()
+    assert doc.choose_face(1) and not doc.choose_face(1)
+    assert doc.face_index == 1 and doc.history.undo_name == "Choose face 1"
+    np.testing.assert_allclose(doc.landmarks, doc.faces[1].landmarks)
+    assert doc.mask.data.any()                       # the new face starts with its landmark parts
+    second = doc.crop.matrix.copy()
+    doc.history.undo()
+    assert doc.face_index == 0
+    np.testing.assert_allclose(doc.crop.matrix, first)
+    doc.history.redo()
+    again = open_path(save_project(tmp_path / "two.fep", doc.to_project())).document
+    assert again.face_index == 1 and len(again.faces) == 3
+    np.testing.assert_allclose(again.crop.matrix, second)
+    assert again.choose_face(0) and again.face_index == 0       # the reopened project still offers its faces
+
+
+def test_malformed_faces_in_a_project_are_ignored():
+    from faceeditor.core.document import faces_from_settings
+
+    assert faces_from_settings({"faces": "x", "face_index": 0}) == ((), None)
+    assert faces_from_settings({"faces": [{"box": [0, 0, 1]}], "face_index": 0}) == ((), None)
+    good = {"box": [0, 0, 9, 9], "score": None, "landmarks": [[1, 2]] * 68}
+    faces, index = faces_from_settings({"faces": [good], "face_index": True})
+    assert len(faces) == 1 and np.isnan(faces[0].score) and index is None
+    assert faces_from_settings({"faces": [good], "face_index": 0})[1] == 0
