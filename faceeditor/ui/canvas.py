@@ -58,6 +58,7 @@ class CanvasView(QGraphicsView):
     zoom_changed = Signal(float)
     files_dropped = Signal(list)
     compare_changed = Signal(bool)          # hold-to-compare pressed / released
+    painting = Signal()                     # a stroke or a fill starts (the user paints the mask)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -291,9 +292,11 @@ class CanvasView(QGraphicsView):
             if label is not None:
                 self.picked.emit(label)
         elif self.tool == Tool.FILL:
+            self.painting.emit()
             self.layer.fill(x, y, erase=button == Qt.MouseButton.RightButton)
         else:
             erase = self.tool == Tool.ERASER or button == Qt.MouseButton.RightButton
+            self.painting.emit()
             self.layer.begin_stroke(x, y, erase=erase)
             self._stroking = True
         event.accept()

@@ -208,7 +208,6 @@ class MainWindow(QMainWindow):
                                       "Original left of the divider, result right", checkable=True, icon=icons.split())
         self.act_overlay = self._action("Mask &overlay", layers.overlay.setChecked, "O",
                                         "Show the mask over the picture", checkable=True)
-        self.act_overlay.setChecked(True)
         self.act_compare = self._action("Compare", tip="Hold to see the original (or hold \\ on the canvas)",
                                         icon=icons.compare())
         self.crop_group = QActionGroup(self)
