@@ -33,6 +33,7 @@ from faceeditor.ui.canvas import CanvasView, Tool
 from faceeditor.ui.controllers.attributes import AttributesController
 from faceeditor.ui.controllers.documents import APP_TITLE, DocumentController
 from faceeditor.ui.controllers.mask import MaskController
+from faceeditor.ui.controllers.notices import DomainController, FirstRunController
 from faceeditor.ui.controllers.parse import ParseController
 from faceeditor.ui.controllers.synthesis import SynthesisController
 from faceeditor.ui.controllers.view import ViewController
@@ -85,6 +86,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus_and_toolbar()
         self._connect()
+        self.first_run = FirstRunController(self.ws, self.canvas, self.act_open.trigger, self.documents.open_file, self)
+        self.domain = DomainController(self.ws, self.canvas, self)
         self._models_changed()
         for note in setup.notes:
             self.ws.flash(note, error=True)
