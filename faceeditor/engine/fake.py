@@ -20,9 +20,10 @@ FAKE_PACK = "fake"
 NZ = 16
 
 
-def fake_manifest(resolution: int = 64, mask_input: bool = False) -> Manifest:
+def fake_manifest(resolution: int = 64, mask_input: bool = False, data_domain: str = "none") -> Manifest:
     """A manifest with one model per task whose tensors follow the conventions of requests.py: every
-    output, and the optional inputs only if `mask_input` (then edit_attributes needs masks)."""
+    output, and the optional inputs only if `mask_input` (then edit_attributes needs masks); every model
+    says it was trained on `data_domain` (e.g. "synthfaces", to be warned about on a photo)."""
     sizes = {"image": 3, "edited": 3, "y_diff": len(ATTRIBUTES), "attrs": len(ATTRIBUTES), "expression": len(EXPRESSIONS),
              "z": NZ, "mask": len(PARSE_CLASSES), "probs": len(PARSE_CLASSES),
              "mask_probs": len(PARSE_CLASSES), "features": 32}
@@ -42,7 +43,7 @@ def fake_manifest(resolution: int = 64, mask_input: bool = False) -> Manifest:
             name=task, task=task, file=f"{task}.onnx", sha256="0" * 64,
             inputs=[spec(r) for r in TASK_INPUTS[task] if r.required or mask_input], outputs=[spec(r) for r in TASK_OUTPUTS[task]],
             method="fake", backbone="numpy", resolution=resolution, classes=list(PARSE_CLASSES),
-            attributes=list(ATTRIBUTES), expressions=list(EXPRESSIONS), data_domain="none",
+            attributes=list(ATTRIBUTES), expressions=list(EXPRESSIONS), data_domain=data_domain,
         ))
     return Manifest(name=FAKE_PACK, models=models, description="FakeEngine stand-ins (no networks)")
 
@@ -55,13 +56,14 @@ class FakeEngine(BaseEngine):
     calls     every request run so far, in order (for assertions)
     """
 
-    def __init__(self, resolution: int = 64, delay_s: float = 0.0, max_batch: int = 16, mask_input: bool = False):
+    def __init__(self, resolution: int = 64, delay_s: float = 0.0, max_batch: int = 16, mask_input: bool = False,
+                 data_domain: str = "none"):
         super().__init__(max_batch=max_batch)
         self.delay_s = delay_s
         self.fail_with: BaseException | None = None
         self.calls: list[Request] = []
         self.started = threading.Event()   # set when a forward pass starts (for cancellation tests)
-        self._add_pack(fake_manifest(resolution, mask_input), None)
+        self._add_pack(fake_manifest(resolution, mask_input, data_domain), None)
         self.last_provider = "FakeExecutionProvider"
         rng = np.random.default_rng(1234)
         self._colours = {

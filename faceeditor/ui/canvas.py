@@ -62,6 +62,7 @@ class CanvasView(QGraphicsView):
     files_dropped = Signal(list)
     compare_changed = Signal(bool)          # hold-to-compare pressed / released
     hint_shown = Signal(str)                # a brief on-canvas hint (a stroke outside the crop, ...)
+    painting = Signal()                     # a stroke or a fill starts (the user paints the mask)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -310,9 +311,11 @@ class CanvasView(QGraphicsView):
             if label is not None:
                 self.picked.emit(label)
         elif self.tool == Tool.FILL:
+            self.painting.emit()
             self.layer.fill(x, y, erase=button == Qt.MouseButton.RightButton)
         else:
             erase = self.tool == Tool.ERASER or button == Qt.MouseButton.RightButton
+            self.painting.emit()
             self.layer.begin_stroke(x, y, erase=erase)
             self._stroking = True
         event.accept()

@@ -31,6 +31,7 @@ from faceeditor.ui.controllers.attributes import AttributesController
 from faceeditor.ui.controllers.documents import APP_TITLE, DocumentController
 from faceeditor.ui.controllers.faces import FaceController
 from faceeditor.ui.controllers.mask import MaskController
+from faceeditor.ui.controllers.notices import DomainController, FirstRunController
 from faceeditor.ui.controllers.parse import ParseController
 from faceeditor.ui.controllers.synthesis import SynthesisController
 from faceeditor.ui.controllers.view import ViewController
@@ -86,6 +87,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus_and_toolbar()
         self._connect()
+        self.first_run = FirstRunController(self.ws, self.canvas, self.act_open.trigger, self.documents.open_file, self)
+        self.domain = DomainController(self.ws, self.canvas, self)
         self._models_changed()
         for note in setup.notes:
             self.ws.flash(note, error=True)
@@ -209,7 +212,6 @@ class MainWindow(QMainWindow):
                                       "Original left of the divider, result right", checkable=True, icon=icons.split())
         self.act_overlay = self._action("Mask &overlay", layers.overlay.setChecked, "O",
                                         "Show the mask over the picture", checkable=True)
-        self.act_overlay.setChecked(True)
         self.act_compare = self._action("Compare", tip="Hold to see the original (or hold \\ on the canvas)",
                                         icon=icons.compare())
         self.crop_group = QActionGroup(self)

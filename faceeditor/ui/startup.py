@@ -129,6 +129,8 @@ def run(argv: Sequence[str]) -> int:
 
         engine = FakeEngine(resolution=256)
     window = MainWindow(engine, pack_dirs=args.pack, provider=args.provider, interactive=not headless)
+    if headless:
+        window.first_run.hide_for_now()          # screenshots show the picture, not the first-run card
     guard = ExceptionGuard(window)
     sys.excepthook = guard
     try:

@@ -35,6 +35,7 @@ class Workspace(QObject):
     timing = Signal(object)              # an engine Result (its inference time, model and provider)
     inference_busy = Signal(bool)        # any inference channel working
     document_opened = Signal(object, bool)   # (document, is_project): a file the user opened is shown
+    overlay_wanted = Signal()            # the user paints, picks a mask tool or replaces the mask: show it
 
     def __init__(self, setup: EngineSetup, preferences: Preferences, *, interactive: bool = True,
                  dialog_parent: QWidget | None = None, parent: QObject | None = None):

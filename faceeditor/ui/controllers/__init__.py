@@ -3,8 +3,11 @@ session and the document, runs it off the UI thread (latest wins), and hands the
 the view. Controllers talk to the workspace and the session, not to each other or to the window."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from PySide6.QtWidgets import QDockWidget, QWidget
 
 
 @dataclass
@@ -48,3 +51,13 @@ class FollowsDocument:
 
     def geometry_changed(self) -> None:
         """The open document was re-cropped (or a re-crop undone): another crop and mask layer."""
+
+
+def when_raised(panel: QWidget, callback: Callable[[], None]) -> None:
+    """Call `callback()` when the user brings `panel` into view: its dock's tab raised, its dock shown
+    again (QDockWidget.visibilityChanged; a tabbed dock stays "visible" to Qt under another tab)."""
+    dock = panel.parentWidget()
+    while dock is not None and not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    if dock is not None:
+        dock.visibilityChanged.connect(lambda visible: visible and not panel.window().isMinimized() and callback())

@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject
 from faceeditor.core.session import ATTRIBUTES, KEEP_DETAIL, KEEP_OUTSIDE, SHOWN, WHOLE_AS_FACE
 from faceeditor.engine.requests import ClassifyAttributesRequest, EditAttributesRequest
 from faceeditor.ui.app_engine import missing_reason
-from faceeditor.ui.controllers import FollowsDocument, Outcome
+from faceeditor.ui.controllers import FollowsDocument, Outcome, when_raised
 from faceeditor.ui.controllers.view import ViewController
 from faceeditor.ui.qt_image import Pyramid
 from faceeditor.ui.widgets.attribute_panel import AttributePanel
@@ -30,6 +30,9 @@ class AttributesController(FollowsDocument, QObject):
         self.session.subscribe(ATTRIBUTES, self._attributes_changed)
         self.session.subscribe((KEEP_OUTSIDE, KEEP_DETAIL), self.run)
         self.session.subscribe(WHOLE_AS_FACE, self.geometry_changed)
+        self.session.subscribe(SHOWN, self._shown_changed)
+        self._showing = False
+        when_raised(panel, self._panel_raised)
         self.follow_documents(self.session)
         ws.models_changed.connect(self._models_changed)
         self._models_changed()
@@ -50,6 +53,18 @@ class AttributesController(FollowsDocument, QObject):
         if doc is not None:
             self.geometry_changed()
 
+    def _panel_raised(self) -> None:
+        """The panel in use decides the result shown: the attribute edit, once its panel is raised."""
+        if self.session.document is not None:
+            self.session.set(SHOWN, "attributes", record=False)
+
+    def _shown_changed(self) -> None:
+        """The attribute edit is shown again: run it if it has no result yet (e.g. a project opened on the
+        synthesis)."""
+        if (self.session[SHOWN] == "attributes" and not self._showing and self.session[ATTRIBUTES]
+                and "attributes" not in self.view.results):
+            self.run()
+
     def geometry_changed(self) -> None:
         """A new crop (another document, a re-crop): read it, and re-run the edit it describes unless the
         synthesis is the result shown."""
@@ -59,7 +74,11 @@ class AttributesController(FollowsDocument, QObject):
             self.run()
 
     def _attributes_changed(self) -> None:
-        self.session.set(SHOWN, "attributes", record=False)
+        self._showing = True            # shown because of this change: run once, below
+        try:
+            self.session.set(SHOWN, "attributes", record=False)
+        finally:
+            self._showing = False
         self.run()
 
     def mask_edited(self, _name: str) -> None:

@@ -41,6 +41,7 @@ class MaskController(FollowsDocument, QObject):
         panel.clear_requested.connect(self.clear)
         canvas.picked.connect(self._picked)
         canvas.hint_shown.connect(self.ws.flash)
+        canvas.painting.connect(ws.overlay_wanted)
         self.follow_documents(self.session)
         self._update_brush_label()
 
@@ -63,7 +64,9 @@ class MaskController(FollowsDocument, QObject):
         self.ws.prefs.data["tools"] = self.panel.state()
 
     def set_tool(self, tool: Tool) -> None:
+        """The user picks a tool: the mask it works on is shown."""
         self.canvas.set_tool(tool)
+        self.ws.overlay_wanted.emit()
         self._update_brush_label()
         self.tool_changed.emit(tool)
 
@@ -106,10 +109,12 @@ class MaskController(FollowsDocument, QObject):
             self.ws.flash("No face landmarks for this picture", error=True)
             return
         self.doc.mask.replace(initial_mask(self.doc.crop), "Mask from landmarks")
+        self.ws.overlay_wanted.emit()
 
     def clear(self) -> None:
         if self.doc is not None:
             self.doc.mask.replace(np.zeros(self.doc.mask.shape, np.uint8), "Clear mask")
+            self.ws.overlay_wanted.emit()
 
     def import_dialog(self) -> None:
         path = open_file_name(self.ws.dialog_parent, "Import a mask", "", IMAGE_FILTER)
@@ -138,6 +143,7 @@ class MaskController(FollowsDocument, QObject):
             mask = cv2.resize(mask, doc.mask.shape[::-1], interpolation=cv2.INTER_NEAREST)
             self.ws.flash(f"Mask resized to {doc.resolution}px (nearest neighbour)")
         doc.mask.replace(mask, f"Import {Path(path).name}")
+        self.ws.overlay_wanted.emit()
         return True
 
     def export_dialog(self, colour: bool) -> None:

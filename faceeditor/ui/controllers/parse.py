@@ -35,6 +35,8 @@ class ParseController(QObject):
             if model is None:
                 self.ws.flash("No face parser pack is loaded", error=True)
             return
+        if not on_open:             # the user asked for the parser's mask: show it
+            self.ws.overlay_wanted.emit()
         engine, crop, key = self.ws.engine, doc.crop_image, model.key
         self.channel.submit(lambda: Outcome(doc, engine.run(ParseRequest([crop], model=key))), tag=on_open)
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject
 from faceeditor.core.session import READINGS, SEED, SHOWN, SYNTH_ATTRS
 from faceeditor.engine.requests import SynthesizeRequest
 from faceeditor.ui.app_engine import missing_reason
-from faceeditor.ui.controllers import FollowsDocument, Outcome
+from faceeditor.ui.controllers import FollowsDocument, Outcome, when_raised
 from faceeditor.ui.controllers.view import ViewController
 from faceeditor.ui.qt_image import Pyramid
 from faceeditor.ui.widgets.synthesis_panel import SynthesisPanel
@@ -26,8 +26,11 @@ class SynthesisController(FollowsDocument, QObject):
         self._ran = False                     # a synthesis ran for this document
         self.session.subscribe((SEED, SYNTH_ATTRS), self._values_changed)
         self.session.subscribe(READINGS, self.apply_reading)
+        self.session.subscribe(SHOWN, self._shown_changed)
+        self._showing = False
         self.follow_documents(self.session)
         panel.generate_requested.connect(self._user_asked)
+        when_raised(panel, self._panel_raised)
         ws.models_changed.connect(self._models_changed)
         self._models_changed()
 
@@ -50,6 +53,16 @@ class SynthesisController(FollowsDocument, QObject):
         if self.session[SHOWN] == "synthesis" and self.model is not None:
             self.run()
 
+    def _panel_raised(self) -> None:
+        """The panel in use decides the result shown: the synthesis, once its panel is raised."""
+        if self.session.document is not None:
+            self.session.set(SHOWN, "synthesis", record=False)
+
+    def _shown_changed(self) -> None:
+        """The synthesis is shown (its panel raised, Layers ▸ Result): draw it if it has not run yet."""
+        if self.session[SHOWN] == "synthesis" and not self._ran and not self._showing:
+            self.run()
+
     def mask_edited(self, _name: str) -> None:
         if self.panel.auto_refresh:
             self.run()
@@ -61,7 +74,11 @@ class SynthesisController(FollowsDocument, QObject):
     def _user_asked(self) -> None:
         """The user changed the seed or the toggles, or pressed Generate: show and run the synthesis."""
         self.session.synth_from_reading = False
-        self.session.set(SHOWN, "synthesis", record=False)
+        self._showing = True            # shown because the user asked: run once, below
+        try:
+            self.session.set(SHOWN, "synthesis", record=False)
+        finally:
+            self._showing = False
         self.run()
 
     def apply_reading(self) -> None:

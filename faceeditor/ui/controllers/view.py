@@ -1,6 +1,8 @@
 """The canvas and the layers panel: which document and crop the canvas shows, the results the inference
 controllers hand in (one per kind: attribute edit, synthesis, expression), which of them is shown (the
-session's `shown`), the mask overlay and the before/after split."""
+session's `shown`, switched by the panel in use and named by a badge on the canvas), the mask overlay (off
+on a fresh picture until the user paints, picks a mask tool or asks; a project keeps its own) and the
+before/after split."""
 from __future__ import annotations
 
 import os
@@ -8,14 +10,18 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QDockWidget
 
 from faceeditor.core.session import SHOWN
 from faceeditor.ui.canvas import CanvasView
 from faceeditor.ui.controllers import FollowsDocument
 from faceeditor.ui.dialogs import save_file_name
 from faceeditor.ui.qt_image import Pyramid
+from faceeditor.ui.widgets.canvas_notes import ResultBadge, note_stack
 from faceeditor.ui.widgets.layers_panel import LayersPanel
 from faceeditor.ui.workspace import Workspace
+
+RESULT_NAMES = {"attributes": "attribute edit", "synthesis": "synthesis", "expression": "expression edit"}
 
 
 class ViewController(FollowsDocument, QObject):
@@ -29,11 +35,17 @@ class ViewController(FollowsDocument, QObject):
         self.follow_documents(self.session)
         self.session.subscribe(SHOWN, self._show_result)
         layers.changed.connect(self._layers_changed)
+        ws.overlay_wanted.connect(lambda: layers.overlay.setChecked(True))
+        self.badge = ResultBadge()
+        note_stack(canvas.viewport(), "top").add(self.badge)
+        self._comparing = False
+        canvas.compare_changed.connect(self._compare_changed)
 
     # --- document -------------------------------------------------------------------------------
     def document_changed(self, doc) -> None:
         self.results = {}
         if doc is None:
+            self.update_badge()
             return
         made = self.ws.photo_pyramid
         pyramid = made[1] if made is not None and made[0] is doc else Pyramid(doc.photo)
@@ -70,6 +82,42 @@ class ViewController(FollowsDocument, QObject):
     def _show_result(self) -> None:
         found = self.results.get(self.session[SHOWN])
         self.canvas.set_result(found[1] if found is not None else None)
+        self.update_badge()
+
+    def follow_panels(self, docks: dict[str, QDockWidget]) -> None:
+        """The result shown follows the panel in use: raising a result's dock (its tab) shows that result."""
+        for kind, dock in docks.items():
+            dock.visibilityChanged.connect(lambda visible, k=kind, d=dock: self._panel_raised(k, d, visible))
+
+    def _panel_raised(self, kind: str, dock: QDockWidget, visible: bool) -> None:
+        window = dock.parentWidget()
+        if (visible and self.session.document is not None and kind != self.session[SHOWN]
+                and (window is None or not window.isMinimized())):
+            self.session.set(SHOWN, kind, record=False)
+
+    def _compare_changed(self, on: bool) -> None:
+        self._comparing = on
+        self.update_badge()
+
+    def update_badge(self) -> None:
+        """Name what the canvas shows: "Showing: attribute edit", "synthesis", or the photo and why."""
+        badge, kind = self.badge, self.session[SHOWN]
+        if self.session.document is None:
+            badge.hide()
+            return
+        name = RESULT_NAMES.get(kind, kind)
+        if self._comparing:
+            text = "Showing: the original photo (comparing)"
+        elif not self.layers.result.isChecked():
+            text = "Showing: the photo (Layers \u25b8 Result is off)"
+        elif kind not in self.results:
+            text = f"Showing: the photo \u2014 no {name} yet"
+        elif self.layers.split.isChecked():
+            text = f"Showing: photo | {name} (split)"
+        else:
+            text = f"Showing: {name}"
+        badge.setText(text)
+        badge.show()
 
     @property
     def result_photo(self) -> np.ndarray | None:
@@ -110,6 +158,7 @@ class ViewController(FollowsDocument, QObject):
         self.canvas.set_overlay_opacity(p.opacity.value() / 100)
         if self.canvas.outline is not None:
             self.canvas.outline.setVisible(p.outline.isChecked())
+        self.update_badge()
         doc = self.session.document
         if doc is not None:            # saved with the project
             doc.settings["view"] = {"overlay_opacity": self.canvas.overlay_opacity,
