@@ -1,6 +1,9 @@
 """Render the README's screenshots of the desktop window into docs/images/ (offscreen, deterministic).
 
-    python tools/ui_screenshots.py [--out docs/images] [--pack DIR ...]
+    python tools/ui_screenshots.py [--out docs/images] [--pack DIR ...] [--fake] [--size 1920x1080 ...]
+
+Each --size renders the whole set (default: 1920x1080 and 1280x720); the first size gets the plain names,
+the others their size in the name (app_start_1280x720.png).
 
 1. app_start.png     what `faceeditor --sample` shows with the packs that are installed
 2. app_painting.png  the mask being painted (hair along the fringe, mirrored), zoomed, brush cursor shown
@@ -8,6 +11,8 @@
                      colour shifts, not a model: it shows the layout, the split view and the status bar
 4. app_synthesis.png (when a `synthesize` model is installed) a face drawn by it from the sample's parsed
                      mask, shown with a before/after split against the photo
+5. app_photo.png     scikit-image's astronaut: aligned on her face, and the warning that the loaded models
+                     were trained on SynthFaces
 """
 from __future__ import annotations
 
@@ -27,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
     parser.add_argument("--pack", action="append", default=[])
     parser.add_argument("--fake", action="store_true", help="also render the panels with the test engine")
+    parser.add_argument("--size", action="append", default=[], metavar="WxH",
+                        help="window size; repeatable (default: 1920x1080 and 1280x720)")
     args = parser.parse_args(argv)
+    sizes = [tuple(int(v) for v in s.lower().split("x")) for s in (args.size or ["1920x1080", "1280x720"])]
     tmp = Path(tempfile.mkdtemp(prefix="fe-shots-"))
     for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME"):
         os.environ[var] = str(tmp / var.lower())
@@ -47,12 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     samples = bundled_samples()
 
-    def window(engine=None, parse_on_open=True):
-        prefs = Preferences(tmp / "prefs.json")
+    size, suffix = sizes[0], ""
+
+    def window(engine=None, parse_on_open=True, fresh=False):
+        prefs = Preferences(tmp / ("fresh.json" if fresh else "prefs.json"))
         prefs.data["parse_on_open"] = parse_on_open
         w = MainWindow(engine, pack_dirs=args.pack, interactive=False, autosave_dir=tmp / "autosave",
                        preferences=prefs)
-        w.resize(1440, 900)
+        w.resize(*size)
         w.show()
         return w
 
@@ -63,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def save(w, name):
         settle(w)
-        path = args.out / name
+        path = args.out / name.replace(".png", f"{suffix}.png")
         w.grab().save(str(path), "PNG")
         print(f"wrote {path}")
 
@@ -74,68 +84,85 @@ def main(argv: list[str] | None = None) -> int:
         QApplication.sendEvent(vp, QMouseEvent(kind, pos, vp.mapToGlobal(pos), button, buttons,
                                                Qt.KeyboardModifier.NoModifier))
 
-    # 1. start
-    w = window()
-    w.documents.open_file(samples[1])
-    settle(w)
-    w.canvas.fit()
-    save(w, "app_start.png")
-    w.close()
-
-    # 2. painting: hair over the fringe with mirror on, a fill of the background with cloth below
-    w = window()
-    w.documents.open_file(samples[1])
-    settle(w)
-    layer = w.doc.mask
-    w.mask_panel.select_class(CLASS_INDEX["hair"])
-    w.mask_panel.set_brush_size(22)
-    w.mask_panel.mirror.setChecked(True)
-    for pts in ([(70, 80), (88, 64), (110, 58), (126, 58)], [(72, 76), (96, 70), (126, 68)],
-                [(78, 92), (96, 84), (118, 80)],
-                [(60, 108), (64, 92), (74, 78)], [(56, 140), (58, 118), (62, 104)]):
-        mouse(w, QEvent.Type.MouseButtonPress, *pts[0])
-        for p in pts[1:]:
-            mouse(w, QEvent.Type.MouseMove, *p)
-        mouse(w, QEvent.Type.MouseButtonRelease, *pts[-1], buttons=Qt.MouseButton.NoButton)
-    w.mask_panel.mirror.setChecked(False)
-    w.canvas.zoom_by(1.35, QPointF(w.canvas.viewport().rect().center()))
-    w.canvas.centerOn(w.canvas.overlay.mapToScene(QPointF(128, 110)))
-    w.mask_panel.select_class(CLASS_INDEX["hair"])
-    mouse(w, QEvent.Type.MouseMove, 150, 72, Qt.MouseButton.NoButton)
-    _ = layer
-    save(w, "app_painting.png")
-    w.close()
-
-    # 4. synthesis from the parsed mask, split against the photo
-    w = window()
-    if w.ws.model("synthesize") is not None:
+    for size in sizes:
+        suffix = "" if size == sizes[0] else f"_{size[0]}x{size[1]}"
+        (tmp / "fresh.json").unlink(missing_ok=True)
+        # 1. start (a first start: the welcome card shows)
+        w = window(fresh=True)
         w.documents.open_file(samples[1])
         settle(w)
         w.canvas.fit()
-        w.synth_dock.raise_()
-        # the toggles start from the attribute evaluator's reading of the sample
-        w.synthesis.seed.setValue(3)       # a change of seed shows the synthesis result and runs it
-        settle(w)
-        w.layers_panel.overlay.setChecked(False)
-        w.layers_panel.split.setChecked(True)
-        w.canvas.set_split_position(w.doc.photo.shape[1] * 0.5)
-        save(w, "app_synthesis.png")
-    w.close()
+        save(w, "app_start.png")
+        w.close()
 
-    # 3. every panel lit by the test engine
-    if args.fake:
-        from faceeditor.engine.fake import FakeEngine
+        # 2. painting: hair over the fringe with mirror on, a fill of the background with cloth below
+        w = window()
+        w.documents.open_file(samples[1])
+        settle(w)
+        layer = w.doc.mask
+        w.mask_panel.select_class(CLASS_INDEX["hair"])
+        w.mask_panel.set_brush_size(22)
+        w.mask_panel.mirror.setChecked(True)
+        for pts in ([(70, 80), (88, 64), (110, 58), (126, 58)], [(72, 76), (96, 70), (126, 68)],
+                    [(78, 92), (96, 84), (118, 80)],
+                    [(60, 108), (64, 92), (74, 78)], [(56, 140), (58, 118), (62, 104)]):
+            mouse(w, QEvent.Type.MouseButtonPress, *pts[0])
+            for p in pts[1:]:
+                mouse(w, QEvent.Type.MouseMove, *p)
+            mouse(w, QEvent.Type.MouseButtonRelease, *pts[-1], buttons=Qt.MouseButton.NoButton)
+        w.mask_panel.mirror.setChecked(False)
+        w.canvas.zoom_by(1.35, QPointF(w.canvas.viewport().rect().center()))
+        w.canvas.centerOn(w.canvas.overlay.mapToScene(QPointF(128, 110)))
+        w.mask_panel.select_class(CLASS_INDEX["hair"])
+        mouse(w, QEvent.Type.MouseMove, 150, 72, Qt.MouseButton.NoButton)
+        _ = layer
+        save(w, "app_painting.png")
+        w.close()
 
-        w = window(FakeEngine(resolution=256), parse_on_open=False)
-        w.documents.open_file(samples[0])
+        # 4. synthesis from the parsed mask, split against the photo
+        w = window()
+        if w.ws.model("synthesize") is not None:
+            w.documents.open_file(samples[1])
+            settle(w)
+            w.canvas.fit()
+            w.synth_dock.raise_()
+            # the toggles start from the attribute evaluator's reading of the sample
+            w.synthesis.seed.setValue(3)       # a change of seed shows the synthesis result and runs it
+            settle(w)
+            w.layers_panel.overlay.setChecked(False)
+            w.layers_panel.split.setChecked(True)
+            w.canvas.set_split_position(w.doc.photo.shape[1] * 0.5)
+            save(w, "app_synthesis.png")
+        w.close()
+
+        # 3. every panel lit by the test engine
+        if args.fake:
+            from faceeditor.engine.fake import FakeEngine
+
+            w = window(FakeEngine(resolution=256), parse_on_open=False)
+            w.documents.open_file(samples[0])
+            settle(w)
+            w.attributes.set_value("Blond_Hair", 1.2)
+            w.attributes.set_value("Young", -0.5)
+            settle(w)
+            w.layers_panel.split.setChecked(True)
+            w.layers_panel.opacity.setValue(25)
+            w.canvas.set_split_position(w.doc.photo.shape[1] * 0.45)
+            save(w, "app_panels_fake_engine.png")
+            w.close()
+
+        # 5. a photograph: aligned on the face, and the warning about the models' training data
+        import skimage.data
+
+        from faceeditor.core.image_io import save_image
+
+        photo = tmp / "astronaut.png"
+        save_image(photo, skimage.data.astronaut())
+        w = window()
+        w.documents.open_file(photo)
         settle(w)
-        w.attributes.set_value("Blond_Hair", 1.2)
-        w.attributes.set_value("Young", -0.5)
-        settle(w)
-        w.layers_panel.split.setChecked(True)
-        w.layers_panel.opacity.setValue(25)
-        w.canvas.set_split_position(w.doc.photo.shape[1] * 0.45)
-        save(w, "app_panels_fake_engine.png")
+        w.canvas.fit()
+        save(w, "app_photo.png")
         w.close()
     return 0
 
