@@ -56,6 +56,35 @@ POSITIONS = {
 BAD_OUTPUT = re.compile(r"Traceback \(most recent call last\)|Fatal Python error|job failed|"
                         r"unexpected error|Segmentation fault|core dumped|Aborted", re.IGNORECASE)
 STEP_TIMEOUT = 30.0
+# --inject-fault: check the checker. Each fault is code run before the app's own main, in the app's process.
+FAULTS = {
+    # an error in a slot: the app's exception guard logs its traceback and goes on (exit 0)
+    "traceback": """
+from faceeditor.ui.controllers import documents as m
+_saved = m.DocumentController._saved
+def _faulty(self, *a):
+    _saved(self, *a)
+    raise RuntimeError('injected fault after saving')
+m.DocumentController._saved = _faulty
+""",
+    # an abort at exit, like the PySide6 6.12.0 one (exit -6, "Fatal Python error: Aborted")
+    "abort": "import atexit, os; atexit.register(os.abort)",
+    # the screen goes black once the project is saved (a top-level black widget over everything)
+    "blank": """
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QWidget
+from faceeditor.ui.controllers import documents as m
+_saved = m.DocumentController._saved
+def _black(self, *a):
+    _saved(self, *a)
+    self._black = w = QWidget(None, Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint)
+    w.setStyleSheet('background: black')
+    w.setGeometry(QGuiApplication.primaryScreen().geometry())
+    w.show()
+m.DocumentController._saved = _black
+""",
+}
 
 
 class SmokeFailure(Exception):
@@ -79,11 +108,13 @@ def xdo(*args: str, check: bool = True) -> str:
 class App:
     """One run of the real app, with its output in a log file."""
 
-    def __init__(self, env: dict[str, str], logfile: Path):
+    def __init__(self, env: dict[str, str], logfile: Path, fault: str | None = None):
         self.logfile = logfile
         self.out = logfile.open("w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "faceeditor", "--sample"], cwd=ROOT, env=env,
-                                     stdout=self.out, stderr=subprocess.STDOUT)
+        cmd = [sys.executable, "-m", "faceeditor", "--sample"]
+        if fault:
+            cmd[1:3] = ["-c", FAULTS[fault] + "\nimport runpy; runpy.run_module('faceeditor', run_name='__main__')"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.out, stderr=subprocess.STDOUT)
         self.win = ""
 
     def alive(self) -> None:
@@ -150,7 +181,7 @@ class App:
                      for w in xdo("search", "--onlyvisible", "--name", ".", check=False).split()]
             self.proc.kill()
             self.proc.wait()
-            raise SmokeFailure(f"the app did not quit within {timeout:.0f} s of Ctrl+Q (windows open: {names})")
+            raise SmokeFailure(f"the app did not quit within {timeout:.0f} s of Ctrl+Q (windows open: {names})") from None
         finally:
             self.out.close()
 
@@ -201,8 +232,8 @@ def check_project(path: Path, photo: Path) -> None:
     log(f"{path.name} loads: source {project.source}, {painted} px painted, attributes {attrs}")
 
 
-def cycle(n: int, work: Path, env: dict[str, str], photo: Path) -> None:
-    app = App(env, work / f"app{n}.log")
+def cycle(n: int, work: Path, env: dict[str, str], photo: Path, fault: str | None = None) -> None:
+    app = App(env, work / f"app{n}.log", fault)
     try:
         app.win = app.wait_for("the FaceEditor window", lambda: app.window(r"— FaceEditor$"), 60)
         app.wait_title(re.escape(SAMPLE))
@@ -248,9 +279,9 @@ def cycle(n: int, work: Path, env: dict[str, str], photo: Path) -> None:
     output = app.logfile.read_text(errors="replace")
     bad = [line for line in output.splitlines() if BAD_OUTPUT.search(line)]
     if code != 0:
-        raise SmokeFailure(f"cycle {n}: the app exited with code {code}\n--- its output:\n{output}")
+        raise SmokeFailure(f"the app exited with code {code}\n--- its output:\n{output}")
     if bad:
-        raise SmokeFailure(f"cycle {n}: the app's output has {bad[0]!r}\n--- its output:\n{output}")
+        raise SmokeFailure(f"the app's output has {bad[0]!r}\n--- its output:\n{output}")
     check_project(saved, photo)
     log(f"cycle {n}: passed (exit 0, clean output)")
 
@@ -259,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=5, help="app start-to-quit cycles (default 5)")
     parser.add_argument("--keep", type=Path, help="keep logs, screenshots and projects in this folder")
+    parser.add_argument("--inject-fault", choices=sorted(FAULTS),
+                        help="check the checker: put this fault into the app (the run must then fail)")
     args = parser.parse_args(argv)
 
     if os.environ.get("FACEEDITOR_SMOKE_XVFB") != "1":
@@ -292,11 +325,12 @@ def main(argv: list[str] | None = None) -> int:
     Image.fromarray(data.astronaut()[0:256, 100:356]).save(photo)   # her face, filling the picture
     log(f"display {os.environ.get('DISPLAY')}, work folder {work}, python {sys.executable}")
     started = time.monotonic()
+    n = 0
     try:
         for n in range(1, args.cycles + 1):
-            cycle(n, work, env, photo)
+            cycle(n, work, env, photo, args.inject_fault)
     except SmokeFailure as exc:
-        log(f"FAILED: {exc}")
+        log(f"FAILED in cycle {n} of {args.cycles}: {exc}")
         log(f"logs, screenshots and projects are in {work}")
         return 1
     log(f"PASSED: {args.cycles} cycles in {time.monotonic() - started:.1f} s")
