@@ -22,7 +22,8 @@ private XDG folders, as five starts by one user would (the second start restores
 
 Needs: Xvfb, xdotool, the libraries of Qt's xcb plugin (.ci/run installs them all) and
 the dev environment (scikit-image, Pillow). The mouse positions are offsets from the window's corners at
-the default layout (POSITIONS below): when the layout changes, a step that lands nowhere fails by name.
+the default layout (POSITIONS below): when the layout changes, a step that lands nowhere fails by name;
+`--measure-positions` prints today's positions, measured from the widgets.
 Exit status 0 when every cycle passed.
 """
 from __future__ import annotations
@@ -46,11 +47,11 @@ PAINT_DIGIT = "9"                        # "ear r" (earrings): the parser finds 
 # on the right.
 POSITIONS = {
     "stroke": [(-10, -40), (20, -20), (50, 0), (80, 20), (110, 40)],   # relative to the canvas centre
-    "canvas_centre": (670, 470),
-    "attributes_tab": (-319, 863),
-    "first_slider": (-151, 126),           # the Bald slider's handle at 0
-    "synthesis_tab": (-236, 863),
-    "generate": (-180, 331),
+    "canvas_centre": (650, 467),
+    "attributes_tab": (-399, 864),
+    "first_slider": (-209, 125),           # the Bald slider's handle at 0
+    "synthesis_tab": (-316, 864),
+    "generate": (-221, 317),
 }
 BAD_OUTPUT = re.compile(r"Traceback \(most recent call last\)|Fatal Python error|job failed|unexpected error|"
                         r"Segmentation fault|core dumped|Could not load the Qt platform plugin")
@@ -318,13 +319,67 @@ def start_xvfb(logfile: Path) -> subprocess.Popen:
     return proc
 
 
+def measure_positions() -> dict[str, tuple[int, int]]:
+    """Where POSITIONS' targets are in the real window at its default 1440 x 900 (measured offscreen from
+    the widgets themselves): run `--measure-positions` after a layout change and paste the table."""
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    home = Path(tempfile.mkdtemp(prefix="faceeditor-positions-"))
+    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        os.environ[var] = str(home / var.lower())
+    sys.path.insert(0, str(ROOT))
+    from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider, QTabBar
+
+    from faceeditor.core.samples import bundled_samples
+    from faceeditor.ui.main_window import MainWindow
+    from faceeditor.ui.startup import apply_dark_theme
+
+    app = QApplication.instance() or QApplication(["faceeditor"])
+    apply_dark_theme(app)
+    w = MainWindow(interactive=False)
+    w.resize(1440, 900)
+    w.show()
+    w.documents.open_file(bundled_samples()[0])
+    w.workers.wait_idle(120)
+    for _ in range(5):
+        app.processEvents()
+
+    def from_right(widget, point) -> tuple[int, int]:
+        p = widget.mapTo(w, point)
+        return p.x() - w.width(), p.y()
+
+    slider = w.attributes.sliders["Bald"].slider
+    opt = QStyleOptionSlider()
+    slider.initStyleOption(opt)
+    handle = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
+                                           QStyle.SubControl.SC_SliderHandle, slider)
+    first_slider = from_right(slider, handle.center())      # measured while the attributes are shown
+    tabs = {tb.tabText(i): from_right(tb, tb.tabRect(i).center())
+            for tb in w.findChildren(QTabBar) for i in range(tb.count())}
+    w.synth_dock.raise_()
+    for _ in range(5):
+        app.processEvents()
+    centre = w.canvas.mapTo(w, w.canvas.rect().center())
+    found = {"canvas_centre": (centre.x(), centre.y()), "attributes_tab": tabs["Attributes"],
+             "first_slider": first_slider, "synthesis_tab": tabs["Synthesis"],
+             "generate": from_right(w.synthesis.generate, w.synthesis.generate.rect().center())}
+    w.close()
+    shutil.rmtree(home, ignore_errors=True)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--measure-positions", action="store_true",
+                        help="print where the clicked widgets are in today's layout (for POSITIONS) and exit")
     parser.add_argument("--cycles", type=int, default=5, help="app start-to-quit cycles (default 5)")
     parser.add_argument("--keep", type=Path, help="keep logs, screenshots and projects in this folder")
     parser.add_argument("--inject-fault", choices=sorted(FAULTS),
                         help="check the checker: put this fault into the app (the run must then fail)")
     args = parser.parse_args(argv)
+    if args.measure_positions:
+        for name, where in measure_positions().items():
+            print(f"    {name!r}: {where},")
+        return 0
 
     missing = [tool for tool in ("Xvfb", "xdotool") if shutil.which(tool) is None]
     if missing:
