@@ -615,3 +615,31 @@ def decision_crop_matrix(photo, resolution):
 
     search, decision = choose_crop(photo)
     return make_crop(photo, search.landmarks, decision.mode, resolution).matrix
+
+
+def test_a_late_parse_on_open_never_replaces_strokes_already_painted(qtbot, tmp_path, synth_sample_path):
+    """A slow parser answering after the user's first stroke leaves the stroke; P applies the mask."""
+    from faceeditor.engine.fake import FakeEngine
+    from tests.ui.test_canvas_painting import drag
+
+    class SlowParser(FakeEngine):
+        def run(self, request):
+            if request.task == "parse":
+                time.sleep(0.6)
+            return super().run(request)
+
+    w = make_window(qtbot, tmp_path, engine=SlowParser(resolution=64))
+    try:
+        w.documents.open_file(synth_sample_path)
+        qtbot.waitUntil(lambda: w.doc is not None, timeout=20000)
+        w.mask_panel.select_class(HAIR)
+        drag(w.canvas, [(10, 10), (60, 10)])          # painted while the parser still works
+        painted = w.doc.mask.data.copy()
+        qtbot.waitUntil(lambda: not w.workers.busy, timeout=20000)
+        np.testing.assert_array_equal(w.doc.mask.data, painted)
+        assert "arrived after you started painting" in w.status.message_label.text()
+        w.parse.run()                                   # asked for: applied, one undo step
+        qtbot.waitUntil(lambda: not w.workers.busy, timeout=20000)
+        assert w.doc.history.undo_name == "Mask from parser" and not np.array_equal(w.doc.mask.data, painted)
+    finally:
+        w.close()

@@ -1,22 +1,31 @@
 """The face parser: "Mask from parser" (P, the mask panel's button) and the automatic parse of a picture
-when it is opened. The result replaces the mask as one undo step."""
+when it is opened. The result replaces the mask as one undo step; the automatic one never replaces a mask
+the user has already started to paint (a slow parser answering after the first stroke)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
 from faceeditor.engine.requests import ParseRequest
-from faceeditor.ui.controllers import Outcome
+from faceeditor.ui.controllers import FollowsDocument, Outcome
 from faceeditor.ui.workspace import Workspace
 
 
-class ParseController(QObject):
+class ParseController(FollowsDocument, QObject):
     def __init__(self, ws: Workspace, parent: QObject | None = None):
         super().__init__(parent)
         self.ws = ws
         self.session = ws.session
         self.channel = ws.channel("parse", inference=True, what="Face parsing")
         self.channel.finished.connect(self._parsed)
+        self._mask_touched = False          # the open document's mask was edited since it was opened
+        self.follow_documents(self.session)
         ws.document_opened.connect(self._opened)
+
+    def document_changed(self, doc) -> None:
+        self._mask_touched = False
+
+    def mask_edited(self, _name: str) -> None:
+        self._mask_touched = True
 
     def _opened(self, _doc, is_project: bool) -> None:
         """A picture is parsed when it is opened (a project keeps its mask)."""
@@ -45,6 +54,10 @@ class ParseController(QObject):
         if doc is not self.session.document:
             return
         self.ws.timing.emit(out.result)
+        if on_open and self._mask_touched:
+            self.ws.flash("The face parser's mask arrived after you started painting, so it was not applied; "
+                          "Mask from parser (P) applies it")
+            return
         pristine = on_open and not self.session.modified
         if doc.mask.replace(out.result.masks[0], "Mask from parser") is None:    # the engine answers in the 19
             self.ws.flash("The parser's mask is the same as the current one")
