@@ -53,12 +53,7 @@ def _toy_cli_args(run: Path, **fields) -> list[str]:
     return args
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_a_full_disk_leaves_the_previous_checkpoint_intact_with_one_clear_line(tmp_path: Path,

@@ -13,14 +13,7 @@ from tests.trainer.toy_method import toy_config
 from trainer.checkpoint import list_checkpoints, load_checkpoint
 from trainer.loop import NonFiniteError, TrainingError, lr_factor, train
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny nets run fastest (and bitwise reproducibly) on one thread of a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _log(run: Path) -> list[dict]:
