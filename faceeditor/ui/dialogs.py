@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QHeaderView, QTreeView, QWidget
 
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm)"
 DIALOG_SIZE = (1000, 640)             # px, at most 90 % of the screen's available area
 NAME_SHARE = 0.55                     # of the detail view's width, for the file name
 SAMPLES = ("999.9 KiB", "Folder   PNG File   ", "2026-12-31 23:59:59   ")   # size, type, date columns

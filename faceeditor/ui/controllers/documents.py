@@ -14,12 +14,11 @@ from faceeditor.core.autosave import AutosaveSession, Orphan, discard_orphan, fi
 from faceeditor.core.document import Document, Opened, open_path
 from faceeditor.core.project import EXTENSION, ProjectError, load_project, project_bytes, write_members
 from faceeditor.core.session import REVISION, WHOLE_AS_FACE
-from faceeditor.ui.dialogs import open_file_name, save_file_name
+from faceeditor.ui.dialogs import IMAGE_FILTER, open_file_name, save_file_name
 from faceeditor.ui.qt_image import Pyramid
 from faceeditor.ui.workspace import Workspace
 
 APP_TITLE = "FaceEditor"
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm)"
 OPEN_FILTER = f"Photos and projects (*{EXTENSION} *.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm);;" \
               f"FaceEditor projects (*{EXTENSION});;{IMAGE_FILTER};;All files (*)"
 AUTOSAVE_DELAY_MS = 2000

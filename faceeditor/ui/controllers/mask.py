@@ -17,8 +17,7 @@ from faceeditor.core.labels import NUM_CLASSES, class_label
 from faceeditor.core.palette import PALETTE
 from faceeditor.ui.canvas import CanvasView, Tool
 from faceeditor.ui.controllers import FollowsDocument
-from faceeditor.ui.controllers.documents import IMAGE_FILTER
-from faceeditor.ui.dialogs import open_file_name, save_file_name
+from faceeditor.ui.dialogs import IMAGE_FILTER, open_file_name, save_file_name
 from faceeditor.ui.widgets.mask_panel import LOCK_COLOUR, MaskPanel
 from faceeditor.ui.workspace import Workspace
 
