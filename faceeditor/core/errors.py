@@ -42,18 +42,9 @@ HANDLED_ERRORS: tuple[str, ...] = (
     "trainer.loop.TrainingError",
 )
 
-_extra: list[type[BaseException]] = []
-
-
-def register_handled(cls: type[BaseException]) -> type[BaseException]:
-    """Mark one more error class as handled (for code outside the package); usable as a decorator."""
-    _extra.append(cls)
-    return cls
-
-
 def handled_types() -> tuple[type[BaseException], ...]:
     """The handled classes whose modules are imported now."""
-    found: list[type[BaseException]] = list(_extra)
+    found: list[type[BaseException]] = []
     for qualified in HANDLED_ERRORS:
         module, _, name = qualified.rpartition(".")
         cls = getattr(sys.modules.get(module), name, None)

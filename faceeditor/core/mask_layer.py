@@ -27,7 +27,6 @@ from faceeditor.core.history import DEFAULT_HISTORY_BYTES, UndoHistory
 from faceeditor.core.labels import NUM_CLASSES, class_label, flip_class_lut
 
 TILE = 64
-History = UndoHistory   # the layer's steps live in a document's one history (faceeditor.core.history)
 MAX_BRUSH = 1024
 _FLIP = np.asarray(flip_class_lut(), np.uint8)
 

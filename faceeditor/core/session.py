@@ -262,9 +262,6 @@ class Session:
         self.changed.emit(READINGS)
 
     # --- derived ------------------------------------------------------------------------------
-    def nonzero_attributes(self) -> dict[str, float]:
-        return dict(self.values[ATTRIBUTES])
-
     @property
     def faceless(self) -> bool:
         """The open picture has no usable face and the user has not asked to edit it whole as one: the

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QDockWidget
 
 from faceeditor.core.session import SHOWN
 from faceeditor.ui.canvas import CanvasView
@@ -83,17 +82,6 @@ class ViewController(FollowsDocument, QObject):
         found = self.results.get(self.session[SHOWN])
         self.canvas.set_result(found[1] if found is not None else None)
         self.update_badge()
-
-    def follow_panels(self, docks: dict[str, QDockWidget]) -> None:
-        """The result shown follows the panel in use: raising a result's dock (its tab) shows that result."""
-        for kind, dock in docks.items():
-            dock.visibilityChanged.connect(lambda visible, k=kind, d=dock: self._panel_raised(k, d, visible))
-
-    def _panel_raised(self, kind: str, dock: QDockWidget, visible: bool) -> None:
-        window = dock.parentWidget()
-        if (visible and self.session.document is not None and kind != self.session[SHOWN]
-                and (window is None or not window.isMinimized())):
-            self.session.set(SHOWN, kind, record=False)
 
     def _compare_changed(self, on: bool) -> None:
         self._comparing = on

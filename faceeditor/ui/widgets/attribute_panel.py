@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from faceeditor.core.labels import PARSE_CLASSES
 from faceeditor.core.session import ATTRIBUTES, KEEP_DETAIL, KEEP_OUTSIDE, READINGS, Session
 from faceeditor.ui.bind import bind_toggle, watch
-from faceeditor.ui.widgets.common import THUMB, mask_thumbnail, notice, pretty
+from faceeditor.ui.widgets.common import THUMB, mask_thumbnail, model_header, notice, pretty
 
 DEFAULT_SLIDER_RANGE = (-1.5, 1.5)
 SLIDER_STEPS_PER_UNIT = 100
@@ -224,10 +224,7 @@ class AttributePanel(QWidget):
             self.model_key = model.key
             self.header.setVisible(True)
             self.reset_all.setVisible(True)
-            domain = f" · trained on {entry.data_domain}" if entry.data_domain else ""
-            what = " / ".join(x for x in (entry.method, entry.backbone) if x)
-            self.header.setText(f"<b>{model.key}</b> <span style='color:gray'>{what} · "
-                                f"{model.resolution}px{domain}</span>")
+            self.header.setText(model_header(model, " / ".join(x for x in (entry.method, entry.backbone) if x)))
             for name in entry.attributes:
                 lo, hi = slider_range(entry.extra, name)
                 s = AttributeSlider(name, lo, hi)
@@ -273,9 +270,6 @@ class AttributePanel(QWidget):
 
     def keeps_detail(self) -> bool:
         return self.keep_detail.isChecked()
-
-    def nonzero_values(self) -> dict[str, float]:
-        return {k: v for k, v in self.values().items() if v != 0.0}
 
     def set_value(self, name: str, value: float) -> None:
         """Move one slider as a user would (the session hears it)."""

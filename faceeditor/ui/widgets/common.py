@@ -61,3 +61,9 @@ def notice(text: str) -> QLabel:
     label.setStyleSheet("color: palette(mid); padding: 6px;")
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+def model_header(model, what: str) -> str:
+    """A model panel's header: the model's key, what it is, its resolution and the data it was trained on."""
+    domain = f" · trained on {model.entry.data_domain}" if model.entry.data_domain else ""
+    return f"<b>{model.key}</b> <span style='color:gray'>{what} · {model.resolution}px{domain}</span>"

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from faceeditor.core.session import READINGS, SEED, SEED_LIMIT, SYNTH_ATTRS, Session
 from faceeditor.ui.bind import bind_spin, watch
-from faceeditor.ui.widgets.common import THUMB, notice, pretty, rgb_thumbnail
+from faceeditor.ui.widgets.common import THUMB, model_header, notice, pretty, rgb_thumbnail
 
 
 class SynthesisPanel(QWidget):
@@ -61,9 +61,7 @@ class SynthesisPanel(QWidget):
             entry = model.entry
             self.model_key = model.key
             self.header.setVisible(True)
-            domain = f" · trained on {entry.data_domain}" if entry.data_domain else ""
-            self.header.setText(f"<b>{model.key}</b> <span style='color:gray'>{entry.method or 'synthesis'} · "
-                                f"{model.resolution}px{domain}</span>")
+            self.header.setText(model_header(model, entry.method or "synthesis"))
             seed_row = QHBoxLayout()
             seed_row.addWidget(QLabel("Seed"))
             self.seed = QSpinBox()
