@@ -103,6 +103,8 @@ METHODS: Registry[Any] = Registry("method", {
     "attgan": "trainer.methods.attgan",
     "concat": "trainer.methods.concat",
     "secgan": "trainer.methods.secgan",
+    "stgan": "trainer.methods.stgan",
+    "maggan": "trainer.methods.maggan",
     "scgan": "trainer.methods.scgan",
 })
 
@@ -119,6 +121,7 @@ DATASETS: Registry[Any] = Registry("dataset", {
 NETWORKS: Registry[Any] = Registry("network", {
     "stargan": "trainer.nets.stargan",
     "attgan": "trainer.nets.attgan",
+    "stgan": "trainer.nets.stgan",
     "parser": "trainer.nets.parser",
     "classifier": "trainer.nets.classifier",
     "scgan": "trainer.nets.scgan",

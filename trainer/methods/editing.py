@@ -68,7 +68,12 @@ class EditorConfig(TrainConfig):
     n_res: int = 6                       # StarGAN bottleneck residual blocks
     g_layers: int = 5                    # AttGAN encoder/decoder layers
     d_layers: int = 6                    # StarGAN: 6 at 128²; AttGAN: 5
-    fc_width: int = 1024                 # AttGAN D heads
+    fc_width: int = 1024                 # AttGAN / STGAN D heads
+    shortcut_layers: int = 4             # STGAN: skips with selective transfer units (the original: 4 at 128²)
+    inject_layers: int = 4               # STGAN: decoder layers after which y_diff is concatenated again
+    use_stu: bool = True                 # STGAN: STUs on the skips (False = AttGAN-style plain skips)
+    spade: bool = False                  # STGAN: SPADE de-normalisation from the condition in the decoder
+    refined_residual: bool = False       # the input concatenated before G's last convolution (SG-GAN)
     n_critic: int = 5
     lambda_gp: float = 10.0
     lambda_cls: float = -1.0             # D classification on real; < 0 = the backbone's original
@@ -213,7 +218,7 @@ class MethodEditor:
         if not self.method.cfg.needs_parser:
             return None
         if self._last is None or self._last[0] is not x:
-            self._last = (x, one_hot_max(self.method.nets["P"](x.to(self.method.device).float())))
+            self._last = (x, self.method.source_mask(x.to(self.method.device).float()))
         return self._last[1]
 
     @torch.no_grad()
@@ -257,20 +262,35 @@ class EditingMethod(Method):
         """The networks the generator phase (g_loss) updates."""
         return ["G"]
 
+    def generate(self, G: nn.Module, g_in: torch.Tensor, y_diff: torch.Tensor,
+                 s_in: torch.Tensor | None) -> torch.Tensor:
+        """The edit G makes of G's input for y_diff (MagGAN: the condition map and the blending trick)."""
+        return G(g_in, y_diff)
+
+    def reconstruct(self, G: nn.Module, g_in: torch.Tensor, s_in: torch.Tensor | None) -> torch.Tensor:
+        """G's reconstruction for the loss of eq. 5 (y_diff = 0)."""
+        zeros = torch.zeros(g_in.shape[0], N_ATTRS, device=g_in.device, dtype=g_in.dtype)
+        return self.generate(G, g_in, zeros, s_in)
+
+    @torch.no_grad()
+    def source_mask(self, x: torch.Tensor) -> torch.Tensor | None:
+        """What the method reads of the frozen parser for images x: P's one-hot mask (None without P)."""
+        return one_hot_max(self.nets["P"](x)) if self.cfg.needs_parser else None
+
     def d_loss(self, b: EditBatch, out: dict[str, float]) -> torch.Tensor:
         """The critics' objective of one step (every step): WGAN-GP + λ_cls classification of the real
         images. Logs into `out`."""
         with torch.no_grad():
-            x_fake = self.nets["G"](b.g_in, b.y_diff)
+            x_fake = self.generate(self.nets["G"], b.g_in, b.y_diff, b.s_in)
         return self.critic_loss(self.nets["D"], b.x, x_fake, b.y_src, out, "D")
 
     def g_loss(self, b: EditBatch, out: dict[str, float]) -> torch.Tensor:
         """The generators' objective (every n_critic steps): adversarial + λ_cls_g classification of the
         edits + λ_rec reconstruction G(x, 0) = x (eq. 5). Sets b.x_fake. Logs into `out`."""
         G, D, w = self.nets["G"], self.nets["D"], self.w
-        b.x_fake = G(b.g_in, b.y_diff)
+        b.x_fake = self.generate(G, b.g_in, b.y_diff, b.s_in)
         adv, cls = D(b.x_fake)
-        x_rec = G(b.g_in, torch.zeros_like(b.y_diff))
+        x_rec = self.reconstruct(G, b.g_in, b.s_in)
         l_adv, l_cls, l_rec = generator_adversarial(adv), attribute_bce(cls, b.y_trg), l1_reconstruction(x_rec, b.x)
         out.update({"G/adv": float(l_adv.detach()), "G/cls": float(l_cls.detach()), "G/rec": float(l_rec.detach())})
         return l_adv + w["lambda_cls_g"] * l_cls + w["lambda_rec"] * l_rec
@@ -352,11 +372,7 @@ class EditingMethod(Method):
         if "attrs" not in batch:
             raise KeyError("the attribute editors need 'attrs'; this dataset has no attribute labels")
         y = batch["attrs"].to(self.device).float()[:, :N_ATTRS]
-        s = None
-        if self.cfg.needs_parser:
-            with torch.no_grad():
-                s = one_hot_max(self.nets["P"](x))
-        return x, y, s
+        return x, y, self.source_mask(x)
 
     def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, y_src: torch.Tensor,
                     out: dict[str, float], tag: str) -> torch.Tensor:
@@ -402,8 +418,8 @@ class EditingMethod(Method):
     def edit(self, x: torch.Tensor, y_diff: torch.Tensor, s_in: torch.Tensor | None = None) -> torch.Tensor:
         G = unwrap(self.nets["G"])
         if self.cfg.needs_parser and s_in is None:
-            s_in = one_hot_max(self.nets["P"](x))
-        return G(self.g_input(x, s_in), y_diff)
+            s_in = self.source_mask(x)
+        return self.generate(G, self.g_input(x, s_in), y_diff, s_in)
 
     @torch.no_grad()
     def sample_images(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -1,0 +1,59 @@
+"""A pack's face parser (its `parse` model) run by ONNX Runtime as a frozen torch-side helper: MagGAN needs
+only the parse probabilities of its input images (no gradient flows through the parser), so a method can
+read them from the exported parser the app itself uses instead of a parser run folder."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from faceeditor.core.labels import PARSE_CLASSES
+from faceeditor.engine.manifest import Manifest
+
+
+class PackParserError(ValueError):
+    """The folder holds no usable parse model (the message says why)."""
+
+
+class PackParser:
+    """images (N, 3, H, W) in [-1, 1] -> probabilities (N, 19, H, W) over the 19 parse classes."""
+
+    def __init__(self, pack_dir: str | os.PathLike, threads: int = 1):
+        import onnxruntime as ort
+
+        pack = Path(pack_dir)
+        try:
+            entries = Manifest.load(pack).models_for("parse")
+        except Exception as exc:  # noqa: BLE001 - any manifest problem is one line for the user
+            raise PackParserError(f"{pack}: not a usable model pack ({exc})") from None
+        if not entries:
+            raise PackParserError(f"{pack}: the pack has no parse model")
+        entry = entries[0]
+        if list(entry.classes) != list(PARSE_CLASSES):
+            raise PackParserError(f"{pack}: parser {entry.name!r} has classes {entry.classes}, not the 19 of "
+                                  f"this project in their order")
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self.pack, self.entry = pack, entry
+        self.resolution = int(entry.resolution)
+        self.session = ort.InferenceSession(str(pack / entry.file), sess_options=opts,
+                                            providers=["CPUExecutionProvider"])
+        self.input_name = entry.inputs[0].name
+        self.output_name = entry.outputs[0].name
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.resolution or x.shape[-2] != self.resolution:
+            raise PackParserError(f"{self.pack}: the parser reads {self.resolution}² images, got "
+                                  f"{tuple(x.shape[-2:])}")
+        arr = np.ascontiguousarray(x.detach().float().cpu().numpy())
+        probs = self.session.run([self.output_name], {self.input_name: arr})[0]
+        return torch.from_numpy(probs).to(x.device)
+
+
+def is_pack(path: str | os.PathLike) -> bool:
+    """A folder with a manifest.json (a model pack), as opposed to a training run folder."""
+    return (Path(path) / "manifest.json").is_file()
