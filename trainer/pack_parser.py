@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from faceeditor.core.labels import PARSE_CLASSES
 from faceeditor.engine.manifest import Manifest
@@ -46,12 +47,18 @@ class PackParser:
         self.output_name = entry.outputs[0].name
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.resolution or x.shape[-2] != self.resolution:
-            raise PackParserError(f"{self.pack}: the parser reads {self.resolution}² images, got "
-                                  f"{tuple(x.shape[-2:])}")
-        arr = np.ascontiguousarray(x.detach().float().cpu().numpy())
-        probs = self.session.run([self.output_name], {self.input_name: arr})[0]
-        return torch.from_numpy(probs).to(x.device)
+        """Images of another size are resized to the parser's resolution and the probabilities back to
+        theirs (bilinear both ways; e.g. a 64² editor run with the demo pack's 128² parser)."""
+        size = tuple(x.shape[-2:])
+        inp = x.detach().float().cpu()
+        if size != (self.resolution, self.resolution):
+            inp = F.interpolate(inp, size=(self.resolution, self.resolution), mode="bilinear", align_corners=False)
+        arr = np.ascontiguousarray(inp.numpy())
+        probs = torch.from_numpy(self.session.run([self.output_name], {self.input_name: arr})[0])
+        if size != (self.resolution, self.resolution):
+            probs = F.interpolate(probs, size=size, mode="bilinear", align_corners=False)
+            probs = probs / probs.sum(dim=1, keepdim=True).clamp_min(1e-6)
+        return probs.to(x.device)
 
 
 def is_pack(path: str | os.PathLike) -> bool:

@@ -108,9 +108,6 @@ class MagGANMethod(EditingMethod):
                 self._pack_parser = PackParser(source)
             except PackParserError as exc:
                 raise ConfigError(f"parser: {exc}") from None
-            if self._pack_parser.resolution != self.cfg.data.resolution:
-                raise ConfigError(f"parser: the pack's parser reads {self._pack_parser.resolution}², this editor "
-                                  f"trains at {self.cfg.data.resolution}²")
             local = Path(self.cfg.run_dir) / "parser.source.json"
             local.parent.mkdir(parents=True, exist_ok=True)
             local.write_text(json.dumps({"pack": str(source), "model": self._pack_parser.entry.name,
