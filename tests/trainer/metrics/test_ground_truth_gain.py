@@ -5,8 +5,13 @@ import cv2
 import numpy as np
 import pytest
 
-from trainer.metrics.ground_truth_gain import (gain, pixel_errors, pixel_gain, semantic_errors,
-                                               true_change_region)
+from trainer.metrics.ground_truth_gain import (
+    gain,
+    pixel_errors,
+    pixel_gain,
+    semantic_errors,
+    true_change_region,
+)
 
 
 def _faces(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
