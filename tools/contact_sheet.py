@@ -47,10 +47,10 @@ def _label(width: int, height: int, text: str) -> np.ndarray:
     if cv2.getTextSize(text, FONT, scale, 1)[0][0] > width - 4 and len(words) > 1:
         cut = max(range(1, len(words)), key=lambda i: -abs(len("_".join(words[:i])) - len("_".join(words[i:]))))
         lines = ["_".join(words[:cut]), "_".join(words[cut:])]
-    widest = max(cv2.getTextSize(t, FONT, scale, 1)[0][0] for t in lines)
-    if widest > width - 4:
-        scale *= (width - 4) / widest
     line_h = height // len(lines)
+    widest = max(cv2.getTextSize(t, FONT, scale, 1)[0][0] for t in lines)
+    tallest = max(sum(cv2.getTextSize(t, FONT, scale, 1)[0][1:]) for t in lines) + 2
+    scale *= min(1.0, (width - 4) / widest, line_h / tallest)
     for i, line in enumerate(lines):
         (w, h), _ = cv2.getTextSize(line, FONT, scale, 1)
         org = ((width - w) // 2, i * line_h + (line_h + h) // 2)
@@ -106,7 +106,7 @@ def contact_sheet(pack: str | os.PathLike, data_root: str | os.PathLike, *, face
     s = scale or (2 if res < 128 else 1)
     cell = res * s
     big = lambda img: cv2.resize(img, (cell, cell), interpolation=cv2.INTER_NEAREST)  # noqa: E731
-    header = np.concatenate([_label(cell, max(24, cell // 5), name)
+    header = np.concatenate([_label(cell, max(32, cell // 4), name)
                              for name in ("input", *ATTRIBUTES)], axis=1)
     rows = [header]
     for i, sample in enumerate(samples):
