@@ -4,6 +4,7 @@ as the method that was trained."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,13 @@ from faceeditor.engine.manifest import Manifest, ModelEntry
 
 class OnnxEditor:
     """(image, y_diff) -> edited through the pack's ONNX graph on the CPU. The last call's outputs are
-    kept, so that asking for the edit and the predicted mask of the same inputs runs the graph once."""
+    kept, so that asking for the edit and the predicted mask of the same inputs runs the graph once.
 
-    def __init__(self, pack_dir: Path, entry: ModelEntry):
+    An editor with a third input (MagGAN's `masks`: parse probabilities (N, 19, H, W) of the image) is fed
+    the probabilities of `parser`, by default the same pack's parse model (PackParser); they are computed
+    once per image batch."""
+
+    def __init__(self, pack_dir: Path, entry: ModelEntry, parser: Callable[[torch.Tensor], torch.Tensor] | None = None):
         import onnxruntime as ort
 
         if list(entry.attributes) != list(ATTRIBUTES):
@@ -31,12 +36,33 @@ class OnnxEditor:
         self.input_names = [t.name for t in entry.inputs]
         self.output_names = [t.name for t in entry.outputs]
         self.segments = "parse19" if len(entry.classes) == 19 else "secgan12"
+        self.parser = parser
+        if len(self.input_names) == 3 and parser is None:
+            from trainer.pack_parser import PackParser, PackParserError
+
+            try:
+                self.parser = PackParser(pack_dir).any_size
+            except PackParserError as exc:
+                raise ValueError(f"{pack_dir}: editor {entry.name!r} reads parse masks, and {exc}") from None
+        elif len(self.input_names) not in (2, 3):
+            raise ValueError(f"{pack_dir}: editor {entry.name!r} has {len(self.input_names)} inputs; "
+                             "expected (image, y_diff) or (image, y_diff, masks)")
         self._last: tuple[torch.Tensor, torch.Tensor, list[np.ndarray]] | None = None
+        self._masks: tuple[torch.Tensor, np.ndarray] | None = None
+
+    def masks(self, x: torch.Tensor) -> np.ndarray:
+        """The parse probabilities the editor is fed for x (kept for the last image batch)."""
+        if self._masks is None or self._masks[0] is not x:
+            probs = self.parser(x.detach().float().cpu())
+            self._masks = (x, np.ascontiguousarray(probs.detach().float().cpu().numpy()))
+        return self._masks[1]
 
     def _run(self, x: torch.Tensor, y_diff: torch.Tensor) -> list[np.ndarray]:
         if self._last is None or self._last[0] is not x or self._last[1] is not y_diff:
-            feeds = dict(zip(self.input_names, (x.detach().float().cpu().numpy(),
-                                                y_diff.detach().float().cpu().numpy()), strict=True))
+            arrays = [x.detach().float().cpu().numpy(), y_diff.detach().float().cpu().numpy()]
+            if len(self.input_names) == 3:
+                arrays.append(self.masks(x))
+            feeds = dict(zip(self.input_names, arrays, strict=True))
             self._last = (x, y_diff, self.session.run(self.output_names, feeds))
         return self._last[2]
 

@@ -60,6 +60,17 @@ class PackParser:
             probs = probs / probs.sum(dim=1, keepdim=True).clamp_min(1e-6)
         return probs.to(x.device)
 
+    def any_size(self, x: torch.Tensor) -> torch.Tensor:
+        """Probabilities at x's own size: x resized to the parser's resolution and the probabilities back
+        (bilinear), for an editor whose resolution is not the parser's."""
+        size = tuple(x.shape[-2:])
+        if size == (self.resolution, self.resolution):
+            return self(x)
+        small = torch.nn.functional.interpolate(x.float(), size=(self.resolution,) * 2, mode="bilinear",
+                                                align_corners=False, antialias=True)
+        probs = torch.nn.functional.interpolate(self(small), size=size, mode="bilinear", align_corners=False)
+        return probs / probs.sum(dim=1, keepdim=True).clamp_min(1e-8)
+
 
 def is_pack(path: str | os.PathLike) -> bool:
     """A folder with a manifest.json (a model pack), as opposed to a training run folder."""

@@ -89,7 +89,8 @@ def evaluate_pack(pack: str | Path, data: str | Path, split: str = "all", batch:
 def evaluate_pack_editor(pack: str | Path, data: str | Path, evaluator: str | Path, split: str = "test",
                          batch: int = 32, limit: int = 0, model: str | None = None) -> dict:
     """The §4.4 editing figures of the pack's edit_attributes model (run by ONNX Runtime) on a split of a
-    SynthFaces native dataset, judged by the classifier of the `evaluator` run."""
+    SynthFaces native dataset, judged by the classifier of the `evaluator` run; the semantic gain is read
+    by the pack's own parse model (left out when the pack has none)."""
     import torch
 
     from trainer.checkpoint import load_attribute_judge
@@ -99,12 +100,23 @@ def evaluate_pack_editor(pack: str | Path, data: str | Path, evaluator: str | Pa
 
     editor = open_pack_editor(pack, model)
     resolution = editor.entry.resolution
+    parser = editor.parser if editor.parser is not None else pack_parser_or_none(pack)
     judge = load_attribute_judge(evaluator, resolution)
     dataset = build_dataset(DataConfig(name="synthfaces", root=str(data), resolution=resolution, num_workers=0),
                             split)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=False)
     return evaluate_editor(editor, judge, loader, resolution=resolution,
-                           segments=editor.segments, limit=limit)
+                           segments=editor.segments, limit=limit, parser=parser)
+
+
+def pack_parser_or_none(pack: str | Path):
+    """The pack's parse model as a callable at any image size (PackParser.any_size), None without one."""
+    from trainer.pack_parser import PackParser, PackParserError
+
+    try:
+        return PackParser(pack).any_size
+    except PackParserError:
+        return None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -42,6 +42,9 @@ from trainer.methods.base import ExportSpec, Method
 from trainer.metrics.editing_accuracy import AttributeEditor, evaluate_editor, flip_target
 from trainer.nets.editor_backbone import EditorBackbone, editor_backbone
 
+# The repository's demo pack, whose parser reads edits at its resolution when a method has none of its own.
+DEMO_PACK = Path(__file__).resolve().parents[2] / "resources" / "models" / "synthfaces-demo"
+
 __all__ = ["EditBatch", "EditingMethod", "EditorConfig", "EditorExport", "MethodEditor", "SegmentParser",
            "flip_target", "one_hot_max", "segment_matrix", "segment_names"]
 
@@ -446,7 +449,22 @@ class EditingMethod(Method):
         """The §4.4 protocol (trainer/metrics/editing_accuracy.py) on this method's editor, judged by the
         evaluator run: the same code that judges an exported pack."""
         return evaluate_editor(self.editor(), self.evaluator(), loader, resolution=self.cfg.data.resolution,
-                               segments=self.cfg.segments, limit=self.cfg.eval_limit)
+                               segments=self.cfg.segments, limit=self.cfg.eval_limit,
+                               parser=self.evaluation_parser())
+
+    def evaluation_parser(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """The parser that reads edits, truths and inputs for the semantic gain: the method's own frozen
+        parser when it has one, else the demo pack's when it parses this resolution, else None (the
+        semantic gain is then left out)."""
+        if self.cfg.needs_parser:
+            return lambda x: self.source_mask(x.to(self.device).float()).cpu()
+        from trainer.pack_parser import PackParser, PackParserError
+
+        try:
+            parser = PackParser(DEMO_PACK)
+        except PackParserError:
+            return None
+        return parser if parser.resolution == self.cfg.data.resolution else None
 
     # --- export -----------------------------------------------------------------------------------
     def export_specs(self) -> list[ExportSpec]:

@@ -10,7 +10,11 @@ and measure
   edit to the ground-truth edited render, with the unedited input's distance as reference, the editing
   accuracy the evaluator gives the ground-truth renders themselves (the ceiling a perfect editor reaches
   with this evaluator), and, for an editor that predicts the target mask, its pixel accuracy against the
-  ground-truth target mask (reference: the true mask of the unedited input).
+  ground-truth target mask (reference: the true mask of the unedited input);
+- on SynthFaces, per attribute and overall (the mean over the 13 attributes that have a value), the
+  measures judged against that re-render (DESIGN.md §6): `gain_pixel` and `gain_semantic`
+  (ground_truth_gain.py; the semantic one needs a `parser`), `preservation_db` (preservation.py) and
+  `detail` (detail.py).
 
 The editor is anything with ``edit(x, y_diff)`` (AttributeEditor) and optionally ``predicted_mask(x,
 y_diff)``: a method in training (trainer/methods/editing.py MethodEditor) and an exported pack
@@ -19,6 +23,7 @@ y_diff)``: a method in training (trainer/methods/editing.py MethodEditor) and an
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import cv2
@@ -27,12 +32,16 @@ import torch
 from torch import nn
 
 from faceeditor.core.labels import ATTRIBUTES, secgan_segment_lut
+from trainer.metrics.detail import detail_ratio, face_region, high_frequency_energy
 from trainer.metrics.frechet import frechet_distance_from_features
+from trainer.metrics.ground_truth_gain import gain, pixel_errors, semantic_errors, true_change_region
 from trainer.metrics.inception_score import inception_style_score_multilabel
+from trainer.metrics.preservation import outside_squared_error, psnr_from_squared_error
 from trainer.metrics.psnr import psnr_per_image
 from trainer.metrics.ssim import ssim_per_image
 
 HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair")
+GROUND_TRUTH_MEASURES = ("gain_pixel", "gain_semantic", "preservation_db", "detail")
 
 
 @runtime_checkable
@@ -144,12 +153,16 @@ class EditingEvaluation:
 
     `judge(x)` returns (attribute logits (N, >= 13), features (N, F)) — the attribute classifier of
     trainer/methods/classifier.py; `resolution` is the images' size and `segments` ("secgan12" or
-    "parse19") the classes of a predicted mask, both for the SynthFaces ground truth.
+    "parse19") the classes of a predicted mask, both for the SynthFaces ground truth. `parser(x)` (images
+    (N, 3, H, W) in [-1, 1] -> class scores (N, 19, H, W)), when given, reads edit, truth and input for the
+    semantic gain; without it `gain_semantic` is left out.
     """
 
     def __init__(self, editor: AttributeEditor, judge: nn.Module | None, loader: torch.utils.data.DataLoader, *,
-                 resolution: int, segments: str = "secgan12", limit: int = 0, ground_truth: bool = True):
+                 resolution: int, segments: str = "secgan12", limit: int = 0, ground_truth: bool = True,
+                 parser: Callable[[torch.Tensor], torch.Tensor] | None = None):
         self.editor = editor
+        self.parser = parser
         self.judge = judge
         self.loader = loader
         self.limit = int(limit)
@@ -165,6 +178,12 @@ class EditingEvaluation:
     def _edit(self, x: torch.Tensor, y_diff: torch.Tensor) -> torch.Tensor:
         return self.editor.edit(x, y_diff).float().cpu().clamp(-1, 1)
 
+    def _classes(self, x: torch.Tensor) -> np.ndarray | None:
+        """The parser's class map (N, H, W) of images x, None without a parser."""
+        if self.parser is None:
+            return None
+        return self.parser(x.float()).argmax(dim=1).cpu().numpy()
+
     @torch.no_grad()
     def run(self) -> dict[str, float]:
         k_attrs = len(ATTRIBUTES)
@@ -179,6 +198,7 @@ class EditingEvaluation:
         gt_l1, gt_ref_l1, gt_psnr = [], [], []
         gt_correct = np.zeros(k_attrs)
         mask_acc, mask_ref_acc = [], []
+        judged = _GroundTruthJudged(k_attrs)
         for batch in self.loader:
             if self.limit and seen >= self.limit:
                 break
@@ -197,6 +217,11 @@ class EditingEvaluation:
             real_feats.append(self._judge(x)[1])
             true_src = (self.gt.lut[batch["mask"].numpy()] if self.gt is not None and "mask" in batch
                         else None)
+            if self.gt is not None:
+                cls_src = self._classes(x)
+                parse_src = batch["mask"].numpy() if "mask" in batch else cls_src   # the face, for detail
+                faces = [None if parse_src is None else face_region(parse_src[i]) for i in range(n)]
+                hf_src = [high_frequency_energy(xn[i], faces[i]) for i in range(n)]
             for k in range(k_attrs):
                 y_trg = flip_target(y_src, k)
                 y_diff = y_trg - y_src
@@ -223,8 +248,18 @@ class EditingEvaluation:
                         if true_src is not None:
                             mask_ref_acc.append(float((true_src[i] == gmask).mean()))
                 # the evaluator on the ground-truth edits: the accuracy a perfect editor would get
-                g_logits, _ = self._judge(torch.from_numpy(np.stack(gimgs)))
+                truths = torch.from_numpy(np.stack(gimgs))
+                g_logits, _ = self._judge(truths)
                 gt_correct[k] += ((g_logits[:, k] > 0).float() == y_trg[:, k]).sum().item()
+                cls_out, cls_gt = ((self._classes(out), self._classes(truths)) if cls_src is not None
+                                   else (None, None))
+                for i in range(n):
+                    region = true_change_region(xn[i], gimgs[i])
+                    judged.pixel[k].append(pixel_errors(on[i], xn[i], gimgs[i], region))
+                    if cls_src is not None:
+                        judged.semantic[k].append(semantic_errors(cls_out[i], cls_src[i], cls_gt[i], region))
+                    judged.outside[k].append(outside_squared_error(on[i], xn[i], region))
+                    judged.energy[k].append((high_frequency_energy(on[i], faces[i]), hf_src[i]))
         if seen == 0:
             raise ValueError("evaluation: the split is empty")
         per_attr = correct / seen
@@ -246,6 +281,8 @@ class EditingEvaluation:
             out.update({f"edit_acc_gt_renders/{name}": float(v) for name, v in zip(ATTRIBUTES, gt_acc, strict=True)})
             out.update({"gt_l1": float(np.mean(gt_l1)), "gt_l1_unedited": float(np.mean(gt_ref_l1)),
                         "gt_psnr": float(np.mean(gt_psnr))})
+        if gt_l1:
+            out.update(judged.figures())
         if mask_acc:
             out["gseg_mask_acc"] = float(np.mean(mask_acc))
             if mask_ref_acc:
@@ -253,7 +290,40 @@ class EditingEvaluation:
         return out
 
 
+class _GroundTruthJudged:
+    """Per attribute, the per-face terms of the ground-truth measures, and their figures."""
+
+    def __init__(self, k_attrs: int):
+        self.pixel: list[list[tuple[float, float]]] = [[] for _ in range(k_attrs)]
+        self.semantic: list[list[tuple[float, float]]] = [[] for _ in range(k_attrs)]
+        self.outside: list[list[tuple[float, int]]] = [[] for _ in range(k_attrs)]
+        self.energy: list[list[tuple[float, float]]] = [[] for _ in range(k_attrs)]
+
+    def figures(self) -> dict[str, float]:
+        """`<measure>/<Attr>` per attribute and `<measure>` = their mean over the attributes with a value
+        (NaN when none has one, e.g. when no flip can show); gain_semantic only with a parser."""
+        columns = {
+            "gain_pixel": [gain(*np.array(v, np.float64).reshape(-1, 2).T) for v in self.pixel],
+            "preservation_db": [psnr_from_squared_error(*np.array(v, np.float64).reshape(-1, 2).T)
+                                for v in self.outside],
+            "detail": [detail_ratio(*np.array(v, np.float64).reshape(-1, 2).T) for v in self.energy],
+        }
+        if any(self.semantic):
+            columns["gain_semantic"] = [gain(*np.array(v, np.float64).reshape(-1, 2).T) for v in self.semantic]
+        out: dict[str, float] = {}
+        for key in GROUND_TRUTH_MEASURES:
+            if key not in columns:
+                continue
+            values = np.array(columns[key], np.float64)
+            shown = values[~np.isnan(values)]
+            out[key] = float(shown.mean()) if shown.size else float("nan")
+            out.update({f"{key}/{name}": float(v) for name, v in zip(ATTRIBUTES, values, strict=True)})
+        return out
+
+
 def evaluate_editor(editor: AttributeEditor, judge: nn.Module, loader: torch.utils.data.DataLoader, *,
-                    resolution: int, segments: str = "secgan12", limit: int = 0) -> dict[str, float]:
+                    resolution: int, segments: str = "secgan12", limit: int = 0,
+                    parser: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, float]:
     """The §4.4 figures of `editor` on `loader`'s data, judged by `judge` (see EditingEvaluation)."""
-    return EditingEvaluation(editor, judge, loader, resolution=resolution, segments=segments, limit=limit).run()
+    return EditingEvaluation(editor, judge, loader, resolution=resolution, segments=segments, limit=limit,
+                             parser=parser).run()

@@ -1,0 +1,46 @@
+"""tools/contact_sheet.py: a grid of held-out faces x [input, 13 flips] through the pack's editor."""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.helpers.packs import make_test_pack
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("contact_sheet", ROOT / "tools" / "contact_sheet.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from trainer.data.synthfaces.native import write_native
+
+    return write_native(tmp_path_factory.mktemp("sf") / "sf", count=30, size=32, seed=3, workers=1,
+                        progress=False)
+
+
+def test_sheet_of_a_masks_reading_editor_with_truth(data, tmp_path):
+    tool = _tool()
+    assert len(tool.FACES) == 8
+    pack = make_test_pack(tmp_path, "m", tasks=("parse", "edit_attributes"), resolution=32, edit_mask_input=True)
+    sheet = tool.contact_sheet(pack.path, data, faces=(0, 1), with_truth=True)
+    cell = 64                                             # 32 px enlarged twice
+    header = sheet.shape[0] - 4 * cell
+    assert sheet.dtype == np.uint8 and sheet.shape[1] == 14 * cell and 0 < header < cell
+    # the header row carries the column names (light text on the dark strip)
+    assert sheet[:header].max() > 200
+
+
+def test_too_few_faces_is_one_line(data, tmp_path, capsys):
+    tool = _tool()
+    pack = make_test_pack(tmp_path, "e", tasks=("edit_attributes",), resolution=32)
+    assert tool.main([str(pack.path), "--data-root", str(data), "-o", str(tmp_path / "s.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "the test split has" in err
