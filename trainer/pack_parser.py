@@ -52,7 +52,8 @@ class PackParser:
         size = tuple(x.shape[-2:])
         inp = x.detach().float().cpu()
         if size != (self.resolution, self.resolution):
-            inp = F.interpolate(inp, size=(self.resolution, self.resolution), mode="bilinear", align_corners=False)
+            inp = F.interpolate(inp, size=(self.resolution, self.resolution), mode="bilinear", align_corners=False,
+                                antialias=True)
         arr = np.ascontiguousarray(inp.numpy())
         probs = torch.from_numpy(self.session.run([self.output_name], {self.input_name: arr})[0])
         if size != (self.resolution, self.resolution):
@@ -61,15 +62,8 @@ class PackParser:
         return probs.to(x.device)
 
     def any_size(self, x: torch.Tensor) -> torch.Tensor:
-        """Probabilities at x's own size: x resized to the parser's resolution and the probabilities back
-        (bilinear), for an editor whose resolution is not the parser's."""
-        size = tuple(x.shape[-2:])
-        if size == (self.resolution, self.resolution):
-            return self(x)
-        small = torch.nn.functional.interpolate(x.float(), size=(self.resolution,) * 2, mode="bilinear",
-                                                align_corners=False, antialias=True)
-        probs = torch.nn.functional.interpolate(self(small), size=size, mode="bilinear", align_corners=False)
-        return probs / probs.sum(dim=1, keepdim=True).clamp_min(1e-8)
+        """The same as calling the parser (which reads any size); the name says so where it matters."""
+        return self(x)
 
 
 def is_pack(path: str | os.PathLike) -> bool:

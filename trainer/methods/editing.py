@@ -454,8 +454,8 @@ class EditingMethod(Method):
 
     def evaluation_parser(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """The parser that reads edits, truths and inputs for the semantic gain: the method's own frozen
-        parser when it has one, else the demo pack's when it parses this resolution, else None (the
-        semantic gain is then left out)."""
+        parser when it has one, else the demo pack's, else None (the
+        semantic gain is then left out). The pack's parser resizes what it reads to its resolution."""
         if self.cfg.needs_parser:
             return lambda x: self.source_mask(x.to(self.device).float()).cpu()
         from trainer.pack_parser import PackParser, PackParserError
@@ -464,7 +464,7 @@ class EditingMethod(Method):
             parser = PackParser(DEMO_PACK)
         except PackParserError:
             return None
-        return parser if parser.resolution == self.cfg.data.resolution else None
+        return parser
 
     # --- export -----------------------------------------------------------------------------------
     def export_specs(self) -> list[ExportSpec]:
