@@ -8,8 +8,15 @@ import json
 import numpy as np
 import pytest
 
-from faceeditor.core.attribute_parts import (DEFAULT_PATH, AttributePartsError, influence_map,
-                                             load_attribute_parts, one_hot, parse_attribute_parts, window_pixels)
+from faceeditor.core.attribute_parts import (
+    DEFAULT_PATH,
+    AttributePartsError,
+    influence_map,
+    load_attribute_parts,
+    one_hot,
+    parse_attribute_parts,
+    window_pixels,
+)
 from faceeditor.core.labels import ATTRIBUTES, CLASS_INDEX, NUM_CLASSES
 
 

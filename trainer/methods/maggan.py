@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,11 +32,16 @@ from faceeditor.core.attribute_parts import load_attribute_parts
 from faceeditor.core.labels import ATTRIBUTES, NUM_CLASSES, PARSE_CLASSES
 from trainer.config import ConfigError
 from trainer.distributed import unwrap
-from trainer.losses.mask_guided import (AttributeRegions, blend, mask_guided_condition,
-                                        mask_guided_reconstruction, preserve_mask)
-from trainer.methods.base import ExportSpec, register_method
 from trainer.losses.classification import attribute_bce
+from trainer.losses.mask_guided import (
+    AttributeRegions,
+    blend,
+    mask_guided_condition,
+    mask_guided_reconstruction,
+    preserve_mask,
+)
 from trainer.losses.wgan_gp import generator_adversarial, gradient_penalty, interpolates, wasserstein_distance
+from trainer.methods.base import ExportSpec, register_method
 from trainer.methods.editing import N_ATTRS, EditBatch, EditingMethod, flip_target
 from trainer.methods.stgan import STGANConfig
 from trainer.nets.patch_discriminators import MultiLevelPatchDiscriminator
@@ -157,7 +162,8 @@ class MagGANMethod(EditingMethod):
         w = self.w
         total = 0.0
         logs: dict[str, list[float]] = {"wdist": [], "gp": [], "cls": []}
-        for i, ((a_r, c_r), (a_f, _), (a_h, _), x_hat) in enumerate(zip(D(real_v), D(fake_v), D(hat_v), hat_v)):
+        levels = zip(D(real_v), D(fake_v), D(hat_v), hat_v, strict=True)
+        for i, ((a_r, c_r), (a_f, _), (a_h, _), x_hat) in enumerate(levels):
             wd, gp, l_cls = wasserstein_distance(a_r, a_f), gradient_penalty(a_h, x_hat), attribute_bce(c_r, b.y_src)
             for k, v in (("wdist", wd), ("gp", gp), ("cls", l_cls)):
                 out[f"D{i + 1}/{k}"] = float(v.detach())

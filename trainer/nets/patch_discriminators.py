@@ -78,7 +78,7 @@ class MultiLevelPatchDiscriminator(nn.Module):
                 continue
             rows = [int(v) for v in offsets[i, :, 0]]
             cols = [int(v) for v in offsets[i, :, 1]]
-            views.append(torch.stack([img[k, :, r:r + b, c:c + b] for k, (r, c) in enumerate(zip(rows, cols))]))
+            views.append(torch.stack([img[k, :, r:r + b, c:c + b] for k, (r, c) in enumerate(zip(rows, cols, strict=True))]))
         return views
 
     def forward(self, x: torch.Tensor | list[torch.Tensor],

@@ -9,8 +9,15 @@ import torch
 
 from faceeditor.core.attribute_parts import influence_map, load_attribute_parts
 from faceeditor.core.labels import ATTRIBUTES, NUM_CLASSES
-from trainer.losses.mask_guided import (AttributeRegions, blend, mask_guided_condition,
-                                        mask_guided_reconstruction, preserve_mask, signed_regions, square_max)
+from trainer.losses.mask_guided import (
+    AttributeRegions,
+    blend,
+    mask_guided_condition,
+    mask_guided_reconstruction,
+    preserve_mask,
+    signed_regions,
+    square_max,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 K = {a: i for i, a in enumerate(ATTRIBUTES)}

@@ -6,8 +6,14 @@ import pytest
 import torch
 from torch import nn
 
-from trainer.nets.stgan import (DecoderLayer, SelectiveTransferUnit, SPADENorm, STGANDiscriminator,
-                                STGANGenerator, condition_at)
+from trainer.nets.stgan import (
+    DecoderLayer,
+    SelectiveTransferUnit,
+    SPADENorm,
+    STGANDiscriminator,
+    STGANGenerator,
+    condition_at,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
