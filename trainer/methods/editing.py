@@ -14,6 +14,7 @@ varies:
 - g_input / rgb_in_channels: what G reads besides the image (concat: the one-hot mask of the frozen parser P);
 - extra_networks, critics, generators: networks of its own and which of them each phase updates;
 - d_loss / g_loss: the critic's and the generator's objective of one step (call super() and add terms);
+- fool_critic: G's adversarial and classification terms against a critic (MagGAN's multi-level critics);
 - editor: how the evaluation (trainer/metrics/editing_accuracy.py) runs the trained method;
 - export_name / export_module: what the pack carries.
 """
@@ -292,11 +293,16 @@ class EditingMethod(Method):
         edits + λ_rec reconstruction G(x, 0) = x (eq. 5). Sets b.x_fake. Logs into `out`."""
         G, D, w = self.nets["G"], self.nets["D"], self.w
         b.x_fake = self.generate(G, b.g_in, b.y_diff, b.s_in)
-        adv, cls = D(b.x_fake)
+        l_adv, l_cls = self.fool_critic(D, b.x_fake, b.y_trg)
         x_rec = self.reconstruct(G, b.g_in, b.s_in)
-        l_adv, l_cls, l_rec = generator_adversarial(adv), attribute_bce(cls, b.y_trg), l1_reconstruction(x_rec, b.x)
+        l_rec = l1_reconstruction(x_rec, b.x)
         out.update({"G/adv": float(l_adv.detach()), "G/cls": float(l_cls.detach()), "G/rec": float(l_rec.detach())})
         return l_adv + w["lambda_cls_g"] * l_cls + w["lambda_rec"] * l_rec
+
+    def fool_critic(self, D: nn.Module, x_fake: torch.Tensor, y_trg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """G's adversarial and classification terms against critic D (MagGAN: averaged over its levels)."""
+        adv, cls = D(x_fake)
+        return generator_adversarial(adv), attribute_bce(cls, y_trg)
 
     def editor(self) -> AttributeEditor:
         """This method as the evaluation's AttributeEditor."""

@@ -4,7 +4,11 @@
   attribute-part matrices AR+ / AR- (faceeditor/core/data/attribute_parts.json, a file a user can edit);
 - mask-guided conditioning (eq. 12): G reads the map att_diff_i x M_i^{sgn} instead of the tiled vector;
 - SPADE de-normalisation in the decoder (`spade`), the blending trick of eq. 13 as an option (`blend`);
-- L_G = L_adv + λ_1 L_rec + λ_2 L_cls + λ_3 L_mre with the paper's λ_1 = 100, λ_2 = 10 (eq. 11).
+- L_G = L_adv + λ_1 L_rec + λ_2 L_cls + λ_3 L_mre with the paper's λ_1 = 100, λ_2 = 10 (eq. 11);
+- `d_levels` > 1: the multi-level patch critics of §3.4 (trainer/nets/patch_discriminators.py), level 1 on
+  the whole image at resolution / 2^(d_levels-1), finer levels on patches of that size; the critic loss is
+  eq. 14 (the mean over levels of each level's WGAN-GP + classification loss) and G's adversarial and
+  classification terms are averaged over the levels likewise. 1 = STGAN's single critic.
 
 The Table 3 variants are configurations: `--lambda-mre 0` (w/o L_mre), `--no-spade` (w/o SP),
 `--no-mask-conditioning` (STGAN w/ L_mre). The frozen parser P is a parser run folder or, since only the
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,11 +32,19 @@ from faceeditor.core.attribute_parts import load_attribute_parts
 from faceeditor.core.labels import ATTRIBUTES, NUM_CLASSES, PARSE_CLASSES
 from trainer.config import ConfigError
 from trainer.distributed import unwrap
-from trainer.losses.mask_guided import (AttributeRegions, blend, mask_guided_condition,
-                                        mask_guided_reconstruction, preserve_mask)
+from trainer.losses.classification import attribute_bce
+from trainer.losses.mask_guided import (
+    AttributeRegions,
+    blend,
+    mask_guided_condition,
+    mask_guided_reconstruction,
+    preserve_mask,
+)
+from trainer.losses.wgan_gp import generator_adversarial, gradient_penalty, interpolates, wasserstein_distance
 from trainer.methods.base import ExportSpec, register_method
 from trainer.methods.editing import N_ATTRS, EditBatch, EditingMethod, flip_target
 from trainer.methods.stgan import STGANConfig
+from trainer.nets.patch_discriminators import MultiLevelPatchDiscriminator
 
 DEMO_PACK = "resources/models/synthfaces-demo"
 
@@ -47,12 +59,20 @@ class MagGANConfig(STGANConfig):
     blend: bool = False                  # eq. 13, the blending trick (the paper leaves it out of MagGAN)
     lambda_mre: float = 100.0            # λ_3 of eq. 11 (the paper varies it; 0 = "MagGAN w/o L_mre")
     attribute_parts: str = ""            # an edited copy of the AR tables; empty = the bundled file
+    d_levels: int = 1                    # §3.4: multi-level patch critics (1 = the single STGAN critic)
     needs_parser: ClassVar[bool] = True
 
     def check(self) -> None:
         super().check()
         if self.segments != "parse19":
             raise ConfigError("segments: MagGAN reads the 19 parse classes (parse19)")
+        if self.d_levels < 1:
+            raise ConfigError(f"d_levels: expected a positive integer, got {self.d_levels!r}")
+        base = self.data.resolution // 2 ** (self.d_levels - 1)
+        if self.data.resolution % 2 ** (self.d_levels - 1) or base % 2 ** self.d_layers:
+            raise ConfigError(f"d_levels: the critics' base size data.resolution / 2**(d_levels - 1) must be a "
+                              f"whole multiple of 2**d_layers = {2 ** self.d_layers} (resolution "
+                              f"{self.data.resolution}, d_levels {self.d_levels})")
         if self.lambda_mre < 0:
             raise ConfigError(f"lambda_mre: expected a value >= 0, got {self.lambda_mre}")
         try:
@@ -102,7 +122,7 @@ class MagGANMethod(EditingMethod):
         from trainer.pack_parser import PackParser, PackParserError, is_pack
 
         source = self._parser_source()
-        nets: dict[str, nn.Module] = {"G": self._generator(3, 3, "tanh"), "D": self._critic(3)}
+        nets: dict[str, nn.Module] = {"G": self._generator(3, 3, "tanh"), "D": self._multi_critic()}
         if is_pack(source):
             try:
                 self._pack_parser = PackParser(source)
@@ -116,6 +136,46 @@ class MagGANMethod(EditingMethod):
         else:
             nets["P"] = self._parser_net()
         return nets
+
+    def _multi_critic(self) -> nn.Module:
+        """STGAN's critic, or with d_levels > 1 the multi-level patch critics (each as STGAN's at the base)."""
+        c = self.cfg
+        if c.d_levels == 1:
+            return self._critic(3)
+        return MultiLevelPatchDiscriminator(c.data.resolution, c.data.resolution // 2 ** (c.d_levels - 1), N_ATTRS,
+                                            3, c.d_width, c.g_max_width, c.d_layers, c.fc_width)
+
+    # --- eq. 14: the critics' loss averaged over the levels ------------------------------------------
+    def d_loss(self, b: EditBatch, out: dict[str, float]) -> torch.Tensor:
+        if self.cfg.d_levels == 1:
+            return super().d_loss(b, out)
+        with torch.no_grad():
+            x_fake = self.generate(self.nets["G"], b.g_in, b.y_diff, b.s_in)
+        D = self.nets["D"]
+        multi = unwrap(D)
+        offsets = multi.random_offsets(b.x.shape[0])
+        real_v, fake_v = multi.level_views(b.x, offsets), multi.level_views(x_fake, offsets)
+        hat_v = [interpolates(r, f) for r, f in zip(real_v, fake_v, strict=True)]
+        w = self.w
+        total = 0.0
+        logs: dict[str, list[float]] = {"wdist": [], "gp": [], "cls": []}
+        levels = zip(D(real_v), D(fake_v), D(hat_v), hat_v, strict=True)
+        for i, ((a_r, c_r), (a_f, _), (a_h, _), x_hat) in enumerate(levels):
+            wd, gp, l_cls = wasserstein_distance(a_r, a_f), gradient_penalty(a_h, x_hat), attribute_bce(c_r, b.y_src)
+            for k, v in (("wdist", wd), ("gp", gp), ("cls", l_cls)):
+                out[f"D{i + 1}/{k}"] = float(v.detach())
+                logs[k].append(out[f"D{i + 1}/{k}"])
+            total = total + (-wd + w["lambda_gp"] * gp + w["lambda_cls"] * l_cls)
+        out.update({f"D/{k}": sum(v) / len(v) for k, v in logs.items()})
+        return total / len(real_v)
+
+    def fool_critic(self, D: nn.Module, x_fake: torch.Tensor, y_trg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.cfg.d_levels == 1:
+            return super().fool_critic(D, x_fake, y_trg)
+        outs = D(x_fake)              # fresh crops: G is judged on patches it cannot aim at
+        l_adv = sum(generator_adversarial(a) for a, _ in outs) / len(outs)
+        l_cls = sum(attribute_bce(c, y_trg) for _, c in outs) / len(outs)
+        return l_adv, l_cls
 
     @torch.no_grad()
     def source_mask(self, x: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,10 @@ Discriminator: n_layers (Conv4x4 s2, LeakyReLU) then two fully connected heads, 
 FC(1) for realism and FC(fc_width), ReLU, FC(n_attrs) for the attributes (logits; use a with-logits
 loss). Table 3 lists no normalisation in D, which also suits WGAN-GP (no batch statistics in the critic).
 
+`refined_residual` (SG-GAN's refined residual learning): the last decoder layer keeps `base_width`
+features at full size and the input is concatenated to them before a final 3x3 convolution, so G can copy
+what it does not change; off, the layers and parameter names are the original ones (old checkpoints load).
+
 The same classes serve the RGB branch (3 channels, tanh) and SeCGAN's semantic branch (12 or 19 mask
 channels in, softmax out).
 """
@@ -39,6 +43,7 @@ class AttGANGenerator(nn.Module):
         shortcut_layers: int = 1,
         inject_layers: int = 1,
         out_activation: str = "tanh",
+        refined_residual: bool = False,
     ):
         super().__init__()
         if out_activation not in OUT_ACTIVATIONS:
@@ -53,6 +58,7 @@ class AttGANGenerator(nn.Module):
         self.shortcut_layers = shortcut_layers
         self.inject_layers = inject_layers
         self.out_activation = out_activation
+        self.refined_residual = refined_residual
 
         widths = [min(base_width * 2 ** i, max_width) for i in range(n_layers)]
         self.encoder = nn.ModuleList()
@@ -72,7 +78,13 @@ class AttGANGenerator(nn.Module):
                 c_in += widths[n_layers - 2 - i]
             if i < inject_layers:
                 c_in += n_attrs
-        self.decoder.append(nn.ConvTranspose2d(c_in, out_channels, 4, 2, 1))
+        if refined_residual:
+            self.decoder.append(nn.Sequential(nn.ConvTranspose2d(c_in, base_width, 4, 2, 1, bias=False),
+                                              nn.BatchNorm2d(base_width), nn.ReLU(inplace=True)))
+            self.out = nn.Conv2d(base_width + in_channels, out_channels, 3, 1, 1)
+        else:
+            self.decoder.append(nn.ConvTranspose2d(c_in, out_channels, 4, 2, 1))
+            self.out = None
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """x: (N, in_channels, H, W) with H, W divisible by 2**n_layers; c: (N, n_attrs)."""
@@ -90,6 +102,8 @@ class AttGANGenerator(nn.Module):
                     h = torch.cat([h, feats[self.n_layers - 2 - i]], dim=1)
                 if i < self.inject_layers and self.n_attrs:
                     h = torch.cat([h, tile_condition(c, h)], dim=1)
+        if self.out is not None:
+            h = self.out(torch.cat([h, x], dim=1))
         return apply_out_activation(h, self.out_activation)
 
 
@@ -130,7 +144,7 @@ class AttGANDiscriminator(nn.Module):
 
 def _generator(cfg: Any, n_attrs: int, in_channels: int, out_channels: int, activation: str) -> AttGANGenerator:
     return AttGANGenerator(n_attrs, in_channels, out_channels, cfg.g_width, cfg.g_max_width, cfg.g_layers, 1, 1,
-                           activation)
+                           activation, getattr(cfg, "refined_residual", False))
 
 
 def _critic(cfg: Any, n_attrs: int, in_channels: int) -> AttGANDiscriminator:

@@ -5,7 +5,10 @@ mask channels in, softmax out) and tiny test configs, through `in_channels`, `ou
 `out_activation`, `base_width`, `n_res` and `n_layers`.
 
 The condition vector (for the editors: the STGAN difference vector y_diff) is tiled over the image and
-concatenated to the input channels of the first layer. Instance norms are affine and keep no running
+concatenated to the input channels of the first layer. With `refined_residual` (SG-GAN's refined residual
+learning) the input image is concatenated to the last features before the final convolution, so G can copy
+what it does not change; off, the layers and their parameter names are the original ones (old
+checkpoints and packs load). Instance norms are affine and keep no running
 statistics, so training, eval and the exported ONNX graph all normalise with the image's own statistics.
 """
 from __future__ import annotations
@@ -74,6 +77,7 @@ class StarGANGenerator(nn.Module):
         n_down: int = 2,
         n_res: int = 6,
         out_activation: str = "tanh",
+        refined_residual: bool = False,
     ):
         super().__init__()
         if out_activation not in OUT_ACTIVATIONS:
@@ -85,6 +89,7 @@ class StarGANGenerator(nn.Module):
         self.out_channels = out_channels
         self.n_down = n_down
         self.out_activation = out_activation
+        self.refined_residual = refined_residual
 
         layers: list[nn.Module] = [
             nn.Conv2d(in_channels + n_attrs, base_width, 7, 1, 3, bias=False),
@@ -101,14 +106,20 @@ class StarGANGenerator(nn.Module):
             layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False), instance_norm(width // 2),
                        nn.ReLU(inplace=True)]
             width //= 2
-        layers.append(nn.Conv2d(width, out_channels, 7, 1, 3, bias=False))
+        if refined_residual:
+            self.out = nn.Conv2d(width + in_channels, out_channels, 7, 1, 3, bias=False)
+        else:
+            layers.append(nn.Conv2d(width, out_channels, 7, 1, 3, bias=False))
+            self.out = None
         self.main = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """x: (N, in_channels, H, W); c: (N, n_attrs) condition, tiled over H x W."""
-        if self.n_attrs:
-            x = torch.cat([x, tile_condition(c, x)], dim=1)
-        return apply_out_activation(self.main(x), self.out_activation)
+        h = torch.cat([x, tile_condition(c, x)], dim=1) if self.n_attrs else x
+        h = self.main(h)
+        if self.out is not None:
+            h = self.out(torch.cat([h, x], dim=1))
+        return apply_out_activation(h, self.out_activation)
 
 
 class StarGANDiscriminator(nn.Module):
@@ -149,7 +160,8 @@ class StarGANDiscriminator(nn.Module):
 
 
 def _generator(cfg: Any, n_attrs: int, in_channels: int, out_channels: int, activation: str) -> StarGANGenerator:
-    return StarGANGenerator(n_attrs, in_channels, out_channels, cfg.g_width, 2, cfg.n_res, activation)
+    return StarGANGenerator(n_attrs, in_channels, out_channels, cfg.g_width, 2, cfg.n_res, activation,
+                            getattr(cfg, "refined_residual", False))
 
 
 def _critic(cfg: Any, n_attrs: int, in_channels: int) -> StarGANDiscriminator:
