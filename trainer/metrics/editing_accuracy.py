@@ -14,7 +14,10 @@ and measure
 - on SynthFaces, per attribute and overall (the mean over the 13 attributes that have a value), the
   measures judged against that re-render (DESIGN.md §6): `gain_pixel` and `gain_semantic`
   (ground_truth_gain.py; the semantic one needs a `parser`), `preservation_db` (preservation.py) and
-  `detail` (detail.py).
+  `detail` (detail.py);
+- with a `parser`, on any dataset: MagGAN's mask-aware reconstruction error `mre` (eq. 2), the change
+  an edit makes outside the regions of the AR tables (faceeditor/core/data/attribute_parts.json) of the
+  input's parse, per attribute and overall.
 
 The editor is anything with ``edit(x, y_diff)`` (AttributeEditor) and optionally ``predicted_mask(x,
 y_diff)``: a method in training (trainer/methods/editing.py MethodEditor) and an exported pack
@@ -163,6 +166,11 @@ class EditingEvaluation:
                  parser: Callable[[torch.Tensor], torch.Tensor] | None = None):
         self.editor = editor
         self.parser = parser
+        self._regions = None
+        if parser is not None:
+            from trainer.losses.mask_guided import AttributeRegions
+
+            self._regions = AttributeRegions()
         self.judge = judge
         self.loader = loader
         self.limit = int(limit)
@@ -198,6 +206,7 @@ class EditingEvaluation:
         gt_l1, gt_ref_l1, gt_psnr = [], [], []
         gt_correct = np.zeros(k_attrs)
         mask_acc, mask_ref_acc = [], []
+        mre: list[list[np.ndarray]] = [[] for _ in range(k_attrs)]
         judged = _GroundTruthJudged(k_attrs)
         for batch in self.loader:
             if self.limit and seen >= self.limit:
@@ -217,8 +226,10 @@ class EditingEvaluation:
             real_feats.append(self._judge(x)[1])
             true_src = (self.gt.lut[batch["mask"].numpy()] if self.gt is not None and "mask" in batch
                         else None)
+            probs_src = self.parser(x.float()).float().cpu() if self.parser is not None else None
+            maps_src = self._regions(probs_src) if probs_src is not None else None
             if self.gt is not None:
-                cls_src = self._classes(x)
+                cls_src = probs_src.argmax(dim=1).numpy() if probs_src is not None else None
                 parse_src = batch["mask"].numpy() if "mask" in batch else cls_src   # the face, for detail
                 faces = [None if parse_src is None else face_region(parse_src[i]) for i in range(n)]
                 hf_src = [high_frequency_energy(xn[i], faces[i]) for i in range(n)]
@@ -230,6 +241,11 @@ class EditingEvaluation:
                 correct[k] += ((logits[:, k] > 0).float() == y_trg[:, k]).sum().item()
                 fake_feats[k].append(feats)
                 fake_probs.append(torch.sigmoid(logits))
+                if maps_src is not None:        # MagGAN's MRE (eq. 2): change outside the attribute's regions
+                    from trainer.losses.mask_guided import preserve_mask
+
+                    keep = preserve_mask(y_diff, maps_src)
+                    mre[k].append(((keep * (out - x).abs()).sum(dim=(1, 2, 3)) / (x.shape[2] * x.shape[3])).numpy())
                 if self.gt is None:
                     continue
                 seg_pred = (self.editor.predicted_mask(x, y_diff).argmax(dim=1).cpu().numpy() if predicts_mask
@@ -283,6 +299,10 @@ class EditingEvaluation:
                         "gt_psnr": float(np.mean(gt_psnr))})
         if gt_l1:
             out.update(judged.figures())
+        if mre[0]:
+            per = [float(np.concatenate(v).mean()) for v in mre]
+            out["mre"] = float(np.mean(per))
+            out.update({f"mre/{name}": v for name, v in zip(ATTRIBUTES, per, strict=True)})
         if mask_acc:
             out["gseg_mask_acc"] = float(np.mean(mask_acc))
             if mask_ref_acc:
