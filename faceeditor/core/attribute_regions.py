@@ -1,26 +1,41 @@
-"""Which face-parsing classes an attribute edit may change, and how close an edit stays to its input
-outside them.
+"""Where an attribute edit may change the picture, and how close an edit stays to its input outside it.
 
 An attribute edit should leave the face alone outside the parts the attribute concerns: "Bangs" may
-repaint hair (and the forehead the new fringe covers, which is hair in the edited mask), but not the eyes
-or the background. :data:`ATTRIBUTE_REGIONS` names those parts per attribute. The SynthFaces renderer
-(trainer/data/synthfaces/regions.py re-exports this table) changes nothing outside them, so on SynthFaces
-a perfect editor changes nothing outside them either. On photos it is the natural
-reading of the CelebA attribute names.
+repaint hair (and the forehead the new fringe covers), but not the eyes or the background.
 
-The region of an edit is the union of its attributes' classes in the parse of the input OR of the edited
-image (occlusion: removing hair reveals skin that was hair before), grown by a few pixels for
+Two tables, one owner each:
+
+* MagGAN's AR+/AR- tables (:mod:`faceeditor.core.attribute_parts`, the data file
+  ``core/data/attribute_parts.json``) are THE regions of an edit, for the 13 editor attributes: per sign,
+  parse classes optionally restricted to the pixels near other classes ("Mustache" is the skin of the
+  upper lip). The trainer (MagGAN), the engine's ``keep_outside``, the CLI's report and the app's region
+  overlay all read them through :func:`attribute_region` / :func:`edit_region`.
+* :data:`ATTRIBUTE_REGIONS` is the class-level SUPERSET: per attribute, every class a region of either sign
+  can touch, with no spatial restriction. The SynthFaces renderer (trainer/data/synthfaces/regions.py
+  re-exports it, and its test holds it) changes nothing outside these classes. It also gives the region of
+  the attributes the AR tables do not cover (the evaluator's Smiling, Wearing_*).
+  ``benchmarks/attribute_regions_recall.py`` measures the AR regions against the renderer's true changes.
+
+The region of an edit is the union over its attributes of their AR regions in the parse of the input OR of
+the edited image (occlusion: removing hair reveals skin that was hair before), grown by a few pixels for
 anti-aliased fringes. Pure numpy + OpenCV: no Qt, no torch.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 import cv2
 import numpy as np
 
-from faceeditor.core.labels import CLASS_INDEX, NUM_CLASSES
+from faceeditor.core.attribute_parts import (
+    AttributeParts,
+    grey_dilate,
+    influence_map,
+    load_attribute_parts,
+)
+from faceeditor.core.labels import ATTRIBUTES, CLASS_INDEX, NUM_CLASSES
 
 ATTRIBUTE_REGIONS: dict[str, tuple[str, ...]] = {
     "Bald": ("hair",),
@@ -51,7 +66,8 @@ DEFAULT_DILATION = 1.0 / 64.0
 
 
 def region_classes(attributes: Iterable[str]) -> list[int]:
-    """Sorted parse-class indices that editing ``attributes`` may change. KeyError names an unknown one."""
+    """Sorted parse-class indices that editing ``attributes`` may change anywhere (the class-level
+    superset, :data:`ATTRIBUTE_REGIONS`). KeyError names an unknown one."""
     found: set[int] = set()
     for name in attributes:
         if name not in ATTRIBUTE_REGIONS:
@@ -61,22 +77,87 @@ def region_classes(attributes: Iterable[str]) -> list[int]:
     return sorted(found)
 
 
-def edit_region(mask_before: np.ndarray, mask_after: np.ndarray | None, attributes: Iterable[str], *,
-                dilation: float = DEFAULT_DILATION) -> np.ndarray:
-    """Boolean (H, W): pixels the edit of ``attributes`` may change — their classes in either parse mask,
-    grown by ``dilation`` x the mask side (at least one pixel when ``dilation`` > 0)."""
-    before = np.asarray(mask_before)
-    if before.ndim != 2 or before.dtype.kind not in "iu":
-        raise ValueError(f"masks must be 2-D class-index arrays, got {before.shape} {before.dtype}")
-    if before.size and int(before.max()) >= NUM_CLASSES:
-        raise ValueError(f"mask holds class index {int(before.max())}, outside 0..{NUM_CLASSES - 1}")
-    ids = region_classes(attributes)
-    region = np.isin(before, ids)
+@lru_cache(maxsize=1)
+def default_tables() -> AttributeParts:
+    """The bundled AR+/AR- tables, read once."""
+    return load_attribute_parts()
+
+
+def _check_mask(mask: np.ndarray) -> np.ndarray:
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or mask.dtype.kind not in "iu":
+        raise ValueError(f"masks must be 2-D class-index arrays, got {mask.shape} {mask.dtype}")
+    if mask.size and int(mask.max()) >= NUM_CLASSES:
+        raise ValueError(f"mask holds class index {int(mask.max())}, outside 0..{NUM_CLASSES - 1}")
+    return mask
+
+
+def attribute_region(parse: np.ndarray, attribute: str, strengthen: bool = True, *,
+                     tables: AttributeParts | None = None) -> np.ndarray:
+    """Boolean (H, W): where an edit of ``attribute`` (raised when ``strengthen``, else lowered) may act —
+    MagGAN's influence map > 0.5 of ``parse``, a class-index mask (H, W) or probabilities (19, H, W).
+
+    On a mask this equals ``influence_map(one_hot(mask), ...) > 0.5`` (computed by lookup, without the
+    19 planes). An attribute the AR tables lack takes its :data:`ATTRIBUTE_REGIONS` classes; KeyError names
+    an unknown one. Not dilated (see :func:`edit_region`)."""
+    t = tables or default_tables()
+    parse = np.asarray(parse)
+    if attribute not in ATTRIBUTES:
+        ids = region_classes([attribute])
+        if parse.ndim == 3:
+            return parse[ids].sum(axis=0) > 0.5
+        return np.isin(_check_mask(parse), ids)
+    if parse.ndim == 3:
+        return influence_map(parse, attribute, strengthen, t) > 0.5
+    mask = _check_mask(parse)
+    k, s = ATTRIBUTES.index(attribute), 0 if strengthen else 1
+    region = t.parts[s, k][mask] > 0.5
+    win = t.window(s, k, max(mask.shape))
+    if win and region.any():
+        region &= grey_dilate(t.near[s, k][mask], win) > 0.5
+    return region
+
+
+def slider_region(parse: np.ndarray, attribute: str, value: float, *,
+                  tables: AttributeParts | None = None) -> np.ndarray:
+    """Boolean (H, W): where a slider of ``attribute`` at ``value`` acts (the '+' row for 0 and above, the
+    '-' row below) on a mask or parse probabilities — the app's region overlay. A few ms at 512 px."""
+    return attribute_region(parse, attribute, float(value) >= 0.0, tables=tables)
+
+
+def _signs(attributes: Iterable[str] | Mapping[str, float]) -> list[tuple[str, tuple[bool, ...]]]:
+    """(name, signs) per attribute: the sign of its value (+ for 0) in a mapping; both signs for a bare name
+    (the direction is unknown). Zero values in a mapping are skipped."""
+    if isinstance(attributes, Mapping):
+        return [(n, (float(v) > 0,)) for n, v in attributes.items() if float(v) != 0.0]
+    return [(n, (True, False)) for n in attributes]
+
+
+def edit_region(mask_before: np.ndarray, mask_after: np.ndarray | None,
+                attributes: Iterable[str] | Mapping[str, float], *, dilation: float = DEFAULT_DILATION,
+                tables: AttributeParts | None = None) -> np.ndarray:
+    """Boolean (H, W): pixels the edit may change — the union over ``attributes`` of their regions
+    (:func:`attribute_region`) in either parse mask, grown by ``dilation`` x the mask side (at least one
+    pixel when ``dilation`` > 0).
+
+    ``attributes``: {name: value} (the sign of each non-zero value picks the AR+ or AR- row), or names
+    (both rows: the direction is unknown)."""
+    before = _check_mask(mask_before)
+    asked = _signs(attributes)
+    for name, _ in asked:
+        if name not in ATTRIBUTES:
+            region_classes([name])          # KeyError for an unknown name
+    masks = [before]
     if mask_after is not None:
-        after = np.asarray(mask_after)
+        after = _check_mask(mask_after)
         if after.shape != before.shape:
             raise ValueError(f"the two masks differ in size: {before.shape} vs {after.shape}")
-        region |= np.isin(after, ids)
+        masks.append(after)
+    region = np.zeros(before.shape, bool)
+    for name, signs in asked:
+        for strengthen in signs:
+            for mask in masks:
+                region |= attribute_region(mask, name, strengthen, tables=tables)
     if dilation > 0 and region.any():
         r = max(1, math.ceil(dilation * max(before.shape)))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))

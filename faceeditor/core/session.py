@@ -27,6 +27,7 @@ from faceeditor.core.history import UndoHistory
 ATTRIBUTES = "attributes"          # {attribute: intensity}; 0 = unchanged (absent)
 KEEP_OUTSIDE = "keep_outside"      # keep every pixel outside the moved attributes' regions
 KEEP_DETAIL = "keep_detail"        # add the editor's change to the photo instead of taking its output
+PAINTED_MASK = "painted_mask"      # an editor that reads parse probabilities (MagGAN) takes the painted mask
 SEED = "seed"                      # synthesis latent seed
 SYNTH_ATTRS = "synth_attrs"        # {attribute: 0.0 | 1.0} synthesis toggles
 EXPRESSION = "expression"          # RaFD expression name, or None
@@ -44,11 +45,12 @@ SEED_LIMIT = 2**31
 
 
 def _defaults() -> dict[str, Any]:
-    return {ATTRIBUTES: {}, KEEP_OUTSIDE: True, KEEP_DETAIL: False, SEED: 0, SYNTH_ATTRS: {},
+    return {ATTRIBUTES: {}, KEEP_OUTSIDE: True, KEEP_DETAIL: False, PAINTED_MASK: False, SEED: 0, SYNTH_ATTRS: {},
             EXPRESSION: None, EXPRESSION_INTENSITY: 1.0, SHOWN: "attributes", KEYFRAMES: [], WHOLE_AS_FACE: False}
 
 
 STEP_NAMES = {KEEP_OUTSIDE: "Keep the rest of the face", KEEP_DETAIL: "Keep the photo's detail",
+              PAINTED_MASK: "Use my painted mask",
               SEED: "Seed", SYNTH_ATTRS: "Synthesis attributes", EXPRESSION: "Expression",
               EXPRESSION_INTENSITY: "Expression intensity", SHOWN: "Shown result", KEYFRAMES: "Keyframes",
               WHOLE_AS_FACE: "Edit the whole picture as a face"}
@@ -154,6 +156,8 @@ class Session:
                 self.values[EXPRESSION] = expr["name"]
             if _finite(expr.get("intensity")):
                 self.values[EXPRESSION_INTENSITY] = float(expr["intensity"])
+        if isinstance(edits.get("painted_mask"), bool):
+            self.values[PAINTED_MASK] = edits["painted_mask"]
         if isinstance(edits.get("whole_as_face"), bool):
             self.values[WHOLE_AS_FACE] = edits["whole_as_face"]
         if edits.get("result") in RESULT_KINDS:
@@ -165,7 +169,8 @@ class Session:
         v = self.values
         out: dict[str, Any] = {"attributes": {k: x for k, x in v[ATTRIBUTES].items() if x != 0.0},
                                "keep": {"outside": v[KEEP_OUTSIDE], "detail": v[KEEP_DETAIL]},
-                               "result": v[SHOWN], "whole_as_face": v[WHOLE_AS_FACE]}
+                               "result": v[SHOWN], "whole_as_face": v[WHOLE_AS_FACE],
+                               "painted_mask": v[PAINTED_MASK]}
         if v[SYNTH_ATTRS] or v[SEED] or not self.synth_from_reading:
             out["synthesis"] = {"seed": v[SEED], "attrs": dict(v[SYNTH_ATTRS])}
         if v[EXPRESSION] is not None:

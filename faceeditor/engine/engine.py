@@ -277,6 +277,9 @@ class BaseEngine:
                 raise RequestError(f"masks: {model.key} reads a semantic mask; pass one mask per image "
                                    f"(e.g. from a parse request)")
             feeds["mask"] = self._onehot(model, masks_given)
+        parsed = None
+        if model.input("masks") is not None:
+            feeds["masks"], parsed = self._parse_probs(req, model, images, masks_given, token)
         names = ["edited"] + (["mask_probs"] if model.has_output("mask_probs") else [])
         n = len(images)
         if req.keep_detail:             # the same batch again with y_diff = 0: the editor's reconstruction
@@ -295,14 +298,40 @@ class BaseEngine:
             mask_classes=tuple(model.entry.classes) if masks is not None else (),
         )
         if req.keep_outside:
+            if masks_given is None and parsed is not None:
+                masks_given = parsed.masks      # the parse made for the `masks` input: not parsed twice
             self._keep_outside(req.parser, images, masks_given, feeds["y_diff"][:n], model.entry.attributes,
                                result, token)
         return result
 
+    def _parse_probs(self, req: EditAttributesRequest, model: LoadedModel, images: list[np.ndarray],
+                     masks: list[np.ndarray] | None, token: _RunToken) -> tuple[np.ndarray, ParseResult | None]:
+        """The `masks` input of a model that reads parse probabilities (N, 19, res, res): the painted masks
+        one-hot (use_painted_mask), else the parser's probabilities (and that parse, for reuse)."""
+        from faceeditor.core.attribute_parts import one_hot
+
+        spec = model.input("masks")
+        if spec is not None and spec.shape[1] != len(PARSE_CLASSES):
+            raise RequestError(f"masks: {model.key} reads {spec.shape[1]} mask channels, not the "
+                               f"{len(PARSE_CLASSES)} parse classes")
+        res = model.resolution
+        if req.use_painted_mask:
+            if masks is None:
+                raise RequestError("use_painted_mask: pass the painted mask of each image in `masks`")
+            return np.stack([one_hot(P.resize_mask(m, res, res)) for m in masks]), None
+        if req.parser is None and not self.has_task("parse"):
+            raise RequestError(f"masks: {model.key} needs a face parser's probabilities; load a pack with a "
+                               f"parse model, or edit with the painted mask (use_painted_mask)")
+        parser = self.find_model("parse", req.parser)
+        parsed = self._parse(ParseRequest(images=images, want_probs=True), parser, token)
+        return np.stack([_resize_probs(p, res) for p in parsed.probs]), parsed
+
     def _keep_outside(self, parser_name: str | None, images: list[np.ndarray], masks: list[np.ndarray] | None,
                       y_diff: np.ndarray, attributes: Iterable[str], result: EditResult, token: _RunToken) -> None:
-        """Blend each edited image back into its input outside the regions of its non-zero attributes."""
+        """Blend each edited image back into its input outside the regions of its non-zero attributes
+        (each attribute's AR+ or AR- region by the sign of its y_diff; faceeditor.core.attribute_regions)."""
         from faceeditor.core.attribute_regions import ATTRIBUTE_REGIONS, edit_region, keep_outside
+        from faceeditor.core.labels import ATTRIBUTES
 
         if parser_name is None and not self.has_task("parse"):
             raise RequestError("keep_outside: no face parser is loaded to find the edited regions (load a "
@@ -318,8 +347,8 @@ class BaseEngine:
         after = self._parse(ParseRequest(images=result.images), parser, token).masks
         raw, kept, regions = result.images, [], []
         for i, (original, edited) in enumerate(zip(images, raw, strict=True)):
-            asked = [n for n, v in zip(names, y_diff[i], strict=True) if v != 0.0]
-            if all(n in ATTRIBUTE_REGIONS for n in asked):
+            asked = {n: float(v) for n, v in zip(names, y_diff[i], strict=True) if v != 0.0}
+            if all(n in ATTRIBUTE_REGIONS or n in ATTRIBUTES for n in asked):
                 region = edit_region(before[i], after[i], asked)
             else:                               # an attribute of unknown extent: keep the whole edit
                 region = np.ones(original.shape[:2], bool)
@@ -467,6 +496,18 @@ class Engine(BaseEngine):
             if token.cancelled:
                 raise Cancelled() from None
             raise EngineError(f"{model.key}: inference failed ({_first_line(exc)})") from exc
+
+
+def _resize_probs(probs: np.ndarray, size: int) -> np.ndarray:
+    """(C, h, w) probabilities at (C, size, size): area-averaged when shrinking, bilinear when enlarging
+    (both keep the per-pixel sums)."""
+    import cv2
+
+    if probs.shape[1:] == (size, size):
+        return probs.astype(np.float32, copy=False)
+    interp = cv2.INTER_AREA if probs.shape[1] > size else cv2.INTER_LINEAR
+    planes = [cv2.resize(np.ascontiguousarray(p, np.float32), (size, size), interpolation=interp) for p in probs]
+    return np.stack(planes)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -20,12 +20,14 @@ FAKE_PACK = "fake"
 NZ = 16
 
 
-def fake_manifest(resolution: int = 64, mask_input: bool = False, data_domain: str = "none") -> Manifest:
+def fake_manifest(resolution: int = 64, mask_input: bool = False, data_domain: str = "none",
+                  masks_input: bool = False) -> Manifest:
     """A manifest with one model per task whose tensors follow the conventions of requests.py: every
-    output, and the optional inputs only if `mask_input` (then edit_attributes needs masks); every model
-    says it was trained on `data_domain` (e.g. "synthfaces", to be warned about on a photo)."""
+    output, the optional `mask` inputs only if `mask_input` (then edit_attributes needs masks) and the
+    editor's `masks` (parse probabilities, as MagGAN) only if `masks_input`; every model says it was
+    trained on `data_domain` (e.g. "synthfaces", to be warned about on a photo)."""
     sizes = {"image": 3, "edited": 3, "y_diff": len(ATTRIBUTES), "attrs": len(ATTRIBUTES), "expression": len(EXPRESSIONS),
-             "z": NZ, "mask": len(PARSE_CLASSES), "probs": len(PARSE_CLASSES),
+             "z": NZ, "mask": len(PARSE_CLASSES), "masks": len(PARSE_CLASSES), "probs": len(PARSE_CLASSES),
              "mask_probs": len(PARSE_CLASSES), "features": 32}
     models = []
     for task in TASK_INPUTS:
@@ -41,7 +43,9 @@ def fake_manifest(resolution: int = 64, mask_input: bool = False, data_domain: s
 
         models.append(ModelEntry(
             name=task, task=task, file=f"{task}.onnx", sha256="0" * 64,
-            inputs=[spec(r) for r in TASK_INPUTS[task] if r.required or mask_input], outputs=[spec(r) for r in TASK_OUTPUTS[task]],
+            inputs=[spec(r) for r in TASK_INPUTS[task]
+                    if r.required or (masks_input if r.name == "masks" else mask_input)],
+            outputs=[spec(r) for r in TASK_OUTPUTS[task]],
             method="fake", backbone="numpy", resolution=resolution, classes=list(PARSE_CLASSES),
             attributes=list(ATTRIBUTES), expressions=list(EXPRESSIONS), data_domain=data_domain,
         ))
@@ -57,13 +61,13 @@ class FakeEngine(BaseEngine):
     """
 
     def __init__(self, resolution: int = 64, delay_s: float = 0.0, max_batch: int = 16, mask_input: bool = False,
-                 data_domain: str = "none"):
+                 data_domain: str = "none", masks_input: bool = False):
         super().__init__(max_batch=max_batch)
         self.delay_s = delay_s
         self.fail_with: BaseException | None = None
         self.calls: list[Request] = []
         self.started = threading.Event()   # set when a forward pass starts (for cancellation tests)
-        self._add_pack(fake_manifest(resolution, mask_input, data_domain), None)
+        self._add_pack(fake_manifest(resolution, mask_input, data_domain, masks_input), None)
         self.last_provider = "FakeExecutionProvider"
         rng = np.random.default_rng(1234)
         self._colours = {
@@ -112,7 +116,10 @@ class FakeEngine(BaseEngine):
         elif task in ("edit_attributes", "edit_expression"):
             cond = "y_diff" if task == "edit_attributes" else "expression"
             shift = feeds[cond] @ self._colours[cond]                           # (N, 3)
-            made["edited"] = np.clip(image + shift[:, :, None, None], -1, 1).astype(np.float32)
+            change = shift[:, :, None, None]
+            if "masks" in feeds:                # parse probabilities: the background changes half as much
+                change = change * (1.0 - 0.5 * feeds["masks"][:, :1])
+            made["edited"] = np.clip(image + change, -1, 1).astype(np.float32)
             if "mask" in feeds:
                 made["mask_probs"] = feeds["mask"].copy()
             else:

@@ -18,7 +18,10 @@ dim in the manifest, e.g. "batch"); images are float32 NCHW RGB in [-1, 1] (`nor
   edit_attributes      inputs:  image (N,3,H,W); y_diff float32 (N,A) = y_target - y_source in the order of
                                 manifest `attributes` (STGAN difference vector; continuous intensities,
                                 0 = keep); optional mask float32 (N,C,H,W) one-hot in manifest `classes`
-                                for generators that read a semantic mask
+                                for generators that read a semantic mask; optional masks float32
+                                (N,19,H,W) parse probabilities of the image (MagGAN, which computes its
+                                attribute regions inside): the engine feeds the pack's parser's
+                                probabilities, or the caller's painted masks one-hot (use_painted_mask)
                        outputs: edited (N,3,H,W) in [-1,1]; optional mask_probs float32 (N,C,H,W) (the
                                 semantic branch's predicted target mask, e.g. SeCGAN's G_seg)
   edit_expression      inputs:  image (N,3,H,W); expression float32 (N,8) one-hot times intensity in the
@@ -64,7 +67,8 @@ class TensorRule:
 
 TASK_INPUTS: dict[str, tuple[TensorRule, ...]] = {
     "parse": (TensorRule("image", 4),),
-    "edit_attributes": (TensorRule("image", 4), TensorRule("y_diff", 2), TensorRule("mask", 4, required=False)),
+    "edit_attributes": (TensorRule("image", 4), TensorRule("y_diff", 2), TensorRule("mask", 4, required=False),
+                        TensorRule("masks", 4, required=False)),
     "edit_expression": (TensorRule("image", 4), TensorRule("expression", 2)),
     "synthesize": (TensorRule("mask", 4), TensorRule("z", 2), TensorRule("attrs", 2)),
     "classify_attributes": (TensorRule("image", 4),),
@@ -119,6 +123,10 @@ class EditAttributesRequest(Request):
     images: Images
     y_diff: Condition
     masks: Images | None = None   # uint8 (H, W) parse-class masks, for models with a `mask` input
+    # For models with a `masks` input (parse probabilities, MagGAN): feed `masks` (the user's painted
+    # masks) as one-hot probabilities instead of the parser's. Without it the engine parses each image with
+    # `parser` (once: keep_outside reuses that parse).
+    use_painted_mask: bool = False
     # Keep every pixel outside the edited attributes' regions (faceeditor.core.attribute_regions) as it
     # was: the regions come from a face parser's masks of the input (or `masks`, when given) and of the
     # output. Needs a loaded parse model (`parser`: its key; default: the first one loaded).

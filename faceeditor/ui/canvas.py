@@ -33,6 +33,7 @@ from faceeditor.ui.canvas_items import (
     CropOutlineItem,
     ImageItem,
     MaskOverlayItem,
+    RegionOverlayItem,
     SplitDivider,
     crop_to_scene_transform,
 )
@@ -93,6 +94,7 @@ class CanvasView(QGraphicsView):
         self.cursor_item.setVisible(False)
         self.scene().addItem(self.cursor_item)
         self.divider: SplitDivider | None = None
+        self.region_item: RegionOverlayItem | None = None
         self.split_enabled = False
         self.result_visible = True
         self.comparing = False
@@ -112,6 +114,7 @@ class CanvasView(QGraphicsView):
     # --- document ---------------------------------------------------------------------------------
     def set_document(self, photo_pyramid: Pyramid, layer: MaskLayer, crop_to_photo: np.ndarray) -> None:
         scene = self.scene()
+        self.set_region(None)
         if self.overlay is not None:
             self.overlay.layer.remove_callback(self.overlay.refresh)     # the old layer may come back (undo)
             scene.removeItem(self.overlay)
@@ -152,6 +155,19 @@ class CanvasView(QGraphicsView):
         return self.result_item.pyramid is not None
 
     # --- layers ---------------------------------------------------------------------------------
+    def set_region(self, region: np.ndarray | None) -> None:
+        """Show a boolean region of the crop (bool (h, w) in mask pixels) as a translucent overlay above the
+        mask; None hides it."""
+        if self.region_item is not None:
+            self.scene().removeItem(self.region_item)
+            self.region_item = None
+        if region is None or self.layer is None:
+            return
+        self.region_item = RegionOverlayItem(region)
+        self.region_item.setTransform(self._crop_transform)
+        self.region_item.setZValue(2.5)
+        self.scene().addItem(self.region_item)
+
     def set_overlay_visible(self, visible: bool) -> None:
         self.overlay_visible = visible
         if self.overlay is not None:

@@ -123,6 +123,34 @@ class MaskOverlayItem(QGraphicsItem):
         painter.drawImage(QRectF(r), self._image, QRectF(r))
 
 
+REGION_RGBA = (255, 200, 0, 110)         # the attribute-region overlay's colour (straight alpha)
+
+
+class RegionOverlayItem(QGraphicsItem):
+    """A translucent colour over a boolean region (crop pixels): where the pointed slider's edit acts."""
+
+    def __init__(self, region: np.ndarray, parent: QGraphicsItem | None = None):
+        super().__init__(parent)
+        self.region = np.asarray(region, bool)
+        h, w = self.region.shape
+        r, g, b, a = REGION_RGBA
+        premultiplied = np.array([r * a // 255, g * a // 255, b * a // 255, a], np.uint8)
+        self._rgba = np.zeros((h, w, 4), np.uint8)
+        self._rgba[self.region] = premultiplied
+        self._image = QImage(self._rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888_Premultiplied)
+
+    def pixel_rgba(self, x: int, y: int) -> tuple[int, int, int, int]:
+        return tuple(int(v) for v in self._rgba[y, x])  # type: ignore[return-value]
+
+    def boundingRect(self) -> QRectF:
+        h, w = self.region.shape
+        return QRectF(0, 0, w, h)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        painter.drawImage(self.boundingRect(), self._image)
+
+
 class CropOutlineItem(QGraphicsItem):
     """A dashed outline of the crop square: where the mask and the models apply."""
 

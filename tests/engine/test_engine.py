@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from faceeditor.core.labels import ATTRIBUTES, EXPRESSIONS, NUM_CLASSES
 from faceeditor.engine import session as session_module
@@ -402,3 +404,102 @@ def test_parse_results_are_in_the_19_whatever_the_parsers_classes(tmp_path):
     reachable = {i for i, n in enumerate(PARSE_CLASSES) if n not in ("neck_l", "cloth", "hat")}
     assert set(np.unique(parsed.masks[0]).tolist()) <= reachable
     assert to_parse_classes(np.zeros((1, 1), np.uint8), segments)[0, 0] == PARSE_CLASSES.index("skin")
+
+
+class _ReadsParseProbs(nn.Module):
+    """An editor with MagGAN's inputs (image, y_diff, masks = parse probabilities (N, 19, H, W))."""
+
+    def __init__(self):
+        super().__init__()
+        from trainer.nets.stargan import StarGANGenerator
+
+        self.g = StarGANGenerator(n_attrs=len(ATTRIBUTES), in_channels=3 + NUM_CLASSES, base_width=8, n_res=1)
+
+    def forward(self, image, y_diff, masks):
+        return self.g(torch.cat([image, masks], dim=1), y_diff)
+
+
+@pytest.fixture(scope="module")
+def masks_pack(tmp_path_factory):
+    """A pack with a tiny parser and a tiny editor with a `masks` input (as MagGAN's export)."""
+    from faceeditor.core.labels import EXPRESSIONS, PARSE_CLASSES
+    from faceeditor.engine.manifest import Manifest
+    from tests.helpers.packs import TinyParser
+
+    torch.manual_seed(0)
+    root = tmp_path_factory.mktemp("masks") / "magpack"
+    image = torch.rand(2, 3, 32, 32) * 2 - 1
+    probs = torch.softmax(torch.randn(2, NUM_CLASSES, 32, 32), dim=1)
+    common = dict(resolution=32, classes=list(PARSE_CLASSES), attributes=list(ATTRIBUTES),
+                  expressions=list(EXPRESSIONS), data_domain="none", method="test", backbone="tiny")
+    editor = export_model(root, "G", "edit_attributes", _ReadsParseProbs().eval(),
+                          {"image": image, "y_diff": torch.randn(2, len(ATTRIBUTES)), "masks": probs}, ["edited"],
+                          extra={"masks_input": "parse probabilities"}, **common)
+    parser = export_model(root, "parser", "parse", TinyParser(NUM_CLASSES).eval(), {"image": image},
+                          ["probs", "labels"], **common)
+    Manifest(name="magpack", models=[editor, parser]).save(root)
+    only_editor = tmp_path_factory.mktemp("masks") / "magonly"
+    only_editor.mkdir()
+    shutil.copy(root / "G.onnx", only_editor / "G.onnx")
+    Manifest(name="magonly", models=[editor]).save(only_editor)
+    return root, only_editor
+
+
+def test_editor_with_parse_probabilities_input(masks_pack, monkeypatch):
+    """A `masks` input gets the parser's probabilities (one parse of the input, reused by keep_outside),
+    or the painted masks one-hot with use_painted_mask."""
+    from faceeditor.core.attribute_parts import one_hot
+    from faceeditor.engine import processing as P
+
+    engine = Engine([masks_pack[0]], provider="cpu", intra_op_threads=1)
+    img = _rng_image(32, 32, seed=5)
+    parse = engine.run(ParseRequest([img], want_probs=True))
+    x = P.images_to_tensor([img], 32, "minus1_1")
+    y = np.zeros((1, len(ATTRIBUTES)), np.float32)
+    y[0, ATTRIBUTES.index("Mustache")] = 1.0
+
+    def expected(probs):
+        out = engine.forward("magpack/G", {"image": x, "y_diff": y, "masks": probs[None]})["edited"]
+        return P.tensor_to_images(out, [(32, 32)], "minus1_1")[0]
+
+    got = engine.run(EditAttributesRequest([img], {"Mustache": 1.0}))
+    assert np.array_equal(got.images[0], expected(parse.probs[0]))
+    painted = np.zeros((32, 32), np.uint8)
+    painted[16:, :] = 1
+    mine = engine.run(EditAttributesRequest([img], {"Mustache": 1.0}, masks=[painted], use_painted_mask=True))
+    assert np.array_equal(mine.images[0], expected(one_hot(painted)))
+    assert not np.array_equal(mine.images[0], got.images[0])
+    calls = []
+    real_parse = engine._parse
+    monkeypatch.setattr(engine, "_parse", lambda req, *a: calls.append(req) or real_parse(req, *a))
+    kept = engine.run(EditAttributesRequest([img], {"Mustache": 1.0}, keep_outside=True))
+    assert len(calls) == 2 and calls[0].want_probs        # the input once (probs + mask), the output once
+    assert kept.regions[0].shape == (32, 32)
+    with pytest.raises(RequestError, match="use_painted_mask: pass the painted mask"):
+        engine.run(EditAttributesRequest([img], {"Mustache": 1.0}, use_painted_mask=True))
+
+
+def test_editor_with_parse_probabilities_needs_a_parser_or_the_painted_mask(masks_pack):
+    engine = Engine([masks_pack[1]], provider="cpu", intra_op_threads=1)
+    img = _rng_image(32, 32)
+    with pytest.raises(RequestError, match=r"masks: magonly/G needs a face parser's probabilities; load a pack"):
+        engine.run(EditAttributesRequest([img], {"Bangs": 1.0}))
+    out = engine.run(EditAttributesRequest([img], {"Bangs": 1.0}, masks=[np.zeros((40, 40), np.uint8)],
+                                           use_painted_mask=True))
+    assert out.images[0].shape == (32, 32, 3)
+
+
+def test_fake_engine_takes_the_painted_mask_option():
+    from faceeditor.engine.fake import FakeEngine
+
+    fake = FakeEngine(resolution=32, masks_input=True)
+    assert fake.find_model("edit_attributes").input("masks") is not None
+    img = _rng_image(32, 32)
+    background = fake.run(EditAttributesRequest([img], {"Bangs": 1.0}, masks=[np.zeros((32, 32), np.uint8)],
+                                                use_painted_mask=True))
+    skin = fake.run(EditAttributesRequest([img], {"Bangs": 1.0}, masks=[np.ones((32, 32), np.uint8)],
+                                          use_painted_mask=True))
+    assert not np.array_equal(background.images[0], skin.images[0])
+    assert fake.calls[-1].use_painted_mask
+    parsed = fake.run(EditAttributesRequest([img], {"Bangs": 1.0}))      # the fake parser's probabilities
+    assert parsed.images[0].shape == (32, 32, 3)

@@ -1,11 +1,14 @@
 """The attribute feature: the editor behind the sliders (an `EditAttributesRequest` from the session's
-values and keep options, pasted back into the photo) and the attribute evaluator's reading of each opened
-face (shown by the sliders, and the synthesis toggles start from it)."""
+values and keep options, pasted back into the photo), the region overlay of the slider the mouse points at
+(core.attribute_regions.slider_region on the document's mask: a lookup and a small dilation, a few ms at
+512 px, so it runs on the UI thread) and the attribute evaluator's reading of each opened face (shown by the
+sliders, and the synthesis toggles start from it)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from faceeditor.core.session import ATTRIBUTES, KEEP_DETAIL, KEEP_OUTSIDE, SHOWN, WHOLE_AS_FACE
+from faceeditor.core.attribute_regions import slider_region
+from faceeditor.core.session import ATTRIBUTES, KEEP_DETAIL, KEEP_OUTSIDE, PAINTED_MASK, SHOWN, WHOLE_AS_FACE
 from faceeditor.engine.requests import ClassifyAttributesRequest, EditAttributesRequest
 from faceeditor.ui.app_engine import missing_reason
 from faceeditor.ui.controllers import FollowsDocument, Outcome, when_raised
@@ -28,7 +31,9 @@ class AttributesController(FollowsDocument, QObject):
         self.read_channel = ws.channel("classify", inference=True, what="Reading the attributes")
         self.read_channel.finished.connect(self._read)
         self.session.subscribe(ATTRIBUTES, self._attributes_changed)
-        self.session.subscribe((KEEP_OUTSIDE, KEEP_DETAIL), self.run)
+        self.session.subscribe((KEEP_OUTSIDE, KEEP_DETAIL, PAINTED_MASK), self.run)
+        self.region_of: str | None = None       # the attribute whose region the canvas shows
+        panel.region_wanted.connect(self.show_region)
         self.session.subscribe(WHOLE_AS_FACE, self.geometry_changed)
         self.session.subscribe(SHOWN, self._shown_changed)
         self._showing = False
@@ -44,9 +49,16 @@ class AttributesController(FollowsDocument, QObject):
     def _models_changed(self) -> None:
         self.panel.set_model(self.model, missing_reason("edit_attributes"))
         self.panel.set_keep_outside_available(self.ws.model("parse") is not None)
+        self.panel.set_painted_mask_available(self._reads_masks())
         self.read()                 # a new pack may bring the evaluator
 
+    def _reads_masks(self) -> bool:
+        """The loaded editor reads parse probabilities (MagGAN's `masks` input)."""
+        model = self.model
+        return model is not None and model.input("masks") is not None
+
     def document_changed(self, doc) -> None:
+        self.show_region(None)
         self.channel.invalidate()
         self.read_channel.invalidate()
         self.panel.set_predicted_mask(None)
@@ -74,6 +86,8 @@ class AttributesController(FollowsDocument, QObject):
             self.run()
 
     def _attributes_changed(self) -> None:
+        if self.region_of is not None:          # the pointed slider may have changed sign
+            self.show_region(self.region_of)
         self._showing = True            # shown because of this change: run once, below
         try:
             self.session.set(SHOWN, "attributes", record=False)
@@ -82,9 +96,29 @@ class AttributesController(FollowsDocument, QObject):
         self.run()
 
     def mask_edited(self, _name: str) -> None:
+        if self.region_of is not None:
+            self.show_region(self.region_of)
         model = self.model
-        if model is not None and model.input("mask") is not None and self.session[ATTRIBUTES]:
+        reads = model is not None and (model.input("mask") is not None
+                                       or (self._reads_masks() and self.session[PAINTED_MASK]))
+        if reads and self.session[ATTRIBUTES]:
             self.run()
+
+    # --- the region overlay ---------------------------------------------------------------------
+    def show_region(self, name: str | None) -> None:
+        """Show on the canvas where the slider `name` acts (by its value's sign; '+' at 0) on the
+        document's mask; None hides it."""
+        self.region_of = name
+        doc = self.session.document
+        if name is None or doc is None:
+            self.view.canvas.set_region(None)
+            return
+        value = self.session[ATTRIBUTES].get(name, 0.0)
+        try:
+            region = slider_region(doc.mask.data, name, value)
+        except (KeyError, ValueError):          # an attribute of unknown extent: nothing to show
+            region = None
+        self.view.canvas.set_region(region)
 
     # --- the edit -------------------------------------------------------------------------------
     def run(self) -> None:
@@ -108,13 +142,14 @@ class AttributesController(FollowsDocument, QObject):
         keep = bool(self.session[KEEP_OUTSIDE]) and parser is not None
         parser_key = parser.key if keep else None
         detail = bool(self.session[KEEP_DETAIL])
+        painted = bool(self.session[PAINTED_MASK]) and self._reads_masks()
         # the document's mask (the user may have corrected it) says where the attributes' parts are
-        mask = doc.mask.data.copy() if keep or model.input("mask") is not None else None
+        mask = doc.mask.data.copy() if keep or painted or model.input("mask") is not None else None
 
         def job():
             result = engine.run(EditAttributesRequest([crop], values, masks=None if mask is None else [mask],
                                                       model=key, keep_outside=keep, parser=parser_key,
-                                                      keep_detail=detail))
+                                                      keep_detail=detail, use_painted_mask=painted))
             photo = paste(result.images[0])
             return Outcome(doc, result, photo, Pyramid(photo))
 

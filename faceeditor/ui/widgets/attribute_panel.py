@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceeditor.core.labels import PARSE_CLASSES
-from faceeditor.core.session import ATTRIBUTES, KEEP_DETAIL, KEEP_OUTSIDE, READINGS, Session
+from faceeditor.core.session import ATTRIBUTES, KEEP_DETAIL, KEEP_OUTSIDE, PAINTED_MASK, READINGS, Session
 from faceeditor.ui.bind import bind_toggle, watch
 from faceeditor.ui.widgets.common import THUMB, mask_thumbnail, model_header, notice, pretty
 
@@ -80,6 +80,7 @@ class AttributeSlider(QWidget):
     value_changed = Signal(str, float)
     drag_started = Signal(str)
     drag_finished = Signal(str)
+    pointed = Signal(str, bool)         # (name, True) the mouse is over the row or drags its slider; False: neither
 
     def __init__(self, name: str, lo: float, hi: float, parent: QWidget | None = None):
         super().__init__(parent)
@@ -120,6 +121,25 @@ class AttributeSlider(QWidget):
         self.slider.reset_requested.connect(lambda: self.set_value(0.0))
         self.slider.sliderPressed.connect(lambda: self.drag_started.emit(self.name))
         self.slider.sliderReleased.connect(lambda: self.drag_finished.emit(self.name))
+        self._hovered = self._dragging = False
+        self.slider.sliderPressed.connect(lambda: self._point(dragging=True))
+        self.slider.sliderReleased.connect(lambda: self._point(dragging=False))
+
+    def enterEvent(self, event) -> None:
+        self._point(hovered=True)
+        super().enterEvent(event)
+
+    def leaveEvent(self, event) -> None:
+        self._point(hovered=False)
+        super().leaveEvent(event)
+
+    def _point(self, *, hovered: bool | None = None, dragging: bool | None = None) -> None:
+        """Tell whether the row is pointed at (hovered, or its slider dragged) when that changes."""
+        was = self._hovered or self._dragging
+        self._hovered = self._hovered if hovered is None else hovered
+        self._dragging = self._dragging if dragging is None else dragging
+        if (self._hovered or self._dragging) != was:
+            self.pointed.emit(self.name, not was)
 
     @property
     def value(self) -> float:
@@ -155,6 +175,9 @@ class AttributeSlider(QWidget):
 KEEP_OUTSIDE_TIP = ("Only the parts the moved sliders concern (by the document's mask and the face parser's "
                     "mask of the result) take the edit; every other pixel stays as it was. Off: the "
                     "editor's whole output, which may blur the rest.")
+PAINTED_MASK_TIP = ("MagGAN takes the regions each attribute may change from your painted mask (the Mask "
+                    "panel) instead of from the face parser's reading of the photo: correct the mask where the "
+                    "parser is wrong, and the edit follows it. Only editors that read a mask (MagGAN) use it.")
 KEEP_DETAIL_TIP = ("Add the editor's change to the photo instead of taking its output: the photo keeps its "
                    "detail and sharpness, but changes of shape (hair removed, glasses added) come out fainter.")
 
@@ -163,7 +186,10 @@ class AttributePanel(QWidget):
     """A slider per attribute of the loaded editor, the keep options and the predicted target mask.
 
     Bound to the session: a slider writes its value into the session (a drag is one undo step when
-    released, keyboard and spin-box changes of one slider merge), and shows the session's values."""
+    released, keyboard and spin-box changes of one slider merge), and shows the session's values.
+    `region_wanted` names the attribute whose slider the mouse is over or drags (None when none is)."""
+
+    region_wanted = Signal(object)
 
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
@@ -195,6 +221,11 @@ class AttributePanel(QWidget):
         self.keep_detail.setToolTip(KEEP_DETAIL_TIP)
         bind_toggle(session, KEEP_DETAIL, self.keep_detail)
         outer.addWidget(self.keep_detail)
+        self.painted_mask = QCheckBox("Use my painted mask")
+        self.painted_mask.setToolTip(PAINTED_MASK_TIP)
+        bind_toggle(session, PAINTED_MASK, self.painted_mask)
+        outer.addWidget(self.painted_mask)
+        self.pointed: str | None = None
         self.predicted_box = QGroupBox("Predicted target mask")
         pv = QVBoxLayout(self.predicted_box)
         self.predicted = QLabel()
@@ -209,6 +240,7 @@ class AttributePanel(QWidget):
     def set_model(self, model, reason: str = "") -> None:
         """Build sliders for a LoadedModel of task edit_attributes (None: show `reason`)."""
         self.sliders.clear()
+        self._pointed(self.pointed or "", False)
         content = QWidget()
         col = QVBoxLayout(content)
         col.setContentsMargins(0, 0, 0, 0)
@@ -231,6 +263,7 @@ class AttributePanel(QWidget):
                 s.value_changed.connect(self._slider_changed)
                 s.drag_started.connect(lambda _name: self.session.begin_gesture(ATTRIBUTES))
                 s.drag_finished.connect(lambda name: self.session.end_gesture(ATTRIBUTES, f"Set {pretty(name)}"))
+                s.pointed.connect(self._pointed)
                 self.sliders[name] = s
                 col.addWidget(s)
             self.reset_all.setEnabled(True)
@@ -241,6 +274,15 @@ class AttributePanel(QWidget):
         self.area.setWidget(content)
         self._show_values()
         self._show_readings()
+
+    def _pointed(self, name: str, on: bool) -> None:
+        if on:
+            self.pointed = name
+        elif self.pointed != name:
+            return
+        else:
+            self.pointed = None
+        self.region_wanted.emit(self.pointed)
 
     def _slider_changed(self, name: str, value: float) -> None:
         self.session.set_attribute(name, value, merge=True)
@@ -264,6 +306,12 @@ class AttributePanel(QWidget):
         self.keep_outside.setEnabled(available)
         self.keep_outside.setToolTip(KEEP_OUTSIDE_TIP if available
                                      else "Needs a face parser: load a pack with a parse model.")
+
+    def set_painted_mask_available(self, available: bool) -> None:
+        """Only an editor that reads parse probabilities (a `masks` input) can take the painted mask."""
+        self.painted_mask.setEnabled(available)
+        self.painted_mask.setToolTip(PAINTED_MASK_TIP if available
+                                     else PAINTED_MASK_TIP + "\nThe loaded editor reads no mask.")
 
     def keeps_outside(self) -> bool:
         return self.keep_outside.isEnabled() and self.keep_outside.isChecked()
