@@ -10,8 +10,9 @@ Two tables, one owner each:
   parse classes optionally restricted to the pixels near other classes ("Mustache" is the skin of the
   upper lip). The trainer (MagGAN), the engine's ``keep_outside``, the CLI's report and the app's region
   overlay all read them through :func:`attribute_region` / :func:`edit_region`.
-* :data:`ATTRIBUTE_REGIONS` is the class-level SUPERSET: per attribute, every class a region of either sign
-  can touch, with no spatial restriction. The SynthFaces renderer (trainer/data/synthfaces/regions.py
+* :data:`ATTRIBUTE_REGIONS` is the renderer's class-level contract: per attribute, the classes a
+  SynthFaces re-render may change, with no spatial restriction (an AR row may reach further, e.g. Bald '-'
+  includes the background where hair can grow). The SynthFaces renderer (trainer/data/synthfaces/regions.py
   re-exports it, and its test holds it) changes nothing outside these classes. It also gives the region of
   the attributes the AR tables do not cover (the evaluator's Smiling, Wearing_*).
   ``benchmarks/attribute_regions_recall.py`` measures the AR regions against the renderer's true changes.
@@ -66,8 +67,8 @@ DEFAULT_DILATION = 1.0 / 64.0
 
 
 def region_classes(attributes: Iterable[str]) -> list[int]:
-    """Sorted parse-class indices that editing ``attributes`` may change anywhere (the class-level
-    superset, :data:`ATTRIBUTE_REGIONS`). KeyError names an unknown one."""
+    """Sorted parse-class indices that editing ``attributes`` may change anywhere (the renderer's
+    class-level contract, :data:`ATTRIBUTE_REGIONS`). KeyError names an unknown one."""
     found: set[int] = set()
     for name in attributes:
         if name not in ATTRIBUTE_REGIONS:

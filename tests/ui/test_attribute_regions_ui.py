@@ -80,7 +80,7 @@ def test_painted_mask_option_reaches_the_engine_is_undoable_and_saved(qtbot, tmp
         box = w.attributes.painted_mask
         assert box.isEnabled() and not box.isChecked() and box.toolTip().startswith("MagGAN takes the regions")
         w.attributes.set_value("Bangs", 1.0)
-        qtbot.waitUntil(lambda: not w.workers.busy and _edit_requests(w), timeout=10000)
+        qtbot.waitUntil(lambda: not w.workers.busy and bool(_edit_requests(w)), timeout=10000)
         assert not _edit_requests(w)[-1].use_painted_mask
         n = len(_edit_requests(w))
         box.setChecked(True)
@@ -102,7 +102,7 @@ def test_painted_mask_option_reaches_the_engine_is_undoable_and_saved(qtbot, tmp
     try:
         open_and_wait(w2, qtbot, path)
         assert w2.session[PAINTED_MASK] and w2.attributes.painted_mask.isChecked()
-        qtbot.waitUntil(lambda: not w2.workers.busy and _edit_requests(w2), timeout=10000)
+        qtbot.waitUntil(lambda: not w2.workers.busy and bool(_edit_requests(w2)), timeout=10000)
         assert _edit_requests(w2)[-1].use_painted_mask
     finally:
         w2.close()
