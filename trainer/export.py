@@ -228,9 +228,11 @@ def _read_metrics(run_dir: Path) -> dict[str, Any]:
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: str | None = None,
                append: bool = False, checkpoint: str | os.PathLike | None = None,
-               log: Any = print) -> Manifest:
+               default: bool = False, log: Any = print) -> Manifest:
     """Export a run's models into the pack folder `out_dir` (see the module docstring); returns the
-    pack's manifest. Raises ParityError (nothing written) when ONNX Runtime disagrees with PyTorch."""
+    pack's manifest. Raises ParityError (nothing written) when ONNX Runtime disagrees with PyTorch.
+    With `append` and `default`, the new models go before the pack's others, so that the engine (which
+    takes a task's first model unless asked for another) and the app use them by default."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     existing: Manifest | None = None
     if append:
@@ -325,7 +327,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
                     if src.is_file():
                         (tmp / f).parent.mkdir(parents=True, exist_ok=True)
                         shutil.copy2(src, tmp / f)
-            models = kept + entries
+            models = entries + kept if default else kept + entries
         manifest = Manifest(
             name=name or (existing.name if existing else out_dir.name), models=models,
             version=existing.version if existing else "0.1.0",

@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--append", action="store_true",
                         help="add the models to an existing pack (same-name models are replaced)")
     parser.add_argument("--checkpoint", metavar="FILE.pt", help="a checkpoint other than the latest")
+    parser.add_argument("--default", action="store_true",
+                        help="with --append: put the new models first, so the engine and the app use them "
+                             "by default for their tasks")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,8 +33,10 @@ def run(args: argparse.Namespace) -> int:
     from trainer.config import ConfigError
     from trainer.export import ExportError, export_run
 
+    if args.default and not args.append:
+        raise CLIError("--default puts the new models before a pack's others: use it with --append")
     try:
-        manifest = export_run(args.run_dir, args.out, name=args.name, append=args.append,
+        manifest = export_run(args.run_dir, args.out, name=args.name, append=args.append, default=args.default,
                               checkpoint=args.checkpoint)
     except (ExportError, CheckpointError, ConfigError) as exc:
         raise CLIError(str(exc)) from None
