@@ -32,6 +32,9 @@ class AttributesController(FollowsDocument, QObject):
         self.session.subscribe(WHOLE_AS_FACE, self.geometry_changed)
         self.session.subscribe(SHOWN, self._shown_changed)
         self._showing = False
+        self._dragging = False          # a slider is being dragged: edits run the editor's preview model
+        self._preview_shown = False     # the result shown came from a preview request
+        panel.dragging.connect(self._drag_changed)
         when_raised(panel, self._panel_raised)
         self.follow_documents(self.session)
         ws.models_changed.connect(self._models_changed)
@@ -81,6 +84,12 @@ class AttributesController(FollowsDocument, QObject):
             self._showing = False
         self.run()
 
+    def _drag_changed(self, dragging: bool) -> None:
+        """While a slider is dragged edits are previews; on release the full edit replaces the preview."""
+        self._dragging = dragging
+        if not dragging and self._preview_shown:
+            self.run()
+
     def mask_edited(self, _name: str) -> None:
         model = self.model
         if model is not None and model.input("mask") is not None and self.session[ATTRIBUTES]:
@@ -110,11 +119,13 @@ class AttributesController(FollowsDocument, QObject):
         detail = bool(self.session[KEEP_DETAIL])
         # the document's mask (the user may have corrected it) says where the attributes' parts are
         mask = doc.mask.data.copy() if keep or model.input("mask") is not None else None
+        preview = self._dragging
+        self._preview_shown = preview
 
         def job():
             result = engine.run(EditAttributesRequest([crop], values, masks=None if mask is None else [mask],
                                                       model=key, keep_outside=keep, parser=parser_key,
-                                                      keep_detail=detail))
+                                                      keep_detail=detail, preview=preview))
             photo = paste(result.images[0])
             return Outcome(doc, result, photo, Pyramid(photo))
 

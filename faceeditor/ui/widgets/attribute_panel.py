@@ -163,7 +163,10 @@ class AttributePanel(QWidget):
     """A slider per attribute of the loaded editor, the keep options and the predicted target mask.
 
     Bound to the session: a slider writes its value into the session (a drag is one undo step when
-    released, keyboard and spin-box changes of one slider merge), and shows the session's values."""
+    released, keyboard and spin-box changes of one slider merge), and shows the session's values.
+    `dragging` says when a slider's drag starts (True) and ends (False), after its undo step is recorded."""
+
+    dragging = Signal(bool)
 
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
@@ -229,8 +232,8 @@ class AttributePanel(QWidget):
                 lo, hi = slider_range(entry.extra, name)
                 s = AttributeSlider(name, lo, hi)
                 s.value_changed.connect(self._slider_changed)
-                s.drag_started.connect(lambda _name: self.session.begin_gesture(ATTRIBUTES))
-                s.drag_finished.connect(lambda name: self.session.end_gesture(ATTRIBUTES, f"Set {pretty(name)}"))
+                s.drag_started.connect(self._drag_started)
+                s.drag_finished.connect(self._drag_finished)
                 self.sliders[name] = s
                 col.addWidget(s)
             self.reset_all.setEnabled(True)
@@ -241,6 +244,14 @@ class AttributePanel(QWidget):
         self.area.setWidget(content)
         self._show_values()
         self._show_readings()
+
+    def _drag_started(self, _name: str) -> None:
+        self.session.begin_gesture(ATTRIBUTES)
+        self.dragging.emit(True)
+
+    def _drag_finished(self, name: str) -> None:
+        self.session.end_gesture(ATTRIBUTES, f"Set {pretty(name)}")
+        self.dragging.emit(False)
 
     def _slider_changed(self, name: str, value: float) -> None:
         self.session.set_attribute(name, value, merge=True)
