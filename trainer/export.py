@@ -228,11 +228,12 @@ def _read_metrics(run_dir: Path) -> dict[str, Any]:
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: str | None = None,
                append: bool = False, checkpoint: str | os.PathLike | None = None,
-               default: bool = False, log: Any = print) -> Manifest:
+               default: bool = False, preview: bool = False, log: Any = print) -> Manifest:
     """Export a run's models into the pack folder `out_dir` (see the module docstring); returns the
-    pack's manifest. Raises ParityError (nothing written) when ONNX Runtime disagrees with PyTorch.
-    With `append` and `default`, the new models go before the pack's others, so that the engine (which
-    takes a task's first model unless asked for another) and the app use them by default."""
+    pack's manifest. `preview` adds the method's preview models (Method.preview_specs). Raises
+    ParityError (nothing written) when ONNX Runtime disagrees with PyTorch. With `append` and `default`,
+    the new models go before the pack's others, so that the engine (which takes a task's first model
+    unless asked for another) and the app use them by default."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     existing: Manifest | None = None
     if append:
@@ -249,7 +250,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
 
     method, state = load_trained_method(run_dir, "cpu", checkpoint)
     cfg = method.cfg
-    specs = method.export_specs()
+    specs = method.export_specs() + (method.preview_specs() if preview else [])
     if not specs:
         raise ExportError(f"method {cfg.method!r} exports no models")
     names = [s.name for s in specs]
@@ -309,7 +310,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
                 expressions=list(spec.expressions), data_domain=cfg.data.name, config=to_dict(cfg),
                 metrics={**metrics, "step": int(state["step"]),
                          "export_parity_max_abs_diff": {p.name: p.diffs for p in parity}},
-                extra=dict(spec.extra),
+                extra=dict(spec.extra), preview_of=spec.preview_of,
             ))
         if failures:
             raise ParityError(
@@ -351,6 +352,22 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def export_bare(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, preview: bool = True,
+                checkpoint: str | os.PathLike | None = None) -> dict[str, Path]:
+    """A run's models (and its preview models when `preview`) as bare ONNX files `<name>.onnx` in out_dir:
+    no parity check, no probes, no pack (for benchmarks/edit_latency.py). Model name -> path."""
+    method, _ = load_trained_method(run_dir, "cpu", checkpoint)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for spec in method.export_specs() + (method.preview_specs() if preview else []):
+        _check_spec(spec)
+        spec.module.eval()
+        paths[spec.name] = out_dir / f"{spec.name}.onnx"
+        _export_onnx(spec, paths[spec.name])
+    return paths
 
 
 def _swap_into_place(tmp: Path, out_dir: Path) -> None:

@@ -124,14 +124,25 @@ class BaseEngine:
         for key in [k for k, m in self._models.items() if m.pack == name]:
             del self._models[key]
 
-    def models(self, task: str | None = None) -> list[LoadedModel]:
-        return [m for m in self._models.values() if task is None or m.entry.task == task]
+    def models(self, task: str | None = None, *, previews: bool = False) -> list[LoadedModel]:
+        """The loaded models (of `task`); preview models (ModelEntry.preview_of) only if `previews`."""
+        return [m for m in self._models.values()
+                if (task is None or m.entry.task == task) and (previews or not m.entry.preview_of)]
+
+    def preview_for(self, model: LoadedModel) -> LoadedModel | None:
+        """The loaded preview model of `model` (same pack, `preview_of` naming it), if any."""
+        return next((m for m in self._models.values()
+                     if m.pack == model.pack and m.entry.preview_of == model.entry.name), None)
 
     def has_task(self, task: str) -> bool:
         return bool(self.models(task))
 
     def model_for(self, request: Request) -> LoadedModel:
-        return self.find_model(request.task, request.model)
+        """The model that runs `request`: a preview request runs the model's preview when it has one."""
+        model = self.find_model(request.task, request.model)
+        if getattr(request, "preview", False) and not model.entry.preview_of:
+            model = self.preview_for(model) or model
+        return model
 
     def find_model(self, task: str, name: str | None = None) -> LoadedModel:
         """The loaded model `name` ("pack/model", or a model name within `task`), or the first for `task`."""
@@ -143,7 +154,7 @@ class BaseEngine:
         if "/" in name:
             model = self._models.get(name)
         else:
-            model = next((m for m in self.models(task) if m.entry.name == name), None)
+            model = next((m for m in self.models(task, previews=True) if m.entry.name == name), None)
         if model is None:
             raise RequestError(f"model: no loaded model {name!r}")
         if model.entry.task != task:
@@ -290,6 +301,8 @@ class BaseEngine:
             masks = P.labels_to_masks(out["mask_probs"][:n].argmax(axis=1), sizes)
         if req.keep_detail:
             edited = P.add_change(images, out["edited"][:n] - out["edited"][n:], model.entry.normalization)
+        elif model.entry.preview_of:    # a preview's change, upsampled onto the input: x + up(G(x') - x')
+            edited = P.add_change(images, out["edited"][:n] - feeds["image"][:n], model.entry.normalization)
         else:
             edited = P.tensor_to_images(out["edited"], sizes, model.entry.normalization)
         result = EditResult(
@@ -447,7 +460,7 @@ class Engine(BaseEngine):
 
     def unload_pack(self, name: str) -> None:
         """Forget a pack and free its sessions."""
-        for model in self.models():
+        for model in self.models(previews=True):
             if model.pack == name and model.pack_dir is not None:
                 self.cache.discard_file(model_path(model.pack_dir, model.entry))
         super().unload_pack(name)

@@ -66,6 +66,9 @@ class ModelEntry:
     # Probe record (faceeditor.engine.probes): probe file + sha256, key metric, outputs' fingerprint,
     # tolerances. Empty for packs exported before probes existed.
     probes: dict[str, Any] = field(default_factory=dict)
+    # The name of the model of the same pack and task this one is a faster, rougher stand-in for (e.g. a
+    # half-resolution trace run while a slider is dragged); empty for an ordinary model.
+    preview_of: str = ""
 
     def attribute_defaults(self) -> dict[str, float]:
         """The value of every attribute a caller leaves unset, in the model's order: the manifest's
@@ -119,6 +122,7 @@ class Manifest:
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ManifestError(f"models: duplicate model names {sorted(dup)}")
+        _check_previews(models)
         return cls(
             name=_typed("name", data.get("name"), str),
             models=models,
@@ -211,9 +215,27 @@ def _model_from_dict(i: int, data: Any) -> ModelEntry:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ManifestError(f"{where}.{key}: expected a list of strings")
             kwargs[key] = list(value)
+    if "preview_of" in data:
+        kwargs["preview_of"] = _typed(f"{where}.preview_of", data["preview_of"], str)
     if data.get("probes"):
         kwargs["probes"] = _probes_from_dict(f"{where}.probes", data["probes"])
     return ModelEntry(name=name, task=task, file=file, sha256=sha, inputs=inputs, outputs=outputs, **kwargs)
+
+
+def _check_previews(models: list[ModelEntry]) -> None:
+    """A preview names another model of the pack with its task and inputs, itself no preview."""
+    by_name = {m.name: m for m in models}
+    for m in models:
+        if not m.preview_of:
+            continue
+        where = f"models[{m.name}].preview_of"
+        target = by_name.get(m.preview_of)
+        if target is None or target is m:
+            raise ManifestError(f"{where}: expected the name of another model of the pack, found {m.preview_of!r}")
+        if target.task != m.task or target.preview_of:
+            raise ManifestError(f"{where}: {target.name!r} must be an ordinary {m.task!r} model")
+        if [t.name for t in target.inputs] != [t.name for t in m.inputs]:
+            raise ManifestError(f"{where}: its inputs differ from those of {target.name!r}")
 
 
 _PROBE_KEYS = ("version", "file", "sha256", "count", "metric", "value", "tolerance", "fingerprint",

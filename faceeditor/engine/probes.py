@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from faceeditor.core.labels import NUM_CLASSES, LabelError, parse_to_model_lut
+from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES, LabelError, parse_to_model_lut
 from faceeditor.core.safe_read import load_json_file
 from faceeditor.engine.manifest import Manifest, ModelEntry
 from faceeditor.engine.requests import NORMALIZATIONS
@@ -217,8 +217,15 @@ def probe_feeds(entry: ModelEntry, res: int, probes: ProbeSet) -> dict[str, np.n
         feeds["image"] = _image_tensor(probes.images(res), entry.normalization)
     if "mask" in names:
         feeds["mask"] = _onehot(probes.masks(res), entry.classes)
+    if "masks" in names:                    # MagGAN: the parse probabilities, here the true masks one-hot
+        feeds["masks"] = _onehot(probes.masks(res), list(PARSE_CLASSES))
     if "y_diff" in names:
         feeds["y_diff"] = np.zeros((n, len(entry.attributes)), np.float32)
+        if "masks" in names and entry.attributes:
+            # a mask-guided editor may return its input exactly when asked for no change (MagGAN's
+            # blending), which would prove nothing: it is probed flipping the first attribute instead
+            own = probes.attribute_matrix(entry.attributes[:1], entry.attribute_defaults())
+            feeds["y_diff"][:, 0] = 1.0 - 2.0 * (own[:, 0] > 0.5)
     if "attrs" in names:
         feeds["attrs"] = probes.attribute_matrix(entry.attributes, entry.attribute_defaults())
     if "expression" in names:

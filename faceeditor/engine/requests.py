@@ -136,6 +136,9 @@ class EditAttributesRequest(Request):
     # its output: the input's detail and sharpness survive an editor that blurs, at the cost of fainter
     # shape edits (removed hair, added glasses). One more forward pass.
     keep_detail: bool = False
+    # Run the model's preview (a faster, rougher stand-in: ModelEntry.preview_of) when its pack has one,
+    # the model itself otherwise: for results shown while a slider is dragged.
+    preview: bool = False
 
 
 @dataclass(eq=False)

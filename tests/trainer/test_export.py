@@ -179,3 +179,21 @@ def test_export_records_probes_that_the_engine_reproduces(tmp_path: Path, monkey
     assert probe_status(m) == "unverified"
     assert check_pack(pack)[1] == []
     assert probe_status(m) == "verified"
+
+
+def test_preview_models_are_exported_only_when_asked(runs, tmp_path: Path, monkeypatch) -> None:
+    """--preview adds the method's preview_specs as entries whose preview_of names their model."""
+    from tests.trainer.toy_method import ToyMethod
+
+    def preview_specs(self):
+        spec = self.export_specs()[0]
+        spec.name, spec.preview_of = "toy_parser_preview", "toy_parser"
+        return [spec]
+
+    monkeypatch.setattr(ToyMethod, "preview_specs", preview_specs)
+    assert [e.name for e in export_run(runs["good"], tmp_path / "plain", log=lambda *_: None).models] == [
+        "toy_parser"]
+    assert train_cli(["export", str(runs["good"]), "--out", str(tmp_path / "pack"), "--preview"]) == 0
+    m = Manifest.load(tmp_path / "pack")
+    assert [(e.name, e.preview_of) for e in m.models] == [("toy_parser", ""), ("toy_parser_preview", "toy_parser")]
+    assert (tmp_path / "pack" / m.model("toy_parser_preview").file).is_file()

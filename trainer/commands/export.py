@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", metavar="PACKNAME", help="pack name in the manifest (default: folder name)")
     parser.add_argument("--append", action="store_true",
                         help="add the models to an existing pack (same-name models are replaced)")
+    parser.add_argument("--preview", action="store_true",
+                        help="also export the method's preview models (a faster stand-in the app runs while "
+                             "a slider is dragged; benchmarks/edit_latency.py)")
     parser.add_argument("--checkpoint", metavar="FILE.pt", help="a checkpoint other than the latest")
     parser.add_argument("--default", action="store_true",
                         help="with --append: put the new models first, so the engine and the app use them "
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--default puts the new models before a pack's others: use it with --append")
     try:
         manifest = export_run(args.run_dir, args.out, name=args.name, append=args.append, default=args.default,
-                              checkpoint=args.checkpoint)
+                              checkpoint=args.checkpoint, preview=args.preview)
     except (ExportError, CheckpointError, ConfigError) as exc:
         raise CLIError(str(exc)) from None
     print(f"wrote pack {manifest.name!r} to {args.out}: " +

@@ -55,6 +55,7 @@ class ExportSpec:
     expressions: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     normalization: str = "minus1_1"             # faceeditor.engine.manifest.ModelEntry.normalization
+    preview_of: str = ""                        # the model this one is a faster stand-in for (ModelEntry)
     inputs_from_batch: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None
 
 
@@ -136,3 +137,8 @@ class Method:
     def export_specs(self) -> list[ExportSpec]:
         """The networks the app uses, ready for ONNX export (eval mode, unwrapped)."""
         raise NotImplementedError
+
+    def preview_specs(self) -> list[ExportSpec]:
+        """Faster stand-ins of export_specs' models (their `preview_of` names the model) for the app to run
+        while a slider is dragged; none unless a method has them."""
+        return []

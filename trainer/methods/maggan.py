@@ -223,8 +223,19 @@ class MagGANMethod(EditingMethod):
         return MagGANExport(g, AttributeRegions(self.tables), self.cfg.mask_conditioning, self.cfg.blend).eval()
 
     def export_specs(self) -> list[ExportSpec]:
+        return [self._spec(self.cfg.data.resolution)]
+
+    def preview_specs(self) -> list[ExportSpec]:
+        """The same weights traced at half the resolution (G is fully convolutional and the attribute
+        regions scale with the size): the engine adds its upsampled change to the full-resolution input,
+        x + up(G(down x) - down x). benchmarks/edit_latency.py measures it against the full model."""
+        spec = self._spec(self.cfg.data.resolution // 2)
+        spec.name, spec.preview_of, spec.inputs_from_batch = f"{self.name}_preview", self.name, None
+        spec.extra["preview"] = "half resolution; its change (edited - image) is added to the input"
+        return [spec]
+
+    def _spec(self, res: int) -> ExportSpec:
         c = self.cfg
-        res = c.data.resolution
         gen = torch.Generator().manual_seed(0)
         masks = torch.softmax(torch.randn(1, NUM_CLASSES, res, res, generator=gen) * 3, dim=1)
         example = {"image": torch.rand(1, 3, res, res, generator=gen) * 2 - 1,
@@ -235,7 +246,7 @@ class MagGANMethod(EditingMethod):
             y = batch["attrs"].float()[:, :N_ATTRS]
             return {"image": x, "y_diff": flip_target(y, 0) - y, "masks": self.source_mask(x.to(self.device)).cpu()}
 
-        return [ExportSpec(
+        return ExportSpec(
             name=self.name, task="edit_attributes", module=self.export_module(), example_inputs=example,
             output_names=["edited"], backbone=c.backbone, resolution=res, classes=list(PARSE_CLASSES),
             attributes=list(ATTRIBUTES),
@@ -245,4 +256,4 @@ class MagGANMethod(EditingMethod):
                                   "painted mask as one-hot; the attribute regions are computed inside",
                    "attribute_parts": self.tables.to_json(), "blend": bool(c.blend)},
             inputs_from_batch=from_batch,
-        )]
+        )

@@ -37,6 +37,9 @@ class AttributesController(FollowsDocument, QObject):
         self.session.subscribe(WHOLE_AS_FACE, self.geometry_changed)
         self.session.subscribe(SHOWN, self._shown_changed)
         self._showing = False
+        self._dragging = False          # a slider is being dragged: edits run the editor's preview model
+        self._preview_shown = False     # the result shown came from a preview request
+        panel.dragging.connect(self._drag_changed)
         when_raised(panel, self._panel_raised)
         self.follow_documents(self.session)
         ws.models_changed.connect(self._models_changed)
@@ -95,6 +98,12 @@ class AttributesController(FollowsDocument, QObject):
             self._showing = False
         self.run()
 
+    def _drag_changed(self, dragging: bool) -> None:
+        """While a slider is dragged edits are previews; on release the full edit replaces the preview."""
+        self._dragging = dragging
+        if not dragging and self._preview_shown:
+            self.run()
+
     def mask_edited(self, _name: str) -> None:
         if self.region_of is not None:
             self.show_region(self.region_of)
@@ -145,11 +154,14 @@ class AttributesController(FollowsDocument, QObject):
         painted = bool(self.session[PAINTED_MASK]) and self._reads_masks()
         # the document's mask (the user may have corrected it) says where the attributes' parts are
         mask = doc.mask.data.copy() if keep or painted or model.input("mask") is not None else None
+        preview = self._dragging
+        self._preview_shown = preview
 
         def job():
             result = engine.run(EditAttributesRequest([crop], values, masks=None if mask is None else [mask],
                                                       model=key, keep_outside=keep, parser=parser_key,
-                                                      keep_detail=detail, use_painted_mask=painted))
+                                                      keep_detail=detail, use_painted_mask=painted,
+                                                      preview=preview))
             photo = paste(result.images[0])
             return Outcome(doc, result, photo, Pyramid(photo))
 

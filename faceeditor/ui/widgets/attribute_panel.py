@@ -187,9 +187,11 @@ class AttributePanel(QWidget):
 
     Bound to the session: a slider writes its value into the session (a drag is one undo step when
     released, keyboard and spin-box changes of one slider merge), and shows the session's values.
-    `region_wanted` names the attribute whose slider the mouse is over or drags (None when none is)."""
+    `region_wanted` names the attribute whose slider the mouse is over or drags (None when none is);
+    `dragging` says when a slider's drag starts (True) and ends (False), after its undo step is recorded."""
 
     region_wanted = Signal(object)
+    dragging = Signal(bool)
 
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
@@ -261,8 +263,8 @@ class AttributePanel(QWidget):
                 lo, hi = slider_range(entry.extra, name)
                 s = AttributeSlider(name, lo, hi)
                 s.value_changed.connect(self._slider_changed)
-                s.drag_started.connect(lambda _name: self.session.begin_gesture(ATTRIBUTES))
-                s.drag_finished.connect(lambda name: self.session.end_gesture(ATTRIBUTES, f"Set {pretty(name)}"))
+                s.drag_started.connect(self._drag_started)
+                s.drag_finished.connect(self._drag_finished)
                 s.pointed.connect(self._pointed)
                 self.sliders[name] = s
                 col.addWidget(s)
@@ -283,6 +285,14 @@ class AttributePanel(QWidget):
         else:
             self.pointed = None
         self.region_wanted.emit(self.pointed)
+
+    def _drag_started(self, _name: str) -> None:
+        self.session.begin_gesture(ATTRIBUTES)
+        self.dragging.emit(True)
+
+    def _drag_finished(self, name: str) -> None:
+        self.session.end_gesture(ATTRIBUTES, f"Set {pretty(name)}")
+        self.dragging.emit(False)
 
     def _slider_changed(self, name: str, value: float) -> None:
         self.session.set_attribute(name, value, merge=True)
