@@ -320,12 +320,27 @@ def load_trained_method(run_dir: str | os.PathLike, device: torch.device | str =
 def load_attribute_judge(run_dir: str | os.PathLike, resolution: int,
                          device: torch.device | str = "cpu") -> torch.nn.Module:
     """The attribute classifier of an evaluator run (eval mode), the judge of the editing evaluation;
-    ConfigError when the run is no attribute classifier or was trained at another resolution."""
+    ConfigError when the run is no attribute classifier. A judge of another resolution than the editor's
+    reads the edits resized to its own (bilinear, antialiased), as MagGAN judges its 256² edits with a
+    128² classifier (metrics keys of another judge than the config's name its run folder)."""
     from trainer.distributed import unwrap
 
     method, _ = load_trained_method(run_dir, device)
     if getattr(method.cfg, "task", None) != "attributes":
         raise ConfigError(f"evaluator: {run_dir} is not an attribute classifier run")
-    if method.cfg.data.resolution != resolution:
-        raise ConfigError(f"evaluator: trained at {method.cfg.data.resolution}², the editor works at {resolution}²")
-    return unwrap(method.nets["classifier"]).eval()
+    net = unwrap(method.nets["classifier"]).eval()
+    own = int(method.cfg.data.resolution)
+    return net if own == resolution else _ResizedJudge(net, own).eval()
+
+
+class _ResizedJudge(torch.nn.Module):
+    """A judge that reads images of any size resized to the resolution it was trained at."""
+
+    def __init__(self, net: torch.nn.Module, resolution: int):
+        super().__init__()
+        self.net, self.resolution = net, resolution
+
+    def forward(self, x: torch.Tensor):
+        x = torch.nn.functional.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear",
+                                            align_corners=False, antialias=True)
+        return self.net(x)
