@@ -21,7 +21,7 @@ Paths (the pack's `edit_attributes` model with a `masks` input, e.g. MagGAN):
 Accuracy: SynthFaces ground truth (trainer.metrics.editing_accuracy.GroundTruthEdits, meta seed 7, size
 128): --faces faces x 13 single-attribute flips; pixel gain = 1 - err(edit, truth) / err(input, truth)
 inside the true change region (pixels where truth and input differ, grown 2 px; err = mean abs error),
-averaged over the edits whose truth differs from the input.
+pooled per attribute over its edits and averaged over the attributes, as `faceeditor-train evaluate`.
 
     python benchmarks/edit_latency.py --run runs/maggan-128               # parser from the demo pack
     python benchmarks/edit_latency.py --pack packs/with-maggan --faces 5 --repeats 5   # quick
@@ -131,17 +131,20 @@ def gt_cases(n_faces: int, parse: ort.InferenceSession):
     return inputs, np.array(idx), xs, np.stack(ys).astype(np.float32), probs[idx], truths
 
 
-def pixel_gain(inputs, idx, edited_u8, truths) -> float:
-    gains = []
-    kernel = np.ones((5, 5), np.uint8)                 # grown 2 px
+def pixel_gain(inputs, idx, edited_u8, truths, ys) -> float:
+    """The evaluation's pixel gain (trainer/metrics/ground_truth_gain.py): per attribute 1 - Σerr(edit,
+    truth) / Σerr(input, truth) over its edits inside the true change region, then the mean over the
+    attributes, so this benchmark and `evaluate` report the same figure."""
+    from trainer.metrics.ground_truth_gain import gain, pixel_errors, true_change_region
+
+    def to_x(im):
+        return im.astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0
+
+    per: dict[int, list[tuple[float, float]]] = {}
     for j, (i, truth) in enumerate(zip(idx, truths, strict=True)):
-        x = inputs[i].astype(np.float32)
-        t = truth.astype(np.float32)
-        region = cv2.dilate((np.abs(t - x).max(axis=2) > 0).astype(np.uint8), kernel) > 0
-        err_in = np.abs(x - t)[region].mean()
-        err_ed = np.abs(edited_u8[j].astype(np.float32) - t)[region].mean()
-        gains.append(1.0 - err_ed / err_in)
-    return float(np.mean(gains))
+        x, t, e = to_x(inputs[i]), to_x(truth), to_x(edited_u8[j])
+        per.setdefault(int(np.abs(ys[j]).argmax()), []).append(pixel_errors(e, x, t, true_change_region(x, t)))
+    return float(np.nanmean([gain(*np.array(v, np.float64).reshape(-1, 2).T) for v in per.values()]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         out = np.concatenate([p.edit_tensor(xs[s:s + 16], ys[s:s + 16], ms[s:s + 16])
                               for s in range(0, len(xs), 16)])
         gains[p.name] = pixel_gain(inputs, idx, P.tensor_to_images(out, [(128, 128)] * len(out), "minus1_1"),
-                                   truths)
+                                   truths, ys)
 
     full_ms, full_gain = med["full"], gains["full"]
     print(f"editor {label}; {len(xs)} ground-truth edits on {args.faces} faces; "

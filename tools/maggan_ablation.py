@@ -72,9 +72,13 @@ def main() -> None:
                 "--ckpt-every", str(args.iters)]
             print("$", " ".join(cmd[2:]), flush=True)
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        cmd = exe + ["evaluate", str(run), "--split", "train", "--data-root", args.heldout, "--evaluator", args.judge]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        table[row] = _metrics(run, f"train@{Path(args.heldout).name}")
+        key = f"train@{Path(args.heldout).name}#{Path(args.judge).resolve().name}"
+        done = run / "metrics.json"
+        if not (done.is_file() and key in json.loads(done.read_text(encoding="utf-8"))):
+            cmd = exe + ["evaluate", str(run), "--split", "train", "--data-root", args.heldout,
+                         "--evaluator", args.judge]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        table[row] = _metrics(run, key)
         print(row, {c: round(float(table[row].get(c, float("nan"))), 4) for c in COLUMNS}, flush=True)
     print(f"\n{args.iters} iterations each at {args.resolution}², {args.faces} held-out faces x 13 flips")
     print("| row | " + " | ".join(COLUMNS) + " | MRE |")
