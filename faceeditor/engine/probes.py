@@ -50,7 +50,7 @@ TASK_METRIC = {
     "classify_expression": "accuracy",
 }
 METRIC_TOLERANCE = {"miou": 0.02, "psnr": 0.5, "mask_r2": 0.02, "accuracy": 0.02}
-METRIC_LABEL = {"miou": "mIoU", "psnr": "reconstruction PSNR (dB)", "mask_r2": "mask R²",
+METRIC_LABEL = {"miou": "mIoU", "psnr": "PSNR to the input (dB)", "mask_r2": "mask R²",
                 "accuracy": "accuracy"}
 
 
