@@ -460,9 +460,9 @@ class EditingMethod(Method):
 
     def evaluation_parser(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """The parser that reads edits, truths and inputs for the semantic gain: the method's own frozen
-        parser when it has one, else the demo pack's, else None (the
+        parser when it reads the 19 classes, else the demo pack's, else None (the
         semantic gain is then left out). The pack's parser resizes what it reads to its resolution."""
-        if self.cfg.needs_parser:
+        if self.cfg.needs_parser and self.cfg.segments == "parse19":
             return lambda x: self.source_mask(x.to(self.device).float()).cpu()
         from trainer.pack_parser import PackParser, PackParserError
 

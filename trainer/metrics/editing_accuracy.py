@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from faceeditor.core.labels import ATTRIBUTES, secgan_segment_lut
+from faceeditor.core.labels import ATTRIBUTES, NUM_CLASSES, secgan_segment_lut
 from trainer.metrics.detail import detail_ratio, face_region, high_frequency_energy
 from trainer.metrics.frechet import frechet_distance_from_features
 from trainer.metrics.ground_truth_gain import gain, pixel_errors, semantic_errors, true_change_region
@@ -227,7 +227,8 @@ class EditingEvaluation:
             true_src = (self.gt.lut[batch["mask"].numpy()] if self.gt is not None and "mask" in batch
                         else None)
             probs_src = self.parser(x.float()).float().cpu() if self.parser is not None else None
-            maps_src = self._regions(probs_src) if probs_src is not None else None
+            maps_src = (self._regions(probs_src) if probs_src is not None and probs_src.shape[1] == NUM_CLASSES
+                        else None)
             if self.gt is not None:
                 cls_src = probs_src.argmax(dim=1).numpy() if probs_src is not None else None
                 parse_src = batch["mask"].numpy() if "mask" in batch else cls_src   # the face, for detail
