@@ -29,8 +29,9 @@ from trainer.data.synthfaces import render, sample_params, with_attribute
 
 def class_region(before: np.ndarray, after: np.ndarray, name: str) -> np.ndarray:
     """The old class-level region: the attribute's classes in either mask, dilated as edit_region does."""
-    import cv2
     import math
+
+    import cv2
 
     ids = region_classes([name])
     region = np.isin(before, ids) | np.isin(after, ids)

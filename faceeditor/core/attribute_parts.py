@@ -15,7 +15,6 @@ Pure numpy + OpenCV: no Qt, no torch.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
