@@ -36,9 +36,11 @@ from torch import nn
 
 from faceeditor.core.labels import ATTRIBUTES, NUM_CLASSES, secgan_segment_lut
 from trainer.metrics.detail import detail_ratio, face_region, high_frequency_energy
+from trainer.losses.mask_guided import AttributeRegions, preserve_mask
 from trainer.metrics.frechet import frechet_distance_from_features
 from trainer.metrics.ground_truth_gain import gain, pixel_errors, semantic_errors, true_change_region
 from trainer.metrics.inception_score import inception_style_score_multilabel
+from trainer.metrics.mre import mask_aware_reconstruction_error
 from trainer.metrics.preservation import outside_squared_error, psnr_from_squared_error
 from trainer.metrics.psnr import psnr_per_image
 from trainer.metrics.ssim import ssim_per_image
@@ -168,8 +170,6 @@ class EditingEvaluation:
         self.parser = parser
         self._regions = None
         if parser is not None:
-            from trainer.losses.mask_guided import AttributeRegions
-
             self._regions = AttributeRegions()
         self.judge = judge
         self.loader = loader
@@ -206,7 +206,7 @@ class EditingEvaluation:
         gt_l1, gt_ref_l1, gt_psnr = [], [], []
         gt_correct = np.zeros(k_attrs)
         mask_acc, mask_ref_acc = [], []
-        mre: list[list[np.ndarray]] = [[] for _ in range(k_attrs)]
+        mre: list[list[tuple[float, int]]] = [[] for _ in range(k_attrs)]     # (batch MRE, batch size)
         judged = _GroundTruthJudged(k_attrs)
         for batch in self.loader:
             if self.limit and seen >= self.limit:
@@ -243,10 +243,8 @@ class EditingEvaluation:
                 fake_feats[k].append(feats)
                 fake_probs.append(torch.sigmoid(logits))
                 if maps_src is not None:        # MagGAN's MRE (eq. 2): change outside the attribute's regions
-                    from trainer.losses.mask_guided import preserve_mask
-
-                    keep = preserve_mask(y_diff, maps_src)
-                    mre[k].append(((keep * (out - x).abs()).sum(dim=(1, 2, 3)) / (x.shape[2] * x.shape[3])).numpy())
+                    changed = 1.0 - preserve_mask(y_diff, maps_src)      # the flip's regions (N, 1, H, W)
+                    mre[k].append((mask_aware_reconstruction_error(x, out[:, None], changed), n))
                 if self.gt is None:
                     continue
                 seg_pred = (self.editor.predicted_mask(x, y_diff).argmax(dim=1).cpu().numpy() if predicts_mask
@@ -301,7 +299,7 @@ class EditingEvaluation:
         if gt_l1:
             out.update(judged.figures())
         if mre[0]:
-            per = [float(np.concatenate(v).mean()) for v in mre]
+            per = [float(np.average([e for e, _ in v], weights=[c for _, c in v])) for v in mre]
             out["mre"] = float(np.mean(per))
             out.update({f"mre/{name}": v for name, v in zip(ATTRIBUTES, per, strict=True)})
         if mask_acc:

@@ -73,6 +73,21 @@ def test_identity_gains_nothing_and_preserves_everything(dataset):
         per = [out[f"{key}/{a}"] for a in ATTRIBUTES]
         assert len(per) == 13 and np.isclose(out[key], np.nanmean(per))
     assert {"edit_acc", "rec_psnr", "rec_ssim", "gt_l1"} <= set(out)
+    assert out["mre"] == 0.0 and all(out[f"mre/{a}"] == 0.0 for a in ATTRIBUTES)
+
+
+class _Darken:
+    """Subtracts 0.2 from every pixel: changes the regions that must be kept, by a known amount."""
+
+    def edit(self, x, y_diff):
+        return x - 0.2
+
+
+def test_mre_counts_change_outside_the_regions(dataset):
+    out = _run(_Darken(), dataset, _parser)
+    # |change| 0.2 in each of 3 channels where nothing may change: at most 0.6 per pixel (eq. 2's H·W·C
+    # normalisation with C = 1 flip at a time), less where pixels clip at -1 or lie inside the regions
+    assert 0.0 < out["mre"] <= 0.6 + 1e-6
 
 
 def test_oracle_gains_one(dataset):
@@ -86,4 +101,4 @@ def test_oracle_gains_one(dataset):
 
 def test_no_parser_no_semantic_gain(dataset):
     out = _run(_Identity(), dataset)
-    assert "gain_pixel" in out and "gain_semantic" not in out
+    assert "gain_pixel" in out and "gain_semantic" not in out and "mre" not in out
