@@ -41,7 +41,7 @@ class OnnxEditor:
             from trainer.pack_parser import PackParser, PackParserError
 
             try:
-                self.parser = PackParser(pack_dir).any_size
+                self.parser = PackParser(pack_dir)
             except PackParserError as exc:
                 raise ValueError(f"{pack_dir}: editor {entry.name!r} reads parse masks, and {exc}") from None
         elif len(self.input_names) not in (2, 3):

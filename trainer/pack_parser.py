@@ -61,10 +61,6 @@ class PackParser:
             probs = probs / probs.sum(dim=1, keepdim=True).clamp_min(1e-6)
         return probs.to(x.device)
 
-    def any_size(self, x: torch.Tensor) -> torch.Tensor:
-        """The same as calling the parser (which reads any size); the name says so where it matters."""
-        return self(x)
-
 
 def is_pack(path: str | os.PathLike) -> bool:
     """A folder with a manifest.json (a model pack), as opposed to a training run folder."""

@@ -43,6 +43,6 @@ def test_a_masks_editor_without_a_parser_is_refused(tmp_path):
 
 def test_the_parser_reads_any_size(tmp_path):
     pack = make_test_pack(tmp_path, "p", tasks=("parse",), resolution=16)
-    probs = PackParser(pack.path).any_size(torch.rand(1, 3, 32, 32) * 2 - 1)
+    probs = PackParser(pack.path)(torch.rand(1, 3, 32, 32) * 2 - 1)
     assert probs.shape == (1, 19, 32, 32)
     assert torch.allclose(probs.sum(1), torch.ones(1, 32, 32), atol=1e-5)

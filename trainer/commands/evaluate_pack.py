@@ -110,11 +110,11 @@ def evaluate_pack_editor(pack: str | Path, data: str | Path, evaluator: str | Pa
 
 
 def pack_parser_or_none(pack: str | Path):
-    """The pack's parse model as a callable at any image size (PackParser.any_size), None without one."""
+    """The pack's parse model as a callable at any image size (PackParser resizes what it reads), None without one."""
     from trainer.pack_parser import PackParser, PackParserError
 
     try:
-        return PackParser(pack).any_size
+        return PackParser(pack)
     except PackParserError:
         return None
 
