@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -105,6 +106,12 @@ def parse_attribute_parts(raw: object, source: str = "attribute parts") -> Attri
     return AttributeParts(parts, near, radius)
 
 
+@lru_cache(maxsize=1)
+def default_tables() -> AttributeParts:
+    """The bundled tables, read once (the overlay and keep-the-rest ask on every slider move)."""
+    return load_attribute_parts()
+
+
 def load_attribute_parts(path: str | Path | None = None) -> AttributeParts:
     """The tables of ``path`` (default: the bundled data file)."""
     from faceeditor.core.safe_read import load_json_file
@@ -126,7 +133,7 @@ def grey_dilate(image: np.ndarray, window: int) -> np.ndarray:
 def influence_map(probs: np.ndarray, attribute: str, strengthen: bool, tables: AttributeParts | None = None) -> np.ndarray:
     """(H, W) float32 in [0, 1]: how much each pixel belongs to where editing ``attribute`` may act, from a
     soft or one-hot parse ``probs`` (19, H, W) — MagGAN's M_i^+ (``strengthen``) or M_i^-."""
-    t = tables or load_attribute_parts()
+    t = tables or default_tables()
     probs = np.asarray(probs, np.float32)
     if probs.ndim != 3 or probs.shape[0] != NUM_CLASSES:
         raise ValueError(f"probs must be (19, H, W), got {probs.shape}")
@@ -140,9 +147,7 @@ def influence_map(probs: np.ndarray, attribute: str, strengthen: bool, tables: A
 
 def one_hot(mask: np.ndarray) -> np.ndarray:
     """(19, H, W) float32 one-hot of a class-index mask (a painted mask as 'probabilities')."""
-    mask = np.asarray(mask)
-    if mask.ndim != 2 or mask.dtype.kind not in "iu":
-        raise ValueError(f"mask must be a 2-D class-index array, got {mask.shape} {mask.dtype}")
-    if mask.size and int(mask.max()) >= NUM_CLASSES:
-        raise ValueError(f"mask holds class index {int(mask.max())}, outside 0..{NUM_CLASSES - 1}")
+    from faceeditor.core.mask_io import validate_mask
+
+    mask = validate_mask(mask)
     return (np.arange(NUM_CLASSES)[:, None, None] == mask[None]).astype(np.float32)

@@ -25,18 +25,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from faceeditor.core.attribute_parts import (
     AttributeParts,
+    default_tables,
     grey_dilate,
     influence_map,
-    load_attribute_parts,
 )
-from faceeditor.core.labels import ATTRIBUTES, CLASS_INDEX, NUM_CLASSES
+from faceeditor.core.labels import ATTRIBUTES, CLASS_INDEX
+from faceeditor.core.mask_io import validate_mask
 
 ATTRIBUTE_REGIONS: dict[str, tuple[str, ...]] = {
     "Bald": ("hair",),
@@ -78,21 +78,6 @@ def region_classes(attributes: Iterable[str]) -> list[int]:
     return sorted(found)
 
 
-@lru_cache(maxsize=1)
-def default_tables() -> AttributeParts:
-    """The bundled AR+/AR- tables, read once."""
-    return load_attribute_parts()
-
-
-def _check_mask(mask: np.ndarray) -> np.ndarray:
-    mask = np.asarray(mask)
-    if mask.ndim != 2 or mask.dtype.kind not in "iu":
-        raise ValueError(f"masks must be 2-D class-index arrays, got {mask.shape} {mask.dtype}")
-    if mask.size and int(mask.max()) >= NUM_CLASSES:
-        raise ValueError(f"mask holds class index {int(mask.max())}, outside 0..{NUM_CLASSES - 1}")
-    return mask
-
-
 def attribute_region(parse: np.ndarray, attribute: str, strengthen: bool = True, *,
                      tables: AttributeParts | None = None) -> np.ndarray:
     """Boolean (H, W): where an edit of ``attribute`` (raised when ``strengthen``, else lowered) may act —
@@ -107,10 +92,10 @@ def attribute_region(parse: np.ndarray, attribute: str, strengthen: bool = True,
         ids = region_classes([attribute])
         if parse.ndim == 3:
             return parse[ids].sum(axis=0) > 0.5
-        return np.isin(_check_mask(parse), ids)
+        return np.isin(validate_mask(parse), ids)
     if parse.ndim == 3:
         return influence_map(parse, attribute, strengthen, t) > 0.5
-    mask = _check_mask(parse)
+    mask = validate_mask(parse)
     k, s = ATTRIBUTES.index(attribute), 0 if strengthen else 1
     region = t.parts[s, k][mask] > 0.5
     win = t.window(s, k, max(mask.shape))
@@ -143,14 +128,14 @@ def edit_region(mask_before: np.ndarray, mask_after: np.ndarray | None,
 
     ``attributes``: {name: value} (the sign of each non-zero value picks the AR+ or AR- row), or names
     (both rows: the direction is unknown)."""
-    before = _check_mask(mask_before)
+    before = validate_mask(mask_before)
     asked = _signs(attributes)
     for name, _ in asked:
         if name not in ATTRIBUTES:
             region_classes([name])          # KeyError for an unknown name
     masks = [before]
     if mask_after is not None:
-        after = _check_mask(mask_after)
+        after = validate_mask(mask_after)
         if after.shape != before.shape:
             raise ValueError(f"the two masks differ in size: {before.shape} vs {after.shape}")
         masks.append(after)
