@@ -20,3 +20,22 @@ def cpu():
 @pytest.fixture
 def attach():
     return _attach
+
+
+@pytest.fixture(scope="module")
+def parser_run(tmp_path_factory):
+    """A parser run folder (config + checkpoint) at 32² built without training: the editors' frozen P only
+    has to exist and give masks of the right size."""
+    from trainer.checkpoint import save_checkpoint
+    from trainer.config import save_config
+    from trainer.data.registry import DataConfig
+    from trainer.methods.parser import ParserConfig
+    from trainer.nets.parser import build_parser_net
+
+    run = tmp_path_factory.mktemp("parser")
+    cfg = ParserConfig(run_dir=str(run), width=4, context_channels=8, data=DataConfig(resolution=32))
+    torch.manual_seed(0)
+    net = build_parser_net(cfg.net_config())
+    save_config(cfg, run / "config.json")
+    save_checkpoint({"step": 1, "nets": {"parser": net.state_dict()}}, run, 1, keep=1)
+    return run

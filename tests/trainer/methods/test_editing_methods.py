@@ -12,7 +12,6 @@ from trainer.config import ConfigError
 from trainer.data.registry import DataConfig, build_dataset
 from trainer.methods.base import method_class
 from trainer.methods.editing import EditorExport, flip_target, one_hot_max, segment_matrix
-from trainer.nets.parser import build_parser_net
 
 
 @pytest.fixture(scope="module")
@@ -23,21 +22,6 @@ def synth_root(tmp_path_factory):
     write_native(root, count=40, size=64, seed=3, workers=1, progress=False)
     return root
 
-
-@pytest.fixture(scope="module")
-def parser_run(tmp_path_factory):
-    """A parser run folder (config + checkpoint) at 32² built without training: P only has to exist."""
-    from trainer.checkpoint import save_checkpoint
-    from trainer.config import save_config
-    from trainer.methods.parser import ParserConfig
-
-    run = tmp_path_factory.mktemp("parser")
-    cfg = ParserConfig(run_dir=str(run), width=4, context_channels=8, data=DataConfig(resolution=32))
-    torch.manual_seed(0)
-    net = build_parser_net(cfg.net_config())
-    save_config(cfg, run / "config.json")
-    save_checkpoint({"step": 1, "nets": {"parser": net.state_dict()}}, run, 1, keep=1)
-    return run
 
 
 def _cfg(name, root, parser_run, run_dir, **kw):
