@@ -35,6 +35,7 @@ from trainer.nets.stargan import ResidualBlock, instance_norm, tile_condition
 from trainer.registry import NETWORKS
 
 PAPER_WIDTH = 64                  # base channel count of Table 2
+GENERATORS = ("paper", "spade")
 
 
 @dataclass
@@ -50,6 +51,10 @@ class SCGANNetConfig:
     seg_blocks: int = 4               # RESBLKs in the segmentor bottleneck
     bottleneck: int = 0               # side of the generator's encoder output; 0 = 8x8, at least 4 halvings
     mask_skips: bool = False          # also add the mask, pooled, at every decoder scale (not in the paper)
+    generator: str = "paper"          # "paper" (Table 2) or "spade" (trainer/nets/scgan_spade.py; not in the paper)
+    spade_channels: int = 64          # the SPADE generator's widest blocks (up to 32x32), halving above
+    style_dim: int = 64               # the SPADE generator's style vector w = MLP([z, c])
+    style_encoder: bool = False       # also build E(x) -> (mu, log var) of z (conditional VAE; not in the paper)
 
     def __post_init__(self) -> None:
         r = self.resolution
@@ -64,6 +69,14 @@ class SCGANNetConfig:
             raise ValueError(f"width must be > 0, got {self.width}")
         if self.seg_blocks < 0:
             raise ValueError(f"seg_blocks must be >= 0, got {self.seg_blocks}")
+        if self.generator not in GENERATORS:
+            raise ValueError(f"generator must be one of {GENERATORS}, got {self.generator!r}")
+        if self.spade_channels < 16 or self.style_dim < 1:
+            raise ValueError(f"spade_channels must be >= 16 and style_dim >= 1, got {self.spade_channels}, "
+                             f"{self.style_dim}")
+        if self.generator == "spade" and self.mask_skips:
+            raise ValueError("mask_skips belongs to the paper's generator; the SPADE generator gets the mask "
+                             "at every block already")
         b = self.bottleneck
         if b and (b & (b - 1) or b < 2 or r // b < 2 ** (self.attr_blocks + 1)):
             raise ValueError(f"bottleneck must be 0 (auto) or a power of two >= 2 with at least "
@@ -231,7 +244,7 @@ class SCGANSegmentor(nn.Module):
 class SynthesizeExport(nn.Module):
     """The engine's `synthesize` convention: (mask one-hot (N,C,H,W), z (N,nz), attrs (N,A)) -> image."""
 
-    def __init__(self, generator: SCGANGenerator):
+    def __init__(self, generator: nn.Module):
         super().__init__()
         self.generator = generator
 
@@ -239,9 +252,24 @@ class SynthesizeExport(nn.Module):
         return self.generator(z, attrs, mask)
 
 
+def build_generator(cfg: SCGANNetConfig) -> nn.Module:
+    """G(z, c, s) of the config's `generator`: Table 2's, or the SPADE one (trainer/nets/scgan_spade.py)."""
+    if cfg.generator == "spade":
+        from trainer.nets.scgan_spade import SCGANSpadeGenerator
+
+        return SCGANSpadeGenerator(cfg.resolution, cfg.n_classes, cfg.n_attrs, cfg.nz, cfg.spade_channels,
+                                   cfg.style_dim)
+    return SCGANGenerator(cfg)
+
+
 def build_scgan_nets(cfg: SCGANNetConfig) -> dict[str, nn.Module]:
-    return {"generator": SCGANGenerator(cfg), "discriminator": SCGANDiscriminator(cfg),
-            "segmentor": SCGANSegmentor(cfg)}
+    nets: dict[str, nn.Module] = {"generator": build_generator(cfg), "discriminator": SCGANDiscriminator(cfg),
+                                  "segmentor": SCGANSegmentor(cfg)}
+    if cfg.style_encoder:
+        from trainer.nets.scgan_spade import StyleEncoder
+
+        nets["encoder"] = StyleEncoder(cfg.resolution, cfg.nz)
+    return nets
 
 
 NETWORKS.register("scgan", build_scgan_nets)
