@@ -97,6 +97,12 @@ class SCGANConfig(TrainConfig):
     seg_blocks: int = 4                  # RESBLKs in the segmentor
     bottleneck: int = 0                  # G's encoder output side; 0 = Table 2's rule (8x8, 4x4 at 64²)
     mask_skips: bool = False             # G also gets the pooled mask at every decoder scale (not in the paper)
+    generator: Literal["paper", "spade"] = "paper"   # G's design: Table 2, or mask at every block (not in the paper)
+    spade_channels: int = 64             # the SPADE generator's widest blocks
+    style_dim: int = 64                  # the SPADE generator's style vector
+    style_encoder: bool = False          # z of the paired term from E(x), a conditional VAE (not in the paper)
+    lambda_kl: float = 0.05              # KL(E(x) || N(0, 1)) with style_encoder
+    lambda_div: float = 0.0              # mode-seeking term: two z, one mask, different faces (not in the paper)
     n_repeat: int = 5                    # D/S updates per G update
     lambda_cls: float = 5.0
     lambda_seg: float = 1.0
@@ -107,10 +113,12 @@ class SCGANConfig(TrainConfig):
     segmentor_pretrain_iters: int = 0    # > 0: train S alone first for this many iterations, then freeze it
     init_from: str = ""                  # an scgan run (or checkpoint): G and D start from its same-shaped tensors
     # evaluation
-    evaluator: str = ""                  # attribute classifier run folder (method "classifier", attributes)
-    spatial_judge: str = ""              # parser run folder judging spatial consistency; empty = this S
+    evaluator: str = ""                  # attribute classifier run folder (method "classifier") or a model pack
+    spatial_judge: str = ""              # parser run folder or model pack judging spatial consistency; empty = S
     eval_flip: bool = True               # also flip each attribute in turn (z, mask fixed)
     eval_z_samples: int = 4              # latents per condition for the diversity figures (< 2 = skip)
+    eval_same_mask: int = 100            # SynthFaces samples re-rendered for the same-mask reference (0 = skip)
+    eval_limit: int = 0                  # evaluate on the first N samples of a split only (0 = all)
     eval_seed: int = 1234                # latents of evaluation and sample grids
     iters: int = 20000
     batch_size: int = 16
@@ -126,13 +134,18 @@ class SCGANConfig(TrainConfig):
         check_net_config(self)
         if self.n_repeat < 1:
             raise ConfigError(f"n_repeat: expected a positive integer, got {self.n_repeat!r}")
-        for name in ("lambda_cls", "lambda_seg", "lambda_gp", "lambda_rec", "lambda_texture"):
+        for name in ("lambda_cls", "lambda_seg", "lambda_gp", "lambda_rec", "lambda_texture", "lambda_kl",
+                     "lambda_div"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: expected a value >= 0, got {getattr(self, name)!r}")
-        if self.segmentor_pretrain_iters < 0 or self.eval_z_samples < 0 or self.eval_seed < 0:
-            raise ConfigError("segmentor_pretrain_iters, eval_z_samples and eval_seed: expected integers >= 0")
+        if min(self.segmentor_pretrain_iters, self.eval_z_samples, self.eval_seed, self.eval_same_mask,
+               self.eval_limit) < 0:
+            raise ConfigError("segmentor_pretrain_iters, eval_z_samples, eval_seed, eval_same_mask and eval_limit: "
+                              "expected integers >= 0")
         if self.segmentor_pretrain_iters and self.segmentor_from:
             raise ConfigError("segmentor_from and segmentor_pretrain_iters: give one way to pre-train S, not both")
+        if self.style_encoder and not (self.lambda_rec > 0 or self.lambda_texture > 0):
+            raise ConfigError("style_encoder trains E through the paired terms: give lambda_rec or lambda_texture > 0")
         if self.segmentor_pretrain_iters >= self.iters:
             raise ConfigError(f"segmentor_pretrain_iters ({self.segmentor_pretrain_iters}) must be below "
                               f"iters ({self.iters}), or nothing but S is trained")
@@ -142,7 +155,9 @@ class SCGANConfig(TrainConfig):
         return SCGANNetConfig(resolution=self.data.resolution, n_classes=len(names), n_attrs=N_ATTRS,
                               nz=self.nz, width=self.width, d_max_channels=self.d_max_channels,
                               seg_blocks=self.seg_blocks, bottleneck=self.bottleneck,
-                              mask_skips=self.mask_skips)
+                              mask_skips=self.mask_skips, generator=self.generator,
+                              spade_channels=self.spade_channels, style_dim=self.style_dim,
+                              style_encoder=self.style_encoder)
 
 
 def _saved_nets(source: str, names: tuple[str, ...], option: str) -> tuple[Path, dict[str, Any]]:
@@ -196,7 +211,7 @@ class SCGANMethod(Method):
         return build_scgan_nets(self.net_cfg)
 
     def trainable(self) -> list[str]:
-        names = ["generator", "discriminator"]
+        names = ["generator", "discriminator", *(["encoder"] if self.cfg.style_encoder else [])]
         return names if self.cfg.segmentor_from else [*names, "segmentor"]
 
     def compilable(self) -> list[str]:
@@ -286,9 +301,14 @@ class SCGANMethod(Method):
 
         gen, disc = self.nets["generator"], self.nets["discriminator"]
         n = image.shape[0]
-        z = torch.randn(n, cfg.nz, device=self.device)
-        perm = torch.randperm(n, device=self.device)
-        target = labels[perm]
+        if cfg.style_encoder:
+            # conditional VAE (SPADE's multi-modal variant): the fakes are G(E(x), c, s) of the real triple
+            target = labels
+            with torch.no_grad(), self.autocast():
+                z = self._encode(image)[0]
+        else:
+            z = torch.randn(n, cfg.nz, device=self.device)
+            target = labels[torch.randperm(n, device=self.device)]
         s_t = self.onehot(target)
 
         # D: -L_adv + λ_cls L_cls^real (lines 8-16)
@@ -322,6 +342,9 @@ class SCGANMethod(Method):
             _set_requires_grad(plain_d, False)
             _set_requires_grad(plain_s, False)
             try:
+                g_kl = None
+                if cfg.style_encoder:       # a fresh draw from E(x), with gradients into E
+                    z, g_kl = self._encode(image)
                 with self.autocast():
                     fake = gen(z, c, s_t)
                     adv, cls = plain_d(fake)
@@ -330,10 +353,22 @@ class SCGANMethod(Method):
                 g_cls = attribute_bce(cls, c)
                 g_seg = F.cross_entropy(seg.float(), target)
                 loss_g = g_adv + cfg.lambda_cls * g_cls + cfg.lambda_seg * g_seg
-                g_rec = g_tex = None
-                if cfg.lambda_rec > 0 or cfg.lambda_texture > 0:   # the real triple: G(z, c, s) vs x (same z)
+                g_rec = g_tex = g_div = None
+                if g_kl is not None:
+                    loss_g = loss_g + cfg.lambda_kl * g_kl
+                if cfg.lambda_div > 0:      # mode seeking (MSGAN): |G(z1) - G(z2)| / |z1 - z2| kept large
+                    z2 = torch.randn_like(z)
                     with self.autocast():
-                        paired = gen(z, c, self.onehot(labels)).float()
+                        fake2 = gen(z2, c, s_t).float()
+                    ratio = (fake.float() - fake2).abs().mean() / (z - z2).abs().mean()
+                    g_div = 1.0 / (ratio + 1e-5)
+                    loss_g = loss_g + cfg.lambda_div * g_div
+                if cfg.lambda_rec > 0 or cfg.lambda_texture > 0:   # the real triple: G(z, c, s) vs x
+                    if cfg.style_encoder:     # the pass above is already the real triple's
+                        paired = fake.float()
+                    else:                     # the paper's G: the batch's z on the unshuffled masks
+                        with self.autocast():
+                            paired = gen(z, c, self.onehot(labels)).float()
                     g_rec = (paired - image).abs().mean()
                     loss_g = loss_g + cfg.lambda_rec * g_rec
                     if cfg.lambda_texture > 0:
@@ -341,10 +376,12 @@ class SCGANMethod(Method):
                         gap = texture_energy(paired, window) - texture_energy(image, window)
                         g_tex = gap.abs().sum(1).mean()
                         loss_g = loss_g + cfg.lambda_texture * g_tex
-                opt_g = self.optimizers["generator"]
-                opt_g.zero_grad(set_to_none=True)
+                opts = [self.optimizers[k] for k in ("generator", "encoder") if k in self.optimizers]
+                for opt in opts:
+                    opt.zero_grad(set_to_none=True)
                 loss_g.backward()
-                opt_g.step()
+                for opt in opts:
+                    opt.step()
             finally:
                 _set_requires_grad(plain_d, True)
                 _set_requires_grad(plain_s, not frozen)
@@ -352,10 +389,19 @@ class SCGANMethod(Method):
                            "g_cls": float(g_cls.detach()), "g_seg": float(g_seg.detach())}
             if g_rec is not None:
                 self.last_g["g_rec"] = float(g_rec.detach())
-            if g_tex is not None:
-                self.last_g["g_tex"] = float(g_tex.detach())
+            for key, value in (("g_tex", g_tex), ("g_kl", g_kl), ("g_div", g_div)):
+                if value is not None:
+                    self.last_g[key] = float(value.detach())
         out.update(self.last_g)
         return out
+
+    def _encode(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z = μ + σ·ε drawn from E(x), KL(N(μ, σ²) || N(0, 1)) summed over z and averaged over the batch)."""
+        with self.autocast():
+            mu, logvar = self.nets["encoder"](image)
+        mu, logvar = mu.float(), logvar.float()
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return z, -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1).mean()
 
     def _segmentor_step(self, image: torch.Tensor, labels: torch.Tensor) -> float:
         seg_net = self.nets["segmentor"]
@@ -415,6 +461,14 @@ class SCGANMethod(Method):
         """image (N, 3, R, R) -> grouped labels (N, R, R): this run's S, or the `spatial_judge` parser."""
         if not self.cfg.spatial_judge:
             return self.segment
+        from trainer.pack_parser import PackParser, PackParserError, is_pack
+
+        if is_pack(self.cfg.spatial_judge):          # a model pack's parse model (e.g. the bundled parser)
+            try:
+                pack_parser = PackParser(self.cfg.spatial_judge, threads=torch.get_num_threads())
+            except PackParserError as exc:
+                raise ConfigError(f"spatial_judge: {exc}") from None
+            return lambda image: self.group(pack_parser(image).argmax(dim=1))
         parser = self._load_run(self.cfg.spatial_judge, "parser", "spatial_judge")
         res = parser.cfg.data.resolution
 
@@ -431,6 +485,15 @@ class SCGANMethod(Method):
         """image -> (logits of the 13 ATTRIBUTES, features) by the `evaluator` classifier run, or None."""
         if not self.cfg.evaluator:
             return None
+        from trainer.pack_parser import PackParserError, is_pack
+
+        if is_pack(self.cfg.evaluator):            # a model pack's attribute classifier (ONNX Runtime)
+            from trainer.pack_classifier import PackAttributeClassifier
+
+            try:
+                return PackAttributeClassifier(self.cfg.evaluator, threads=torch.get_num_threads())
+            except PackParserError as exc:
+                raise ConfigError(f"evaluator: {exc}") from None
         clf = self._load_run(self.cfg.evaluator, "classifier", "evaluator")
         if clf.cfg.task != "attributes":
             raise ConfigError(f"evaluator: {self.cfg.evaluator!r} classifies {clf.cfg.task!r}, not attributes")
@@ -457,9 +520,13 @@ class SCGANMethod(Method):
         div_l1, real_l1, div_feat, real_feat = (MeanAccumulator() for _ in range(4))
         k = cfg.eval_z_samples
         carry: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] | None = None
+        seen = 0
         for b, batch in enumerate(loader):
+            if cfg.eval_limit and seen >= cfg.eval_limit:
+                break
             image, labels, c = self._real(batch)
             n = image.shape[0]
+            seen += n
             z = self.latents(n, cfg.eval_seed + 7919 * b)
             pred_real = judge(image)
             ceiling.update(pred_real, labels)
@@ -506,6 +573,9 @@ class SCGANMethod(Method):
         for key, acc in (("spatial_recall", score), ("spatial_ceiling_recall", ceiling)):
             out.update({f"{key}/{name}": float(v) for name, v in zip(self.class_names, acc.class_recall(),
                                                                      strict=True) if v == v})
+        for key, acc in (("spatial_iou", score), ("spatial_ceiling_iou", ceiling)):
+            out.update({f"{key}/{name}": float(v) for name, v in zip(self.class_names, acc.class_iou(),
+                                                                     strict=True) if v == v})
         if cfg.eval_flip:
             out["spatial_acc_attrs_flipped"] = flipped_score.value()
         if evaluator is not None:
@@ -524,7 +594,24 @@ class SCGANMethod(Method):
         out["real_pairs_l1"] = real_l1.value()
         if evaluator is not None:
             out["real_pairs_feat"] = real_feat.value()
+        same = self._same_mask_reference(loader)
+        if same is not None:
+            out["real_same_mask_l1"] = same
         return out
+
+    def _same_mask_reference(self, loader: torch.utils.data.DataLoader) -> float | None:
+        """On native SynthFaces: the distance between two real renders of one mask (the face drawn again
+        with another face's scene and hair shades; trainer/data/synthfaces/restyle.py), over up to
+        `eval_same_mask` samples, the reference for diversity across z with the mask fixed."""
+        dataset = getattr(loader, "dataset", None)
+        root = getattr(dataset, "root", None)
+        if self.cfg.eval_same_mask <= 0 or root is None or not (Path(root) / "meta.json").is_file():
+            return None
+        from trainer.data.synthfaces.restyle import same_mask_l1
+
+        start = int(getattr(dataset, "start", 0))
+        count = min(len(dataset), self.cfg.eval_same_mask, self.cfg.eval_limit or len(dataset))
+        return same_mask_l1(root, list(range(start, start + count)), self.cfg.data.resolution)
 
     # --- export ---------------------------------------------------------------------------------
     def attribute_defaults(self) -> list[float]:
@@ -559,6 +646,7 @@ class SCGANMethod(Method):
             extra={
                 "nz": self.cfg.nz,
                 "z_distribution": "standard normal",
+                "generator": self.cfg.generator,
                 "class_grouping": self.cfg.classes,
                 "class_members": {g: m for g, m in zip(self.class_names, self.class_members, strict=True)},
                 "attribute_coding": "0 = absent, 1 = present (training labels); values between or beyond "

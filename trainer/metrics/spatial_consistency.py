@@ -6,8 +6,9 @@ masks it is the score; on real images against their own masks it is the ceiling;
 the masks of other images (shuffled, unpaired) it is the floor.
 
 With `n_classes`, it also counts per reference class how many of its pixels were labelled that class
-(recall): the overall figure is dominated by background, skin, hair and cloth, and the recall says which
-parts a generator draws so that the segmentor cannot read them.
+(recall) and how many pixels were labelled it at all (for the IoU, which also charges a part drawn too
+large): the overall figure is dominated by background, skin, hair and cloth, and the per-class figures say
+which parts a generator draws so that the segmentor cannot read them.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class SpatialConsistency:
         self.n_classes = n_classes
         self.hits = np.zeros(n_classes, dtype=np.int64)
         self.pixels = np.zeros(n_classes, dtype=np.int64)
+        self.predicted = np.zeros(n_classes, dtype=np.int64)
 
     def update(self, predicted: Any, reference: Any) -> None:
         """predicted, reference: (N, H, W) class indices."""
@@ -44,6 +46,7 @@ class SpatialConsistency:
         if self.n_classes:
             self.pixels += np.bincount(r.ravel(), minlength=self.n_classes)
             self.hits += np.bincount(r[right], minlength=self.n_classes)
+            self.predicted += np.bincount(np.clip(p.ravel(), 0, self.n_classes - 1), minlength=self.n_classes)
 
     def value(self) -> float:
         return self.total / self.count if self.count else float("nan")
@@ -51,6 +54,12 @@ class SpatialConsistency:
     def class_recall(self) -> np.ndarray:
         """Per reference class, the fraction of its pixels labelled as that class (NaN: class never seen)."""
         return np.where(self.pixels > 0, self.hits / np.maximum(self.pixels, 1), np.nan)
+
+    def class_iou(self) -> np.ndarray:
+        """Per reference class, |predicted ∩ reference| / |predicted ∪ reference| over all images (NaN: class
+        never seen in the references)."""
+        union = self.pixels + self.predicted - self.hits
+        return np.where(self.pixels > 0, self.hits / np.maximum(union, 1), np.nan)
 
 
 def spatial_consistency(predicted: Any, reference: Any) -> float:

@@ -193,6 +193,7 @@ def test_evaluate_sample_and_export_through_the_engine(sf_root, real_batch, tmp_
     assert all(0.0 <= v <= 1.0 for k, v in out.items() if "recall/" in k)
     assert {f"attr_flip_acc/{a}" for a in ATTRIBUTES} <= set(out)
     assert out["diversity_l1"] > 0 and out["diversity_feat"] > 0 and out["real_pairs_l1"] > 0
+    assert out["real_same_mask_l1"] > 0                 # two real renders of one mask (restyle.py)
     grid = m.sample_images({k: v[:4] for k, v in real_batch.items()})
     assert grid.shape == (20, 3, 32, 32) and grid.min() >= -1 and grid.max() <= 1
     assert m.attr_count == 40 * 8 and set(m.attribute_defaults()) <= {0.0, 1.0}   # kept in the checkpoint
@@ -307,3 +308,83 @@ def test_init_from_copies_the_tensors_that_fit(sf_root, real_batch, cpu, attach,
     assert m.init_report.endswith(f"{len(same) + len(d.state_dict())} of {total} G/D tensors copied")
     with pytest.raises(ConfigError, match="init_from"):
         attach(SCGANMethod(tiny_cfg(sf_root, init_from=str(tmp_path / "none")), cpu)).train_step(real_batch, 0)
+
+
+def test_spade_options_are_checked(sf_root):
+    tiny_cfg(sf_root, generator="spade", style_encoder=True, lambda_rec=10.0).check()
+    for kw in (dict(generator="spade", style_encoder=True),              # E is trained through the paired terms
+               dict(generator="spade", mask_skips=True), dict(generator="unet"), dict(lambda_div=-1.0),
+               dict(lambda_kl=-0.1), dict(generator="spade", spade_channels=4)):
+        with pytest.raises(ConfigError):
+            tiny_cfg(sf_root, **kw).check()
+
+
+def test_style_encoder_trains_g_and_e_on_the_real_triple(sf_root, real_batch, cpu, attach):
+    """style_encoder (a conditional VAE, not in the paper): the fakes are G(E(x), c, s) of the real triple, so
+    one G pass serves the critic, S and the paired L1; E is updated with G and its KL term is logged."""
+    torch.manual_seed(0)
+    m = attach(SCGANMethod(tiny_cfg(sf_root, generator="spade", spade_channels=16, style_dim=8, n_repeat=1,
+                                    style_encoder=True, lambda_rec=100.0), cpu))
+    assert "encoder" in m.nets and "encoder" in m.optimizers
+    e_before = params(m.nets["encoder"])
+    log = [m.train_step(real_batch, step) for step in range(25)]
+    assert not torch.equal(params(m.nets["encoder"]), e_before)
+    assert {"g_kl", "g_rec"} <= set(log[-1]) and log[-1]["g_kl"] >= 0
+    assert np.mean([x["g_rec"] for x in log[-3:]]) < 0.8 * np.mean([x["g_rec"] for x in log[:3]])
+    # the encoded z carries the face: decoding a face's own z is closer to it than another face's z
+    image, labels, c = m._real(real_batch)
+    with torch.no_grad():
+        mu, _ = m.nets["encoder"](image)
+        own = (m.generate(mu, c, labels) - image).abs().mean()
+        other = (m.generate(mu.roll(1, 0), c, labels) - image).abs().mean()
+    assert own < other, (float(own), float(other))
+
+
+def test_mode_seeking_term_makes_z_change_the_face(sf_root, real_batch, cpu, attach):
+    """lambda_div (MSGAN's mode-seeking term, not in the paper): with the paired L1 alone G learns to ignore
+    z; the term keeps two latents on one mask apart."""
+    spread = {}
+    for lam in (0.0, 1.0):
+        torch.manual_seed(0)
+        m = attach(SCGANMethod(tiny_cfg(sf_root, generator="spade", spade_channels=16, style_dim=8, n_repeat=1,
+                                        lambda_rec=100.0, lambda_div=lam), cpu))
+        log = [m.train_step(real_batch, step) for step in range(25)]
+        assert ("g_div" in log[-1]) == (lam > 0)
+        image, labels, c = m._real(real_batch)
+        a, b = m.generate(m.latents(8, 1), c, labels), m.generate(m.latents(8, 2), c, labels)
+        spread[lam] = float((a - b).abs().mean())
+    assert spread[1.0] > 2 * spread[0.0], spread
+
+
+def test_pack_parser_and_classifier_as_judges_and_spade_export(sf_root, real_batch, tmp_path, cpu, attach):
+    """The bundled pack's parser and attribute classifier judge a run (resized to their 128² / 64²), and a
+    SPADE run exports a `synthesize` model the engine runs as PyTorch does."""
+    from pathlib import Path
+
+    pack_dir = Path(__file__).resolve().parents[3] / "resources" / "models" / "synthfaces-demo"
+    run = tmp_path / "spade"
+    cfg = tiny_cfg(sf_root, run, iters=4, n_repeat=1, generator="spade", spade_channels=16, style_dim=8,
+                   style_encoder=True, lambda_rec=10.0, spatial_judge=str(pack_dir), evaluator=str(pack_dir),
+                   eval_flip=False)
+    train(cfg, progress=False)
+    m, _ = load_trained_method(run)
+    samples = [{k: v[i] for k, v in real_batch.items()} for i in range(8)]
+    out = m.evaluate(DataLoader(samples, batch_size=4))
+    assert out["spatial_ceiling"] > 0.8 > out["spatial_floor"]      # the bundled parser reads real renders
+    assert 0.0 <= out["spatial_iou/skin"] <= 1.0 and "spatial_ceiling_iou/l_eye" in out
+    assert out["attr_acc_real"] > 0.7 and out["diversity_feat"] >= 0 and out["real_pairs_feat"] > 0
+    m.cfg.evaluator = str(tmp_path)
+    with pytest.raises(ConfigError, match="evaluator"):
+        m.evaluate(DataLoader(samples, batch_size=4))
+
+    pack = tmp_path / "pack"
+    assert train_cli(["export", str(run), "--out", str(pack)]) == 0
+    entry = Manifest.load(pack).models[0]
+    assert entry.extra["generator"] == "spade" and entry.extra["nz"] == 16
+    engine = Engine([pack], provider="cpu", intra_op_threads=1)
+    mask = real_batch["mask"][0].numpy().astype(np.uint8)
+    a = engine.run(SynthesizeRequest(masks=[mask], attrs={}, seeds=7)).images[0]
+    z = np.random.default_rng(7).standard_normal(16).astype(np.float32)
+    ref = m.generate(torch.from_numpy(z)[None], torch.zeros(1, 13), m.group(real_batch["mask"][:1]))[0]
+    ref = np.clip(np.rint((ref.permute(1, 2, 0).numpy() + 1) * 127.5), 0, 255)
+    assert np.abs(ref - a.astype(float)).max() <= 1

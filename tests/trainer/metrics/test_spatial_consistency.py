@@ -22,6 +22,16 @@ def test_class_recall_counts_pixels_of_each_reference_class():
     assert acc.value() == pytest.approx((5 / 8 + 1.0) / 2)
 
 
+def test_class_iou_also_charges_pixels_wrongly_given_a_class():
+    ref = np.array([[[0, 0, 1, 1]]])
+    pred = np.array([[[0, 1, 1, 1]]])                        # class 1 drawn one pixel too large
+    acc = SpatialConsistency(n_classes=3)
+    acc.update(pred, ref)
+    iou = acc.class_iou()
+    assert iou[:2] == pytest.approx([1 / 2, 2 / 3]) and np.isnan(iou[2])
+    assert acc.class_recall()[1] == pytest.approx(1.0)      # recall alone does not see it
+
+
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="label maps"):
         SpatialConsistency().update(np.zeros((1, 2, 2)), np.zeros((1, 2, 3)))
