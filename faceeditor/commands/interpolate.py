@@ -3,7 +3,8 @@
 Keyframes come from a keyframes JSON file, from two or more mask PNGs or landmark JSONs spread evenly
 over the clip, or from a preset (SCGAN's Left2Right head turn, NoSmile2Smile) applied to a bundled sample
 or to the user's mask and landmarks. Landmarks follow a curve between keyframes and the mask of every
-frame is rebuilt from them (faceeditor.core.interpolation); the seed's latent z is interpolated
+frame is rebuilt from them (faceeditor.core.interpolation; from landmarks alone, a whole portrait around
+the face unless --face-only); the seed's latent z is interpolated
 spherically, attributes linearly. Frames go through the engine in batches and stream to the writer,
 which publishes the file only when the clip is complete (Ctrl-C leaves nothing behind).
 
@@ -78,6 +79,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="latent seed where no keyframe sets one (default 0)")
     parser.add_argument("--seeds", metavar="S1,S2,...", help="one seed per KEYFRAME file (latent "
                                                              "interpolation between them)")
+    parser.add_argument("--face-only", action="store_true", help="frames without a keyframe mask: only the "
+                        "face parts their landmarks outline, on background (default: a whole portrait, a "
+                        "head template fitted to the landmarks)")
     add_attribute_arguments(parser)
     parser.add_argument("--batch", type=int, default=8, help="frames per engine call (default 8)")
     add_model_arguments(parser)
@@ -342,7 +346,8 @@ def run(args: argparse.Namespace) -> int:
     if not any(k.z is not None for k in keys):
         keys[0].z = args.seed if args.seed is not None else 0
     try:
-        clip = Interpolation(keys, size=synth.resolution, nz=synth.nz, curve=curve)
+        clip = Interpolation(keys, size=synth.resolution, nz=synth.nz, curve=curve,
+                             portrait=not args.face_only)
     except KeyframeError as exc:
         raise CLIError(str(exc)) from None
 

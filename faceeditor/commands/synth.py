@@ -1,9 +1,11 @@
 """faceeditor-cli synth: a face drawn by an SCGAN generator G(z, c, s) from a mask, a seed and attributes.
 
 The mask s is a 19-class index PNG (or a colour PNG in the project palette), or is rasterised from 68
-landmarks (``--landmarks``; with a mask too, the landmarks redraw the face parts over the mask's hair,
-background and cloth). The seed picks the latent z (``numpy.random.default_rng(seed).standard_normal(nz)``,
-the same z as the app and ``interpolate``), ``--set`` the attributes c. Sizes and defaults: see
+landmarks (``--landmarks``): alone, they give a whole portrait, a head template fitted to them with the face
+parts on top (faceeditor.core.head_layout; ``--face-only``: the face parts alone on background); with a mask
+too, they redraw the face parts over the mask's hair, background and cloth. The seed picks the latent z
+(``numpy.random.default_rng(seed).standard_normal(nz)``, the same z as the app and ``interpolate``),
+``--set`` the attributes c. Sizes and defaults: see
 faceeditor/commands/_synthesis.py.
 """
 from __future__ import annotations
@@ -32,7 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("mask", nargs="?", help="19-class mask: index PNG (pixel = class) or colour PNG in "
                                                 "the project palette; square, resized to the model's size")
     parser.add_argument("--landmarks", metavar="JSON", help="68 landmarks ({\"landmarks\": [[x, y], ...], "
-                        "optional \"size\": [W, H]}) rasterised into the face parts of the mask")
+                        "optional \"size\": [W, H]}) rasterised into the face parts of the mask; without "
+                        "a MASK, into a whole portrait (hair, ears, neck, cloth from a head template fitted "
+                        "to them)")
+    parser.add_argument("--face-only", action="store_true",
+                        help="with --landmarks and no MASK: only the face parts the landmarks outline, on "
+                             "background (no head template)")
     parser.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     add_attribute_arguments(parser)
     parser.add_argument("-o", "--out", required=True, help="output image (.png, .jpg, ...), at the model's "
@@ -55,6 +62,7 @@ def _check_output(path: str, masks_only: bool = False) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from faceeditor.core.face_geometry import LandmarkError
+    from faceeditor.core.head_layout import portrait_layout
     from faceeditor.core.image_io import ImageSaveError, save_image
     from faceeditor.core.labels import NUM_CLASSES, PARSE_CLASSES
     from faceeditor.core.landmark_mask import landmarks_to_mask
@@ -65,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.mask is None and args.landmarks is None:
         raise CLIError("give a MASK (PNG) or --landmarks FILE.json (or both)")
+    if args.face_only and (args.landmarks is None or args.mask is not None):
+        raise CLIError("--face-only goes with --landmarks and no MASK (with a MASK the landmarks redraw only "
+                       "the face parts anyway)")
     if args.seed < 0:
         raise CLIError(f"--seed must be a non-negative integer, got {args.seed}")
     _check_output(args.out)
@@ -81,7 +92,10 @@ def run(args: argparse.Namespace) -> int:
     if args.landmarks is not None:
         points = read_landmarks(args.landmarks, res, frame=side)
         try:
-            mask = landmarks_to_mask(points, res, base=mask)
+            if mask is None and not args.face_only:
+                mask = portrait_layout(points, res)
+            else:
+                mask = landmarks_to_mask(points, res, base=mask)
         except (LandmarkError, ValueError) as exc:
             raise CLIError(f"landmarks {args.landmarks!r}: {exc}") from None
 

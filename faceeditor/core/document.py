@@ -106,12 +106,14 @@ def crop_summary(crop: AlignedCrop, decision: CropDecision) -> dict[str, Any]:
 
 
 def initial_mask(crop: AlignedCrop) -> np.ndarray:
-    """A first mask before any parser runs: the face parts the landmarks outline, else all background."""
+    """A first mask before any parser runs (and the mask *From landmarks* draws): the whole portrait the
+    landmarks give (faceeditor.core.head_layout: the face parts they outline on a fitted head template,
+    so that synthesis from it draws a head, not a floating face), else all background."""
     if crop.landmarks.shape == (68, 2):
-        from faceeditor.core.landmark_mask import landmarks_to_mask
+        from faceeditor.core.head_layout import portrait_layout
 
         try:
-            return landmarks_to_mask(crop.landmarks, crop.resolution)
+            return portrait_layout(crop.landmarks, crop.resolution)
         except Exception:  # degenerate landmarks must not stop a document from opening
             pass
     return np.zeros((crop.resolution, crop.resolution), np.uint8)

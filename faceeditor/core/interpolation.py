@@ -8,7 +8,9 @@ last): landmarks along a linear, Catmull-Rom or monotone cubic curve in time; z 
 (slerp) so that the latent norm stays typical; attributes and expression weights linearly. The mask of a
 frame is the nearest keyframe mask warped piecewise-affinely from that keyframe's landmarks to the frame's
 (so painted hair and cloth follow the face), with the mouth interior drawn from the frame's landmarks when
-the mouth opens; without keyframe masks, every face part is drawn from the frame's landmarks.
+the mouth opens; without keyframe masks, the frame's landmarks give the whole portrait (a head template
+fitted to them, faceeditor.core.head_layout, with every face part drawn on top), or with ``portrait=False``
+the face parts alone on background.
 Between two different keyframe masks the class shapes morph through their signed distance fields.
 
 Also the paper's two presets: :func:`left2right_keyframes` (a head turn) and
@@ -30,6 +32,7 @@ from faceeditor.core.face_geometry import (
     lip_parting,
     smile_landmarks,
 )
+from faceeditor.core.head_layout import portrait_layout
 from faceeditor.core.keyframes import CURVES, KeyframeError
 from faceeditor.core.labels import EXPRESSIONS
 from faceeditor.core.landmark_mask import (
@@ -215,13 +218,15 @@ class Interpolation:
     parts, ``"mouth"`` (the mouth interior, when the mouth is open wider than in the keyframe: a warp
     cannot open a closed mouth), ``"none"``; ``"auto"`` is "mouth" when keyframe masks exist (the warped
     painted mask is the better guess for everything else, see benchmarks/landmark_masks_synthfaces.py) and
-    "all" when the masks come from landmarks alone.
+    "all" when the masks come from landmarks alone. portrait: without keyframe masks, a frame's mask is
+    the whole portrait its landmarks give (faceeditor.core.head_layout); False: the face parts alone on
+    background.
     """
 
     def __init__(self, keyframes: Sequence[Keyframe], *, size: int | tuple[int, int] | None = None,
                  nz: int = DEFAULT_NZ, curve: str = "catmull_rom", regions: bool = False,
                  draw_parts: str = "auto", style: MaskStyle = DEFAULT_STYLE,
-                 warp: WarpOptions = DEFAULT_WARP):
+                 warp: WarpOptions = DEFAULT_WARP, portrait: bool = True):
         if not keyframes:
             raise KeyframeError("need at least one keyframe")
         if curve not in CURVES:
@@ -233,7 +238,7 @@ class Interpolation:
             raise KeyframeError(f"two keyframes at the same frame: {dup}")
         if draw_parts not in DRAW_PARTS:
             raise KeyframeError(f"draw_parts must be one of {', '.join(DRAW_PARTS)}, got {draw_parts!r}")
-        self.curve, self.regions = curve, regions
+        self.curve, self.regions, self.portrait = curve, regions, bool(portrait)
         self.style, self.warp, self.nz = style, warp, int(nz)
         self.first, self.last = frames[0], frames[-1]
 
@@ -347,7 +352,9 @@ class Interpolation:
                 base = warped[0]
         out = base
         if landmarks is not None:
-            if self.draw_parts == "all" or base is None:
+            if base is None and self.portrait:
+                out = portrait_layout(landmarks, self.size, style=self.style)
+            elif self.draw_parts == "all" or base is None:
                 out = landmarks_to_mask(landmarks, self.size, base=base, style=self.style)
             elif self.draw_parts == "mouth" and mouth_opening(landmarks) > opening:
                 out = landmarks_to_mask(landmarks, self.size, base=base, style=self.style,

@@ -143,16 +143,21 @@ def forehead_arc(landmarks: np.ndarray, style: MaskStyle = DEFAULT_STYLE, sample
     return c + lat[:, None] * f.lateral + height[:, None] * f.up
 
 
+def face_outline(landmarks: np.ndarray, style: MaskStyle = DEFAULT_STYLE, frame: FaceFrame | None = None
+                 ) -> np.ndarray:
+    """The face oval (the skin polygon, in pixels): the jaw line closed by the forehead arc."""
+    pts = as_landmarks(landmarks)
+    outline = np.vstack([pts[0:17], forehead_arc(pts, style, frame=frame or face_frame(pts))])
+    return catmull_rom_chain(outline, samples=4, closed=True)
+
+
 def face_part_polygons(landmarks: np.ndarray, style: MaskStyle = DEFAULT_STYLE
                        ) -> list[tuple[str, np.ndarray]]:
     """(class name, polygon) pairs in drawing order (later ones cover earlier ones), in pixels."""
     pts = as_landmarks(landmarks)
     f = face_frame(pts)
     iod = f.iod
-    parts: list[tuple[str, np.ndarray]] = []
-
-    outline = np.vstack([pts[0:17], forehead_arc(pts, style, frame=f)])
-    parts.append(("skin", catmull_rom_chain(outline, samples=4, closed=True)))
+    parts: list[tuple[str, np.ndarray]] = [("skin", face_outline(pts, style, f))]
 
     # nose: the bridge widened on both sides, flaring into the wings around the nostrils
     lat = f.lateral

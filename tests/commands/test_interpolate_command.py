@@ -19,7 +19,7 @@ from torch import nn
 from faceeditor.cli import main
 from faceeditor.commands._synthesis import sample_files
 from faceeditor.core.image_io import load_image, save_image
-from faceeditor.core.labels import ATTRIBUTES, EXPRESSIONS, PARSE_CLASSES
+from faceeditor.core.labels import ATTRIBUTES, CLASS_INDEX, EXPRESSIONS, PARSE_CLASSES
 from faceeditor.core.mask_io import load_mask
 from faceeditor.core.palette import PALETTE
 from faceeditor.engine.engine import Engine
@@ -150,6 +150,27 @@ def test_keyframes_file_to_png_frames_hits_each_keyframe_exactly(packs, tmp_path
                                     pack="tinysynth")
     assert code == 0, err and json.loads(stdout)["keyframes"] == [0, 4]
     assert len(list((tmp_path / "f2").iterdir())) == 5
+
+
+@pytest.mark.parametrize("face_only", [False, True])
+def test_landmark_keyframes_alone_draw_what_synth_draws_from_them(packs, tmp_path, capsys, face_only):
+    """Without masks the frames' masks come from the landmarks as synth's do: a whole portrait, or with
+    --face-only the face parts alone."""
+    lm = sample_files("heldout0853")[1]
+    spec = {"fps": 10, "keyframes": [{"time": 0.0, "landmarks": str(lm), "seed": 3},
+                                     {"time": 0.2, "landmarks": str(lm)}]}
+    (tmp_path / "clip.json").write_text(json.dumps(spec))
+    flag = ("--face-only",) if face_only else ()
+    code, _, err = interpolate(capsys, packs, tmp_path / "clip.json", *flag, "-o", tmp_path / "frames",
+                               pack="tinysynth")
+    assert code == 0, err
+    first = load_image(tmp_path / "frames" / "frame_00000.png")
+    code = main(["synth", "--landmarks", str(lm), *flag, "--seed", "3", "-o", str(tmp_path / "ref.png"),
+                 "--save-mask", str(tmp_path / "mask.png"), "--dir", str(packs), "--pack", "tinysynth"])
+    assert code == 0
+    assert np.array_equal(load_image(tmp_path / "ref.png"), first)
+    hair = CLASS_INDEX["hair"] in np.unique(load_mask(tmp_path / "mask.png"))
+    assert hair != face_only
 
 
 def test_mask_files_with_one_seed_each_to_gif(packs, tmp_path, capsys):

@@ -8,8 +8,11 @@ from PIL import Image
 
 from faceeditor.cli import main
 from faceeditor.commands._synthesis import sample_files
+from faceeditor.core.face_geometry import load_landmarks_scaled
+from faceeditor.core.head_layout import portrait_layout
 from faceeditor.core.image_io import load_image, save_image
 from faceeditor.core.labels import CLASS_INDEX
+from faceeditor.core.landmark_mask import landmarks_to_mask
 from faceeditor.core.mask_io import load_mask
 from faceeditor.core.palette import PALETTE, colorize
 from tests.helpers.packs import edit_manifest, make_test_pack
@@ -98,17 +101,33 @@ def test_colour_mask_in_the_project_palette_reads_like_the_index_mask(packs, fac
     assert np.array_equal(a, b)
 
 
-def test_landmarks_alone_build_the_mask(packs, tmp_path, capsys):
+def test_landmarks_alone_build_a_whole_portrait(packs, tmp_path, capsys):
     lm = sample_files(None)[1]
     mask_out = tmp_path / "used.png"
     code, stdout, err = synth(capsys, packs, "--landmarks", lm, "-o", tmp_path / "lm.png", "--save-mask", mask_out)
     assert code == 0, err
     used = load_mask(mask_out)
     assert used.shape == (RES, RES)
+    assert np.array_equal(used, portrait_layout(load_landmarks_scaled(lm, RES), RES))
     present = set(np.unique(used).tolist())
-    assert {CLASS_INDEX["background"], CLASS_INDEX["skin"], CLASS_INDEX["nose"]} <= present
-    assert CLASS_INDEX["hair"] not in present  # nothing but the landmark-drawn parts on background
+    assert {CLASS_INDEX[n] for n in ("background", "skin", "nose", "hair", "neck", "cloth")} <= present
+    assert set(json.loads(stdout)["classes"]) >= {"hair", "neck", "cloth"}
     assert load_image(tmp_path / "lm.png").shape == (RES, RES, 3)
+
+
+def test_face_only_draws_just_the_landmark_parts(packs, face_mask, tmp_path, capsys):
+    lm = sample_files(None)[1]
+    mask_out = tmp_path / "used.png"
+    code, _, err = synth(capsys, packs, "--landmarks", lm, "--face-only", "-o", tmp_path / "lm.png",
+                         "--save-mask", mask_out)
+    assert code == 0, err
+    used = load_mask(mask_out)
+    assert np.array_equal(used, landmarks_to_mask(load_landmarks_scaled(lm, RES), RES))
+    assert CLASS_INDEX["hair"] not in np.unique(used)  # nothing but the landmark-drawn parts on background
+    for argv in ((face_mask, "--landmarks", lm, "--face-only"), (face_mask, "--face-only")):
+        code, _, err = synth(capsys, packs, *argv, "-o", tmp_path / "o.png")
+        assert code == 2 and "--face-only goes with --landmarks and no MASK" in err
+    assert not (tmp_path / "o.png").exists()
 
 
 def test_landmarks_over_a_mask_keep_its_hair(packs, face_mask, tmp_path, capsys):

@@ -120,6 +120,22 @@ def test_astronaut_opens_aligned_on_her_face(astronaut_png, astronaut_landmarks)
                                                             doc.resolution).matrix)
 
 
+def test_a_photo_starts_with_the_whole_portrait_its_landmarks_give(astronaut_png):
+    """The first mask (and the mask panel's From landmarks) is a head, not a floating face, so synthesis
+    from it draws a portrait; landmarks that describe no face give an all-background mask instead."""
+    from dataclasses import replace
+
+    from faceeditor.core.document import initial_mask
+    from faceeditor.core.head_layout import portrait_layout
+    from faceeditor.core.labels import CLASS_INDEX
+
+    doc = open_path(astronaut_png).document
+    np.testing.assert_array_equal(doc.mask.data, portrait_layout(doc.crop.landmarks, doc.resolution))
+    assert {CLASS_INDEX[n] for n in ("hair", "neck", "skin", "nose")} <= set(np.unique(doc.mask.data).tolist())
+    degenerate = replace(doc.crop, landmarks=np.full((68, 2), 5.0))
+    assert not initial_mask(degenerate).any()
+
+
 def test_bundled_samples_still_open_whole():
     samples = bundled_samples()
     assert len(samples) == 3

@@ -11,6 +11,7 @@ from faceeditor.core.face_geometry import (
     mirror_landmarks,
     smile_landmarks,
 )
+from faceeditor.core.head_layout import portrait_layout
 from faceeditor.core.interpolation import (
     Interpolation,
     Keyframe,
@@ -116,7 +117,26 @@ def test_channels_interpolate_between_their_own_keyframes():
     specs = list(it)
     assert [s.index for s in specs] == list(range(21)) and specs[5].frame == 15
     assert all(s.mask.shape == (S, S) for s in specs)
-    assert np.array_equal(specs[0].mask, landmarks_to_mask(a, S))
+    assert np.array_equal(specs[0].mask, portrait_layout(a, S))
+    parts_only = Interpolation(keys, size=S, curve="linear", nz=64, portrait=False)
+    assert np.array_equal(parts_only.mask_at(10), landmarks_to_mask(a, S))
+
+
+def test_clips_from_landmarks_alone_draw_the_whole_portrait():
+    """Without keyframe masks every frame is a whole head (hair, neck, cloth), not a floating face; a smile
+    leaves the head points, and so the hair, where they were."""
+    smile = Interpolation(nosmile2smile_keyframes(size=S, frames=9, steps=3), size=S)
+    masks = [smile.mask_at(f) for f in smile.frame_numbers()]
+    for m in masks:
+        assert {C["hair"], C["neck"], C["skin"], C["nose"]} <= set(np.unique(m).tolist())
+    assert all(np.array_equal(m == C["hair"], masks[0] == C["hair"]) for m in masks)
+    assert (masks[-1] == C["mouth"]).sum() > 20
+    turn = Interpolation(left2right_keyframes(size=S, frames=9, steps=3), size=S)
+    hair_x = []
+    for f in turn.frame_numbers():
+        ys, xs = np.nonzero(turn.mask_at(f) == C["hair"])
+        hair_x.append(xs.mean())
+    assert np.all(np.diff(hair_x) > 0)                   # the hair goes along with the turning head
 
 
 def test_painted_mask_follows_the_head():

@@ -95,7 +95,8 @@ class MaskPanel(QWidget):
         self.parse_button = QPushButton("From parser")
         self.parse_button.setToolTip("Replace the mask with the face parser's (one undo step)")
         self.landmarks_button = QPushButton("From landmarks")
-        self.landmarks_button.setToolTip("Replace the mask with the face parts the 68 landmarks outline")
+        self.landmarks_button.setToolTip("Replace the mask with a whole portrait from the 68 landmarks: the "
+                                         "face parts they outline on a head template fitted to them")
         self.clear_button = QPushButton("Clear")
         for b in (self.parse_button, self.landmarks_button, self.clear_button):
             starts.addWidget(b)
