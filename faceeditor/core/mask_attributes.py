@@ -15,7 +15,8 @@ nothing of hair colour, age or sex):
   eyes the lowest hair pixel above the eyes lies within `BANGS_MAX_GAP` eye-to-mouth distances of them
   (the brows in between do not count; hair hiding the brows counts). Undecided when a hat brim, not hair,
   is what comes down, or when the forehead is mostly outside the picture.
-- **Eyeglasses**: eyeglasses pixels cover at least `EYEGLASSES_MIN` of the face.
+- **Eyeglasses**: eyeglasses pixels cover at least `EYEGLASSES_MIN` of the face. Undecided when the mask
+  shows neither eyes nor eyeglasses.
 - **Mouth_Slightly_Open**: the mouth interior's mean height (its area over its width) is at least
   `MOUTH_OPEN_MIN` eye-to-mouth distances. Undecided when the mask has no mouth or no eyes.
 
@@ -64,7 +65,7 @@ class MaskMeasures:
     """The measurements the derived attributes are thresholds on (None: not measurable in this mask)."""
 
     face_pixels: int
-    eyeglasses: float | None = None     # eye_g / face
+    eyeglasses: float | None = None     # eye_g / face (None: no eyes nor eyeglasses in the mask)
     hat: float | None = None            # hat / face
     mouth_open: float | None = None     # the mouth interior's mean height (area / width), in D
     eye_to_mouth: float | None = None   # D, pixels
@@ -88,7 +89,9 @@ def measure_mask(mask: object) -> MaskMeasures:
         return MaskMeasures(face_pixels=face)
     lips = int(counts[list(_LIPS)].sum())
     mouth = int(counts[_MOUTH])
-    out = dict(face_pixels=face, eyeglasses=float(counts[_EYE_G] / face), hat=float(counts[_HAT] / face))
+    out: dict[str, float | None] = dict(hat=float(counts[_HAT] / face))
+    if counts[list(_EYES)].any() or counts[_EYE_G]:
+        out["eyeglasses"] = float(counts[_EYE_G] / face)
     eyes = (m == _EYES[0]) | (m == _EYES[1])
     if not eyes.any():
         eyes = m == _EYE_G                  # dark glasses hide the eyes: their frames stand in
@@ -102,7 +105,7 @@ def measure_mask(mask: object) -> MaskMeasures:
                 out["mouth_open"] = float(mouth / width / d) if width else 0.0
             xs = np.flatnonzero(eyes.any(0))
             out.update(eye_to_mouth=d, **_head_top(m, eyes, int(xs[0]), int(xs[-1]) + 1, d))
-    return MaskMeasures(**out)
+    return MaskMeasures(face_pixels=face, **out)
 
 
 def _mean_row(per_row: np.ndarray) -> float:
@@ -157,9 +160,8 @@ def attributes_from_mask(mask: object) -> dict[str, float]:
 def decide(s: MaskMeasures) -> dict[str, float]:
     """The thresholds applied to the measurements of `measure_mask`."""
     out: dict[str, float] = {}
-    if s.eyeglasses is None:
-        return out
-    out["Eyeglasses"] = float(s.eyeglasses >= EYEGLASSES_MIN)
+    if s.eyeglasses is not None:
+        out["Eyeglasses"] = float(s.eyeglasses >= EYEGLASSES_MIN)
     if s.mouth_open is not None:
         out["Mouth_Slightly_Open"] = float(s.mouth_open >= MOUTH_OPEN_MIN)
     hat = s.hat is not None and s.hat >= HAT_MIN

@@ -85,6 +85,8 @@ def test_what_a_mask_cannot_say_is_left_out():
     assert attributes_from_mask(hair_only) == {}
     skin = np.zeros((64, 64), np.uint8)
     skin[10:50, 10:50] = CLASS_INDEX["skin"]                              # a face without eyes or mouth
+    assert attributes_from_mask(skin) == {}
+    skin[20:24, 18:26] = CLASS_INDEX["l_eye"]                             # eyes without glasses; no mouth
     assert attributes_from_mask(skin) == {"Eyeglasses": 0.0}
     assert set(attributes_from_mask(mask_of(sample_params(3)))) <= set(MASK_ATTRIBUTES)
 

@@ -37,7 +37,8 @@ def test_derived_attributes_agree_with_synthfaces_labels():
 
 def test_the_report_counts_only_the_masks_that_decide():
     face = np.zeros((64, 64), np.uint8)
-    face[10:50, 10:50] = 1                          # a face without eyes or mouth: only Eyeglasses is read
+    face[10:50, 10:50] = 1
+    face[20:24, 18:26] = 4                          # eyes but no mouth: only Eyeglasses is read
     report = mask_attribute_accuracy([face, face], {"Eyeglasses": [0, 1], "Bald": [0, 0]})
     assert report["Eyeglasses"] == {"accuracy": 0.5, "decided": 1.0, "correct": 1, "count": 2}
     assert report["Bald"]["count"] == 0 and np.isnan(report["Bald"]["accuracy"])
