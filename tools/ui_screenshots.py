@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             settle(w)
             w.canvas.fit()
             w.synth_dock.raise_()
-            # the toggles start from the attribute evaluator's reading of the sample
+            # unset toggles follow the parsed mask, else the attribute evaluator's reading of the sample
             w.synthesis.seed.setValue(3)       # a change of seed shows the synthesis result and runs it
             settle(w)
             w.layers_panel.overlay.setChecked(False)

@@ -5,8 +5,10 @@ Sizes: a synthesis model draws square faces at its resolution R. A square mask o
 resized to R x R (nearest neighbour, so classes never blend); a non-square mask, or one smaller than
 MIN_MASK_SIZE, is refused rather than stretched or guessed. Landmark files hold pixel coordinates of a
 picture; they are scaled to R with that picture's size (the file's "size", else the accompanying mask's).
-Unset attributes take the model's default (ModelEntry.attribute_defaults: manifest
-``extra["attribute_defaults"]``, else 0 = absent).
+Attributes: what ``--set`` gives, else what the mask decides (faceeditor.core.mask_attributes: Bald, Bangs,
+Eyeglasses, Mouth_Slightly_Open, read from the mask the model is given), else the model's default
+(ModelEntry.attribute_defaults: manifest ``extra["attribute_defaults"]``, else 0 = absent). ``interpolate``
+takes ``--set`` and the defaults only: its masks change along the way.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from faceeditor.commands._settings import check_attribute_names
 from faceeditor.commands._settings import parse_settings as parse_option_settings
 
 if TYPE_CHECKING:
+    from faceeditor.core.mask_attributes import ResolvedAttributes
     from faceeditor.engine.engine import Engine, LoadedModel
 
 MIN_MASK_SIZE = 16
@@ -41,7 +44,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 def add_attribute_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                         help="attribute intensity, e.g. Male=1 (0 = absent, 1 = present; between and "
-                             "beyond are allowed); repeatable. Unset attributes: the model's default, else 0")
+                             "beyond are allowed); repeatable. Unset attributes: what the mask shows (Bald, "
+                             "Bangs, Eyeglasses, Mouth_Slightly_Open), else the model's default, else 0")
 
 
 @dataclass
@@ -73,6 +77,13 @@ class SynthModel:
         out = self.defaults()
         out.update({k: float(v) for k, v in settings.items()})
         return out
+
+    def resolve(self, settings: Mapping[str, float], mask: np.ndarray) -> ResolvedAttributes:
+        """Every attribute's value and where it came from: ``settings`` (names already checked), else what
+        ``mask`` decides, else the model's default (faceeditor.core.mask_attributes.resolve_attributes)."""
+        from faceeditor.core.mask_attributes import attributes_from_mask, resolve_attributes
+
+        return resolve_attributes(self.attributes, self.defaults(), user=settings, mask=attributes_from_mask(mask))
 
 
 def open_synth_model(pack: str | None, dirs: Iterable[str], provider: str = "auto") -> SynthModel:

@@ -5,8 +5,9 @@ landmarks (``--landmarks``): alone, they give a whole portrait, a head template 
 parts on top (faceeditor.core.head_layout; ``--face-only``: the face parts alone on background); with a mask
 too, they redraw the face parts over the mask's hair, background and cloth. The seed picks the latent z
 (``numpy.random.default_rng(seed).standard_normal(nz)``, the same z as the app and ``interpolate``),
-``--set`` the attributes c. Sizes and defaults: see
-faceeditor/commands/_synthesis.py.
+``--set`` the attributes c; unset attributes the mask decides (a bald head, eyeglasses, an open mouth, bangs)
+follow the mask, and one line on stderr says which ("derived from the mask: Bald=1, Eyeglasses=0"). Sizes and
+defaults: see faceeditor/commands/_synthesis.py.
 """
 from __future__ import annotations
 
@@ -99,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         except (LandmarkError, ValueError) as exc:
             raise CLIError(f"landmarks {args.landmarks!r}: {exc}") from None
 
-    attributes = synth.attribute_values(settings)
+    resolved = synth.resolve(settings, mask)
+    attributes = resolved.values
     try:
         result = synth.engine.run(SynthesizeRequest(masks=[mask], attrs=attributes, seeds=int(args.seed)))
     except RequestError as exc:
@@ -115,12 +117,15 @@ def run(args: argparse.Namespace) -> int:
 
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
+    if resolved.summary():
+        print(resolved.summary(), file=sys.stderr)
     counts = [int(c) for c in np.bincount(mask.ravel(), minlength=NUM_CLASSES)]
     summary = {
         "mask": args.mask,
         "landmarks": args.landmarks,
         "seed": int(args.seed),
         "attributes": attributes,
+        "attribute_sources": resolved.sources,
         "pack": synth.pack_name,
         "model": synth.model.entry.name,
         "trained_on": synth.model.entry.data_domain,

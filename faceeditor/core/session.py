@@ -8,8 +8,12 @@ The values are saved in the project's edits (`to_edits`, read back by `set_docum
 reopens with its sliders, toggles, seed, keep options, shown result and expression as they were. Changes
 made by the user are commands of the document's undo history: a slider drag is one step when released
 (`begin_gesture` / `end_gesture`), consecutive keyboard or spin-box changes of one value merge into one
-step, a toggle is a step of its own. Values the app sets for the user (the evaluator's reading ticking the
-synthesis toggles, a project being loaded) are set with `record=False`.
+step, a toggle is a step of its own. Values the app sets for the user (a project being loaded) are set with
+`record=False`.
+
+Two readings are held beside the values, neither saved nor undone: the attribute evaluator's reading of the
+face (`readings`) and the synthesis's resolved attributes (`synth_resolved`, faceeditor.core.mask_attributes:
+each value and whether the user set it or it came from the mask, the photo or the model's default).
 """
 from __future__ import annotations
 
@@ -18,10 +22,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faceeditor.core.events import Event
 from faceeditor.core.history import UndoHistory
+
+if TYPE_CHECKING:
+    from faceeditor.core.mask_attributes import ResolvedAttributes
 
 # keys of the session's values (the `changed` event names them)
 ATTRIBUTES = "attributes"          # {attribute: intensity}; 0 = unchanged (absent)
@@ -29,12 +36,13 @@ KEEP_OUTSIDE = "keep_outside"      # keep every pixel outside the moved attribut
 KEEP_DETAIL = "keep_detail"        # add the editor's change to the photo instead of taking its output
 PAINTED_MASK = "painted_mask"      # an editor that reads parse probabilities (MagGAN) takes the painted mask
 SEED = "seed"                      # synthesis latent seed
-SYNTH_ATTRS = "synth_attrs"        # {attribute: 0.0 | 1.0} synthesis toggles
+SYNTH_ATTRS = "synth_attrs"        # {attribute: 0.0 | 1.0} synthesis toggles the user set (the others are resolved)
 EXPRESSION = "expression"          # RaFD expression name, or None
 EXPRESSION_INTENSITY = "expression_intensity"
 SHOWN = "shown"                    # which result the canvas shows: "attributes" | "synthesis"
 KEYFRAMES = "keyframes"            # timeline keyframes (core.keyframes.KeyframeSpec; the project's keyframes.json)
 READINGS = "readings"              # the attribute evaluator's reading of the face (not saved, not undone)
+SYNTH_RESOLVED = "synth_resolved"  # every synthesis attribute's value and source (not saved, not undone)
 WHOLE_AS_FACE = "whole_as_face"    # the user asked to edit a picture without a face as a face crop
 REVISION = "revision"              # the document changed (a step pushed, undone or redone)
 LOADED = "*"                       # every value was replaced (another document): views show them anew
@@ -93,9 +101,7 @@ class Session:
         self.document = None
         self.values: dict[str, Any] = _defaults()
         self.readings: dict[str, float] | None = None
-        # True until the user sets synthesis toggles (or a project brings its own): the evaluator's
-        # reading of a picture may then tick them
-        self.synth_from_reading = True
+        self.synth_resolved: ResolvedAttributes | None = None
         self.changed = Event()              # (key)
         self.document_changed = Event()     # (document or None)
         self._gestures: dict[str, Any] = {}
@@ -118,6 +124,7 @@ class Session:
         self.document = document
         self.values = _defaults()
         self.readings = None
+        self.synth_resolved = None
         self._gestures.clear()
         self.revision = 1 if document is not None and document.modified else 0
         self.clean_revision = 0
@@ -127,7 +134,6 @@ class Session:
         self._load(edits)
         if document is not None:
             self.values[KEYFRAMES] = list(document.keyframes)
-        self.synth_from_reading = "synthesis" not in edits
         self.document_changed.emit(document)
         self.changed.emit(LOADED)
 
@@ -171,7 +177,7 @@ class Session:
                                "keep": {"outside": v[KEEP_OUTSIDE], "detail": v[KEEP_DETAIL]},
                                "result": v[SHOWN], "whole_as_face": v[WHOLE_AS_FACE],
                                "painted_mask": v[PAINTED_MASK]}
-        if v[SYNTH_ATTRS] or v[SEED] or not self.synth_from_reading:
+        if v[SYNTH_ATTRS] or v[SEED]:
             out["synthesis"] = {"seed": v[SEED], "attrs": dict(v[SYNTH_ATTRS])}
         if v[EXPRESSION] is not None:
             out["expression"] = {"name": v[EXPRESSION], "intensity": v[EXPRESSION_INTENSITY]}
@@ -256,10 +262,25 @@ class Session:
         self.changed.emit(key)
 
     def set_synth_toggles(self, toggles: dict[str, float], *, record: bool = True) -> bool:
-        """The synthesis toggles; a user's change (record) stops the reading from setting them again."""
-        if record:
-            self.synth_from_reading = False
+        """The synthesis toggles the user sets (all of them at once: the others are resolved)."""
         return self.set(SYNTH_ATTRS, {k: 1.0 if v else 0.0 for k, v in toggles.items()}, record=record)
+
+    def set_synth_toggle(self, name: str, value: float | None) -> bool:
+        """The user sets one synthesis toggle (None: back to automatic, resolved from the mask, the photo or
+        the model's default); one undo step."""
+        toggles = dict(self.values[SYNTH_ATTRS])
+        if value is None:
+            toggles.pop(name, None)
+        else:
+            toggles[name] = 1.0 if value else 0.0
+        return self.set(SYNTH_ATTRS, toggles)
+
+    def set_synth_resolved(self, resolved: ResolvedAttributes | None) -> None:
+        """The synthesis's resolved attributes (faceeditor.core.mask_attributes.resolve_attributes); announced
+        only when they change."""
+        if resolved != self.synth_resolved:
+            self.synth_resolved = resolved
+            self.changed.emit(SYNTH_RESOLVED)
 
     def set_readings(self, readings: dict[str, float] | None) -> None:
         """The attribute evaluator's reading of the face (None: unknown); not saved, not undone."""

@@ -206,3 +206,36 @@ def test_pack_without_synthesis_and_other_usage_errors(packs, face_mask, tmp_pat
     code, _, err = synth(capsys, packs, "--landmarks", far, "-o", tmp_path / "o.png")
     assert code == 2 and "\"size\"" in err
     assert not (tmp_path / "o.png").exists()
+
+
+@pytest.fixture(scope="module")
+def bald_glasses_mask(tmp_path_factory):
+    """An index PNG of a bald SynthFaces face with eyeglasses and a closed mouth (128 px)."""
+    from trainer.data.synthfaces.params import sample_params, with_attribute
+    from trainer.data.synthfaces.render import render
+
+    p = with_attribute(with_attribute(sample_params(25), "Bald", 1.0), "Eyeglasses", 1.0)
+    path = tmp_path_factory.mktemp("masks") / "bald.png"
+    save_image(path, render(p, 128).mask, palette=[tuple(c) for c in PALETTE])
+    return path
+
+
+def test_unset_attributes_the_mask_decides_follow_it_and_are_named(packs, bald_glasses_mask, tmp_path, capsys):
+    _, summary, err = render(capsys, packs, tmp_path, bald_glasses_mask, "--seed", "1")
+    attrs, sources = summary["attributes"], summary["attribute_sources"]
+    assert attrs["Bald"] == 1.0 and attrs["Eyeglasses"] == 1.0 and attrs["Mouth_Slightly_Open"] == 0.0
+    assert sources["Bald"] == sources["Eyeglasses"] == "mask" and sources["Male"] == "default"
+    line = next(x for x in err.splitlines() if x.startswith("derived"))
+    assert line == "derived from the mask: Bald=1, Bangs=0, Eyeglasses=1, Mouth_Slightly_Open=0"
+    # the user's value wins and is not called derived
+    _, summary, err = render(capsys, packs, tmp_path, bald_glasses_mask, "--seed", "1", "--set", "Bald=0",
+                             name="set.png")
+    assert summary["attributes"]["Bald"] == 0.0 and summary["attribute_sources"]["Bald"] == "set"
+    assert "derived from the mask: Bangs=0, Eyeglasses=1, Mouth_Slightly_Open=0" in err
+
+
+def test_nothing_derived_prints_no_line(packs, tmp_path, capsys):
+    blank = tmp_path / "blank.png"
+    save_image(blank, np.zeros((RES, RES), np.uint8))
+    _, summary, err = render(capsys, packs, tmp_path, blank, "--seed", "1")
+    assert set(summary["attribute_sources"].values()) == {"default"} and "derived" not in err

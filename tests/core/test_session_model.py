@@ -85,7 +85,7 @@ def test_values_round_trip_through_the_project_file(session, tmp_path):
     again = Document.from_project(project)
     fresh = S.Session()
     fresh.set_document(again)
-    assert fresh.values == session.values and not fresh.synth_from_reading
+    assert fresh.values == session.values
     # hostile or old edits fall back to the defaults, key by key
     again.edits = {"attributes": {"Bangs": "x", "Male": float("nan"), "Young": 1}, "synthesis": {"seed": -3},
                    "keep": {"outside": "yes"}, "result": "elsewhere"}
@@ -151,3 +151,24 @@ def test_history_budget_and_redo_stack():
     assert h.can_redo
     h.push(Big())
     assert not h.can_redo and h.nbytes == 600
+
+
+def test_one_synthesis_toggle_is_set_or_given_back_to_the_resolution(session):
+    from faceeditor.core.mask_attributes import resolve_attributes
+
+    assert session.set_synth_toggle("Bald", 1.0) and session[S.SYNTH_ATTRS] == {"Bald": 1.0}
+    assert session.set_synth_toggle("Male", 0) and session[S.SYNTH_ATTRS] == {"Bald": 1.0, "Male": 0.0}
+    assert session.set_synth_toggle("Bald", None) and session[S.SYNTH_ATTRS] == {"Male": 0.0}
+    assert [c.name for c in session.history.undo_stack][-3:] == ["Synthesis attributes"] * 3
+    session.history.undo()
+    assert session[S.SYNTH_ATTRS] == {"Bald": 1.0, "Male": 0.0}
+    # the resolution is held beside the values: announced when it changes, never saved, gone with the document
+    heard = []
+    session.changed.connect(heard.append)
+    resolved = resolve_attributes(["Bald"], {}, mask={"Bald": 1.0})
+    session.set_synth_resolved(resolved)
+    session.set_synth_resolved(resolve_attributes(["Bald"], {}, mask={"Bald": 1.0}))
+    assert heard == [S.SYNTH_RESOLVED] and session.synth_resolved == resolved
+    assert "synth_resolved" not in str(session.to_edits())
+    session.set_document(_doc())
+    assert session.synth_resolved is None and session[S.SYNTH_ATTRS] == {}

@@ -331,20 +331,38 @@ def _reading_of(window):
     return {name: float(p) for name, p in zip(result.names, result.probs[0], strict=True)}
 
 
+def _resolution(window, reading):
+    """The synthesis attributes the open document should get: nothing set, the mask, then `reading`."""
+    from faceeditor.core.mask_attributes import attributes_from_mask, resolve_attributes
+
+    entry = window.synthesis_ctl.model.entry
+    return resolve_attributes(entry.attributes, entry.attribute_defaults(), user=window.session["synth_attrs"],
+                              mask=attributes_from_mask(window.doc.mask.data), photo=reading)
+
+
+def _checked(window):
+    return {n for n, box in window.synthesis.toggles.items() if box.isChecked()}
+
+
 def test_the_evaluator_reads_the_face_for_the_sliders_and_the_synthesis_toggles(opened, qtbot):
     w = opened
     expected = _reading_of(w)
     assert w.session.readings == pytest.approx(expected)
     present = {name for name in w.synthesis.toggles if expected[name] > 0.5}
     assert present and present != set(w.synthesis.toggles), "the fake reading must tick some toggles, not all"
-    assert {n for n, box in w.synthesis.toggles.items() if box.isChecked()} == present
+    # the toggles nobody set follow the mask where it decides, the reading elsewhere
+    resolved = _resolution(w, expected)
+    assert w.session.synth_resolved == resolved and w.synthesis.sources() == resolved.sources
+    from_photo = resolved.from_source("photo")
+    assert from_photo and {n for n, v in from_photo.items() if v} == present - set(resolved.from_source("mask"))
+    assert _checked(w) == {n for n, v in resolved.values.items() if v}
     for name, slider in w.attributes.sliders.items():
         assert slider.reading.text() == f"{100 * expected[name]:.0f}%"
         assert slider.value == 0.0, "the reading is shown, not applied to the edit sliders"
-    # the synthesis on open ran (or re-ran) with the toggles the reading set, and nothing counts as an edit
+    # the synthesis on open ran (or re-ran) with those values, and nothing counts as an edit
     last = [c for c in w.engine.calls if c.task == "synthesize"][-1]
-    assert {n for n, v in last.attrs.items() if v} == present
-    assert not w.documents.is_modified
+    assert last.attrs == resolved.values
+    assert not w.documents.is_modified and w.session["synth_attrs"] == {}
 
 
 def test_a_reading_that_arrives_after_the_first_synthesis_reruns_it(qtbot, tmp_path, synth_sample_path):
@@ -359,10 +377,11 @@ def test_a_reading_that_arrives_after_the_first_synthesis_reruns_it(qtbot, tmp_p
     w = make_window(qtbot, tmp_path, engine=SlowReader(resolution=64))
     try:
         open_and_wait(w, qtbot, synth_sample_path)
-        present = {n for n, p in _reading_of(w).items() if p > 0.5 and n in w.synthesis.toggles}
         calls = [c for c in w.engine.calls if c.task == "synthesize"]
-        assert len(calls) >= 2 and not any(calls[0].attrs.values()), "the first synthesis ran before the reading"
-        assert {n for n, v in calls[-1].attrs.items() if v} == present
+        before, after = _resolution(w, None), _resolution(w, _reading_of(w))
+        assert before.values != after.values
+        assert len(calls) >= 2 and calls[0].attrs == before.values, "the first synthesis ran before the reading"
+        assert calls[-1].attrs == after.values
         assert not w.documents.is_modified
     finally:
         w.close()
@@ -370,9 +389,11 @@ def test_a_reading_that_arrives_after_the_first_synthesis_reruns_it(qtbot, tmp_p
 
 def test_the_user_s_toggles_win_and_as_in_the_photo_restores_the_reading(opened, qtbot, tmp_path):
     w = opened
-    name = next(n for n, box in w.synthesis.toggles.items() if box.isChecked())
+    name = next(n for n, v in w.session.synth_resolved.from_source("photo").items() if v)
+    assert w.synthesis.toggles[name].isChecked() and w.synthesis.markers[name].text() == "photo"
     w.synthesis.toggles[name].setChecked(False)                 # the user's choice
     qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
+    assert w.session["synth_attrs"] == {name: 0.0} and w.synthesis.markers[name].text() == ""
     w.attributes_ctl.read()                                         # a later reading does not undo it
     qtbot.waitUntil(lambda: not w.workers.busy, timeout=5000)
     assert not w.synthesis.toggles[name].isChecked()
@@ -573,7 +594,8 @@ def test_packs_loaded_later_read_the_open_face_and_start_the_toggles_from_it(qtb
         qtbot.waitUntil(lambda: not w.workers.busy, timeout=10000)
         present = {n for n in w.synthesis.toggles if w.session.readings[n] > 0.5}
         assert present and present != set(w.synthesis.toggles)
-        assert {n for n, box in w.synthesis.toggles.items() if box.isChecked()} == present
+        resolved = _resolution(w, w.session.readings)
+        assert resolved.from_source("photo") and _checked(w) == {n for n, v in resolved.values.items() if v}
         assert all(s.reading.text().endswith("%") for s in w.attributes.sliders.values())
         assert not w.documents.is_modified and not w.errors
     finally:

@@ -2,7 +2,7 @@
 values and keep options, pasted back into the photo), the region overlay of the slider the mouse points at
 (core.attribute_regions.slider_region on the document's mask: a lookup and a small dilation, a few ms at
 512 px, so it runs on the UI thread) and the attribute evaluator's reading of each opened face (shown by the
-sliders, and the synthesis toggles start from it)."""
+sliders; the synthesis toggles the user has not set and the mask does not decide follow it)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject

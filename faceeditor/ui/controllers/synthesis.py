@@ -1,10 +1,18 @@
 """Synthesis (SCGAN): a face drawn on the painted mask from the session's seed and attribute toggles,
-re-run after each stroke when the panel asks for it. A picture's toggles start from the attribute
-evaluator's reading until the user sets them (a project keeps its saved toggles)."""
+re-run after each stroke when the panel asks for it.
+
+The toggles the user has not set are resolved (faceeditor.core.mask_attributes.resolve_attributes): what the
+mask decides (a bald head, eyeglasses, an open mouth, bangs), else the attribute evaluator's reading of the
+photo (the session's `readings`, when the packs have an evaluator), else the model's default. The controller
+reads the mask after each mask edit (a few milliseconds of numpy on the UI thread, no inference) and puts
+the resolution in the session (`synth_resolved`), which the panel shows; a synthesis that already ran runs
+again when a late reading changes it. A project keeps the toggles the user set."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
+from faceeditor.core.mask_attributes import ResolvedAttributes, attributes_from_mask, resolve_attributes
+from faceeditor.core.mask_io import MaskError
 from faceeditor.core.session import READINGS, SEED, SHOWN, SYNTH_ATTRS
 from faceeditor.engine.requests import SynthesizeRequest
 from faceeditor.ui.app_engine import missing_reason
@@ -22,10 +30,10 @@ class SynthesisController(FollowsDocument, QObject):
         self.session = ws.session
         self.channel = ws.channel("synthesize", inference=True, what="Synthesis")
         self.channel.finished.connect(self._synthesized)
-        self._applying_reading = False
-        self._ran = False                     # a synthesis ran for this document
-        self.session.subscribe((SEED, SYNTH_ATTRS), self._values_changed)
-        self.session.subscribe(READINGS, self.apply_reading)
+        self._ran = False                       # a synthesis ran for this document
+        self._from_mask: dict[str, float] = {}  # what the open document's mask decides
+        self.session.subscribe((SEED, SYNTH_ATTRS), self._user_asked)
+        self.session.subscribe(READINGS, self._reading_changed)
         self.session.subscribe(SHOWN, self._shown_changed)
         self._showing = False
         self.follow_documents(self.session)
@@ -40,16 +48,19 @@ class SynthesisController(FollowsDocument, QObject):
 
     def _models_changed(self) -> None:
         self.panel.set_model(self.model, missing_reason("synthesize"))
-        self.apply_reading()
+        if self.resolve() and self._ran:
+            self.run()
 
     def document_changed(self, doc) -> None:
         self.channel.invalidate()
         self.panel.set_preview(None)
         self._ran = False
+        self._read_mask()
         if doc is not None:
             self.geometry_changed()
 
     def geometry_changed(self) -> None:
+        self._read_mask()
         if self.session[SHOWN] == "synthesis" and self.model is not None:
             self.run()
 
@@ -64,16 +75,13 @@ class SynthesisController(FollowsDocument, QObject):
             self.run()
 
     def mask_edited(self, _name: str) -> None:
+        self._read_mask()
         if self.panel.auto_refresh:
             self.run()
 
-    def _values_changed(self) -> None:
-        if not self._applying_reading:
-            self._user_asked()
-
     def _user_asked(self) -> None:
         """The user changed the seed or the toggles, or pressed Generate: show and run the synthesis."""
-        self.session.synth_from_reading = False
+        self.resolve()
         self._showing = True            # shown because the user asked: run once, below
         try:
             self.session.set(SHOWN, "synthesis", record=False)
@@ -81,17 +89,32 @@ class SynthesisController(FollowsDocument, QObject):
             self._showing = False
         self.run()
 
-    def apply_reading(self) -> None:
-        """Start a picture's toggles from the evaluator's reading (until the user sets them); a synthesis
-        that already ran with the old toggles runs again."""
-        if not self.session.synth_from_reading or self.model is None or self.session.readings is None:
-            return
-        self._applying_reading = True
+    # --- the attributes: set by the user, else from the mask, the photo or the model's default ----------
+    def _read_mask(self) -> None:
+        """What the open document's mask decides, then the resolution."""
+        doc = self.session.document
         try:
-            changed = self.session.set_synth_toggles(self.panel.reading_toggles(), record=False)
-        finally:
-            self._applying_reading = False
-        if changed and self._ran:
+            self._from_mask = attributes_from_mask(doc.mask.data) if doc is not None else {}
+        except MaskError:                   # a document's mask is valid; a bad one must not stop synthesis
+            self._from_mask = {}
+        self.resolve()
+
+    def resolve(self) -> bool:
+        """Put the resolved attributes in the session (None without a model or a document); True when they
+        changed."""
+        model, before = self.model, self.session.synth_resolved
+        resolved: ResolvedAttributes | None = None
+        if model is not None and self.session.document is not None:
+            entry = model.entry
+            resolved = resolve_attributes(entry.attributes, entry.attribute_defaults(),
+                                          user=self.session[SYNTH_ATTRS], mask=self._from_mask,
+                                          photo=self.session.readings)
+        self.session.set_synth_resolved(resolved)
+        return resolved != before
+
+    def _reading_changed(self) -> None:
+        """The evaluator's reading arrived (or went): a synthesis that ran with the old values runs again."""
+        if self.resolve() and self._ran:
             self.run()
 
     def run(self) -> None:
@@ -99,7 +122,8 @@ class SynthesisController(FollowsDocument, QObject):
         if doc is None or model is None:
             return
         engine, key = self.ws.engine, model.key
-        attrs = {name: float(self.session[SYNTH_ATTRS].get(name, 0.0)) for name in model.entry.attributes}
+        self.resolve()
+        attrs = dict(self.session.synth_resolved.values)
         mask, seed, paste = doc.mask.data.copy(), int(self.session[SEED]), doc.paster()
         self._ran = True
 
