@@ -59,8 +59,13 @@ def _judge_with(cfg: object, field: str, run_dir: str | None, lacking: str) -> N
     flag = "--" + field.replace("_", "-")
     if not hasattr(cfg, field):
         raise CLIError(f"{flag}: method {cfg.method!r} {lacking}")
+    is_pack = (Path(run_dir) / "manifest.json").is_file()
+    if is_pack and getattr(cfg, "pack_judges", False):     # e.g. SCGAN: the bundled parser and classifier
+        setattr(cfg, field, run_dir)
+        return
     if not (Path(run_dir) / "config.json").is_file():
-        raise CLIError(f"{flag}: {run_dir} is not a run folder (no config.json)")
+        what = "a model pack, which this method cannot judge with" if is_pack else "not a run folder (no config.json)"
+        raise CLIError(f"{flag}: {run_dir} is {what}")
     setattr(cfg, field, run_dir)
 
 

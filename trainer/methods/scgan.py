@@ -45,7 +45,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -87,6 +87,7 @@ def class_grouping(name: str) -> tuple[list[str], list[list[str]], np.ndarray]:
 
 @dataclass
 class SCGANConfig(TrainConfig):
+    pack_judges: ClassVar[bool] = True        # `evaluate --evaluator/--spatial-judge` also take a model pack
     method: str = "scgan"
     # defaults = the CPU demo model: 64², channels at a quarter of Table 2 (G about 3 MB)
     data: DataConfig = field(default_factory=lambda: DataConfig(resolution=64))

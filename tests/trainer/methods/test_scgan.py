@@ -376,6 +376,10 @@ def test_pack_parser_and_classifier_as_judges_and_spade_export(sf_root, real_bat
     m.cfg.evaluator = str(tmp_path)
     with pytest.raises(ConfigError, match="evaluator"):
         m.evaluate(DataLoader(samples, batch_size=4))
+    # from the command line too, the figures kept under both judges' names
+    assert train_cli(["evaluate", str(run), "--device", "cpu", "--spatial-judge", str(pack_dir),
+                      "--evaluator", str(pack_dir)]) == 0
+    assert "val#synthfaces-demo#judge:synthfaces-demo" in json.loads((run / "metrics.json").read_text())
 
     pack = tmp_path / "pack"
     assert train_cli(["export", str(run), "--out", str(pack)]) == 0
