@@ -8,7 +8,8 @@ picture; they are scaled to R with that picture's size (the file's "size", else 
 Attributes: what ``--set`` gives, else what the mask decides (faceeditor.core.mask_attributes: Bald, Bangs,
 Eyeglasses, Mouth_Slightly_Open, read from the mask the model is given), else the model's default
 (ModelEntry.attribute_defaults: manifest ``extra["attribute_defaults"]``, else 0 = absent). ``interpolate``
-takes ``--set`` and the defaults only: its masks change along the way.
+resolves each frame against that frame's mask (its masks change along the way): defaults < the mask's
+decision < the keyframes' interpolated values < ``--set``.
 """
 from __future__ import annotations
 

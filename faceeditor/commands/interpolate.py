@@ -210,12 +210,18 @@ def preset_keyframes(preset: str, synth: SynthModel, *, frames: int, sample: str
 
 # --- rendering ------------------------------------------------------------------------------------
 
-def attribute_matrix(synth: SynthModel, frames: list[Mapping[str, float]], fixed: Mapping[str, float]
-                     ) -> np.ndarray:
-    """(N, A) attributes of the frames: model defaults < the frame's interpolated values < ``fixed``."""
+def attribute_matrix(synth: SynthModel, frames: list[Mapping[str, float]], fixed: Mapping[str, float],
+                     masks: list[np.ndarray | None] | None = None) -> np.ndarray:
+    """(N, A) attributes of the frames: model defaults < what each frame's mask decides (a bald head,
+    glasses, an open mouth, bangs: faceeditor.core.mask_attributes, as `synth` does) < the frame's
+    interpolated values < ``fixed``. So a keyframe's frame is what `synth` draws from its mask and seed."""
+    from faceeditor.core.mask_attributes import attributes_from_mask
+
     rows = []
-    for attributes in frames:
+    for i, attributes in enumerate(frames):
         values = synth.defaults()
+        if masks is not None and masks[i] is not None:
+            values.update({k: v for k, v in attributes_from_mask(masks[i]).items() if k in values})
         values.update(attributes)
         values.update(fixed)
         rows.append([values[name] for name in synth.attributes])
@@ -226,7 +232,7 @@ def make_renderer(synth: SynthModel, fixed: Mapping[str, float]) -> Callable[[li
     from faceeditor.engine.requests import SynthesizeRequest
 
     def render(specs: list) -> list[np.ndarray]:
-        attrs = attribute_matrix(synth, [s.attributes for s in specs], fixed)
+        attrs = attribute_matrix(synth, [s.attributes for s in specs], fixed, [s.mask for s in specs])
         request = SynthesizeRequest(masks=[s.mask for s in specs], attrs=attrs, z=np.stack([s.z for s in specs]))
         return synth.engine.run(request).images
 
@@ -372,7 +378,8 @@ def run(args: argparse.Namespace) -> int:
     if result is None or result.cancelled:
         print(f"faceeditor-cli interpolate: cancelled; {args.out} was not written", file=sys.stderr)
         return 130
-    at_start, at_end = attribute_matrix(synth, [clip.attributes_at(clip.first), clip.attributes_at(clip.last)], fixed)
+    ends = [clip.spec(clip.first), clip.spec(clip.last)]
+    at_start, at_end = attribute_matrix(synth, [e.attributes for e in ends], fixed, [e.mask for e in ends])
     summary = {
         "source": source,
         "out": str(result.path),
