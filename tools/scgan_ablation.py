@@ -15,7 +15,7 @@ a row whose run folder already holds its final checkpoint is only re-evaluated.
 
   PYTHONPATH=. python tools/scgan_ablation.py --data-root /work/data/sf128_edits \
       --heldout /work/data/sf128_v2_heldout --pack resources/models/synthfaces-demo \
-      --out /work/runs/scgan-ablation --resolution 64 --iters 500
+      --out /work/runs/scgan-ablation --resolution 64 --iters 300
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def main() -> None:
     ap.add_argument("--pack", required=True, help="model pack whose parser and attribute classifier judge")
     ap.add_argument("--out", required=True)
     ap.add_argument("--resolution", type=int, default=64)
-    ap.add_argument("--iters", type=int, default=500)
+    ap.add_argument("--iters", type=int, default=300)
     ap.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of: " + ", ".join(ROWS))
     args = ap.parse_args()
     exe = [sys.executable, "-m", "trainer.cli"]
