@@ -215,15 +215,11 @@ def attribute_matrix(synth: SynthModel, frames: list[Mapping[str, float]], fixed
     """(N, A) attributes of the frames: model defaults < what each frame's mask decides (a bald head,
     glasses, an open mouth, bangs: faceeditor.core.mask_attributes, as `synth` does) < the frame's
     interpolated values < ``fixed``. So a keyframe's frame is what `synth` draws from its mask and seed."""
-    from faceeditor.core.mask_attributes import attributes_from_mask
-
     rows = []
     for i, attributes in enumerate(frames):
-        values = synth.defaults()
-        if masks is not None and masks[i] is not None:
-            values.update({k: v for k, v in attributes_from_mask(masks[i]).items() if k in values})
-        values.update(attributes)
-        values.update(fixed)
+        given = {**attributes, **fixed}
+        mask = masks[i] if masks is not None else None
+        values = synth.resolve(given, mask).values if mask is not None else {**synth.defaults(), **given}
         rows.append([values[name] for name in synth.attributes])
     return np.asarray(rows, np.float32)
 
