@@ -18,31 +18,37 @@ class PackParserError(ValueError):
     """The folder holds no usable parse model (the message says why)."""
 
 
+def open_pack_model(pack_dir: str | os.PathLike, task: str, threads: int = 1):
+    """(pack folder, the pack's first `task` model entry, its ONNX Runtime session on the CPU), or
+    PackParserError naming what is wrong with the pack."""
+    import onnxruntime as ort
+
+    pack = Path(pack_dir)
+    try:
+        entries = Manifest.load(pack).models_for(task)
+    except Exception as exc:  # noqa: BLE001 - any manifest problem is one line for the user
+        raise PackParserError(f"{pack}: not a usable model pack ({exc})") from None
+    if not entries:
+        raise PackParserError(f"{pack}: the pack has no {task} model")
+    entry = entries[0]
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(pack / entry.file), sess_options=opts, providers=["CPUExecutionProvider"])
+    return pack, entry, session
+
+
 class PackParser:
     """images (N, 3, H, W) in [-1, 1] -> probabilities (N, 19, H, W) over the 19 parse classes."""
 
     def __init__(self, pack_dir: str | os.PathLike, threads: int = 1):
-        import onnxruntime as ort
-
-        pack = Path(pack_dir)
-        try:
-            entries = Manifest.load(pack).models_for("parse")
-        except Exception as exc:  # noqa: BLE001 - any manifest problem is one line for the user
-            raise PackParserError(f"{pack}: not a usable model pack ({exc})") from None
-        if not entries:
-            raise PackParserError(f"{pack}: the pack has no parse model")
-        entry = entries[0]
+        pack, entry, session = open_pack_model(pack_dir, "parse", threads)
         if list(entry.classes) != list(PARSE_CLASSES):
             raise PackParserError(f"{pack}: parser {entry.name!r} has classes {entry.classes}, not the 19 of "
                                   f"this project in their order")
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        self.pack, self.entry = pack, entry
+        self.pack, self.entry, self.session = pack, entry, session
         self.resolution = int(entry.resolution)
-        self.session = ort.InferenceSession(str(pack / entry.file), sess_options=opts,
-                                            providers=["CPUExecutionProvider"])
         self.input_name = entry.inputs[0].name
         self.output_name = entry.outputs[0].name
 
