@@ -6,19 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 
 pytest.importorskip("trainer.nets.stargan")
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "train_throughput.py"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_benchmark_runs_both_variants_and_prints_the_ratio(capsys) -> None:

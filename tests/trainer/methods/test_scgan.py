@@ -35,12 +35,7 @@ def real_batch(sf_root):
     return torch.utils.data.default_collate([ds[i] for i in range(8)])
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_cfg(sf_root, run_dir="unused", **kw):

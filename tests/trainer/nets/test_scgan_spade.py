@@ -13,12 +13,7 @@ def onehot(labels, n=19):
     return F.one_hot(labels, n).permute(0, 3, 1, 2).float()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("res", [32, 128, 256])
