@@ -110,6 +110,8 @@ class SCGANConfig(TrainConfig):
     lambda_gp: float = 10.0
     lambda_rec: float = 0.0              # paired L1 to the real face of the same mask (not in the paper)
     lambda_texture: float = 0.0          # paired local texture energy of that face (not in the paper)
+    texture_jitter: bool = False         # texture windows at a random offset each step: no fixed 1/16 grid
+    lambda_parts: float = 0.0            # paired L1 again over brows, eyes, nose, mouth and lips alone (not in the paper)
     segmentor_from: str = ""             # an scgan run folder (or checkpoint) whose S is loaded and frozen
     segmentor_pretrain_iters: int = 0    # > 0: train S alone first for this many iterations, then freeze it
     init_from: str = ""                  # an scgan run (or checkpoint): G and D start from its same-shaped tensors
@@ -135,7 +137,7 @@ class SCGANConfig(TrainConfig):
         check_net_config(self)
         if self.n_repeat < 1:
             raise ConfigError(f"n_repeat: expected a positive integer, got {self.n_repeat!r}")
-        for name in ("lambda_cls", "lambda_seg", "lambda_gp", "lambda_rec", "lambda_texture", "lambda_kl",
+        for name in ("lambda_cls", "lambda_seg", "lambda_gp", "lambda_rec", "lambda_texture", "lambda_parts", "lambda_kl",
                      "lambda_div"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: expected a value >= 0, got {getattr(self, name)!r}")
@@ -184,6 +186,16 @@ def texture_energy(image: torch.Tensor, window: int) -> torch.Tensor:
     dy = (image[..., 1:, :] - image[..., :-1, :]).abs()
     energy = torch.cat([F.pad(dx, (0, 1)).mean(1, keepdim=True), F.pad(dy, (0, 0, 0, 1)).mean(1, keepdim=True)], 1)
     return F.avg_pool2d(energy, window)
+
+
+SMALL_PARTS = ("l_brow", "r_brow", "l_eye", "r_eye", "nose", "mouth", "u_lip", "l_lip")
+
+
+def part_l1(fake: torch.Tensor, real: torch.Tensor, parts: torch.Tensor) -> torch.Tensor:
+    """Mean |fake - real| over the pixels where `parts` (N, H, W, 0/1) is set: the small parts are a few
+    percent of a face, so the whole-image L1 hardly asks for their colour (grey lips read as skin)."""
+    weight = parts.unsqueeze(1).to(fake.dtype)
+    return ((fake - real).abs() * weight).sum() / (weight.sum() * fake.shape[1]).clamp_min(1.0)
 
 
 @register_method
@@ -238,7 +250,11 @@ class SCGANMethod(Method):
 
     def _init_from(self) -> None:
         """Warm start: copy into G and D every tensor of another run's checkpoint with the same name and shape."""
-        ckpt, sources = _saved_nets(self.cfg.init_from, ("generator", "discriminator"), "init_from")
+        source = Path(self.cfg.init_from)
+        if source.suffix == ".onnx" or (source / "manifest.json").is_file():
+            ckpt, sources = self._exported_generator(source)
+        else:
+            ckpt, sources = _saved_nets(self.cfg.init_from, ("generator", "discriminator"), "init_from")
         copied = total = 0
         for name, weights in sources.items():
             own = unwrap(self.nets[name]).state_dict()
@@ -251,6 +267,18 @@ class SCGANMethod(Method):
         self.init_report = f"init_from {ckpt}: {copied} of {total} G/D tensors copied"
         print(self.init_report, file=sys.stderr, flush=True)
 
+    @staticmethod
+    def _exported_generator(source: Path) -> tuple[Path, dict[str, dict[str, torch.Tensor]]]:
+        """G's tensors from an exported scgan model (an .onnx file or the scgan model of a pack): the
+        bundled model is a starting point once its run folder is gone. D, S and E start fresh."""
+        from trainer.onnx_weights import OnnxWeightsError, onnx_state_dict, pack_model_file
+
+        try:
+            path = pack_model_file(source, "scgan")
+            return path, {"generator": onnx_state_dict(path, "generator.")}
+        except OnnxWeightsError as exc:
+            raise ConfigError(f"init_from: {exc}") from None
+
     # --- data -----------------------------------------------------------------------------------
     def group(self, mask: torch.Tensor) -> torch.Tensor:
         """(N, H, W) parse-class indices -> indices of this run's classes (long, on the mask's device)."""
@@ -258,6 +286,11 @@ class SCGANMethod(Method):
         if mask.numel() and (int(mask.min()) < 0 or int(mask.max()) >= len(PARSE_CLASSES)):
             raise ValueError(f"mask holds class indices outside 0..{len(PARSE_CLASSES) - 1}")
         return self.lut.to(mask.device)[mask]
+
+    def part_mask(self, labels: torch.Tensor) -> torch.Tensor:
+        """(N, H, W) 0/1 of the pixels whose class holds one of SMALL_PARTS (labels in this run's classes)."""
+        small = [i for i, members in enumerate(self.class_members) if set(members) & set(SMALL_PARTS)]
+        return torch.isin(labels, torch.tensor(small, device=labels.device))
 
     def onehot(self, labels: torch.Tensor) -> torch.Tensor:
         """(N, H, W) grouped indices -> float32 (N, C, H, W) one-hot."""
@@ -354,7 +387,7 @@ class SCGANMethod(Method):
                 g_cls = attribute_bce(cls, c)
                 g_seg = F.cross_entropy(seg.float(), target)
                 loss_g = g_adv + cfg.lambda_cls * g_cls + cfg.lambda_seg * g_seg
-                g_rec = g_tex = g_div = None
+                g_rec = g_tex = g_div = g_parts = None
                 if g_kl is not None:
                     loss_g = loss_g + cfg.lambda_kl * g_kl
                 if cfg.lambda_div > 0:      # mode seeking (MSGAN): |G(z1) - G(z2)| / |z1 - z2| kept large
@@ -364,7 +397,7 @@ class SCGANMethod(Method):
                     ratio = (fake.float() - fake2).abs().mean() / (z - z2).abs().mean()
                     g_div = 1.0 / (ratio + 1e-5)
                     loss_g = loss_g + cfg.lambda_div * g_div
-                if cfg.lambda_rec > 0 or cfg.lambda_texture > 0:   # the real triple: G(z, c, s) vs x
+                if cfg.lambda_rec > 0 or cfg.lambda_texture > 0 or cfg.lambda_parts > 0:   # the real triple: G(z, c, s) vs x
                     if cfg.style_encoder:     # the pass above is already the real triple's
                         paired = fake.float()
                     else:                     # the paper's G: the batch's z on the unshuffled masks
@@ -372,9 +405,15 @@ class SCGANMethod(Method):
                             paired = gen(z, c, self.onehot(labels)).float()
                     g_rec = (paired - image).abs().mean()
                     loss_g = loss_g + cfg.lambda_rec * g_rec
+                    if cfg.lambda_parts > 0:
+                        g_parts = part_l1(paired, image, self.part_mask(labels))
+                        loss_g = loss_g + cfg.lambda_parts * g_parts
                     if cfg.lambda_texture > 0:
                         window = max(2, image.shape[-1] // 16)
-                        gap = texture_energy(paired, window) - texture_energy(image, window)
+                        dy, dx = ((int(v) for v in torch.randint(0, window, (2,))) if cfg.texture_jitter
+                                  else (0, 0))
+                        a, b = paired[..., dy:, dx:], image[..., dy:, dx:]
+                        gap = texture_energy(a, window) - texture_energy(b, window)
                         g_tex = gap.abs().sum(1).mean()
                         loss_g = loss_g + cfg.lambda_texture * g_tex
                 opts = [self.optimizers[k] for k in ("generator", "encoder") if k in self.optimizers]
@@ -390,7 +429,7 @@ class SCGANMethod(Method):
                            "g_cls": float(g_cls.detach()), "g_seg": float(g_seg.detach())}
             if g_rec is not None:
                 self.last_g["g_rec"] = float(g_rec.detach())
-            for key, value in (("g_tex", g_tex), ("g_kl", g_kl), ("g_div", g_div)):
+            for key, value in (("g_tex", g_tex), ("g_kl", g_kl), ("g_div", g_div), ("g_parts", g_parts)):
                 if value is not None:
                     self.last_g[key] = float(value.detach())
         out.update(self.last_g)

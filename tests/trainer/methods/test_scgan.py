@@ -20,7 +20,7 @@ from trainer.data.synthfaces.native import write_native
 from trainer.loop import train
 from trainer.methods.base import method_class
 from trainer.methods.classifier import ClassifierConfig
-from trainer.methods.scgan import SCGANConfig, SCGANMethod, class_grouping, texture_energy
+from trainer.methods.scgan import SCGANConfig, SCGANMethod, class_grouping, part_l1, texture_energy
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +129,35 @@ def test_texture_term_pulls_g_to_the_fine_structure_of_the_real_faces(sf_root, r
     assert gap[100.0] < 0.7 * gap[0.0], gap
 
 
+def test_part_l1_counts_only_the_small_parts_whatever_their_area():
+    real = torch.zeros(2, 3, 8, 8)
+    fake = real.clone()
+    fake[:, :, :4] = 1.0                                            # wrong everywhere in the top half
+    parts = torch.zeros(2, 8, 8, dtype=torch.bool)
+    parts[0, 5, 5] = True                                           # one part pixel, right
+    assert part_l1(fake, real, parts) == 0
+    parts[1, 1, 1] = True                                           # and one wrong: half the part pixels
+    assert torch.isclose(part_l1(fake, real, parts), torch.tensor(0.5))
+    assert part_l1(fake, real, torch.zeros_like(parts)) == 0        # no part pixels: no term, no NaN
+
+
+def test_parts_term_pulls_g_to_the_real_eyes_brows_nose_and_lips(sf_root, real_batch, cpu, attach):
+    """lambda_parts (not in the paper, 0 by default): the paired L1 again over the small parts alone, which
+    are a few percent of the pixels; texture_jitter moves the texture windows every step."""
+    gap = {}
+    for lam in (0.0, 100.0):
+        torch.manual_seed(0)
+        m = attach(SCGANMethod(tiny_cfg(sf_root, n_repeat=1, lambda_rec=1.0, lambda_texture=10.0,
+                                        texture_jitter=True, lambda_parts=lam), cpu))
+        log = [m.train_step(real_batch, step) for step in range(25)]
+        assert ("g_parts" in log[-1]) == (lam > 0) and "g_tex" in log[-1]
+        image, labels, c = m._real(real_batch)
+        parts = m.part_mask(labels)
+        assert 0 < float(parts.float().mean()) < 0.2
+        gap[lam] = float(part_l1(m.generate(m.latents(8, 5), c, labels), image, parts))
+    assert gap[100.0] < 0.9 * gap[0.0], gap
+
+
 def test_g_is_updated_every_n_repeat_iterations(sf_root, real_batch, cpu, attach):
     m = attach(SCGANMethod(tiny_cfg(sf_root, n_repeat=3), cpu))
     g = m.nets["generator"]
@@ -212,6 +241,22 @@ def test_evaluate_sample_and_export_through_the_engine(sf_root, real_batch, tmp_
     ref = m.generate(torch.from_numpy(z)[None], attrs, m.group(real_batch["mask"][:1]))[0]
     ref = np.clip(np.rint((ref.permute(1, 2, 0).numpy() + 1) * 127.5), 0, 255)
     assert np.abs(ref - a.astype(float)).max() <= 1
+
+    # the exported pack (or its .onnx file) is a starting point: every G parameter comes back from the ONNX
+    # initializers; D, S and E start fresh
+    for source in (pack, pack / entry.file):
+        warm = attach(SCGANMethod(tiny_cfg(sf_root, generator="spade", spade_channels=16, style_dim=8,
+                                           style_encoder=True, lambda_rec=10.0, init_from=str(source)), cpu))
+        warm._init_from()
+        trained = m.nets["generator"].state_dict()
+        for name, value in warm.nets["generator"].named_parameters():
+            assert torch.equal(value.detach(), trained[name]), name
+        assert "G/D tensors copied" in warm.init_report
+    with pytest.raises(ConfigError, match="no model of method 'scgan'"):
+        other = tmp_path / "other"
+        other.mkdir()
+        (other / "manifest.json").write_text(json.dumps({"models": [{"method": "parser", "file": "p.onnx"}]}))
+        attach(SCGANMethod(tiny_cfg(sf_root, init_from=str(other)), cpu))._init_from()
 
 
 def test_landmark_regions_pack_runs_on_19_class_masks(sf_root, real_batch, tmp_path):
@@ -387,3 +432,19 @@ def test_pack_parser_and_classifier_as_judges_and_spade_export(sf_root, real_bat
     ref = m.generate(torch.from_numpy(z)[None], torch.zeros(1, 13), m.group(real_batch["mask"][:1]))[0]
     ref = np.clip(np.rint((ref.permute(1, 2, 0).numpy() + 1) * 127.5), 0, 255)
     assert np.abs(ref - a.astype(float)).max() <= 1
+
+    # the exported pack (or its .onnx file) is a starting point: every G parameter comes back from the ONNX
+    # initializers; D, S and E start fresh
+    for source in (pack, pack / entry.file):
+        warm = attach(SCGANMethod(tiny_cfg(sf_root, generator="spade", spade_channels=16, style_dim=8,
+                                           style_encoder=True, lambda_rec=10.0, init_from=str(source)), cpu))
+        warm._init_from()
+        trained = m.nets["generator"].state_dict()
+        for name, value in warm.nets["generator"].named_parameters():
+            assert torch.equal(value.detach(), trained[name]), name
+        assert "G/D tensors copied" in warm.init_report
+    with pytest.raises(ConfigError, match="no model of method 'scgan'"):
+        other = tmp_path / "other"
+        other.mkdir()
+        (other / "manifest.json").write_text(json.dumps({"models": [{"method": "parser", "file": "p.onnx"}]}))
+        attach(SCGANMethod(tiny_cfg(sf_root, init_from=str(other)), cpu))._init_from()
