@@ -113,9 +113,9 @@ def _project(**kw) -> Project:
 
 def test_projects_round_trip_their_keyframes(tmp_path):
     path = save_project(tmp_path / "p.fep", _project(keyframes=list(CLIP.keyframes)))
-    assert load_project(path).keyframes == CLIP.keyframes
+    assert load_project(path).keyframes.keyframes == CLIP.keyframes
     path = save_project(tmp_path / "empty.fep", _project())
-    assert KEYFRAMES_MEMBER in zipfile.ZipFile(path).namelist() and load_project(path).keyframes == []
+    assert KEYFRAMES_MEMBER in zipfile.ZipFile(path).namelist() and load_project(path).keyframes == KeyframeFile()
 
 
 def test_old_projects_without_keyframes_load_with_none(tmp_path):
