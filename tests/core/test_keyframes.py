@@ -125,7 +125,7 @@ def test_old_projects_without_keyframes_load_with_none(tmp_path):
         for info in src.infolist():
             if info.filename != KEYFRAMES_MEMBER:
                 dst.writestr(info, src.read(info))
-    assert load_project(old).keyframes == []
+    assert load_project(old).keyframes == KeyframeFile()
 
 
 @pytest.mark.parametrize("raw, message", [
