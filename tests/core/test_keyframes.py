@@ -161,4 +161,4 @@ def test_documents_carry_keyframes_through_a_save(tmp_path):
     doc = Document.from_photo(np.zeros((32, 32, 3), np.uint8), resolution=32)
     doc.keyframes = CLIP
     path = save_project(tmp_path / "d.fep", doc.to_project())
-    assert Document.from_project(load_project(path), path).keyframes == CLIP.keyframes
+    assert Document.from_project(load_project(path), path).keyframes == CLIP
