@@ -317,6 +317,15 @@ class Interpolation:
         if draw_parts == "auto":
             draw_parts = "mouth" if self._mask_keys or self.reference is not None else "all"
         self.draw_parts = draw_parts
+        # Whether the clip opens the mouth wider than any mask was drawn with, decided once for the clip:
+        # drawn on every frame or on none, since switching the drawn interior on mid-clip made a pop.
+        self._opens_mouth = False
+        if self._lms is not None:
+            if self.reference is not None and not self._mask_keys:
+                drawn = [mouth_opening(self.reference[1])]
+            else:
+                drawn = [mouth_opening(self.landmarks_at(t)) for t, _ in self._mask_keys]
+            self._opens_mouth = bool(drawn) and max(mouth_opening(p) for p in self._lms) > min(drawn)
 
     def __len__(self) -> int:
         return self.last - self.first + 1
@@ -369,12 +378,11 @@ class Interpolation:
             chosen = [self._mask_keys[max(i, 0)]]
             if 0 <= i < len(times) - 1 and frame > times[i]:
                 chosen.append(self._mask_keys[i + 1])
-            warped, opening = [], 0.0
+            warped = []
             for t, m in chosen:
                 if landmarks is not None:
                     src = self.landmarks_at(t)
                     m = warp_mask(m, src, landmarks, options=self.warp)
-                    opening = max(opening, mouth_opening(src))
                 warped.append(m)
             if len(warped) == 2:
                 (ta, _), (tb, _) = chosen
@@ -383,7 +391,7 @@ class Interpolation:
                 base = warped[0]
         elif self.reference is not None:
             ref_mask, ref_lms = self.reference
-            base, opening = ref_mask, mouth_opening(ref_lms)
+            base = ref_mask
             if landmarks is not None:
                 base = warp_mask(ref_mask, ref_lms, landmarks, options=self.warp)
         out = base
@@ -392,7 +400,7 @@ class Interpolation:
                 out = portrait_layout(landmarks, self.size, style=self.style)
             elif self.draw_parts == "all" or base is None:
                 out = landmarks_to_mask(landmarks, self.size, base=base, style=self.style)
-            elif self.draw_parts == "mouth" and mouth_opening(landmarks) > opening:
+            elif self.draw_parts == "mouth" and self._opens_mouth:
                 out = landmarks_to_mask(landmarks, self.size, base=base, style=self.style,
                                         parts=("mouth",), replace_stale=False)
         if out is not None and self.regions:

@@ -188,12 +188,16 @@ def frame_count(timeline: KeyframeFile) -> int:
 
 
 def with_preset(timeline: KeyframeFile, keys: list, start: float = 0.0) -> KeyframeFile:
-    """The landmarks of a preset's keyframes (faceeditor.core.interpolation.left2right_keyframes,
-    nosmile2smile_keyframes; their ``frame`` counted from ``start``) put on the landmarks track."""
+    """The landmarks and attributes of a preset's keyframes (faceeditor.core.interpolation.left2right_keyframes,
+    nosmile2smile_keyframes; their ``frame`` counted from ``start``) put on their tracks."""
     out = timeline
     for k in keys:
+        at = start + k.frame / timeline.fps
         if k.landmarks is not None:
-            out = with_key(out, "landmarks", start + k.frame / timeline.fps, k.landmarks)
+            out = with_key(out, "landmarks", at, k.landmarks)
+        if k.attributes:
+            old = key_value(out, "attributes", at)
+            out = with_key(out, "attributes", at, {**(old or {}).get("attributes", {}), **k.attributes})
     return out
 
 

@@ -33,6 +33,10 @@ from faceeditor.engine.engine import BaseEngine, LoadedModel
 from faceeditor.engine.processing import RequestError
 from faceeditor.engine.requests import EditAttributesRequest, EditExpressionRequest, SynthesizeRequest
 
+# synthesis masks are rasterised this many times finer than the model reads them and handed over as class
+# coverage (SynthesizeRequest.antialias): a boundary moving by a fraction of a pixel per frame then moves
+# the model's input by a fraction too, where whole-pixel flips made the clips step unevenly (pops)
+SUPERSAMPLE = 4
 TASK_OF_TARGET = {"synthesis": "synthesize", "attributes": "edit_attributes", "expression": "edit_expression"}
 
 
@@ -74,7 +78,7 @@ class ClipRenderer:
     # --- what each frame is --------------------------------------------------------------------------
     def _interpolation(self) -> Interpolation:
         tl, doc = self.timeline, self.document
-        res = self.model.resolution if self.target == "synthesis" else doc.mask.data.shape[0]
+        res = self.model.resolution * SUPERSAMPLE if self.target == "synthesis" else doc.mask.data.shape[0]
         scale = res / doc.mask.data.shape[0]
         keys: list[Keyframe] = []
         for spec in tl.keyframes:
@@ -135,7 +139,7 @@ class ClipRenderer:
                                         mask=attributes_from_mask(mask)).values
             rows.append([values[name] for name in entry.attributes])
         request = SynthesizeRequest(masks=masks, attrs=np.asarray(rows, np.float32),
-                                    z=np.stack([s.z for s in specs]), model=self.model.key)
+                                    z=np.stack([s.z for s in specs]), model=self.model.key, antialias=True)
         return list(self.engine.run(request).images)
 
     def _edit_attributes(self, specs: list[FrameSpec]) -> list[np.ndarray]:
