@@ -66,3 +66,68 @@ def save_file_name(parent: QWidget | None, caption: str, directory: str = "", na
 def folder_name(parent: QWidget | None, caption: str, directory: str = "") -> str:
     """An existing folder the user chose ("" when cancelled)."""
     return _run(file_dialog(parent, caption, directory, folder=True))
+
+
+class ExportClipDialog:
+    """Where and how to export the timeline's clip: the file (its extension picks H.264 MP4 or GIF; a name
+    without one, a folder of PNG frames), the frames' size and the frames per second."""
+
+    def __init__(self, fps: float, parent: QWidget | None = None):
+        from PySide6.QtWidgets import (
+            QComboBox,
+            QDialog,
+            QDialogButtonBox,
+            QDoubleSpinBox,
+            QFormLayout,
+            QHBoxLayout,
+            QLineEdit,
+            QPushButton,
+            QSpinBox,
+        )
+
+        self.dialog = d = QDialog(parent)
+        d.setWindowTitle("Export clip")
+        self.path = QLineEdit("clip.mp4")
+        browse = QPushButton("Browse\u2026")
+        browse.clicked.connect(self._browse)
+        self.kind = QComboBox()
+        for label, ext in (("H.264 MP4", ".mp4"), ("GIF", ".gif"), ("PNG sequence (folder)", "")):
+            self.kind.addItem(label, ext)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.size = QSpinBox()
+        self.size.setRange(0, 4096)
+        self.size.setSpecialValueText("as rendered")
+        self.size.setSuffix(" px")
+        self.fps = QDoubleSpinBox()
+        self.fps.setRange(1, 240)
+        self.fps.setValue(fps)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        form = QFormLayout(d)
+        form.addRow("File", row)
+        form.addRow("Format", self.kind)
+        form.addRow("Longer side", self.size)
+        form.addRow("Frames per second", self.fps)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(d.accept)
+        buttons.rejected.connect(d.reject)
+        form.addRow(buttons)
+
+    def _kind_changed(self) -> None:
+        from pathlib import Path
+
+        p = Path(self.path.text() or "clip")
+        self.path.setText(str(p.with_suffix(self.kind.currentData())))
+
+    def _browse(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self.dialog, "Export clip", self.path.text())
+        if name:
+            self.path.setText(name)
+
+    def exec(self) -> bool:
+        return bool(self.dialog.exec())
+
+    def choice(self) -> tuple[str, int | None, float]:
+        """(path, longer side or None, fps)."""
+        return self.path.text(), (self.size.value() or None), float(self.fps.value())

@@ -34,6 +34,7 @@ from faceeditor.ui.controllers.mask import MaskController
 from faceeditor.ui.controllers.notices import DomainController, FirstRunController
 from faceeditor.ui.controllers.parse import ParseController
 from faceeditor.ui.controllers.synthesis import SynthesisController
+from faceeditor.ui.controllers.timeline import TimelineController
 from faceeditor.ui.controllers.view import ViewController
 from faceeditor.ui.dialogs import folder_name
 from faceeditor.ui.help_texts import SHORTCUTS_HTML, about_html
@@ -44,6 +45,7 @@ from faceeditor.ui.widgets.attribute_panel import AttributePanel
 from faceeditor.ui.widgets.layers_panel import LayersPanel
 from faceeditor.ui.widgets.mask_panel import MaskPanel
 from faceeditor.ui.widgets.synthesis_panel import SynthesisPanel
+from faceeditor.ui.widgets.timeline_panel import TimelinePanel
 from faceeditor.ui.workspace import Workspace
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
@@ -83,6 +85,7 @@ class MainWindow(QMainWindow):
         self.synthesis_ctl = SynthesisController(self.ws, self.synthesis, self.view, self)
         self.mask_ctl = MaskController(self.ws, self.mask_panel, self.canvas, self.brush_label, self)
         self.faces_ctl = FaceController(self.ws, self)
+        self.timeline_ctl = TimelineController(self.ws, self.timeline, self.view, self)
 
         self._build_actions()
         self._build_menus_and_toolbar()
@@ -134,6 +137,9 @@ class MainWindow(QMainWindow):
         self.attr_dock = self._dock("Attributes", self.attributes, RIGHT, "attributes_dock")
         self.synth_dock = self._dock("Synthesis", self.synthesis, RIGHT, "synthesis_dock")
         self.tabifyDockWidget(self.attr_dock, self.synth_dock)
+        self.timeline = TimelinePanel(self.session)
+        self.timeline_dock = self._dock("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea,
+                                        "timeline_dock")
         self.attr_dock.raise_()
         self.resizeDocks([self.mask_dock, self.attr_dock], [250, 440], Qt.Orientation.Horizontal)   # sliders whole
         self.resizeDocks([self.mask_dock, self.layers_dock], [640, 150], Qt.Orientation.Vertical)
@@ -258,7 +264,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addActions([self.act_split, self.act_overlay])
         m.addSeparator()
-        for dock in (self.mask_dock, self.layers_dock, self.attr_dock, self.synth_dock):
+        for dock in (self.mask_dock, self.layers_dock, self.attr_dock, self.synth_dock, self.timeline_dock):
             m.addAction(dock.toggleViewAction())
         bar.addMenu("F&ace").addActions([self.faces_ctl.action, *self.crop_actions.values()])
         self.models_menu = bar.addMenu("&Models")
