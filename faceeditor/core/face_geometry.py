@@ -312,8 +312,10 @@ def dragged_landmarks(landmarks: np.ndarray, index: int, delta: tuple[float, flo
     pts = as_landmarks(landmarks).copy()
     moved = {int(index)}
     if part:
+        if 48 <= index < 68:                         # the lips and the mouth's inside go together
+            moved = set(range(48, 68))
         for a, b in LANDMARK_GROUPS.values():
-            if a <= index < b:
+            if a <= index < b and not 48 <= index < 68:
                 moved = set(range(a, b))
                 break
     dx, dy = float(delta[0]), float(delta[1])

@@ -36,12 +36,21 @@ class KeyHandle(pg.TargetItem):
     """One keyframe of one track; dragged along time only."""
 
     def __init__(self, track: str, time: float, row: int):
+        self.track, self.time, self.row = track, time, row
         super().__init__(pos=(time, row), size=12, symbol="d", movable=True,
                          pen=pg.mkPen(230, 230, 230), brush=pg.mkBrush(240, 170, 60))
-        self.track, self.time, self.row = track, time, row
+
+    on_click = None         # set by the panel: called with the handle when it is clicked
+
+    def mouseClickEvent(self, ev) -> None:   # noqa: N802 (Qt naming)
+        if ev.button() == Qt.MouseButton.LeftButton and self.on_click is not None:
+            ev.accept()
+            self.on_click(self)
 
     def setPos(self, *args):            # noqa: N802 (Qt naming): keep the handle on its row
         pos = pg.Point(*args) if len(args) != 1 else pg.Point(args[0])
+        if not hasattr(self, "row"):
+            return super().setPos(pos)
         super().setPos(pg.Point(max(0.0, pos.x()), self.row))
 
 
@@ -143,7 +152,7 @@ class TimelinePanel(QWidget):
             for t in T.key_times(tl, track):
                 h = KeyHandle(track, t, row)
                 h.sigPositionChangeFinished.connect(self._handle_dropped)
-                h.sigClicked.connect(self._handle_clicked)
+                h.on_click = self._handle_clicked
                 self.plot.addItem(h)
                 self.handles.append(h)
         track = self.track_box.currentData()
