@@ -198,7 +198,9 @@ class MainWindow(QMainWindow):
                 (Tool.BRUSH, "Brush", "B", "Paint the selected class (right button erases)", icons.brush),
                 (Tool.ERASER, "Eraser", "E", "Paint the eraser class (background by default)", icons.eraser),
                 (Tool.FILL, "Fill", "G", "Fill the connected region under the cursor", icons.fill),
-                (Tool.PICKER, "Pick", "I", "Pick the class under the cursor (or Ctrl+click)", icons.picker)):
+                (Tool.PICKER, "Pick", "I", "Pick the class under the cursor (or Ctrl+click)", icons.picker),
+                (Tool.LANDMARKS, "Landmarks", "L", "Show the 68 face landmarks and drag one (Shift+drag: its whole "
+                 "part); the mask follows", icons.landmarks)):
             act = self._action(text, None, key, tip, checkable=True, icon=make())
             act.triggered.connect(lambda _=False, t=tool: mask.set_tool(t))
             self.tool_group.addAction(act)
@@ -207,6 +209,10 @@ class MainWindow(QMainWindow):
         self.act_mirror = self._action("Mirror", self.mask_panel.mirror.setChecked, "M",
                                        "Mirror painting about the face's axis, swapping left/right classes",
                                        checkable=True, icon=icons.mirror())
+        self.act_landmark_mirror = self._action("Mirror landmarks", mask.set_landmark_mirror, "Shift+M",
+                                                "Drag the mirror-image landmark the opposite way too",
+                                                checkable=True, icon=icons.mirror())
+        self.act_landmark_mirror.setVisible(False)          # shown while the landmarks tool is active
         self.act_smaller = self._action("Smaller brush", lambda: self.mask_panel.grow_brush(1 / 1.25), "[")
         self.act_bigger = self._action("Bigger brush", lambda: self.mask_panel.grow_brush(1.25), "]")
         self.act_fit = self._action("&Fit", canvas.fit, "Ctrl+0", "Fit the photo in the window", icon=icons.fit())
@@ -258,7 +264,7 @@ class MainWindow(QMainWindow):
         m = bar.addMenu("&Tools")
         m.addActions(list(self.tool_actions.values()))
         m.addSeparator()
-        m.addActions([self.act_mirror, self.act_smaller, self.act_bigger])
+        m.addActions([self.act_mirror, self.act_landmark_mirror, self.act_smaller, self.act_bigger])
         m = bar.addMenu("&View")
         m.addActions([self.act_fit, self.act_actual, self.act_zoom_in, self.act_zoom_out])
         m.addSeparator()
@@ -271,7 +277,8 @@ class MainWindow(QMainWindow):
         bar.addMenu("&Help").addActions([self.act_shortcuts, self.act_about])
 
         tb = MainToolBar(self, ([self.act_open, self.act_save], [self.act_undo, self.act_redo],
-                                [*self.tool_actions.values(), self.act_mirror], [self.act_parse],
+                                [*self.tool_actions.values(), self.act_mirror, self.act_landmark_mirror],
+                                [self.act_parse],
                                 [self.act_fit, self.act_actual, self.act_split, self.act_compare]), self.brush_label)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         compare_button = tb.widgetForAction(self.act_compare)
@@ -282,7 +289,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.mask_panel.parse_requested.connect(lambda: self.parse.run())
         self.mask_panel.mirror.toggled.connect(self.act_mirror.setChecked)
-        self.mask_ctl.tool_changed.connect(lambda tool: self.tool_actions[tool].setChecked(True))
+        self.mask_ctl.tool_changed.connect(self._tool_changed)
         self.layers_panel.changed.connect(self._layers_changed)
         self.canvas.hovered.connect(self.status.show_hover)
         self.canvas.zoom_changed.connect(self.status.show_zoom)
@@ -320,6 +327,10 @@ class MainWindow(QMainWindow):
             self.crop_actions[doc.mode].setChecked(True)
         self.mask_panel.landmarks_button.setEnabled(has)
         self.mask_panel.clear_button.setEnabled(has)
+
+    def _tool_changed(self, tool: Tool) -> None:
+        self.tool_actions[tool].setChecked(True)
+        self.act_landmark_mirror.setVisible(tool == Tool.LANDMARKS)
 
     def _layers_changed(self) -> None:
         self.act_split.setChecked(self.layers_panel.split.isChecked())

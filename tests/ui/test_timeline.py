@@ -204,3 +204,48 @@ def test_a_cancelled_export_leaves_nothing(w, qtbot, tmp_path):
     qtbot.waitUntil(lambda: bool(done), timeout=30000)
     w.engine.delay_s = 0.0
     assert done[0].cancelled and not out.exists() and not list(tmp_path.glob("*.mp4*"))
+
+
+def test_the_landmarks_tool_is_picked_from_the_toolbar_and_its_mirror_drags_both_sides(w, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from faceeditor.core.face_geometry import IBUG_MIRROR
+
+    canvas, ctl, tb = w.canvas, w.timeline_ctl, w.toolbar
+    act = w.tool_actions[Tool.LANDMARKS]
+    tools = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Tools")
+    assert act in tools.actions() and w.act_landmark_mirror in tools.actions()
+    assert "(L)" in act.toolTip() and not w.act_landmark_mirror.isVisible()
+    assert not canvas.landmarks_item.isVisible()
+    qtbot.mouseClick(tb.widgetForAction(act), Qt.MouseButton.LeftButton)      # the user picks the tool
+    assert canvas.tool == Tool.LANDMARKS and act.isChecked()
+    assert canvas.landmarks_item.isVisible() and len(canvas.landmarks) == 68   # the 68 points are shown
+    mirror_button = tb.widgetForAction(w.act_landmark_mirror)
+    assert w.act_landmark_mirror.isVisible()
+    qtbot.waitUntil(mirror_button.isVisible, timeout=2000)      # the bar lays the button out
+    assert "Landmarks" in w.brush_label.text()
+    qtbot.mouseClick(mirror_button, Qt.MouseButton.LeftButton)
+    assert canvas.landmark_mirror and "mirrored" in w.brush_label.text()
+    old = ctl.landmarks()
+    i = 36                                              # an eye's outer corner, dragged 5 px outwards
+    start, end = canvas.view_point(*old[i]), canvas.view_point(old[i][0] - 5, old[i][1])
+    qtbot.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, pos=start.toPoint())
+    qtbot.mouseMove(canvas.viewport(), end.toPoint())
+    qtbot.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, pos=end.toPoint())
+    new = ctl.landmarks()
+    j = IBUG_MIRROR[i]
+    moved = np.flatnonzero(np.abs(new - old).sum(axis=1) > 1e-6)
+    assert set(moved) == {i, j}
+    assert new[i][0] < old[i][0] - 3 and new[j][0] > old[j][0] + 3          # the mirror point goes the other way
+    assert w.doc.history.undo_name == "Move landmarks"
+    # keys: B back to the brush hides the points and the landmark mirror; L picks the tool again
+    canvas.setFocus()
+    QTest.keyClick(canvas, Qt.Key.Key_B)
+    assert canvas.tool == Tool.BRUSH and not canvas.landmarks_item.isVisible()
+    assert not w.act_landmark_mirror.isVisible()
+    QTest.keyClick(canvas, Qt.Key.Key_L)
+    assert canvas.tool == Tool.LANDMARKS and canvas.landmarks_item.isVisible()
+    QTest.keyClick(canvas, Qt.Key.Key_M, Qt.KeyboardModifier.ShiftModifier)
+    assert not canvas.landmark_mirror and not w.act_landmark_mirror.isChecked()
+
