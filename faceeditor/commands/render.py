@@ -2,7 +2,8 @@
 
 The frames are the app's export's: both open the project the same way (faceeditor.core.document and the
 session's saved values, faceeditor.core.session) and render through faceeditor.engine.clips.ClipRenderer.
-The output is published only when complete (Ctrl-C leaves nothing behind).
+The output is published only when complete (Ctrl-C leaves nothing behind). --frames / --duration set the
+file's length as the export dialog does: the clip's span sampled evenly, the project left as it is.
 """
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="clip.mp4 (H.264), clip.gif, or a folder name without extension (PNG frames)")
     parser.add_argument("--fps", type=float, help="frames per second of the file (default: the timeline's)")
     parser.add_argument("--size", type=int, help="longer side of the frames in pixels (default: as rendered)")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--frames", type=int,
+                        help="frames in the file (default: the timeline's); the clip from frame 0 to its last "
+                             "keyframe is sampled evenly at this many frames, the keyframes stay where they are")
+    length.add_argument("--duration", type=float,
+                        help="seconds the file plays: --frames = duration x fps (the file's fps)")
     parser.add_argument("--batch", type=int, default=8, help="frames per engine call (default 8)")
     add_model_arguments(parser)
 
@@ -51,19 +58,28 @@ def open_project_clip(path: str, engine: Any, models: dict[str, str | None] | No
 
 
 def render_project(path: str, engine: Any, out: str, *, fps: float | None = None, size: int | None = None,
-                   batch: int = 8, progress=None, cancel=None):
-    """Render a project's timeline to ``out``; the RenderResult (None when cancelled)."""
+                   frames: int | None = None, duration: float | None = None, batch: int = 8, progress=None,
+                   cancel=None):
+    """Render a project's timeline to ``out``; the RenderResult (None when cancelled). ``frames`` or
+    ``duration`` (seconds at the file's fps) set the file's length as the app's export dialog does."""
+    from faceeditor.core.keyframes import KeyframeError
+    from faceeditor.core.timeline import frames_for_duration
     from faceeditor.core.video_writer import VideoWriteError
+    from faceeditor.engine.clips import ClipError
 
     clip, _ = open_project_clip(path, engine)
     try:
-        return clip.export(out, fps=fps, size=size, batch=batch, progress=progress, cancel=cancel)
-    except VideoWriteError as exc:
+        if duration is not None:
+            frames = frames_for_duration(duration, fps or clip.fps)
+        return clip.export(out, fps=fps, size=size, frames=frames, batch=batch, progress=progress,
+                           cancel=cancel)
+    except (VideoWriteError, ClipError, KeyframeError) as exc:
         raise CLIError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
     from faceeditor.commands.interpolate import Progress, SigintCancel
+    from faceeditor.core.timeline import MAX_EXPORT_FRAMES
     from faceeditor.engine.clips import TASK_OF_TARGET
     from faceeditor.engine.engine import Cancelled, Engine, EngineError
     from faceeditor.engine.processing import RequestError
@@ -73,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--fps must be in (0, 240], got {args.fps}")
     if args.size is not None and not (16 <= args.size <= 4096):
         raise CLIError(f"--size must be between 16 and 4096 pixels, got {args.size}")
+    if args.frames is not None and not (1 <= args.frames <= MAX_EXPORT_FRAMES):
+        raise CLIError(f"--frames must be between 1 and {MAX_EXPORT_FRAMES}, got {args.frames}")
+    if args.duration is not None and not (0 < args.duration <= 3600):
+        raise CLIError(f"--duration must be in (0, 3600] seconds, got {args.duration}")
     if args.batch < 1:
         raise CLIError(f"--batch must be at least 1, got {args.batch}")
     out = Path(args.out)
@@ -97,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with SigintCancel(engine) as cancel:
             result = render_project(args.project, engine, args.out, fps=args.fps, size=args.size,
-                                    batch=args.batch, progress=Progress(), cancel=cancel)
+                                    frames=args.frames, duration=args.duration, batch=args.batch,
+                                    progress=Progress(), cancel=cancel)
     except Cancelled:
         result = None
     except RequestError as exc:

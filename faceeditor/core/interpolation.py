@@ -189,10 +189,11 @@ class Keyframe:
 @dataclass
 class FrameSpec:
     """Everything needed to render one frame. ``index`` counts from 0 within the clip; ``frame`` is the
-    timeline frame number. ``expression`` holds a weight per EXPRESSIONS entry (None when unset)."""
+    timeline frame number (fractional in a resampled export). ``expression`` holds a weight per EXPRESSIONS
+    entry (None when unset)."""
 
     index: int
-    frame: int
+    frame: float
     landmarks: np.ndarray | None
     mask: np.ndarray | None
     z: np.ndarray | None
@@ -407,10 +408,13 @@ class Interpolation:
             out = landmark_region_lut()[out]
         return out
 
-    def spec(self, frame: int) -> FrameSpec:
-        return FrameSpec(index=int(frame) - self.first, frame=int(frame), landmarks=self.landmarks_at(frame),
-                         mask=self.mask_at(frame), z=self.z_at(frame), attributes=self.attributes_at(frame),
-                         expression=self.expression_at(frame))
+    def spec(self, frame: float, index: int | None = None) -> FrameSpec:
+        """Frame ``frame`` of the timeline; a fractional ``frame`` lies between two (an export resampled to
+        another frame count, faceeditor.core.timeline.sample_positions), ``index`` its place in that export."""
+        f = float(frame) if float(frame) != int(frame) else int(frame)
+        return FrameSpec(index=int(frame) - self.first if index is None else int(index), frame=f,
+                         landmarks=self.landmarks_at(f), mask=self.mask_at(f), z=self.z_at(f),
+                         attributes=self.attributes_at(f), expression=self.expression_at(f))
 
     def __iter__(self) -> Iterator[FrameSpec]:
         for f in self.frame_numbers():

@@ -187,6 +187,38 @@ def frame_count(timeline: KeyframeFile) -> int:
     return frame_of(timeline, duration(timeline)) + 1
 
 
+MAX_EXPORT_FRAMES = 100_000
+
+
+def frames_for_duration(seconds: float, fps: float) -> int:
+    """The frame count of a file that plays ``seconds`` at ``fps`` (what "duration" means on export)."""
+    if not (np.isfinite(seconds) and np.isfinite(fps)) or seconds <= 0 or fps <= 0:
+        raise KeyframeError(f"a duration needs positive seconds and fps, got {seconds} s at {fps} fps")
+    frames = int(round(float(seconds) * float(fps)))
+    if frames < 1:
+        raise KeyframeError(f"{seconds:g} s at {fps:g} fps is less than one frame")
+    return frames
+
+
+def sample_positions(timeline: KeyframeFile, frames: int | None = None) -> np.ndarray:
+    """Timeline frame positions of an export with ``frames`` frames (None: every frame of the timeline).
+
+    The export keeps the keyframes where they are and samples the clip's span (frame 0 to the last
+    keyframe) evenly, both ends included: more frames than the timeline has land between its frames
+    (slow motion, smooth), fewer skip some. With ``frames`` equal to frame_count the positions are exactly
+    0, 1, 2, ..., so an export at the timeline's own length gives the frames the preview shows.
+    """
+    native = frame_count(timeline)
+    if frames is None:
+        return np.arange(native, dtype=np.float64)
+    if (isinstance(frames, bool) or not isinstance(frames, (int, np.integer))
+            or not 1 <= frames <= MAX_EXPORT_FRAMES):
+        raise KeyframeError(f"an export needs 1 to {MAX_EXPORT_FRAMES} frames, got {frames!r}")
+    if frames == 1:
+        return np.zeros(1)
+    return np.linspace(0.0, native - 1.0, int(frames))
+
+
 def with_preset(timeline: KeyframeFile, keys: list, start: float = 0.0) -> KeyframeFile:
     """The landmarks and attributes of a preset's keyframes (faceeditor.core.interpolation.left2right_keyframes,
     nosmile2smile_keyframes; their ``frame`` counted from ``start``) put on their tracks."""
@@ -201,6 +233,6 @@ def with_preset(timeline: KeyframeFile, keys: list, start: float = 0.0) -> Keyfr
     return out
 
 
-__all__ = ["DEFAULT_MODES", "duration", "frame_count", "frame_of", "has_channel", "key_times", "key_value",
-           "landmark_curve", "mode_of", "moved_key", "snap", "with_key", "with_mode", "with_preset",
-           "with_target", "without_key"]
+__all__ = ["DEFAULT_MODES", "MAX_EXPORT_FRAMES", "duration", "frame_count", "frame_of", "frames_for_duration",
+           "has_channel", "key_times", "key_value", "landmark_curve", "mode_of", "moved_key", "sample_positions",
+           "snap", "with_key", "with_mode", "with_preset", "with_target", "without_key"]

@@ -17,7 +17,7 @@ Frames go through the engine in batches (one request per batch) and stream into 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import cv2
@@ -27,8 +27,14 @@ from faceeditor.core.interpolation import FrameSpec, Interpolation, Keyframe
 from faceeditor.core.keyframes import KeyframeError, KeyframeFile
 from faceeditor.core.labels import EXPRESSIONS
 from faceeditor.core.mask_attributes import attributes_from_mask, resolve_attributes
-from faceeditor.core.timeline import frame_count, frame_of, landmark_curve, mode_of
-from faceeditor.core.video_writer import CancelToken, ProgressCallback, RenderResult, open_writer, render_interpolation
+from faceeditor.core.timeline import frame_count, frame_of, landmark_curve, mode_of, sample_positions
+from faceeditor.core.video_writer import (
+    CancelToken,
+    ProgressCallback,
+    RenderResult,
+    open_writer,
+    render_interpolation,
+)
 from faceeditor.engine.engine import BaseEngine, LoadedModel
 from faceeditor.engine.processing import RequestError
 from faceeditor.engine.requests import EditAttributesRequest, EditExpressionRequest, SynthesizeRequest
@@ -167,19 +173,30 @@ class ClipRenderer:
         return [self._paste(image) for image in self.engine.run(request).images]
 
     # --- export --------------------------------------------------------------------------------------
+    def export_specs(self, frames: int | None = None) -> Iterator[FrameSpec]:
+        """The frames of an export of ``frames`` frames (None: the timeline's own), lazily: the clip's span
+        sampled evenly (faceeditor.core.timeline.sample_positions; the keyframes are not moved)."""
+        try:
+            positions = sample_positions(self.timeline, frames)
+        except KeyframeError as exc:
+            raise ClipError(str(exc)) from None
+        return (self.clip.spec(p, index=i) for i, p in enumerate(positions))
+
     def export(self, path: str | os.PathLike, *, fps: float | None = None, size: int | None = None,
-               batch: int = 8, progress: ProgressCallback | None = None,
+               frames: int | None = None, batch: int = 8, progress: ProgressCallback | None = None,
                cancel: CancelToken | None = None) -> RenderResult:
         """Write the clip to ``path`` (.mp4 H.264, .gif, or a folder of PNGs) atomically; ``size``: the
-        frames' longer side in pixels (default: as rendered)."""
+        frames' longer side in pixels (default: as rendered); ``frames``: how many (default: the timeline's
+        frame count; a duration is ``frames_for_duration(seconds, fps)``)."""
+        total = self.frames if frames is None else int(frames)
+        source = self.export_specs(frames)
         writer = open_writer(path, fps=fps or self.fps)
 
         def render_batch(specs: list[FrameSpec]) -> list[np.ndarray]:
             return [resize_frame(image, size) for image in self.render_specs(specs)]
 
-        source = (self.spec(i) for i in range(self.frames))
         return render_interpolation(source, render_batch, writer, batch_size=batch, progress=progress,
-                                    cancel=cancel, total=self.frames)
+                                    cancel=cancel, total=total)
 
 
 def resize_frame(image: np.ndarray, size: int | None) -> np.ndarray:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from faceeditor.core import timeline as T
-from faceeditor.core.keyframes import KeyframeFile, decode_keyframes, encode_keyframes
+from faceeditor.core.keyframes import KeyframeError, KeyframeFile, decode_keyframes, encode_keyframes
 from faceeditor.engine.processing import masks_to_onehot
 
 
@@ -28,3 +29,13 @@ def test_antialiased_masks_move_by_fractions():
     soft = masks_to_onehot([a], 8, np.arange(19), 19, antialias=True)
     assert set(np.unique(hard)) == {0.0, 1.0}
     assert np.isclose(soft[0, 1, 0, 3], 0.25) and np.allclose(soft[0].sum(axis=0), 1.0)
+
+
+def test_durations_are_frame_counts_at_the_files_fps():
+    tl = T.with_key(KeyframeFile(fps=25), "seed", 1.0, 1)
+    assert T.frame_count(tl) == 26 and list(T.sample_positions(tl)) == list(range(26))
+    assert T.frames_for_duration(2.0, 12) == 24 and T.frames_for_duration(0.05, 25) == 1
+    assert list(T.sample_positions(tl, 1)) == [0.0]
+    for bad in ((0, 25), (1.0, 0), (0.01, 10), (float("nan"), 25)):
+        with pytest.raises(KeyframeError):
+            T.frames_for_duration(*bad)

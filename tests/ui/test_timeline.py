@@ -249,3 +249,51 @@ def test_the_landmarks_tool_is_picked_from_the_toolbar_and_its_mirror_drags_both
     QTest.keyClick(canvas, Qt.Key.Key_M, Qt.KeyboardModifier.ShiftModifier)
     assert not canvas.landmark_mirror and not w.act_landmark_mirror.isChecked()
 
+
+def test_the_export_dialog_sets_the_length_as_frames_or_duration(w, qtbot):
+    from faceeditor.ui.dialogs import ExportClipDialog
+
+    d = ExportClipDialog(25.0, 48)
+    assert d.frames.value() == 48 and d.duration.value() == pytest.approx(1.92)
+    assert d.choice()[3] is None                     # the timeline's own length
+    d.duration.setValue(4.0)
+    assert d.frames.value() == 100 and d.choice()[2:] == (25.0, 100)
+    d.fps.setValue(10.0)                             # a typed duration is kept when the fps changes
+    assert d.frames.value() == 40 and d.duration.value() == pytest.approx(4.0)
+    d.frames.setValue(30)
+    assert d.duration.value() == pytest.approx(3.0)
+    d.fps.setValue(15.0)                             # a typed frame count is kept
+    assert d.frames.value() == 30 and d.duration.value() == pytest.approx(2.0)
+    d.dialog.deleteLater()
+
+
+def test_an_export_of_another_length_samples_the_span_and_keeps_the_timeline(w, qtbot, tmp_path):
+    ctl, s = w.timeline_ctl, w.session
+    panel = w.timeline
+    panel.track_box.setCurrentIndex(TRACKS.index("seed"))
+    panel.set_frame(0)
+    panel.add_button.click()
+    panel.set_frame(8)
+    s.set(SEED, 9, record=False)
+    panel.add_button.click()
+    tl = s[KEYFRAMES]
+    outs = {}
+    for n in (None, 17, 3):
+        out = tmp_path / f"frames{n}"
+        done = []
+        ctl.exported.connect(done.append)
+        assert ctl.export(str(out), frames=n)
+        qtbot.waitUntil(lambda d=done: bool(d), timeout=30000)
+        ctl.exported.disconnect(done.append)
+        outs[n] = [np.asarray(Image.open(p)) for p in sorted(out.glob("*.png"))]
+        assert done[0].frames == len(outs[n]) == (n or 9)
+    assert s[KEYFRAMES] == tl                        # the keyframes did not move
+    native, slow, short = outs[None], outs[17], outs[3]
+    # both ends are the keys' frames; 17 frames over 8 steps: every other one is a timeline frame
+    for sampled in (slow, short):
+        assert np.array_equal(sampled[0], native[0]) and np.array_equal(sampled[-1], native[-1])
+    assert np.array_equal(slow[8], native[4]) and np.array_equal(short[1], native[4])
+    assert not np.array_equal(slow[1], native[0]) and not np.array_equal(slow[1], native[1])
+    errors = len(w.errors)
+    assert not ctl.export(str(tmp_path / "bad.mp4"), frames=0)
+    assert len(w.errors) == errors + 1 and "frames" in str(w.errors[-1])

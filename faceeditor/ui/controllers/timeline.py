@@ -230,27 +230,30 @@ class TimelineController(FollowsDocument, QObject):
         if self.session.document is None or not self.session[KEYFRAMES].keyframes:
             self.ws.flash("Add keyframes to the timeline before exporting a clip", error=True)
             return
-        dialog = ExportClipDialog(self.session[KEYFRAMES].fps, self.panel)
+        tl = self.session[KEYFRAMES]
+        dialog = ExportClipDialog(tl.fps, frame_count(tl), self.panel)
         if dialog.exec():
-            path, size, fps = dialog.choice()
-            self.export(path, size=size, fps=fps, dialog=True)
+            path, size, fps, frames = dialog.choice()
+            self.export(path, size=size, fps=fps, frames=frames, dialog=True)
 
-    def export(self, path: str, *, size: int | None = None, fps: float | None = None, batch: int = 8,
-               dialog: bool = False) -> bool:
+    def export(self, path: str, *, size: int | None = None, fps: float | None = None,
+               frames: int | None = None, batch: int = 8, dialog: bool = False) -> bool:
         """Export the clip to ``path`` off the UI thread (progress: ``export_progress``; ``exported`` at the
-        end); ``cancel_export`` stops it and leaves nothing behind."""
+        end); ``cancel_export`` stops it and leaves nothing behind. ``frames``: the file's frame count (the
+        clip's span sampled evenly; None: the timeline's frames)."""
         try:
             clip = self.renderer()
+            clip.export_specs(frames)           # a bad count is refused here, not on the worker
         except ClipError as exc:
             self.ws.show_error("Cannot export the clip", str(exc))
             return False
         self.cancel_event = cancel = threading.Event()
         progress_signal = self.export_progress
         if dialog:
-            self._progress_dialog(clip.frames)
+            self._progress_dialog(clip.frames if frames is None else frames)
 
         def job():
-            return clip.export(path, size=size, fps=fps, batch=batch, cancel=cancel,
+            return clip.export(path, size=size, fps=fps, frames=frames, batch=batch, cancel=cancel,
                                progress=lambda done, total: progress_signal.emit(done, total or 0))
 
         self.export_channel.submit(job, tag=self.session.document)
