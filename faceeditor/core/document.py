@@ -10,6 +10,8 @@ lives in crop pixels.
 """
 from __future__ import annotations
 
+import copy
+
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,7 +41,7 @@ from faceeditor.core.face_align import (
 )
 from faceeditor.core.face_detect import Face
 from faceeditor.core.history import UndoHistory
-from faceeditor.core.keyframes import KeyframeSpec
+from faceeditor.core.keyframes import KeyframeFile
 from faceeditor.core.mask_layer import MaskLayer
 from faceeditor.core.project import Project
 
@@ -174,7 +176,7 @@ class Document:
     settings: dict[str, Any] = field(default_factory=dict)
     modified: bool = False
     crop_reason: str = ""                        # why the crop is what it is (crop_policy), for the user
-    keyframes: list[KeyframeSpec] = field(default_factory=list)   # the timeline, saved with the project
+    keyframes: KeyframeFile = field(default_factory=KeyframeFile)   # the timeline, saved with the project
     faces: tuple[Face, ...] = ()                 # every detected face, in the --face numbering
     face_index: int | None = None                # which of `faces` the landmarks are
     history: UndoHistory = field(default_factory=UndoHistory, repr=False, compare=False)
@@ -230,7 +232,7 @@ class Document:
         if mask is not None:
             doc._use_mask(MaskLayer(mask, history=doc.history))
         doc.edits = dict(project.edits)
-        doc.keyframes = list(project.keyframes)
+        doc.keyframes = copy.deepcopy(project.keyframes)
         doc.settings.update(settings)
         saved_reason = settings.get("crop_reason")
         if isinstance(saved_reason, str) and doc.mode == mode:     # why the crop was chosen back then
@@ -248,7 +250,7 @@ class Document:
         return Project(image=self.photo, mask=self.mask.data.copy(),
                        landmarks=None if self.landmarks is None else np.array(self.landmarks),
                        edits=_deep_copy_json(self.edits), settings=_deep_copy_json(self.settings),
-                       source=self.source, keyframes=list(self.keyframes))
+                       source=self.source, keyframes=copy.deepcopy(self.keyframes))
 
     # --- geometry -----------------------------------------------------------------------------
     @property

@@ -302,3 +302,30 @@ def smile_landmarks(landmarks: np.ndarray, amount: float, *, open_mouth: float =
     for idx, side in ((31, -1.0), (35, 1.0)):  # nostrils widen slightly
         move(idx, side, t * 0.015, 0.0)
     return out
+
+
+def dragged_landmarks(landmarks: np.ndarray, index: int, delta: tuple[float, float], *, part: bool = False,
+                      mirror: bool = False) -> np.ndarray:
+    """Landmarks after the user dragged point ``index`` by ``delta`` (dx, dy): that point, or with ``part``
+    its whole LANDMARK_GROUPS part (an eye, the mouth); with ``mirror`` the mirror points
+    (IBUG_MIRROR) move by (-dx, dy) too, so the face stays symmetric."""
+    pts = as_landmarks(landmarks).copy()
+    moved = {int(index)}
+    if part:
+        if 48 <= index < 68:                         # the lips and the mouth's inside go together
+            moved = set(range(48, 68))
+        for a, b in LANDMARK_GROUPS.values():
+            if a <= index < b and not 48 <= index < 68:
+                moved = set(range(a, b))
+                break
+    dx, dy = float(delta[0]), float(delta[1])
+    targets = {i: (dx, dy) for i in moved}
+    if mirror:
+        for i in moved:
+            j = IBUG_MIRROR[i]
+            if j not in moved:
+                targets[j] = (-dx, dy)
+    for i, (x, y) in targets.items():
+        pts[i, 0] += x
+        pts[i, 1] += y
+    return pts

@@ -108,8 +108,8 @@ def interpolate_curve(times: Sequence[float], values: np.ndarray, t: float, meth
 
     ``linear`` joins the keys by straight segments; ``catmull_rom`` is the cubic Hermite spline whose
     tangent at a key is the slope between its neighbours (passes through every key, C1-smooth);
-    ``monotone`` uses Fritsch-Carlson tangents (never overshoots the keys). Outside the keys the value is
-    held. ``values`` may have any trailing shape (e.g. (K, 68, 2)).
+    ``monotone`` uses Fritsch-Carlson tangents (never overshoots the keys); ``hold`` keeps each key's value
+    until the next key. Outside the keys the value is held. ``values`` may have any trailing shape (e.g. (K, 68, 2)).
     """
     if method not in CURVES:
         raise ValueError(f"unknown curve {method!r}; use one of {', '.join(CURVES)}")
@@ -126,6 +126,8 @@ def interpolate_curve(times: Sequence[float], values: np.ndarray, t: float, meth
     i = int(np.searchsorted(ts, t, side="right") - 1)
     h = ts[i + 1] - ts[i]
     s = (t - ts[i]) / h
+    if method == "hold":
+        return vals[i].copy()
     if method == "linear":
         return (1.0 - s) * vals[i] + s * vals[i + 1]
     m = _tangents(ts, vals, method)
@@ -187,10 +189,11 @@ class Keyframe:
 @dataclass
 class FrameSpec:
     """Everything needed to render one frame. ``index`` counts from 0 within the clip; ``frame`` is the
-    timeline frame number. ``expression`` holds a weight per EXPRESSIONS entry (None when unset)."""
+    timeline frame number (fractional in a resampled export). ``expression`` holds a weight per EXPRESSIONS
+    entry (None when unset)."""
 
     index: int
-    frame: int
+    frame: float
     landmarks: np.ndarray | None
     mask: np.ndarray | None
     z: np.ndarray | None
@@ -220,13 +223,18 @@ class Interpolation:
     painted mask is the better guess for everything else, see benchmarks/landmark_masks_synthfaces.py) and
     "all" when the masks come from landmarks alone. portrait: without keyframe masks, a frame's mask is
     the whole portrait its landmarks give (faceeditor.core.head_layout); False: the face parts alone on
-    background.
+    background. modes: how the seed, attributes and expression channels move between keys ("linear":
+    slerp / straight lines, "smooth": eased slerp / monotone cubic, "hold": steps); the landmarks follow
+    ``curve``. reference: (mask, its landmarks), a mask drawn for other landmarks than any keyframe's (the
+    open document's), warped to every frame's landmarks when no keyframe has a mask.
     """
 
     def __init__(self, keyframes: Sequence[Keyframe], *, size: int | tuple[int, int] | None = None,
                  nz: int = DEFAULT_NZ, curve: str = "catmull_rom", regions: bool = False,
                  draw_parts: str = "auto", style: MaskStyle = DEFAULT_STYLE,
-                 warp: WarpOptions = DEFAULT_WARP, portrait: bool = True):
+                 warp: WarpOptions = DEFAULT_WARP, portrait: bool = True,
+                 modes: Mapping[str, str] | None = None,
+                 reference: tuple[np.ndarray, np.ndarray] | None = None):
         if not keyframes:
             raise KeyframeError("need at least one keyframe")
         if curve not in CURVES:
@@ -241,6 +249,10 @@ class Interpolation:
         self.curve, self.regions, self.portrait = curve, regions, bool(portrait)
         self.style, self.warp, self.nz = style, warp, int(nz)
         self.first, self.last = frames[0], frames[-1]
+        self.modes = {"seed": "linear", "attributes": "linear", "expression": "linear", **(modes or {})}
+        for track, mode in self.modes.items():
+            if mode not in ("linear", "smooth", "hold"):
+                raise KeyframeError(f"unknown interpolation {mode!r} for {track}; use linear, smooth or hold")
 
         self._lm_t, lms = [], []
         self._mask_keys: list[tuple[int, np.ndarray]] = []
@@ -291,11 +303,30 @@ class Interpolation:
         self._zs = zs
         self._exprs = np.stack(exprs) if exprs else None
         self.size = hw
+        self.reference = None
+        if reference is not None:
+            ref_mask, ref_lms = reference
+            try:
+                ref_mask = validate_mask(ref_mask, self.size, name="reference mask")
+                ref_lms = as_landmarks(ref_lms, "reference landmarks")
+            except ValueError as exc:
+                raise KeyframeError(str(exc)) from None
+            self.size = ref_mask.shape
+            self.reference = (ref_mask, ref_lms)
         if self._lms is not None and self.size is None:
             raise KeyframeError("landmark keyframes without any mask: pass size=(H, W) for the masks")
         if draw_parts == "auto":
-            draw_parts = "mouth" if self._mask_keys else "all"
+            draw_parts = "mouth" if self._mask_keys or self.reference is not None else "all"
         self.draw_parts = draw_parts
+        # Whether the clip opens the mouth wider than any mask was drawn with, decided once for the clip:
+        # drawn on every frame or on none, since switching the drawn interior on mid-clip made a pop.
+        self._opens_mouth = False
+        if self._lms is not None:
+            if self.reference is not None and not self._mask_keys:
+                drawn = [mouth_opening(self.reference[1])]
+            else:
+                drawn = [mouth_opening(self.landmarks_at(t)) for t, _ in self._mask_keys]
+            self._opens_mouth = bool(drawn) and max(mouth_opening(p) for p in self._lms) > min(drawn)
 
     def __len__(self) -> int:
         return self.last - self.first + 1
@@ -318,16 +349,26 @@ class Interpolation:
         if frame >= ts[-1]:
             return self._zs[-1].copy()
         i = int(np.searchsorted(ts, frame, side="right") - 1)
-        return slerp(self._zs[i], self._zs[i + 1], (frame - ts[i]) / (ts[i + 1] - ts[i]))
+        u = (frame - ts[i]) / (ts[i + 1] - ts[i])
+        mode = self.modes["seed"]
+        if mode == "hold":
+            return self._zs[i].copy()
+        if mode == "smooth":
+            u = u * u * (3.0 - 2.0 * u)     # eased: no sudden start or stop at a key
+        return slerp(self._zs[i], self._zs[i + 1], u)
+
+    def _curve(self, track: str) -> str:
+        return {"linear": "linear", "smooth": "monotone", "hold": "hold"}[self.modes[track]]
 
     def attributes_at(self, frame: float) -> dict[str, float]:
-        return {name: float(interpolate_curve(ts, np.asarray(vs), float(frame), "linear"))
+        method = self._curve("attributes")
+        return {name: float(interpolate_curve(ts, np.asarray(vs), float(frame), method))
                 for name, (ts, vs) in self._attr.items()}
 
     def expression_at(self, frame: float) -> np.ndarray | None:
         if self._exprs is None:
             return None
-        return interpolate_curve(self._expr_t, self._exprs, float(frame), "linear")
+        return interpolate_curve(self._expr_t, self._exprs, float(frame), self._curve("expression"))
 
     def mask_at(self, frame: float) -> np.ndarray | None:
         landmarks = self.landmarks_at(frame)
@@ -338,35 +379,42 @@ class Interpolation:
             chosen = [self._mask_keys[max(i, 0)]]
             if 0 <= i < len(times) - 1 and frame > times[i]:
                 chosen.append(self._mask_keys[i + 1])
-            warped, opening = [], 0.0
+            warped = []
             for t, m in chosen:
                 if landmarks is not None:
                     src = self.landmarks_at(t)
                     m = warp_mask(m, src, landmarks, options=self.warp)
-                    opening = max(opening, mouth_opening(src))
                 warped.append(m)
             if len(warped) == 2:
                 (ta, _), (tb, _) = chosen
                 base = morph_masks(warped[0], warped[1], (frame - ta) / (tb - ta))
             else:
                 base = warped[0]
+        elif self.reference is not None:
+            ref_mask, ref_lms = self.reference
+            base = ref_mask
+            if landmarks is not None:
+                base = warp_mask(ref_mask, ref_lms, landmarks, options=self.warp)
         out = base
         if landmarks is not None:
             if base is None and self.portrait:
                 out = portrait_layout(landmarks, self.size, style=self.style)
             elif self.draw_parts == "all" or base is None:
                 out = landmarks_to_mask(landmarks, self.size, base=base, style=self.style)
-            elif self.draw_parts == "mouth" and mouth_opening(landmarks) > opening:
+            elif self.draw_parts == "mouth" and self._opens_mouth:
                 out = landmarks_to_mask(landmarks, self.size, base=base, style=self.style,
                                         parts=("mouth",), replace_stale=False)
         if out is not None and self.regions:
             out = landmark_region_lut()[out]
         return out
 
-    def spec(self, frame: int) -> FrameSpec:
-        return FrameSpec(index=int(frame) - self.first, frame=int(frame), landmarks=self.landmarks_at(frame),
-                         mask=self.mask_at(frame), z=self.z_at(frame), attributes=self.attributes_at(frame),
-                         expression=self.expression_at(frame))
+    def spec(self, frame: float, index: int | None = None) -> FrameSpec:
+        """Frame ``frame`` of the timeline; a fractional ``frame`` lies between two (an export resampled to
+        another frame count, faceeditor.core.timeline.sample_positions), ``index`` its place in that export."""
+        f = float(frame) if float(frame) != int(frame) else int(frame)
+        return FrameSpec(index=int(frame) - self.first if index is None else int(index), frame=f,
+                         landmarks=self.landmarks_at(f), mask=self.mask_at(f), z=self.z_at(f),
+                         attributes=self.attributes_at(f), expression=self.expression_at(f))
 
     def __iter__(self) -> Iterator[FrameSpec]:
         for f in self.frame_numbers():

@@ -14,7 +14,12 @@
 - ``mask``: a 19-class mask PNG, ``landmarks``: a landmarks JSON file (both paths relative to the file
   holding the keyframes; for a project, its folder), or ``landmarks`` given inline as 68 [x, y] points;
 - ``seed``: the latent seed, a non-negative integer; ``attributes``: name -> finite number;
-- ``fps`` (0 < fps <= 240, default 25) and ``curve`` (one of CURVES, default catmull_rom).
+- ``expression``: a name from faceeditor.core.labels.EXPRESSIONS, ``intensity``: its strength (default 1);
+- ``fps`` (0 < fps <= 240, default 25) and ``curve`` (one of CURVES, default catmull_rom);
+- ``interpolation``: track -> mode (TRACKS, MODES: linear, smooth, hold) for the app's timeline tracks;
+  a track left out is linear (landmarks: smooth, along ``curve``);
+- ``target``: what the clip shows (TARGETS): a synthesised face (default), the photo with the attribute
+  sliders over time, or the photo with the expression over time.
 
 Reading treats the file as hostile: the size is bounded (MAX_FILE_BYTES), so is the number of keyframes
 (MAX_KEYFRAMES) and attributes; nesting too deep, unknown fields and wrong types are refused, each with one
@@ -31,12 +36,15 @@ from typing import Any
 
 from faceeditor.core.safe_read import ReadError, loads_json, read_regular_file
 
-CURVES: tuple[str, ...] = ("linear", "catmull_rom", "monotone")
+CURVES: tuple[str, ...] = ("linear", "catmull_rom", "monotone", "hold")
+TRACKS: tuple[str, ...] = ("seed", "landmarks", "attributes", "expression")
+MODES: tuple[str, ...] = ("linear", "smooth", "hold")
+TARGETS: tuple[str, ...] = ("synthesis", "attributes", "expression")
 DEFAULT_FPS = 25.0
 MAX_FPS = 240.0
 DEFAULT_CURVE = "catmull_rom"
-KEYFRAME_FIELDS = ("time", "mask", "landmarks", "seed", "attributes")
-FILE_FIELDS = ("fps", "curve", "keyframes")
+KEYFRAME_FIELDS = ("time", "mask", "landmarks", "seed", "attributes", "expression", "intensity")
+FILE_FIELDS = ("fps", "curve", "keyframes", "interpolation", "target")
 MAX_FILE_BYTES = 16 << 20
 MAX_KEYFRAMES = 10_000
 MAX_ATTRIBUTES = 256
@@ -57,6 +65,8 @@ class KeyframeSpec:
     landmarks: str | tuple[tuple[float, float], ...] | None = None
     seed: int | None = None
     attributes: dict[str, float] = field(default_factory=dict)
+    expression: str | None = None
+    intensity: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The keyframe as the file stores it (unset fields left out)."""
@@ -69,6 +79,10 @@ class KeyframeSpec:
             out["seed"] = self.seed
         if self.attributes:
             out["attributes"] = dict(self.attributes)
+        if self.expression is not None:
+            out["expression"] = self.expression
+        if self.intensity is not None:
+            out["intensity"] = self.intensity
         return out
 
 
@@ -79,9 +93,17 @@ class KeyframeFile:
     keyframes: list[KeyframeSpec] = field(default_factory=list)
     fps: float = DEFAULT_FPS
     curve: str = DEFAULT_CURVE
+    interpolation: dict[str, str] = field(default_factory=dict)   # track -> mode; absent: the default
+    target: str = TARGETS[0]
 
     def to_json(self) -> dict[str, Any]:
-        return {"fps": self.fps, "curve": self.curve, "keyframes": [k.to_json() for k in self.keyframes]}
+        out: dict[str, Any] = {"fps": self.fps, "curve": self.curve,
+                               "keyframes": [k.to_json() for k in self.keyframes]}
+        if self.interpolation:
+            out["interpolation"] = dict(self.interpolation)
+        if self.target != TARGETS[0]:
+            out["target"] = self.target
+        return out
 
 
 # --- reading -----------------------------------------------------------------------------------------------
@@ -128,8 +150,19 @@ def _keyframe(item: object, where: str) -> KeyframeSpec:
     if (not isinstance(attrs, dict) or len(attrs) > MAX_ATTRIBUTES
             or not all(isinstance(k, str) and _number(v) for k, v in attrs.items())):
         raise KeyframeError(f"{where}: \"attributes\" must map names to finite numbers, got {_short(attrs)}")
+    expression = item.get("expression")
+    if expression is not None:
+        from faceeditor.core.labels import EXPRESSIONS
+
+        if expression not in EXPRESSIONS:
+            raise KeyframeError(f"{where}: unknown \"expression\" {_short(expression)}; use one of "
+                                f"{', '.join(EXPRESSIONS)}")
+    intensity = item.get("intensity")
+    if intensity is not None and not _number(intensity):
+        raise KeyframeError(f"{where}: \"intensity\" must be a finite number, got {_short(intensity)}")
     return KeyframeSpec(time=float(t), mask=mask, landmarks=landmarks, seed=seed,
-                        attributes={k: float(v) for k, v in attrs.items()})
+                        attributes={k: float(v) for k, v in attrs.items()}, expression=expression,
+                        intensity=None if intensity is None else float(intensity))
 
 
 def parse_keyframes(data: object, where: str = "keyframes") -> KeyframeFile:
@@ -146,11 +179,18 @@ def parse_keyframes(data: object, where: str = "keyframes") -> KeyframeFile:
     curve = data.get("curve", DEFAULT_CURVE)
     if curve not in CURVES:
         raise KeyframeError(f"{where}: unknown \"curve\" {_short(curve)}; use one of {', '.join(CURVES)}")
+    modes = data.get("interpolation", {})
+    if (not isinstance(modes, dict) or not all(k in TRACKS and v in MODES for k, v in modes.items())):
+        raise KeyframeError(f"{where}: \"interpolation\" must map tracks ({', '.join(TRACKS)}) to modes "
+                            f"({', '.join(MODES)}), got {_short(modes)}")
+    target = data.get("target", TARGETS[0])
+    if target not in TARGETS:
+        raise KeyframeError(f"{where}: unknown \"target\" {_short(target)}; use one of {', '.join(TARGETS)}")
     items = data["keyframes"]
     if len(items) > MAX_KEYFRAMES:
         raise KeyframeError(f"{where}: {len(items)} keyframes; at most {MAX_KEYFRAMES} are read")
     keys = [_keyframe(item, f"{where}, keyframe {i}") for i, item in enumerate(items)]
-    return KeyframeFile(keys, float(fps), str(curve))
+    return KeyframeFile(keys, float(fps), str(curve), dict(modes), str(target))
 
 
 def decode_keyframes(raw: bytes, where: str = "keyframes") -> KeyframeFile:

@@ -37,7 +37,6 @@ from faceeditor.core.image_io import ImageLoadError, load_image, load_index_mask
 from faceeditor.core.keyframes import (
     KeyframeError,
     KeyframeFile,
-    KeyframeSpec,
     decode_keyframes,
     encode_keyframes,
 )
@@ -87,7 +86,7 @@ class Project:
     settings: dict[str, Any] = field(default_factory=dict)
     source: str = ""                                   # name of the photo it started from
     saved_at: float = 0.0                              # seconds since the epoch (set on save)
-    keyframes: list[KeyframeSpec] = field(default_factory=list)   # the timeline (keyframes.json)
+    keyframes: KeyframeFile = field(default_factory=KeyframeFile)   # the timeline (keyframes.json)
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -124,7 +123,10 @@ def project_bytes(project: Project, *, fast: bool = False, image_png: bytes | No
         SETTINGS_MEMBER: _json_bytes(project.settings, "settings"),
     }
     try:
-        members[KEYFRAMES_MEMBER] = encode_keyframes(KeyframeFile(list(project.keyframes)))
+        timeline = project.keyframes
+        if not isinstance(timeline, KeyframeFile):        # a plain list of keyframes
+            timeline = KeyframeFile(list(timeline))
+        members[KEYFRAMES_MEMBER] = encode_keyframes(timeline)
     except (KeyframeError, TypeError, ValueError) as exc:
         raise ProjectError(f"cannot save the project: its keyframes are not valid ({exc})") from None
     if project.mask is not None:
@@ -299,10 +301,10 @@ def _project_from_members(raw: dict[str, bytes], where: str) -> Project:
             landmarks = as_landmarks(lm_obj["landmarks"], f"{where}: {LANDMARKS_MEMBER}")
         except LandmarkError as exc:
             raise ProjectError(str(exc)) from None
-    keyframes: list[KeyframeSpec] = []
+    keyframes = KeyframeFile()
     if KEYFRAMES_MEMBER in raw:
         try:
-            keyframes = decode_keyframes(raw[KEYFRAMES_MEMBER], f"{where}: {KEYFRAMES_MEMBER}").keyframes
+            keyframes = decode_keyframes(raw[KEYFRAMES_MEMBER], f"{where}: {KEYFRAMES_MEMBER}")
         except KeyframeError as exc:
             raise ProjectError(str(exc)) from None
     source = head.get("source", "")

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from faceeditor.core.events import Event
 from faceeditor.core.history import UndoHistory
+from faceeditor.core.keyframes import KeyframeFile
 
 if TYPE_CHECKING:
     from faceeditor.core.mask_attributes import ResolvedAttributes
@@ -40,7 +41,8 @@ SYNTH_ATTRS = "synth_attrs"        # {attribute: 0.0 | 1.0} synthesis toggles th
 EXPRESSION = "expression"          # RaFD expression name, or None
 EXPRESSION_INTENSITY = "expression_intensity"
 SHOWN = "shown"                    # which result the canvas shows: "attributes" | "synthesis"
-KEYFRAMES = "keyframes"            # timeline keyframes (core.keyframes.KeyframeSpec; the project's keyframes.json)
+KEYFRAMES = "keyframes"            # the timeline (core.keyframes.KeyframeFile; the project's keyframes.json)
+LANDMARKS = "landmarks"            # 68 crop-pixel points the user dragged on the canvas (None: the document's)
 READINGS = "readings"              # the attribute evaluator's reading of the face (not saved, not undone)
 SYNTH_RESOLVED = "synth_resolved"  # every synthesis attribute's value and source (not saved, not undone)
 WHOLE_AS_FACE = "whole_as_face"    # the user asked to edit a picture without a face as a face crop
@@ -54,13 +56,14 @@ SEED_LIMIT = 2**31
 
 def _defaults() -> dict[str, Any]:
     return {ATTRIBUTES: {}, KEEP_OUTSIDE: True, KEEP_DETAIL: False, PAINTED_MASK: False, SEED: 0, SYNTH_ATTRS: {},
-            EXPRESSION: None, EXPRESSION_INTENSITY: 1.0, SHOWN: "attributes", KEYFRAMES: [], WHOLE_AS_FACE: False}
+            EXPRESSION: None, EXPRESSION_INTENSITY: 1.0, SHOWN: "attributes", KEYFRAMES: KeyframeFile(), WHOLE_AS_FACE: False,
+            LANDMARKS: None}
 
 
 STEP_NAMES = {KEEP_OUTSIDE: "Keep the rest of the face", KEEP_DETAIL: "Keep the photo's detail",
               PAINTED_MASK: "Use my painted mask",
               SEED: "Seed", SYNTH_ATTRS: "Synthesis attributes", EXPRESSION: "Expression",
-              EXPRESSION_INTENSITY: "Expression intensity", SHOWN: "Shown result", KEYFRAMES: "Keyframes",
+              EXPRESSION_INTENSITY: "Expression intensity", SHOWN: "Shown result", KEYFRAMES: "Timeline", LANDMARKS: "Move landmarks",
               WHOLE_AS_FACE: "Edit the whole picture as a face"}
 
 
@@ -78,7 +81,10 @@ class FieldChange:
 
     @property
     def nbytes(self) -> int:
-        return 256 + 64 * (len(self.old) + len(self.new) if isinstance(self.new, (dict, list)) else 0)
+        if isinstance(self.new, KeyframeFile):
+            return 256 + 2048 * (len(self.new.keyframes) + len(self.old.keyframes))
+        sized = (dict, list, tuple)
+        return 256 + 64 * sum(len(v) for v in (self.old, self.new) if isinstance(v, sized))
 
     def undo(self) -> None:
         self.session._apply(self.key, copy.deepcopy(self.old))
@@ -133,7 +139,7 @@ class Session:
         edits = document.edits if document is not None else {}
         self._load(edits)
         if document is not None:
-            self.values[KEYFRAMES] = list(document.keyframes)
+            self.values[KEYFRAMES] = copy.deepcopy(document.keyframes)
         self.document_changed.emit(document)
         self.changed.emit(LOADED)
 
@@ -166,6 +172,10 @@ class Session:
             self.values[PAINTED_MASK] = edits["painted_mask"]
         if isinstance(edits.get("whole_as_face"), bool):
             self.values[WHOLE_AS_FACE] = edits["whole_as_face"]
+        points = edits.get("landmarks")
+        if (isinstance(points, list) and len(points) == 68
+                and all(isinstance(p, list) and len(p) == 2 and all(_finite(v) for v in p) for p in points)):
+            self.values[LANDMARKS] = tuple((float(x), float(y)) for x, y in points)
         if edits.get("result") in RESULT_KINDS:
             self.values[SHOWN] = edits["result"]
 
@@ -179,6 +189,8 @@ class Session:
                                "painted_mask": v[PAINTED_MASK]}
         if v[SYNTH_ATTRS] or v[SEED]:
             out["synthesis"] = {"seed": v[SEED], "attrs": dict(v[SYNTH_ATTRS])}
+        if v[LANDMARKS] is not None:
+            out["landmarks"] = [list(p) for p in v[LANDMARKS]]
         if v[EXPRESSION] is not None:
             out["expression"] = {"name": v[EXPRESSION], "intensity": v[EXPRESSION_INTENSITY]}
         return out
@@ -187,7 +199,7 @@ class Session:
         """Write the values into the open document (its edits, and its keyframes) before it is saved."""
         if self.document is not None:
             self.document.edits.update(self.to_edits())
-            self.document.keyframes = list(self.values[KEYFRAMES])
+            self.document.keyframes = copy.deepcopy(self.values[KEYFRAMES])
 
     # --- modified ---------------------------------------------------------------------------------
     def _bump(self) -> None:

@@ -261,9 +261,9 @@ class BaseEngine:
     def _image_tensor(self, model: LoadedModel, images: list[np.ndarray]) -> np.ndarray:
         return P.images_to_tensor(images, model.resolution, model.entry.normalization)
 
-    def _onehot(self, model: LoadedModel, masks: list[np.ndarray]) -> np.ndarray:
+    def _onehot(self, model: LoadedModel, masks: list[np.ndarray], antialias: bool = False) -> np.ndarray:
         return P.masks_to_onehot(masks, model.resolution, P.class_lut(model.entry.classes),
-                                 len(model.entry.classes))
+                                 len(model.entry.classes), antialias)
 
     def _parse(self, req: ParseRequest, model: LoadedModel, token: _RunToken) -> ParseResult:
         images, sizes = self._images("images", req.images)
@@ -402,13 +402,14 @@ class BaseEngine:
         else:
             raise RequestError("z: give a latent vector z or seeds")
         feeds = {
-            "mask": self._onehot(model, masks),
+            "mask": self._onehot(model, masks, req.antialias),
             "z": np.ascontiguousarray(z),
             "attrs": P.condition_matrix("attrs", req.attrs, model.entry.attributes, n),
         }
         out = self._forward(model, feeds, ["image"], token)
         return SynthesizeResult(
-            images=P.tensor_to_images(out["image"], [m.shape[:2] for m in masks], model.entry.normalization),
+            images=P.tensor_to_images(out["image"], [m.shape[:2] for m in masks] if not req.antialias else
+                                      [(model.resolution, model.resolution)] * n, model.entry.normalization),
             z=z,
         )
 

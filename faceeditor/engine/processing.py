@@ -124,8 +124,21 @@ def class_lut(model_classes: Sequence[str]) -> np.ndarray:
         raise RequestError(str(exc)) from None
 
 
-def masks_to_onehot(masks: list[np.ndarray], size: int, lut: np.ndarray, n_classes: int) -> np.ndarray:
-    """uint8 parse-class masks -> float32 one-hot (N, n_classes, size, size) in the model's classes."""
+def masks_to_onehot(masks: list[np.ndarray], size: int, lut: np.ndarray, n_classes: int,
+                    antialias: bool = False) -> np.ndarray:
+    """uint8 parse-class masks -> float32 one-hot (N, n_classes, size, size) in the model's classes.
+
+    antialias: a mask larger than ``size`` gives each pixel the share of each class it covers (one-hot at
+    the mask's size, area-averaged down) instead of the class at its centre, so a boundary that moves by
+    a fraction of a pixel moves the input by a fraction too: clips rasterised finer than the model's
+    size then change smoothly instead of in whole-pixel jumps."""
+    if antialias and any(m.shape[0] > size for m in masks):
+        out = np.zeros((len(masks), n_classes, size, size), dtype=np.float32)
+        for i, m in enumerate(masks):
+            idx = lut[m]
+            for c in np.unique(idx):
+                out[i, c] = cv2.resize((idx == c).astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
+        return out
     idx = np.stack([lut[resize_mask(m, size, size)] for m in masks])          # (N, s, s)
     onehot = np.zeros((len(masks), n_classes, size, size), dtype=np.float32)
     np.put_along_axis(onehot, idx[:, None], 1.0, axis=1)

@@ -160,6 +160,7 @@ class SynthesizeRequest(Request):
     attrs: Condition
     z: np.ndarray | None = None   # (nz,) or (N, nz)
     seeds: int | Sequence[int] | None = None
+    antialias: bool = False       # masks finer than the model: class coverage per pixel; images at its size
 
 
 @dataclass(eq=False)

@@ -32,6 +32,7 @@ from faceeditor.ui.canvas_items import (
     BrushCursorItem,
     CropOutlineItem,
     ImageItem,
+    LandmarksItem,
     MaskOverlayItem,
     RegionOverlayItem,
     SplitDivider,
@@ -51,6 +52,7 @@ class Tool(enum.Enum):
     ERASER = "eraser"
     FILL = "fill"
     PICKER = "picker"
+    LANDMARKS = "landmarks"
 
 
 
@@ -64,6 +66,7 @@ class CanvasView(QGraphicsView):
     compare_changed = Signal(bool)          # hold-to-compare pressed / released
     hint_shown = Signal(str)                # a brief on-canvas hint (a stroke outside the crop, ...)
     painting = Signal()                     # a stroke or a fill starts (the user paints the mask)
+    landmarks_dragged = Signal(object, object)   # (old, new) 68 crop-pixel points after a landmark drag
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -110,6 +113,13 @@ class CanvasView(QGraphicsView):
         self._hint_timer.setSingleShot(True)
         self._hint_timer.timeout.connect(lambda: self.show_hint(""))
         self.fitted = True                      # refit on resize until the user zooms or pans
+        self.landmarks: np.ndarray | None = None   # crop pixels, shown and dragged with the landmarks tool
+        self.landmark_mirror = False
+        self._landmark_drag: tuple[int, QPointF, np.ndarray, bool] | None = None
+        self.landmarks_item = LandmarksItem()
+        self.landmarks_item.setZValue(5)
+        self.landmarks_item.setVisible(False)
+        self.scene().addItem(self.landmarks_item)
 
     # --- document ---------------------------------------------------------------------------------
     def set_document(self, photo_pyramid: Pyramid, layer: MaskLayer, crop_to_photo: np.ndarray) -> None:
@@ -279,7 +289,42 @@ class CanvasView(QGraphicsView):
     # --- tools ----------------------------------------------------------------------------------
     def set_tool(self, tool: Tool) -> None:
         self.tool = tool
+        self.landmarks_item.setVisible(tool == Tool.LANDMARKS and self.landmarks is not None)
         self._update_cursor_shape()
+
+    # --- landmarks --------------------------------------------------------------------------------
+    def set_landmarks(self, points: np.ndarray | None) -> None:
+        """The 68 points (crop pixels) the landmarks tool shows and drags; None: none."""
+        self.landmarks = None if points is None else np.array(points, np.float64)
+        self.landmarks_item.setTransform(self._crop_transform)
+        self.landmarks_item.set_points(self.landmarks)
+        self.landmarks_item.setVisible(self.tool == Tool.LANDMARKS and self.landmarks is not None)
+
+    def landmark_at(self, view_pos: QPointF, radius_px: float = 10.0) -> int | None:
+        """The landmark within ``radius_px`` screen pixels of a viewport position (the nearest)."""
+        if self.landmarks is None:
+            return None
+        best, index = radius_px, None
+        for i, (x, y) in enumerate(self.landmarks):
+            p = self.view_point(x, y)
+            d = float(np.hypot(p.x() - view_pos.x(), p.y() - view_pos.y()))
+            if d <= best:
+                best, index = d, i
+        return index
+
+    def _landmark_press(self, event: QMouseEvent) -> None:
+        i = self.landmark_at(event.position())
+        if i is not None:
+            whole = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            self._landmark_drag = (i, event.position(), self.landmarks.copy(), whole)
+
+    def _landmark_points(self, pos: QPointF) -> np.ndarray:
+        from faceeditor.core.face_geometry import dragged_landmarks
+
+        i, start, old, whole = self._landmark_drag
+        x0, y0 = self.crop_point(start)
+        x1, y1 = self.crop_point(pos)
+        return dragged_landmarks(old, i, (x1 - x0, y1 - y0), part=whole, mirror=self.landmark_mirror)
 
     def update_brush_cursor(self) -> None:
         if self.layer is None:
@@ -318,6 +363,11 @@ class CanvasView(QGraphicsView):
             return
         if self.layer is None or button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return
+        if self.tool == Tool.LANDMARKS:
+            if button == Qt.MouseButton.LeftButton:
+                self._landmark_press(event)
+            event.accept()
+            return
         x, y = self.crop_point(pos)
         if not self.layer.contains(x, y):
             self.show_hint(OUTSIDE_CROP_HINT)
@@ -346,6 +396,10 @@ class CanvasView(QGraphicsView):
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(round(delta.y())))
             event.accept()
             return
+        if self._landmark_drag is not None:
+            self.landmarks_item.set_points(self._landmark_points(pos))
+            event.accept()
+            return
         if self.layer is not None:
             x, y = self.crop_point(pos)
             if self._stroking:
@@ -359,6 +413,16 @@ class CanvasView(QGraphicsView):
         if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
             self._pan_from = None
             self._update_cursor_shape()
+            event.accept()
+            return
+        if self._landmark_drag is not None:
+            new = self._landmark_points(event.position())
+            old = self._landmark_drag[2]
+            self._landmark_drag = None
+            if not np.allclose(new, old):
+                self.landmarks = new
+                self.landmarks_dragged.emit(old, new)
+            self.landmarks_item.set_points(self.landmarks)
             event.accept()
             return
         if self._stroking and self.layer is not None:

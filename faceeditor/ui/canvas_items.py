@@ -254,3 +254,31 @@ class SplitDivider(QGraphicsObject):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             self.moved.emit(self.pos().x())
         return super().itemChange(change, value)
+
+
+class LandmarksItem(QGraphicsItem):
+    """The 68 landmarks as dots (crop pixel coordinates; the item carries the crop-to-scene transform)."""
+
+    def __init__(self, parent: QGraphicsItem | None = None):
+        super().__init__(parent)
+        self.points: np.ndarray | None = None
+
+    def set_points(self, points: np.ndarray | None) -> None:
+        self.prepareGeometryChange()
+        self.points = None if points is None else np.asarray(points, np.float64)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        if self.points is None:
+            return QRectF()
+        lo, hi = self.points.min(axis=0), self.points.max(axis=0)
+        return QRectF(lo[0] - 4, lo[1] - 4, hi[0] - lo[0] + 9, hi[1] - lo[1] + 9)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        if self.points is None:
+            return
+        painter.setPen(QPen(QColor(20, 20, 20), 0))
+        painter.setBrush(QColor(90, 220, 255))
+        r = max(0.8, 3.0 / max(painter.worldTransform().m11(), 1e-6))
+        for x, y in self.points:
+            painter.drawEllipse(QPointF(x + 0.5, y + 0.5), r, r)

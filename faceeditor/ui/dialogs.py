@@ -66,3 +66,125 @@ def save_file_name(parent: QWidget | None, caption: str, directory: str = "", na
 def folder_name(parent: QWidget | None, caption: str, directory: str = "") -> str:
     """An existing folder the user chose ("" when cancelled)."""
     return _run(file_dialog(parent, caption, directory, folder=True))
+
+
+class ExportClipDialog:
+    """Where and how to export the timeline's clip: the file (its extension picks H.264 MP4 or GIF; a name
+    without one, a folder of PNG frames), the frames' size, the frames per second and the clip's length as a
+    frame count or a duration (the two are tied by the fps: frames = duration x fps). Another length than
+    the timeline's samples the clip's span evenly (faceeditor.core.timeline.sample_positions): the
+    keyframes stay where they are, so the project does not change."""
+
+    def __init__(self, fps: float, frames: int, parent: QWidget | None = None):
+        from PySide6.QtWidgets import (
+            QComboBox,
+            QDialog,
+            QDialogButtonBox,
+            QDoubleSpinBox,
+            QFormLayout,
+            QHBoxLayout,
+            QLineEdit,
+            QPushButton,
+            QSpinBox,
+        )
+
+        from faceeditor.core.timeline import MAX_EXPORT_FRAMES
+
+        self.dialog = d = QDialog(parent)
+        d.setWindowTitle("Export clip")
+        self.timeline_frames = int(frames)
+        self._duration_set = False          # the user typed a duration: a new fps keeps it (else the frames)
+        self.path = QLineEdit("clip.mp4")
+        browse = QPushButton("Browse\u2026")
+        browse.clicked.connect(self._browse)
+        self.kind = QComboBox()
+        for label, ext in (("H.264 MP4", ".mp4"), ("GIF", ".gif"), ("PNG sequence (folder)", "")):
+            self.kind.addItem(label, ext)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.size = QSpinBox()
+        self.size.setRange(0, 4096)
+        self.size.setSpecialValueText("as rendered")
+        self.size.setSuffix(" px")
+        self.fps = QDoubleSpinBox()
+        self.fps.setRange(1, 240)
+        self.fps.setValue(fps)
+        self.frames = QSpinBox()
+        self.frames.setRange(1, MAX_EXPORT_FRAMES)
+        self.frames.setValue(self.timeline_frames)
+        self.frames.setToolTip(f"The timeline has {self.timeline_frames} frames; another count samples the "
+                               "clip from frame 0 to its last keyframe evenly (slower or faster motion)")
+        self.duration = QDoubleSpinBox()
+        self.duration.setDecimals(2)
+        self.duration.setRange(0.01, 3600)
+        self.duration.setSuffix(" s")
+        self.duration.setToolTip("How long the file plays; sets the frame count (duration x fps)")
+        self._sync_duration()
+        self.frames.valueChanged.connect(self._frames_edited)
+        self.duration.valueChanged.connect(self._duration_edited)
+        self.fps.valueChanged.connect(self._fps_edited)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        form = QFormLayout(d)
+        form.addRow("File", row)
+        form.addRow("Format", self.kind)
+        form.addRow("Longer side", self.size)
+        form.addRow("Frames per second", self.fps)
+        form.addRow("Frame count", self.frames)
+        form.addRow("Duration", self.duration)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(d.accept)
+        buttons.rejected.connect(d.reject)
+        form.addRow(buttons)
+
+    # frames and duration follow each other through the fps, with the other's signals blocked
+    def _sync_duration(self) -> None:
+        self.duration.blockSignals(True)
+        self.duration.setValue(self.frames.value() / self.fps.value())
+        self.duration.blockSignals(False)
+
+    def _sync_frames(self) -> None:
+        from faceeditor.core.keyframes import KeyframeError
+        from faceeditor.core.timeline import frames_for_duration
+
+        try:
+            frames = frames_for_duration(self.duration.value(), self.fps.value())
+        except KeyframeError:               # under half a frame: the shortest file there is
+            frames = 1
+        self.frames.blockSignals(True)
+        self.frames.setValue(frames)
+        self.frames.blockSignals(False)
+
+    def _frames_edited(self) -> None:
+        self._duration_set = False
+        self._sync_duration()
+
+    def _duration_edited(self) -> None:
+        self._duration_set = True
+        self._sync_frames()
+
+    def _fps_edited(self) -> None:
+        if self._duration_set:
+            self._sync_frames()
+        else:
+            self._sync_duration()
+
+    def _kind_changed(self) -> None:
+        from pathlib import Path
+
+        p = Path(self.path.text() or "clip")
+        self.path.setText(str(p.with_suffix(self.kind.currentData())))
+
+    def _browse(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self.dialog, "Export clip", self.path.text())
+        if name:
+            self.path.setText(name)
+
+    def exec(self) -> bool:
+        return bool(self.dialog.exec())
+
+    def choice(self) -> tuple[str, int | None, float, int | None]:
+        """(path, longer side or None, fps, frame count or None for the timeline's own)."""
+        frames = self.frames.value()
+        return (self.path.text(), (self.size.value() or None), float(self.fps.value()),
+                None if frames == self.timeline_frames else frames)

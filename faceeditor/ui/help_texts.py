@@ -3,7 +3,9 @@ from __future__ import annotations
 
 SHORTCUTS_HTML = """
 <table cellspacing=4>
-<tr><td><b>B / E / G / I</b></td><td>brush / eraser / fill / pick</td></tr>
+<tr><td><b>B / E / G / I / L</b></td><td>brush / eraser / fill / pick / landmarks</td></tr>
+<tr><td><b>L, then drag</b></td><td>move a landmark (Shift: its whole part, an eye, the mouth); the mask follows</td></tr>
+<tr><td><b>Shift+M</b></td><td>mirror landmark drags (the other side moves the mirror way)</td></tr>
 <tr><td><b>left / right button</b></td><td>paint / erase (fill: fill / fill with the eraser class)</td></tr>
 <tr><td><b>Ctrl+click</b></td><td>pick the class under the cursor</td></tr>
 <tr><td><b>0 … 18</b></td><td>select a class (type two digits quickly for 10–18)</td></tr>

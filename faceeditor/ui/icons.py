@@ -86,6 +86,25 @@ def picker() -> QIcon:
     return _icon(draw)
 
 
+def landmarks() -> QIcon:
+    """Dots on a face's outline, eyes and mouth; the dragged one in the accent colour."""
+    import math
+
+    def draw(p: QPainter) -> None:
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QBrush(FG))
+        for k in range(7):                                     # the jaw, a half ellipse
+            a = math.pi * k / 6
+            p.drawEllipse(QPointF(12 - 8 * math.cos(a), 9 + 11 * math.sin(a) * 0.9), 1.3, 1.3)
+        for x in (8.5, 15.5):
+            p.drawEllipse(QPointF(x, 9.5), 1.4, 1.4)
+        for x in (9.5, 14.5):
+            p.drawEllipse(QPointF(x, 15.5), 1.2, 1.2)
+        p.setBrush(QBrush(ACCENT))
+        p.drawEllipse(QPointF(12, 17.5), 2.4, 2.4)
+    return _icon(draw)
+
+
 def mirror() -> QIcon:
     def draw(p: QPainter) -> None:
         dash = _pen(FG, 1.2)

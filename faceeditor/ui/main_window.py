@@ -34,6 +34,7 @@ from faceeditor.ui.controllers.mask import MaskController
 from faceeditor.ui.controllers.notices import DomainController, FirstRunController
 from faceeditor.ui.controllers.parse import ParseController
 from faceeditor.ui.controllers.synthesis import SynthesisController
+from faceeditor.ui.controllers.timeline import TimelineController
 from faceeditor.ui.controllers.view import ViewController
 from faceeditor.ui.dialogs import folder_name
 from faceeditor.ui.help_texts import SHORTCUTS_HTML, about_html
@@ -44,6 +45,7 @@ from faceeditor.ui.widgets.attribute_panel import AttributePanel
 from faceeditor.ui.widgets.layers_panel import LayersPanel
 from faceeditor.ui.widgets.mask_panel import MaskPanel
 from faceeditor.ui.widgets.synthesis_panel import SynthesisPanel
+from faceeditor.ui.widgets.timeline_panel import TimelinePanel
 from faceeditor.ui.workspace import Workspace
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
@@ -83,6 +85,7 @@ class MainWindow(QMainWindow):
         self.synthesis_ctl = SynthesisController(self.ws, self.synthesis, self.view, self)
         self.mask_ctl = MaskController(self.ws, self.mask_panel, self.canvas, self.brush_label, self)
         self.faces_ctl = FaceController(self.ws, self)
+        self.timeline_ctl = TimelineController(self.ws, self.timeline, self.view, self)
 
         self._build_actions()
         self._build_menus_and_toolbar()
@@ -134,6 +137,9 @@ class MainWindow(QMainWindow):
         self.attr_dock = self._dock("Attributes", self.attributes, RIGHT, "attributes_dock")
         self.synth_dock = self._dock("Synthesis", self.synthesis, RIGHT, "synthesis_dock")
         self.tabifyDockWidget(self.attr_dock, self.synth_dock)
+        self.timeline = TimelinePanel(self.session)
+        self.timeline_dock = self._dock("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea,
+                                        "timeline_dock")
         self.attr_dock.raise_()
         self.resizeDocks([self.mask_dock, self.attr_dock], [250, 440], Qt.Orientation.Horizontal)   # sliders whole
         self.resizeDocks([self.mask_dock, self.layers_dock], [640, 150], Qt.Orientation.Vertical)
@@ -192,7 +198,9 @@ class MainWindow(QMainWindow):
                 (Tool.BRUSH, "Brush", "B", "Paint the selected class (right button erases)", icons.brush),
                 (Tool.ERASER, "Eraser", "E", "Paint the eraser class (background by default)", icons.eraser),
                 (Tool.FILL, "Fill", "G", "Fill the connected region under the cursor", icons.fill),
-                (Tool.PICKER, "Pick", "I", "Pick the class under the cursor (or Ctrl+click)", icons.picker)):
+                (Tool.PICKER, "Pick", "I", "Pick the class under the cursor (or Ctrl+click)", icons.picker),
+                (Tool.LANDMARKS, "Landmarks", "L", "Show the 68 face landmarks and drag one (Shift+drag: its whole "
+                 "part); the mask follows", icons.landmarks)):
             act = self._action(text, None, key, tip, checkable=True, icon=make())
             act.triggered.connect(lambda _=False, t=tool: mask.set_tool(t))
             self.tool_group.addAction(act)
@@ -201,6 +209,10 @@ class MainWindow(QMainWindow):
         self.act_mirror = self._action("Mirror", self.mask_panel.mirror.setChecked, "M",
                                        "Mirror painting about the face's axis, swapping left/right classes",
                                        checkable=True, icon=icons.mirror())
+        self.act_landmark_mirror = self._action("Mirror landmarks", mask.set_landmark_mirror, "Shift+M",
+                                                "Drag the mirror-image landmark the opposite way too",
+                                                checkable=True, icon=icons.mirror())
+        self.act_landmark_mirror.setVisible(False)          # shown while the landmarks tool is active
         self.act_smaller = self._action("Smaller brush", lambda: self.mask_panel.grow_brush(1 / 1.25), "[")
         self.act_bigger = self._action("Bigger brush", lambda: self.mask_panel.grow_brush(1.25), "]")
         self.act_fit = self._action("&Fit", canvas.fit, "Ctrl+0", "Fit the photo in the window", icon=icons.fit())
@@ -252,20 +264,21 @@ class MainWindow(QMainWindow):
         m = bar.addMenu("&Tools")
         m.addActions(list(self.tool_actions.values()))
         m.addSeparator()
-        m.addActions([self.act_mirror, self.act_smaller, self.act_bigger])
+        m.addActions([self.act_mirror, self.act_landmark_mirror, self.act_smaller, self.act_bigger])
         m = bar.addMenu("&View")
         m.addActions([self.act_fit, self.act_actual, self.act_zoom_in, self.act_zoom_out])
         m.addSeparator()
         m.addActions([self.act_split, self.act_overlay])
         m.addSeparator()
-        for dock in (self.mask_dock, self.layers_dock, self.attr_dock, self.synth_dock):
+        for dock in (self.mask_dock, self.layers_dock, self.attr_dock, self.synth_dock, self.timeline_dock):
             m.addAction(dock.toggleViewAction())
         bar.addMenu("F&ace").addActions([self.faces_ctl.action, *self.crop_actions.values()])
         self.models_menu = bar.addMenu("&Models")
         bar.addMenu("&Help").addActions([self.act_shortcuts, self.act_about])
 
         tb = MainToolBar(self, ([self.act_open, self.act_save], [self.act_undo, self.act_redo],
-                                [*self.tool_actions.values(), self.act_mirror], [self.act_parse],
+                                [*self.tool_actions.values(), self.act_mirror, self.act_landmark_mirror],
+                                [self.act_parse],
                                 [self.act_fit, self.act_actual, self.act_split, self.act_compare]), self.brush_label)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         compare_button = tb.widgetForAction(self.act_compare)
@@ -276,7 +289,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.mask_panel.parse_requested.connect(lambda: self.parse.run())
         self.mask_panel.mirror.toggled.connect(self.act_mirror.setChecked)
-        self.mask_ctl.tool_changed.connect(lambda tool: self.tool_actions[tool].setChecked(True))
+        self.mask_ctl.tool_changed.connect(self._tool_changed)
         self.layers_panel.changed.connect(self._layers_changed)
         self.canvas.hovered.connect(self.status.show_hover)
         self.canvas.zoom_changed.connect(self.status.show_zoom)
@@ -314,6 +327,10 @@ class MainWindow(QMainWindow):
             self.crop_actions[doc.mode].setChecked(True)
         self.mask_panel.landmarks_button.setEnabled(has)
         self.mask_panel.clear_button.setEnabled(has)
+
+    def _tool_changed(self, tool: Tool) -> None:
+        self.tool_actions[tool].setChecked(True)
+        self.act_landmark_mirror.setVisible(tool == Tool.LANDMARKS)
 
     def _layers_changed(self) -> None:
         self.act_split.setChecked(self.layers_panel.split.isChecked())

@@ -113,9 +113,9 @@ def _project(**kw) -> Project:
 
 def test_projects_round_trip_their_keyframes(tmp_path):
     path = save_project(tmp_path / "p.fep", _project(keyframes=list(CLIP.keyframes)))
-    assert load_project(path).keyframes == CLIP.keyframes
+    assert load_project(path).keyframes.keyframes == CLIP.keyframes
     path = save_project(tmp_path / "empty.fep", _project())
-    assert KEYFRAMES_MEMBER in zipfile.ZipFile(path).namelist() and load_project(path).keyframes == []
+    assert KEYFRAMES_MEMBER in zipfile.ZipFile(path).namelist() and load_project(path).keyframes == KeyframeFile()
 
 
 def test_old_projects_without_keyframes_load_with_none(tmp_path):
@@ -125,7 +125,7 @@ def test_old_projects_without_keyframes_load_with_none(tmp_path):
         for info in src.infolist():
             if info.filename != KEYFRAMES_MEMBER:
                 dst.writestr(info, src.read(info))
-    assert load_project(old).keyframes == []
+    assert load_project(old).keyframes == KeyframeFile()
 
 
 @pytest.mark.parametrize("raw, message", [
@@ -159,6 +159,6 @@ def test_documents_carry_keyframes_through_a_save(tmp_path):
     from faceeditor.core.document import Document
 
     doc = Document.from_photo(np.zeros((32, 32, 3), np.uint8), resolution=32)
-    doc.keyframes = list(CLIP.keyframes)
+    doc.keyframes = CLIP
     path = save_project(tmp_path / "d.fep", doc.to_project())
-    assert Document.from_project(load_project(path), path).keyframes == CLIP.keyframes
+    assert Document.from_project(load_project(path), path).keyframes == CLIP

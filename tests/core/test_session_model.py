@@ -8,7 +8,7 @@ import pytest
 from faceeditor.core import session as S
 from faceeditor.core.document import Document
 from faceeditor.core.history import UndoHistory
-from faceeditor.core.keyframes import KeyframeSpec
+from faceeditor.core.keyframes import KeyframeFile, KeyframeSpec
 from faceeditor.core.project import load_project, save_project
 
 
@@ -78,7 +78,9 @@ def test_values_round_trip_through_the_project_file(session, tmp_path):
     session.set(S.KEEP_OUTSIDE, False)
     session.set(S.SHOWN, "synthesis", record=False)
     session.set(S.EXPRESSION, "happy")
-    session.set(S.KEYFRAMES, [KeyframeSpec(time=0.0, seed=1), KeyframeSpec(time=1.0, seed=2)])
+    session.set(S.KEYFRAMES, KeyframeFile([KeyframeSpec(time=0.0, seed=1), KeyframeSpec(time=1.0, seed=2)], fps=12,
+                                          interpolation={"seed": "hold"}, target="attributes"))
+    session.set(S.LANDMARKS, tuple((float(i), float(i % 7)) for i in range(68)))
     session.store()
     doc = session.document
     project = load_project(save_project(tmp_path / "p.fep", doc.to_project()))

@@ -159,7 +159,7 @@ def test_layout_at_1280_by_720_keeps_the_toolbar_and_fits_the_canvas(opened, qtb
     assert tb.toolButtonStyle() == COMPACT, "icons only when the text does not fit"
     bar = tb.rect()
     for action in tb.actions():
-        if action.isSeparator():
+        if action.isSeparator() or not action.isVisible():      # e.g. Mirror landmarks, shown with its tool
             continue
         button = tb.widgetForAction(action)
         assert button is not None and button.isVisible(), f"{action.text()} fell off the toolbar"

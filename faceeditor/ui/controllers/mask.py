@@ -63,13 +63,24 @@ class MaskController(FollowsDocument, QObject):
         self.ws.prefs.data["tools"] = self.panel.state()
 
     def set_tool(self, tool: Tool) -> None:
-        """The user picks a tool: the mask it works on is shown."""
+        """The user picks a tool: the mask it works on is shown (the landmarks tool: with the 68 points)."""
         self.canvas.set_tool(tool)
         self.ws.overlay_wanted.emit()
         self._update_brush_label()
+        if tool == Tool.LANDMARKS and self.doc is not None and self.canvas.landmarks is None:
+            self.ws.flash("No face landmarks for this picture: there is nothing to drag", error=True)
         self.tool_changed.emit(tool)
 
+    def set_landmark_mirror(self, on: bool) -> None:
+        """A landmark drag moves the mirror-image point the opposite way too (face_geometry's mirror order)."""
+        self.canvas.landmark_mirror = bool(on)
+        self._update_brush_label()
+
     def _update_brush_label(self) -> None:
+        if self.canvas.tool == Tool.LANDMARKS:
+            mirrored = " \u00b7 mirrored" if self.canvas.landmark_mirror else ""
+            self.brush_label.setText(f"<b>Landmarks</b> \u00b7 drag a point, Shift+drag its part{mirrored}")
+            return
         panel = self.panel
         label = panel.eraser.currentData() if self.canvas.tool == Tool.ERASER else panel.label
         r, g, b = (int(c) for c in PALETTE[label])
