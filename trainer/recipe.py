@@ -28,6 +28,7 @@ pixel count and the batch), and turned into seconds with the throughput benchmar
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -53,6 +54,10 @@ RECIPE_ITERS = {"parser": 20000, "attributes": 10000, "expression": 10000}
 # given (`--gpu-its`). NOT MEASURED in this project (no GPU was lent); measure yours with
 # `python benchmarks/train_throughput.py` and pass its "trainer" figure.
 ASSUMED_STARGAN_ITS = 10.0
+# A training step of a small network on a GPU is bound by kernel launches and Python, not by FLOPs: the
+# estimates assume at least this many seconds per iteration (an assumption too, of the same order as the
+# step time of the project's small parser and classifiers).
+MIN_SECONDS_PER_ITER = 0.02
 COUNT_RES = 64          # resolution at which a stage's FLOPs are counted (then scaled by the pixel count)
 
 
@@ -212,6 +217,7 @@ class State:
         self.settings = settings
         self.path = Path(settings.work) / STATE_NAME
         self.stages: dict[str, dict[str, Any]] = {}
+        self.estimates: dict[str, float] = {}     # stage -> estimated GPU seconds (progress weights)
         if self.path.exists():
             try:
                 data = load_json(self.path)
@@ -227,8 +233,24 @@ class State:
                 raise RecipeError(f"{settings.work} holds a recipe started with {first} = {saved.get(first)!r} "
                                   f"(now {now[first]!r}); run it with the same settings to resume, or give "
                                   "another --work folder")
-            stages = data.get("stages")
+            stages, estimates = data.get("stages"), data.get("estimates")
             self.stages = stages if isinstance(stages, dict) else {}
+            if isinstance(estimates, dict):
+                self.estimates = {k: float(v) for k, v in estimates.items() if isinstance(v, int | float)}
+
+    def weights(self, stages: list[str]) -> dict[str, float]:
+        """Each stage's share of the chain's work, for progress: the estimated GPU seconds of the training
+        stages (counted once, kept in the state file), 5 % of the training's for preparing and exporting."""
+        if set(self.estimates) != set(stages):
+            seconds = {e.stage: e.seconds or 0.0 for e in estimate(stages, self.settings)}
+            train = sum(seconds.values()) or 1.0
+            self.estimates = {st: seconds.get(st, 0.05 * train) for st in stages}
+            self.save()
+        return dict(self.estimates)
+
+    def progress(self, weights: dict[str, float]) -> float:
+        total = sum(weights.values()) or 1.0
+        return sum(w for st, w in weights.items() if self.done(st)) / total
 
     def done(self, stage: str) -> bool:
         return self.stages.get(stage, {}).get("status") == "done"
@@ -240,8 +262,8 @@ class State:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(self.path, text=True) as fh:
-            json.dump({"version": STATE_VERSION, "settings": asdict(self.settings), "stages": self.stages},
-                      fh, indent=1)
+            json.dump({"version": STATE_VERSION, "settings": asdict(self.settings), "stages": self.stages,
+                       "estimates": self.estimates}, fh, indent=1)
 
 
 # --- estimates ----------------------------------------------------------------------------------------
@@ -316,6 +338,7 @@ def iteration_flops(cfg: TrainConfig, count_res: int = COUNT_RES) -> float:
     return total / 2 * cfg.batch_size * (cfg.data.resolution / res) ** 2
 
 
+@functools.lru_cache(maxsize=1)
 def reference_flops() -> float:
     """FLOPs of the throughput benchmark's iteration: StarGAN, 128², batch 16, the trainer's step."""
     cfg = config_from_data({"method": "stargan", "run_dir": "unused", "batch_size": 16,
@@ -337,7 +360,8 @@ class Estimate:
 
 def estimate(stages: list[str], s: RecipeSettings, gpu_its: float = ASSUMED_STARGAN_ITS,
              ref_flops: float | None = None) -> list[Estimate]:
-    """GPU seconds of each training stage: iterations x its FLOPs / the benchmark's FLOP rate."""
+    """GPU seconds of each training stage: iterations x (its FLOPs / the benchmark's FLOP rate, at least
+    MIN_SECONDS_PER_ITER)."""
     ref = reference_flops() if ref_flops is None else ref_flops
     rate = gpu_its * ref            # FLOP/s the GPU sustains on the benchmark's iteration
     out = []
@@ -352,7 +376,7 @@ def estimate(stages: list[str], s: RecipeSettings, gpu_its: float = ASSUMED_STAR
                                 str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
             continue
         out.append(Estimate(stage, cfg.method, cfg.iters, cfg.batch_size, cfg.data.resolution, flops,
-                            cfg.iters * flops / rate))
+                            cfg.iters * max(flops / rate, MIN_SECONDS_PER_ITER)))
     return out
 
 
@@ -389,6 +413,7 @@ def run_recipe(s: RecipeSettings, *, stop_after: str = "", progress: bool = Fals
     state.save()
     say(f"recipe: {s.dataset} at {s.root} ({labels.describe()}), {s.resolution}², editor {s.editor}; "
         f"work folder {s.work}")
+    weights = state.weights(stages)
     total = len(stages)
     for i, stage in enumerate(stages, 1):
         head = f"[{i}/{total}] {stage}"
@@ -396,6 +421,7 @@ def run_recipe(s: RecipeSettings, *, stop_after: str = "", progress: bool = Fals
             say(f"{head}: done already{_summary(state.stages[stage])}")
         else:
             started = time.monotonic()
+            say(f"{head}: starting; the chain is {state.progress(weights):.0%} done (by estimated GPU time)")
             state.mark(stage, "running")
             if stage == "prepare":
                 info = _prepare(s, say, head)
@@ -404,7 +430,8 @@ def run_recipe(s: RecipeSettings, *, stop_after: str = "", progress: bool = Fals
             else:
                 info = _train_and_judge(stage, s, stages, progress, say, head)
             state.mark(stage, "done", seconds=round(time.monotonic() - started, 1), **info)
-            say(f"{head}: done in {time.monotonic() - started:.1f} s{_summary(state.stages[stage])}")
+            say(f"{head}: done in {time.monotonic() - started:.1f} s{_summary(state.stages[stage])}; "
+                f"the chain is {state.progress(weights):.0%} done")
         if stage == stop_after:
             say(f"stopped after {stage} as asked; run the command again without --stop-after to continue")
             break

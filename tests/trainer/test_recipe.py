@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -14,6 +15,7 @@ import pytest
 
 from trainer.cli import main
 from trainer.recipe import (
+    MIN_SECONDS_PER_ITER,
     STATE_NAME,
     Interrupted,
     RecipeError,
@@ -106,6 +108,8 @@ def test_recipe_runs_resumes_after_a_kill_and_the_pack_opens(hq_root, tmp_path):
     pack = run_recipe(s, say=lines.append)                    # the same command again
     text = "\n".join(lines)
     assert "[1/6] prepare: done already" in text and "[2/6] parser: done already" in text
+    shares = [float(x) for x in re.findall(r"the chain is (\d+)% done", text)]
+    assert shares == sorted(shares) and 0 < shares[0] < 100 and shares[-1] == 100, "progress of the whole chain"
     assert _events(work / "parser") == parser_events, "a finished stage is not touched again"
     resumed = [e for e in _events(work / "attributes") if e["event"] == "resume"]
     assert resumed and resumed[0]["step"] == killed_at, "the killed stage resumes at its checkpoint"
@@ -153,6 +157,8 @@ def test_estimates_scale_with_pixels_and_iterations(hq_root, tmp_path):
     cfg.data.resolution = 64
     f64 = iteration_flops(cfg)
     assert f32 > 0 and f64 == pytest.approx(4 * f32, rel=0.02)
-    est = {e.stage: e for e in estimate(stages, s, gpu_its=2.0, ref_flops=1e9)}
+    est = {e.stage: e for e in estimate(stages, s, gpu_its=2.0, ref_flops=1e3)}
     assert set(est) == {"parser", "attributes"}
-    assert est["attributes"].seconds == pytest.approx(100 * f32 / 2e9)
+    assert est["attributes"].seconds == pytest.approx(100 * f32 / 2e3)
+    fast = {e.stage: e for e in estimate(stages, s, gpu_its=2.0, ref_flops=1e15)}
+    assert fast["attributes"].seconds == pytest.approx(100 * MIN_SECONDS_PER_ITER), "a floor per iteration"

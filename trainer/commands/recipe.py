@@ -85,9 +85,9 @@ def run(args: argparse.Namespace) -> int:
                           f"no estimate ({e.note})")
                 else:
                     print(f"  {i}. {stage:<11} {e.method}, {e.iters} it x batch {e.batch_size} at {e.resolution}²: "
-                          f"{e.flops_per_iter / 1e12:.3g} TFLOP/it, about {format_hours(e.seconds)}")
+                          f"{e.flops_per_iter / 1e12:.3g} TFLOP/it, {format_hours(e.seconds)}")
             total = sum(e.seconds or 0.0 for e in estimates.values())
-            print(f"  total training: about {format_hours(total)} on one GPU; with torchrun on N GPUs, "
+            print(f"  total training: {format_hours(total)} on one GPU; with torchrun on N GPUs, "
                   "about 1/N (batch_size is per process)")
             return 0
         run_recipe(settings, stop_after=args.stop_after, progress=sys.stderr.isatty())
