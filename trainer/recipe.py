@@ -58,6 +58,9 @@ ASSUMED_STARGAN_ITS = 10.0
 # estimates assume at least this many seconds per iteration (an assumption too, of the same order as the
 # step time of the project's small parser and classifiers).
 MIN_SECONDS_PER_ITER = 0.02
+# reference_flops() as counted on 2026-12-07 (StarGAN 128², batch 16, the trainer's step): the progress
+# weights use it rather than spend ~10 s of CPU recounting it; the dry run counts it afresh.
+STARGAN_REFERENCE_FLOPS = 9.945e11
 COUNT_RES = 64          # resolution at which a stage's FLOPs are counted (then scaled by the pixel count)
 
 
@@ -213,8 +216,9 @@ def stage_config(stage: str, s: RecipeSettings, stages: list[str]) -> TrainConfi
 class State:
     """`recipe.json` in the work folder: the settings, and per stage its status and figures."""
 
-    def __init__(self, settings: RecipeSettings):
+    def __init__(self, settings: RecipeSettings, write: bool = True):
         self.settings = settings
+        self.write = write                          # False on the torchrun processes other than 0
         self.path = Path(settings.work) / STATE_NAME
         self.stages: dict[str, dict[str, Any]] = {}
         self.estimates: dict[str, float] = {}     # stage -> estimated GPU seconds (progress weights)
@@ -242,13 +246,15 @@ class State:
         """Each stage's share of the chain's work, for progress: the estimated GPU seconds of the training
         stages (counted once, kept in the state file), 5 % of the training's for preparing and exporting."""
         if set(self.estimates) != set(stages):
-            seconds = {e.stage: e.seconds or 0.0 for e in estimate(stages, self.settings)}
+            seconds = {e.stage: e.seconds or 0.0
+                       for e in estimate(stages, self.settings, ref_flops=STARGAN_REFERENCE_FLOPS)}
             train = sum(seconds.values()) or 1.0
             self.estimates = {st: seconds.get(st, 0.05 * train) for st in stages}
             self.save()
         return dict(self.estimates)
 
     def progress(self, weights: dict[str, float]) -> float:
+        """The share of the weights of the stages done (0 without weights)."""
         total = sum(weights.values()) or 1.0
         return sum(w for st, w in weights.items() if self.done(st)) / total
 
@@ -260,6 +266,8 @@ class State:
         self.save()
 
     def save(self) -> None:
+        if not self.write:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(self.path, text=True) as fh:
             json.dump({"version": STATE_VERSION, "settings": asdict(self.settings), "stages": self.stages,
@@ -401,9 +409,27 @@ class Interrupted(Exception):
 def run_recipe(s: RecipeSettings, *, stop_after: str = "", progress: bool = False,
                say: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True)) -> Path:
     """Run (or resume) every stage; the pack's path. Raises RecipeError, Interrupted, or the stages' own
-    errors (TrainingError, ExportError, ...)."""
+    errors (TrainingError, ExportError, ...).
+
+    Under torchrun every process trains each stage (DistributedDataParallel, as `train`); process 0 alone
+    prepares the caches, judges, exports and writes the state file, the others wait for it."""
+    from trainer import distributed
+    from trainer.loop import resolve_device
+
+    info = distributed.env_info()
+    created = distributed.init(info, resolve_device(s.device, info.local_rank))
+    try:
+        return _run_stages(s, stop_after, progress, say if info.is_main else (lambda _text: None), info.is_main)
+    finally:
+        distributed.shutdown(created)
+
+
+def _run_stages(s: RecipeSettings, stop_after: str, progress: bool, say: Callable[[str], None],
+                main: bool) -> Path:
+    from trainer import distributed
+
     out = Path(s.out)
-    state = State(s)
+    state = State(s, write=main)
     if out.exists() and not state.done("export"):
         raise RecipeError(f"{out} already exists; choose a new --out folder (the recipe writes a whole pack)")
     labels = probe_labels(s)
@@ -413,7 +439,7 @@ def run_recipe(s: RecipeSettings, *, stop_after: str = "", progress: bool = Fals
     state.save()
     say(f"recipe: {s.dataset} at {s.root} ({labels.describe()}), {s.resolution}², editor {s.editor}; "
         f"work folder {s.work}")
-    weights = state.weights(stages)
+    weights = state.weights(stages) if main else {}
     total = len(stages)
     for i, stage in enumerate(stages, 1):
         head = f"[{i}/{total}] {stage}"
@@ -423,12 +449,12 @@ def run_recipe(s: RecipeSettings, *, stop_after: str = "", progress: bool = Fals
             started = time.monotonic()
             say(f"{head}: starting; the chain is {state.progress(weights):.0%} done (by estimated GPU time)")
             state.mark(stage, "running")
-            if stage == "prepare":
-                info = _prepare(s, say, head)
-            elif stage == "export":
-                info = _export(s, stages, state, say, head)
-            else:
-                info = _train_and_judge(stage, s, stages, progress, say, head)
+            info: dict[str, Any] = {}
+            if stage in TRAIN_STAGES:
+                info = _train_and_judge(stage, s, stages, progress, say, head, main)
+            elif main:
+                info = _prepare(s, say, head) if stage == "prepare" else _export(s, stages, say, head)
+            distributed.barrier()                # the other processes wait for process 0's part
             state.mark(stage, "done", seconds=round(time.monotonic() - started, 1), **info)
             say(f"{head}: done in {time.monotonic() - started:.1f} s{_summary(state.stages[stage])}; "
                 f"the chain is {state.progress(weights):.0%} done")
@@ -464,7 +490,7 @@ def _prepare(s: RecipeSettings, say: Callable[[str], None], head: str) -> dict[s
 
 
 def _train_and_judge(stage: str, s: RecipeSettings, stages: list[str], progress: bool,
-                     say: Callable[[str], None], head: str) -> dict[str, Any]:
+                     say: Callable[[str], None], head: str, main: bool = True) -> dict[str, Any]:
     from trainer.checkpoint import latest_checkpoint, load_trained_method
     from trainer.loop import evaluate_split, resolve_device, train, write_metrics
 
@@ -477,6 +503,8 @@ def _train_and_judge(stage: str, s: RecipeSettings, stages: list[str], progress:
         say(f"{head}: stopped by {result.signal_name} at step {result.step}; checkpoint {result.checkpoint}; "
             "run the same command again to continue")
         raise Interrupted(128 + int(signal.Signals[result.signal_name]))
+    if not main:
+        return {}
     device = resolve_device(s.device)
     method, state = load_trained_method(cfg.run_dir, device)
     try:
@@ -488,8 +516,7 @@ def _train_and_judge(stage: str, s: RecipeSettings, stages: list[str], progress:
     return {"run_dir": cfg.run_dir, "step": int(state["step"]), "metrics": metrics}
 
 
-def _export(s: RecipeSettings, stages: list[str], state: State, say: Callable[[str], None],
-            head: str) -> dict[str, Any]:
+def _export(s: RecipeSettings, stages: list[str], say: Callable[[str], None], head: str) -> dict[str, Any]:
     from trainer.export import export_run
 
     staging = Path(s.work) / "pack.partial"
