@@ -77,8 +77,8 @@ def test_plan_follows_the_labels(hq_root, tmp_path):
 
 
 def test_recipe_runs_resumes_after_a_kill_and_the_pack_opens(hq_root, tmp_path):
-    # the attribute stage trains longer, checkpointing every 2 steps, and is killed (SIGTERM) mid-stage
-    s = _settings(hq_root, tmp_path, overrides=[*TINY, "attributes.iters=40", "attributes.ckpt_every=2"])
+    # the attribute stage trains longer, checkpointing every 4 steps, and is killed (SIGTERM) mid-stage
+    s = _settings(hq_root, tmp_path, overrides=[*TINY, "attributes.iters=12", "attributes.ckpt_every=4"])
     work = Path(s.work)
     lines: list[str] = []
 
@@ -101,7 +101,7 @@ def test_recipe_runs_resumes_after_a_kill_and_the_pack_opens(hq_root, tmp_path):
     assert state["attributes"]["status"] == "running"
     assert not Path(s.out).exists()
     killed_at = max(int(p.stem.split("-")[1]) for p in (work / "attributes").glob("ckpt-*.pt"))
-    assert 2 <= killed_at < 40
+    assert 4 <= killed_at < 12
     parser_events = _events(work / "parser")
 
     lines.clear()
