@@ -34,6 +34,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -326,8 +327,9 @@ def iteration_flops(cfg: TrainConfig, count_res: int = COUNT_RES) -> float:
     if getattr(small, "parser", "") and not Path(small.parser).exists():
         small.parser = type(small)().parser      # a stage-2 parser not trained yet: the method's default
     cpu = torch.device("cpu")
-    threads = torch.get_num_threads()
     torch.manual_seed(0)
+    scratch = tempfile.TemporaryDirectory(prefix="faceeditor-flops-")
+    small.run_dir = scratch.name            # what a method writes while building stays out of the run folders
     try:
         method = method_class(small.method)(small, cpu)
         place_networks(method, method.build_networks(), small, cpu)
@@ -342,7 +344,7 @@ def iteration_flops(cfg: TrainConfig, count_res: int = COUNT_RES) -> float:
                 method.train_step(batch, step)
             total += weight * counter.flops
     finally:
-        torch.set_num_threads(threads)
+        scratch.cleanup()
     return total / 2 * cfg.batch_size * (cfg.data.resolution / res) ** 2
 
 

@@ -162,3 +162,21 @@ def test_estimates_scale_with_pixels_and_iterations(hq_root, tmp_path):
     assert est["attributes"].seconds == pytest.approx(100 * f32 / 2e3)
     fast = {e.stage: e for e in estimate(stages, s, gpu_its=2.0, ref_flops=1e15)}
     assert fast["attributes"].seconds == pytest.approx(100 * MIN_SECONDS_PER_ITER), "a floor per iteration"
+
+
+def test_dry_run_prints_the_stages_with_gpu_time(hq_root, tmp_path, capsys, monkeypatch):
+    from trainer import recipe
+
+    monkeypatch.setattr(recipe, "reference_flops", lambda: recipe.STARGAN_REFERENCE_FLOPS)   # counted once, offline
+    args = ["recipe", "--dataset", "celebamask_hq", "--root", str(hq_root), "--out", str(tmp_path / "pack"),
+            "--resolution", "32", "--dry-run", "--gpu-its", "5"]
+    for item in TINY:
+        args += ["--set", item]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "(masks, attributes)" in out and "at 5 it/s" in out and "ASSUMED" not in out
+    stage_lines = [line.split()[1] for line in out.splitlines() if re.match(r"\s+\d\. ", line)]
+    assert stage_lines == ["prepare", "parser", "attributes", "editor", "scgan", "export"]
+    assert re.search(r"editor +maggan, 200000 it x batch 4 at 32²: [\d.e-]+ TFLOP/it, [\d.]+ (h|min)", out)
+    assert "total training:" in out
+    assert not (tmp_path / "pack.work").exists(), "a dry run writes nothing"
