@@ -438,6 +438,9 @@ def _run_stages(s: RecipeSettings, stop_after: str, progress: bool, say: Callabl
     stages = plan(labels)
     if stop_after and stop_after not in stages:
         raise RecipeError(f"--stop-after {stop_after!r}: this recipe's stages are {', '.join(stages)}")
+    for stage in stages:                    # every stage's config is sound before anything is trained
+        if stage in TRAIN_STAGES:
+            stage_config(stage, s, stages)
     state.save()
     say(f"recipe: {s.dataset} at {s.root} ({labels.describe()}), {s.resolution}², editor {s.editor}; "
         f"work folder {s.work}")

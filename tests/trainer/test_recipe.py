@@ -147,6 +147,11 @@ def test_stop_after_and_changed_settings(hq_root, tmp_path, capsys):
     assert len(err) == 1 and "started with resolution = 32" in err[0]
     assert main([*args[:-4], "--resolution", "32", "--set", "nostage.x=1"]) == 2
     assert "expected STAGE.KEY=VALUE" in capsys.readouterr().err
+    other = ["recipe", "--dataset", "celebamask_hq", "--root", str(hq_root), "--out", str(tmp_path / "p2")]
+    assert main([*other, "--editor", "nosuch"]) == 2               # refused before anything is trained
+    assert "--editor 'nosuch'" in capsys.readouterr().err and not (tmp_path / "p2.work").exists()
+    assert main([*other, "--set", "editor.g_width=big"]) == 2
+    assert "editor.g_width=big" in capsys.readouterr().err
 
 
 def test_estimates_scale_with_pixels_and_iterations(hq_root, tmp_path):
