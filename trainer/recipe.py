@@ -183,6 +183,12 @@ def stage_config(stage: str, s: RecipeSettings, stages: list[str]) -> TrainConfi
                                 "data": data, **extra}, where=f"recipe stage {stage}")
     except ConfigError as exc:
         raise RecipeError(f"--editor {s.editor!r}: {exc}" if stage == "editor" else str(exc)) from None
+    if stage == "editor":
+        from trainer.methods.editing import EditorConfig
+
+        if not isinstance(cfg, EditorConfig):
+            raise RecipeError(f"--editor {s.editor!r} is not an attribute editor method (e.g. maggan, stgan, "
+                              "attgan, stargan, secgan)")
     if stage in RECIPE_ITERS:
         cfg.iters = RECIPE_ITERS[stage]
     if s.iters:

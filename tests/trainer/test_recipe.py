@@ -150,6 +150,8 @@ def test_stop_after_and_changed_settings(hq_root, tmp_path, capsys):
     other = ["recipe", "--dataset", "celebamask_hq", "--root", str(hq_root), "--out", str(tmp_path / "p2")]
     assert main([*other, "--editor", "nosuch"]) == 2               # refused before anything is trained
     assert "--editor 'nosuch'" in capsys.readouterr().err and not (tmp_path / "p2.work").exists()
+    assert main([*other, "--editor", "parser"]) == 2
+    assert "not an attribute editor method" in capsys.readouterr().err
     assert main([*other, "--set", "editor.g_width=big"]) == 2
     assert "editor.g_width=big" in capsys.readouterr().err
 
