@@ -31,6 +31,7 @@ HANDLED_ERRORS: tuple[str, ...] = (
     "faceeditor.engine.manifest.ManifestError",
     "faceeditor.engine.validate.PackError",
     "faceeditor.engine.registry.NoPackError",
+    "faceeditor.engine.pack_manager.PackInstallError",
     "faceeditor.engine.processing.RequestError",
     "faceeditor.engine.engine.EngineError",
     "faceeditor.engine.engine.Cancelled",          # not bad input, but an expected end: never a bug
@@ -40,6 +41,7 @@ HANDLED_ERRORS: tuple[str, ...] = (
     "trainer.checkpoint.CheckpointError",
     "trainer.export.ExportError",
     "trainer.loop.TrainingError",
+    "trainer.recipe.RecipeError",
 )
 
 def handled_types() -> tuple[type[BaseException], ...]:

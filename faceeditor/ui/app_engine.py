@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from faceeditor.engine.engine import BaseEngine, LoadedModel
+from faceeditor.engine.pack_manager import pick_model
 from faceeditor.engine.registry import PackInfo, PackRegistry, user_models_dir
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,13 @@ class EngineSetup:
     engine: BaseEngine
     packs: list[PackInfo] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    extra_dirs: tuple[str, ...] = ()        # the pack folders given on the command line
 
 
 def build_engine(extra_dirs: Iterable[str | os.PathLike] = (), provider: str = "auto") -> EngineSetup:
     from faceeditor.engine.engine import Engine
 
+    extra_dirs = [str(d) for d in extra_dirs]
     engine = Engine(provider=provider)
     registry = PackRegistry(extra_dirs)
     infos = registry.scan()
@@ -52,12 +55,12 @@ def build_engine(extra_dirs: Iterable[str | os.PathLike] = (), provider: str = "
             notes.append(f"model pack {info.path} could not be loaded: {exc}")
     for note in notes:
         log.warning(note)
-    return EngineSetup(engine, infos, notes)
+    return EngineSetup(engine, infos, notes, tuple(extra_dirs))
 
 
-def first_model(engine: BaseEngine, task: str) -> LoadedModel | None:
-    models = engine.models(task)
-    return models[0] if models else None
+def first_model(engine: BaseEngine, task: str, chosen: str | None = None) -> LoadedModel | None:
+    """The model `chosen` ("pack/model", the model manager's choice) if it is loaded, else the first."""
+    return pick_model(engine.models(task), chosen)
 
 
 def _short(path) -> str:

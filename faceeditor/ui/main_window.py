@@ -38,6 +38,7 @@ from faceeditor.ui.controllers.timeline import TimelineController
 from faceeditor.ui.controllers.view import ViewController
 from faceeditor.ui.dialogs import folder_name
 from faceeditor.ui.help_texts import SHORTCUTS_HTML, about_html
+from faceeditor.ui.model_manager import ModelManagerDialog
 from faceeditor.ui.models_menu import fill_models_menu
 from faceeditor.ui.status_bar import StatusBar
 from faceeditor.ui.toolbar import MainToolBar
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
         setup = EngineSetup(engine) if engine is not None else build_engine(pack_dirs, provider)
         prefs = preferences if preferences is not None else Preferences()
         self.ws = Workspace(setup, prefs, interactive=interactive, dialog_parent=self, parent=self)
+        self.model_manager: ModelManagerDialog | None = None
         self.session = self.ws.session
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
@@ -235,6 +237,8 @@ class MainWindow(QMainWindow):
             self.crop_actions[mode] = act
         self.act_load_pack = self._action("&Load pack folder…", self._load_pack_dialog,
                                           tip="Load a model pack folder (manifest.json + ONNX files)")
+        self.act_manage_models = self._action("&Manage models…", self.open_model_manager,
+                                              tip="Installed packs: install, remove, choose which model serves each task")
         self.act_about = self._action("&About FaceEditor",
                                       lambda: QMessageBox.about(self, f"About {APP_TITLE}", about_html(self.engine)))
         self.act_shortcuts = self._action("&Keyboard and mouse",
@@ -303,7 +307,7 @@ class MainWindow(QMainWindow):
     # --- state shown by actions and menus -------------------------------------------------------
     def _models_changed(self) -> None:
         self.status.show_engine(self.engine)
-        fill_models_menu(self.models_menu, self.ws.setup, self.act_load_pack)
+        fill_models_menu(self.models_menu, self.ws.setup, self.act_load_pack, self.act_manage_models)
         has_parser = self.ws.model("parse") is not None
         self.mask_panel.set_parser_available(has_parser, "" if has_parser else "No face parser pack is loaded")
         self._update_actions()
@@ -356,6 +360,14 @@ class MainWindow(QMainWindow):
             self._rebuild_recent_menu()
             return
         self.documents.open_file(path)
+
+    def open_model_manager(self) -> ModelManagerDialog:
+        """Show the model manager (one per window, kept while the window lives)."""
+        if self.model_manager is None:
+            self.model_manager = ModelManagerDialog(self.ws, parent=self)
+        self.model_manager.show()
+        self.model_manager.raise_()
+        return self.model_manager
 
     def _load_pack_dialog(self) -> None:
         folder = folder_name(self, "Load a model pack folder")

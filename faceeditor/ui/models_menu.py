@@ -1,5 +1,5 @@
-"""The Models menu: the loaded packs and their models, the packs that could not be used and why, the
-tasks no pack serves, and "Load pack folder…"."""
+"""The Models menu: the loaded packs and their models, the
+packs that could not be used and why, the tasks no pack serves, "Load pack folder…" and "Manage models…"."""
 from __future__ import annotations
 
 from PySide6.QtGui import QAction
@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QMenu
 from faceeditor.ui.app_engine import EngineSetup
 
 
-def fill_models_menu(menu: QMenu, setup: EngineSetup, load_pack: QAction) -> None:
+def fill_models_menu(menu: QMenu, setup: EngineSetup, load_pack: QAction, manage: QAction | None = None) -> None:
     engine = setup.engine
     menu.clear()
     packs = engine.packs
@@ -31,3 +31,5 @@ def fill_models_menu(menu: QMenu, setup: EngineSetup, load_pack: QAction) -> Non
             menu.addAction(f"No pack for {task}").setEnabled(False)
     menu.addSeparator()
     menu.addAction(load_pack)
+    if manage is not None:
+        menu.addAction(manage)

@@ -17,6 +17,7 @@ from faceeditor.core.document import work_resolution
 from faceeditor.core.preferences import Preferences
 from faceeditor.core.session import Session
 from faceeditor.engine.engine import LoadedModel
+from faceeditor.engine.pack_manager import TASK_CHOICE_KEY, chosen_models
 from faceeditor.ui.app_engine import EngineSetup, first_model
 from faceeditor.ui.workers import Channel, Workers
 
@@ -55,12 +56,32 @@ class Workspace(QObject):
 
     # --- models -------------------------------------------------------------------------------
     def model(self, task: str) -> LoadedModel | None:
-        """The model that serves `task` (the first loaded), or None."""
+        """The model that serves `task` (the one chosen in the model manager, else the first loaded)."""
         return self.models.get(task)
 
+    def chosen_models(self) -> dict[str, str]:
+        """The model manager's choices, {task: "pack/model"} (kept in the preferences)."""
+        return chosen_models(self.prefs.get(TASK_CHOICE_KEY))
+
+    def choose_model(self, task: str, key: str | None) -> None:
+        """Make the model `key` ("pack/model") serve `task` from now on (None: the first loaded)."""
+        choices = self.chosen_models()
+        if key:
+            choices[task] = key
+        else:
+            choices.pop(task, None)
+        self.prefs.set(TASK_CHOICE_KEY, choices)
+        self.refresh_models()
+
     def refresh_models(self) -> None:
-        self.models = {task: first_model(self.engine, task) for task in MODEL_TASKS}
+        chosen = self.chosen_models()
+        self.models = {task: first_model(self.engine, task, chosen.get(task)) for task in MODEL_TASKS}
         self.models_changed.emit()
+
+    def unload_pack(self, name: str) -> None:
+        """Drop a pack's models from the engine (the model manager removed it)."""
+        self.engine.unload_pack(name)
+        self.refresh_models()
 
     def work_resolution(self) -> int:
         return work_resolution(m.resolution for t in ("parse", "edit_attributes", "synthesize")
