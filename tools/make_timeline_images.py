@@ -28,7 +28,7 @@ def main() -> int:
     w.resize(1280, 860)
     w.show()
     doc, attrs = sample_document(synthesis_sample_names()[0], 256)
-    photo = tmp / "sample.png"
+    photo = tmp / "synthface_sample.png"     # a SynthFaces render: no photo-domain banner over the canvas
     save_image(photo, doc.photo)
     w.documents.open_file(photo)
     while w.workers.busy or w.doc is None:
