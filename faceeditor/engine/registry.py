@@ -3,8 +3,8 @@
 Packs are folders holding `manifest.json`, found as subfolders of (in this order of precedence):
 folders the caller adds (e.g. `faceeditor-cli models --dir`), the user's data folder
 (`platformdirs.user_data_dir("faceeditor")/models`, where installing a pack = copying its folder) and the
-bundled `resources/models/`. A search folder that is itself a pack is listed too. Every pack is validated;
-a broken one is listed with its reasons and never stops the others from being listed.
+bundled `faceeditor/resources/models/` (`faceeditor.resources.bundled_models_dir`). A search folder that is
+itself a pack is listed too. Every pack is validated; a broken one is listed with its reasons and never stops the others from being listed.
 """
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ APP_NAME = "faceeditor"
 
 
 def bundled_models_dirs() -> list[Path]:
-    """`resources/models` next to the package (source checkout / editable install) or inside it."""
-    pkg = Path(__file__).resolve().parents[1]
-    inside = pkg / "resources" / "models"
-    return [pkg.parent / "resources" / "models"] + ([inside] if inside.is_dir() else [])
+    """The folders of packs shipped with the app (the package's `resources/models`)."""
+    from faceeditor.resources import bundled_models_dir
+
+    return [bundled_models_dir()]
 
 
 def user_models_dir() -> Path:
