@@ -14,12 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from faceeditor.core.locations import user_models_dir  # (re-exported: the user pack folder)
 from faceeditor.engine.manifest import MANIFEST_NAME, Manifest
 from faceeditor.engine.validate import check_pack
 
 log = logging.getLogger(__name__)
-
-APP_NAME = "faceeditor"
 
 
 def bundled_models_dirs() -> list[Path]:
@@ -27,13 +26,6 @@ def bundled_models_dirs() -> list[Path]:
     from faceeditor.resources import bundled_models_dir
 
     return [bundled_models_dir()]
-
-
-def user_models_dir() -> Path:
-    """Where the user installs packs (created on demand by the model manager, not here)."""
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"
 
 
 def default_search_dirs() -> list[tuple[Path, str]]:
