@@ -7,7 +7,7 @@ import json
 
 from faceeditor.cli import CLIError
 
-HELP = "list where settings, autosave, cache and user model packs live; --reset clears them"
+HELP = "list where settings, autosave, cache and user model packs live (and the bundled files); --reset clears them"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,13 +31,18 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CLIError(f"cannot reset: {exc}") from None
         return 0
+    from faceeditor.resources import demo_pack_dir, samples_dir
+
     found = locations()
+    bundled = {"demo_pack": str(demo_pack_dir()), "samples": str(samples_dir())}
     if args.json:
-        print(json.dumps([{"name": loc.name, "path": str(loc.path), "holds": loc.holds,
-                           "exists": loc.path.exists()} for loc in found], indent=2))
+        print(json.dumps({"user": [{"name": loc.name, "path": str(loc.path), "holds": loc.holds,
+                                    "exists": loc.path.exists()} for loc in found],
+                          "bundled": bundled}, indent=2))
         return 0
     width = max(len(loc.name) for loc in found)
     for loc in found:
         print(f"{loc.name:<{width}}  {loc.path}{'' if loc.path.exists() else '  (absent)'}\n"
               f"{'':<{width}}  {loc.holds}")
+    print(f"\nBundled (read-only): demo pack {bundled['demo_pack']}\n                     samples {bundled['samples']}")
     return 0

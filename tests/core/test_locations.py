@@ -11,6 +11,7 @@ from faceeditor.core.autosave import AutosaveSession, default_autosave_dir
 from faceeditor.core.preferences import Preferences
 from faceeditor.engine.probes import probe_cache_dir
 from faceeditor.engine.registry import user_models_dir
+from faceeditor.resources import demo_pack_dir
 
 
 @pytest.fixture
@@ -30,7 +31,9 @@ def test_every_user_folder_comes_from_platformdirs(xdg):
 
 def test_paths_lists_them(xdg, capsys):
     assert cli_main(["paths", "--json"]) == 0
-    listed = {d["name"]: d["path"] for d in json.loads(capsys.readouterr().out)}
+    found = json.loads(capsys.readouterr().out)
+    listed = {d["name"]: d["path"] for d in found["user"]}
+    assert found["bundled"]["demo_pack"] == str(demo_pack_dir())
     assert listed["preferences"] == str(xdg / "config" / "faceeditor" / "preferences.json")
     assert listed["models"] == str(xdg / "data" / "faceeditor" / "models")
 
