@@ -106,20 +106,23 @@ def cmd_package(extra: list[str]) -> int:
     """Build the one-folder app (packaging/build.py); with --check, run its smoke test
     (tests/test_packaging.py, marked `frozen`) on the result."""
     extra = list(extra)
-    check = "--check" in extra
-    if check:
-        extra.remove("--check")
+    flags = {flag: flag in extra for flag in ("--check", "--no-tarball")}
+    extra = [a for a in extra if a not in flags]
+    check = flags["--check"]
     venv_dir = _option(extra, "--venv", ROOT / ".venv-package")
     dist = _option(extra, "--dist", ROOT / "dist")
     if extra:
-        sys.exit(f"dev.py package: unknown arguments {' '.join(extra)} (use --check, --venv DIR, --dist DIR)")
+        sys.exit(f"dev.py package: unknown arguments {' '.join(extra)} "
+                 "(use --check, --no-tarball, --venv DIR, --dist DIR)")
     python = ensure_package_environment(venv_dir)
     code = subprocess.call([str(python), str(ROOT / "packaging" / "build.py"), "--dist", str(dist),
-                            "--work", str(venv_dir / "pyinstaller-work")], cwd=ROOT)
+                            "--work", str(venv_dir / "pyinstaller-work"),
+                            *(["--no-tarball"] if flags["--no-tarball"] else [])], cwd=ROOT)
     if code or not check:
         return code
     env = dict(os.environ, FACEEDITOR_FROZEN_DIR=str(dist / "faceeditor"), PYTHONDONTWRITEBYTECODE="1")
-    return subprocess.call([str(python), "-m", "pytest", "-m", "frozen", "-p", "no:cacheprovider", "-q",
+    return subprocess.call([str(python), "-m", "pytest", "-m", "frozen", "-p", "no:cacheprovider", "-q", "-s",
+                            "-W", "ignore::pytest.PytestConfigWarning",   # no pytest-qt here: qt_api unknown
                             "tests/test_packaging.py"], cwd=ROOT, env=env)
 
 

@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from faceeditor import __version__
 from faceeditor.core.errors import unexpected_message
 from faceeditor.core.safe_read import file_problem
 from faceeditor.core.samples import bundled_samples
+from faceeditor.resources import icon_path
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,9 @@ def run(argv: Sequence[str]) -> int:
     app.setApplicationName("FaceEditor")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("faceeditor")       # matches packaging/faceeditor.desktop (taskbar icon)
+    icon = QIcon(str(icon_path("png")))
+    icon.addFile(str(icon_path("svg")))
+    app.setWindowIcon(icon)
     apply_dark_theme(app)
     engine = None
     if args.engine == "fake":
