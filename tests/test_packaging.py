@@ -63,11 +63,35 @@ def test_package_data_covers_every_bundled_file():
     assert samples_dir() is not None
 
 
-def _smoke():
-    spec = importlib.util.spec_from_file_location("faceeditor_smoke", ROOT / "packaging" / "smoke.py")
+def _load(name: str):
+    """A script of packaging/ (not importable by name: a `packaging` package would shadow the PyPI one)."""
+    spec = importlib.util.spec_from_file_location(f"faceeditor_{name}", ROOT / "packaging" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _smoke():
+    return _load("smoke")
+
+
+def test_release_folder_gets_desktop_files_and_a_tarball_that_keeps_the_cli_link(tmp_path):
+    import tarfile
+
+    build = _load("build")
+    app = tmp_path / "faceeditor"
+    app.mkdir()
+    (app / "faceeditor").write_bytes(b"#!/bin/sh\n")
+    (app / "faceeditor-cli").symlink_to("faceeditor")
+    build.add_desktop_files(app)
+    assert (app / "share/applications/faceeditor.desktop").is_file()
+    assert (app / "share/icons/hicolor/48x48/apps/faceeditor.png").is_file()
+    tarball = build.make_tarball(app, "9.9.9")
+    assert tarball.name.startswith("faceeditor-9.9.9-linux-")
+    with tarfile.open(tarball) as tar:
+        cli = tar.getmember("faceeditor-9.9.9/faceeditor-cli")
+        assert cli.issym() and cli.linkname == "faceeditor"
+        assert "faceeditor-9.9.9/share/mime/packages/faceeditor-mime.xml" in tar.getnames()
 
 
 def test_the_smoke_test_tells_a_blank_screenshot(tmp_path):

@@ -72,6 +72,16 @@ def test_no_display_says_to_use_offscreen(monkeypatch):
     assert display_problem("faceeditor", {"QT_QPA_PLATFORM": "offscreen"}) is None
 
 
+@needs_plugin
+def test_a_complete_system_starts_qt(monkeypatch):
+    """With a display and every library found, nothing stands in the way (dev.py app starts the window)."""
+    seen = []
+    monkeypatch.setattr(system_libs, "missing_libraries", lambda plugin: seen.append(plugin) or [])
+    assert display_problem("faceeditor", {"DISPLAY": ":0"}) is None
+    assert seen == [PLUGIN]
+    assert display_problem("faceeditor", {"WAYLAND_DISPLAY": "wayland-0"}) is None   # Qt's Wayland plugin
+
+
 def test_a_file_that_is_not_elf_is_refused(tmp_path):
     path = tmp_path / "x.so"
     path.write_bytes(b"not an elf file at all, just text")
