@@ -6,7 +6,7 @@ the editor's forward pass (ONNX Runtime; the parse probabilities are computed on
 the `masks` input, since the parse does not change while a slider is dragged), the conversion to pixels
 and the paste back (face_align.paste_back). Paths are interleaved repeat by repeat, so a busy machine
 slows them alike; the table gives the median ms and the ratio full / path. The photo is the first
-ground-truth face upscaled to 512² with the landmarks of resources/samples/heldout0139 scaled alike; the
+ground-truth face upscaled to 512² with the landmarks of faceeditor/resources/samples/heldout0139 scaled alike; the
 slider is Bald at 0.7.
 
 Paths (the pack's `edit_attributes` model with a `masks` input, e.g. MagGAN):
@@ -44,8 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from faceeditor.core.face_align import align_face, paste_back  # noqa: E402
 from faceeditor.engine import processing as P  # noqa: E402
 from faceeditor.engine.manifest import Manifest, ModelEntry  # noqa: E402
+from faceeditor.resources import demo_pack_dir, samples_dir  # noqa: E402
 
-SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
+SAMPLES = samples_dir()
 GT_META = {"seed": 7, "size": 128}
 N_ATTRS = 13
 BAR_SPEED, BAR_GAIN = 2.5, 0.05
@@ -149,7 +150,7 @@ def pixel_gain(inputs, idx, edited_u8, truths, ys) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pack", default=str(Path(__file__).resolve().parents[1] / "resources/models/synthfaces-demo"),
+    ap.add_argument("--pack", default=str(demo_pack_dir()),
                     help="a pack with a parse model (and, without --run, an editor with a masks input and its "
                          "preview)")
     ap.add_argument("--model", default="", help="the editor's name (default: the first with a masks input)")

@@ -44,9 +44,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    from faceeditor.engine.registry import bundled_models_dirs
 
-    demo = bundled_models_dirs()[0] / "synthfaces-demo"
+    from faceeditor.resources import demo_pack_dir
+
+    demo = demo_pack_dir()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         plain = tmp / "no-probes" / "synthfaces-demo"

@@ -39,7 +39,7 @@ def demo():
     registry = PackRegistry(include_defaults=True)
     registry.scan()
     info = next((p for p in registry.packs if p.name == DEMO and p.source == "bundled"), None)
-    assert info is not None, "the bundled demo pack is missing from resources/models/"
+    assert info is not None, "the bundled demo pack is missing from faceeditor/resources/models/"
     assert info.valid, info.reason
     return Engine([info.path], provider="cpu")
 
@@ -85,9 +85,9 @@ def test_expression_evaluator_on_unseen_faces(demo, renders):
 def test_cli_parse_on_a_bundled_sample(tmp_path, capsys):
     from PIL import Image
 
-    from faceeditor.engine.registry import bundled_models_dirs
+    from faceeditor.resources import samples_dir
 
-    sample = bundled_models_dirs()[0].parent / "samples" / "synthface_0011.png"
+    sample = samples_dir() / "synthface_0011.png"
     out = tmp_path / "mask.png"
     assert cli_main(["parse", str(sample), "-o", str(out)]) == 0
     summary = json.loads(capsys.readouterr().out.split("\nnote:")[0])

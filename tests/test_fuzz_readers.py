@@ -27,8 +27,8 @@ from faceeditor.core.mask_io import MaskError, load_any_mask, load_mask
 from faceeditor.core.project import Project, ProjectError, load_project, project_bytes, write_members
 from faceeditor.core.safe_read import JSONReadError, loads_json
 from faceeditor.engine.manifest import Manifest, ManifestError
+from faceeditor.resources import demo_pack_dir
 
-ROOT = Path(__file__).resolve().parents[1]
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
@@ -103,7 +103,7 @@ def test_loads_json_raises_only_its_error_type(raw):
 
 # --- manifests -----------------------------------------------------------------------------------------
 
-VALID_MANIFEST = json.loads((ROOT / "resources" / "models" / "synthfaces-demo" / "manifest.json").read_text())
+VALID_MANIFEST = json.loads((demo_pack_dir() / "manifest.json").read_text())
 
 
 @FUZZ

@@ -10,7 +10,7 @@ reads parse masks is fed the pack's parser); cells are enlarged `--scale` times 
 128 px, else 1).
 
 Run from the repository root:
-  PYTHONPATH=. python tools/contact_sheet.py resources/models/synthfaces-demo --data-root data/sf_heldout \
+  PYTHONPATH=. python tools/contact_sheet.py faceeditor/resources/models/synthfaces-demo --data-root data/sf_heldout \
       -o sheet.png [--with-truth]
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Regenerate the SCGAN sample inputs in resources/samples/ (one-off; the outputs are committed).
+"""Regenerate the SCGAN sample inputs in faceeditor/resources/samples/ (one-off; the outputs are committed).
 
 Each sample is a SynthFaces face rendered from a held-out seed (the sf128_heldout evaluation set:
 seed 7 * 10**9 + index, never in the training set, whose seeds are 0 * 10**9 + index), chosen near-frontal
@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from faceeditor.core.image_io import save_image
 from faceeditor.core.labels import ATTRIBUTES
 from faceeditor.core.landmark_mask import mouth_opening
 from faceeditor.core.palette import PALETTE
+from faceeditor.resources import samples_dir
 from trainer.data.synthfaces import render_seed
 from trainer.data.synthfaces.native import sample_seed
 
 HELD_OUT_SEED = 7          # the dataset seed of /work/data/sf128_heldout
 INDICES = (139, 853, 866)  # near-frontal, neutral faces of that set (see the docstring)
-OUT = Path(__file__).resolve().parents[1] / "resources" / "samples"
+OUT = samples_dir()
 
 
 def main() -> None:

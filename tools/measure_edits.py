@@ -9,7 +9,7 @@ ground-truth re-render of the same face with the attribute flipped (the input's 
 reference: an edit that did nothing scores it).
 
 Run from the repository root:
-  PYTHONPATH=. python tools/measure_edits.py resources/models/synthfaces-demo --faces 200 [--json]
+  PYTHONPATH=. python tools/measure_edits.py faceeditor/resources/models/synthfaces-demo --faces 200 [--json]
 """
 from __future__ import annotations
 

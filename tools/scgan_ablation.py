@@ -14,7 +14,7 @@ Each row is `faceeditor-train train` then `faceeditor-train evaluate --split tes
 a row whose run folder already holds its final checkpoint is only re-evaluated.
 
   PYTHONPATH=. python tools/scgan_ablation.py --data-root /work/data/sf128_edits \
-      --heldout /work/data/sf128_v2_heldout --pack resources/models/synthfaces-demo \
+      --heldout /work/data/sf128_v2_heldout --pack faceeditor/resources/models/synthfaces-demo \
       --out /work/runs/scgan-ablation --resolution 64 --iters 300
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ and seeds 0, 1, 7, 42, and the pack parser's reading of the seed-0 face. Everyth
 (ONNX Runtime), as the app runs it.
 
 Run from the repository root:
-  PYTHONPATH=. python tools/synthesis_sheet.py resources/models/synthfaces-demo -o sheet.png
+  PYTHONPATH=. python tools/synthesis_sheet.py faceeditor/resources/models/synthfaces-demo -o sheet.png
 """
 from __future__ import annotations
 

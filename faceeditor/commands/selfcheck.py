@@ -72,7 +72,7 @@ def check_packs(extra_dirs: list[str]) -> list[Check]:
 
     packs = PackRegistry(extra_dirs).scan()
     if not packs:
-        return [("model packs", WARN, "none found (bundled resources/models, user data folder)")]
+        return [("model packs", WARN, "none found (bundled faceeditor/resources/models, user data folder)")]
     n_valid = sum(p.valid for p in packs)
     out: list[Check] = [("model packs", OK if n_valid else WARN, f"{n_valid} valid of {len(packs)}")]
     for p in packs:

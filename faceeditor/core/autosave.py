@@ -15,26 +15,12 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from faceeditor.core.locations import autosave_dir as default_autosave_dir
+from faceeditor.core.locations import config_dir, state_dir
 from faceeditor.core.project import Project, ProjectError, read_header, save_project
 
-APP_NAME = "faceeditor"
-
-
-def state_dir() -> Path:
-    """The user state folder of the app (created on demand by callers)."""
-    import platformdirs
-
-    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
-
-
-def config_dir() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
-
-
-def default_autosave_dir() -> Path:
-    return state_dir() / "autosave"
+__all__ = ["AutosaveSession", "Orphan", "config_dir", "default_autosave_dir", "discard_orphan", "find_orphans",
+           "state_dir"]
 
 
 def _try_lock(fh) -> bool:

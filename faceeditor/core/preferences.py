@@ -20,9 +20,9 @@ PREFERENCES_LIMIT = 4 << 20     # bytes; a few recent files and tool settings
 class Preferences:
     def __init__(self, path: str | os.PathLike | None = None):
         if path is None:
-            from faceeditor.core.autosave import config_dir
+            from faceeditor.core.locations import preferences_file
 
-            path = config_dir() / "preferences.json"
+            path = preferences_file()
         self.path = Path(path)
         self.data: dict[str, Any] = {}
         self.load()

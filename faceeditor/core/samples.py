@@ -1,8 +1,7 @@
-"""The bundled sample files in ``resources/samples``: pictures to open, and the SCGAN sample inputs.
+"""The bundled sample files in ``faceeditor/resources/samples``: pictures to open, and the SCGAN sample inputs.
 
-One place finds them, for the app (File ▸ Open sample, the first start), ``faceeditor-cli synth`` and
-``interpolate`` (``--sample``) and the tests, from a source checkout (``resources/`` next to the package)
-or an installed copy (``resources/`` inside it), the same way the engine finds the bundled model packs.
+One place finds them (``samples_dir``, from ``faceeditor.resources``), for the app (File ▸ Open sample, the
+first start), ``faceeditor-cli synth`` and ``interpolate`` (``--sample``) and the tests.
 
 The folder holds SynthFaces pictures (``synthface_NNNN.png``) and, for synthesis, masks
 (``NAME_mask.png``, a 19-class index PNG) with their landmarks (``NAME_landmarks.json``). A picture's mask,
@@ -15,20 +14,14 @@ import os
 from pathlib import Path
 
 from faceeditor.core.safe_read import JSONReadError, load_json_file
+from faceeditor.resources import samples_dir
 
 MASK_SUFFIX = "_mask.png"
 LANDMARKS_SUFFIX = "_landmarks.json"
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
-
-def samples_dir() -> Path | None:
-    """The folder of bundled samples: ``resources/samples`` next to the package (source checkout, editable
-    install) or inside it (an installed copy); None when neither exists (an incomplete installation)."""
-    pkg = Path(__file__).resolve().parents[1]
-    for folder in (pkg.parent / "resources" / "samples", pkg / "resources" / "samples"):
-        if folder.is_dir():
-            return folder
-    return None
+__all__ = ["bundled_samples", "sample_attributes", "sample_mask", "samples_dir", "synthesis_sample_files",
+           "synthesis_sample_names"]
 
 
 def _folder(folder: str | os.PathLike | None) -> Path | None:

@@ -434,9 +434,9 @@ class ProbeVerdict:
 
 def probe_cache_dir() -> Path:
     """Where verdicts are cached (`platformdirs.user_cache_dir("faceeditor")/probe-verdicts`)."""
-    import platformdirs
+    from faceeditor.core.locations import cache_dir
 
-    return Path(platformdirs.user_cache_dir("faceeditor", appauthor=False)) / "probe-verdicts"
+    return cache_dir() / "probe-verdicts"
 
 
 def cache_key(manifest: Manifest) -> str:

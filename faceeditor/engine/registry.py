@@ -3,8 +3,8 @@
 Packs are folders holding `manifest.json`, found as subfolders of (in this order of precedence):
 folders the caller adds (e.g. `faceeditor-cli models --dir`), the user's data folder
 (`platformdirs.user_data_dir("faceeditor")/models`, where installing a pack = copying its folder) and the
-bundled `resources/models/`. A search folder that is itself a pack is listed too. Every pack is validated;
-a broken one is listed with its reasons and never stops the others from being listed.
+bundled `faceeditor/resources/models/` (`faceeditor.resources.bundled_models_dir`). A search folder that is
+itself a pack is listed too. Every pack is validated; a broken one is listed with its reasons and never stops the others from being listed.
 """
 from __future__ import annotations
 
@@ -14,26 +14,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from faceeditor.core.locations import user_models_dir  # (re-exported: the user pack folder)
 from faceeditor.engine.manifest import MANIFEST_NAME, Manifest
 from faceeditor.engine.validate import check_pack
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "faceeditor"
-
 
 def bundled_models_dirs() -> list[Path]:
-    """`resources/models` next to the package (source checkout / editable install) or inside it."""
-    pkg = Path(__file__).resolve().parents[1]
-    inside = pkg / "resources" / "models"
-    return [pkg.parent / "resources" / "models"] + ([inside] if inside.is_dir() else [])
+    """The folders of packs shipped with the app (the package's `resources/models`)."""
+    from faceeditor.resources import bundled_models_dir
 
-
-def user_models_dir() -> Path:
-    """Where the user installs packs (created on demand by the model manager, not here)."""
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"
+    return [bundled_models_dir()]
 
 
 def default_search_dirs() -> list[tuple[Path, str]]:

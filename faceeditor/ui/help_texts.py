@@ -23,5 +23,7 @@ SHORTCUTS_HTML = """
 
 
 def about_html(engine) -> str:
-    return ("<b>FaceEditor</b><br>Edit faces with GANs: paint semantic masks, move attribute sliders, "
+    from faceeditor import __version__
+
+    return (f"<b>FaceEditor {__version__}</b><br>Edit faces with GANs: paint semantic masks, move attribute sliders, "
             f"synthesise faces from masks.<br><br>Engine: ONNX Runtime ({', '.join(engine.providers)}).")

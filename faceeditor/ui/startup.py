@@ -16,12 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
+from faceeditor import __version__
 from faceeditor.core.errors import unexpected_message
 from faceeditor.core.safe_read import file_problem
 from faceeditor.core.samples import bundled_samples
+from faceeditor.resources import icon_path
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ class ExceptionGuard(QObject):
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="faceeditor", description="FaceEditor: edit faces with GANs.")
+    # (answered by faceeditor.app before Qt is imported; listed here for --help)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("path", nargs="?", help="a photo or a .fep project to open")
     parser.add_argument("--pack", action="append", default=[], metavar="DIR",
                         help="also load model packs from DIR (a pack folder or a folder of packs)")
@@ -122,6 +126,11 @@ def run(argv: Sequence[str]) -> int:
             return 2
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "faceeditor"])
     app.setApplicationName("FaceEditor")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("faceeditor")       # matches packaging/faceeditor.desktop (taskbar icon)
+    icon = QIcon(str(icon_path("png")))
+    icon.addFile(str(icon_path("svg")))
+    app.setWindowIcon(icon)
     apply_dark_theme(app)
     engine = None
     if args.engine == "fake":

@@ -30,10 +30,11 @@ from faceeditor.core.labels import (
 )
 from faceeditor.core.palette import colorize
 from faceeditor.engine.manifest import Manifest
+from faceeditor.resources import samples_dir
 from tests.helpers.packs import export_model, make_test_pack
 
 RES = 64
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = samples_dir()
 HAIR_ATTRS = ("Bald", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair")
 SEGMENTS = [name for name, _ in SECGAN_SEGMENTS]
 

@@ -17,8 +17,8 @@ from faceeditor.core.samples import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_samples_dir_is_the_checkouts_resources_folder():
-    assert samples_dir() == ROOT / "resources" / "samples"
+def test_samples_dir_is_the_packages_resources_folder():
+    assert samples_dir() == ROOT / "faceeditor" / "resources" / "samples"
 
 
 def test_bundled_samples_are_the_pictures_not_the_masks():

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from faceeditor.engine.registry import PackRegistry, inspect_pack
+from faceeditor.resources import samples_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
@@ -56,7 +57,7 @@ def test_models_and_parse_finish_with_a_pipe_manifest_in_the_user_folder(tmp_pat
     proc = cli(["models"], tmp_path)
     assert "INVALID piped  [user]" in proc.stdout and "named pipe" in proc.stdout
     fifo_pack(tmp_path / "packs")
-    sample = next(p for p in sorted((ROOT / "resources" / "samples").glob("*.png")) if "_mask" not in p.name)
+    sample = next(p for p in sorted(samples_dir().glob("*.png")) if "_mask" not in p.name)
     proc = cli(["parse", str(sample), "-o", str(tmp_path / "parsed.png"), "--dir", str(tmp_path / "packs")],
                tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -17,8 +17,9 @@ from faceeditor.core.labels import PARSE_CLASSES
 from faceeditor.engine import probes
 from faceeditor.engine.engine import Engine
 from faceeditor.engine.manifest import Manifest, ManifestError
-from faceeditor.engine.registry import PackRegistry, bundled_models_dirs
+from faceeditor.engine.registry import PackRegistry
 from faceeditor.engine.validate import PackError, check_pack, file_sha256
+from faceeditor.resources import demo_pack_dir
 from tests.helpers.packs import edit_manifest, export_onnx
 
 HAIR = PARSE_CLASSES.index("hair")
@@ -64,7 +65,7 @@ def test_the_wrong_behaviour_parser_is_refused_with_the_probe_figures(probed_pac
 
 def _parser_only_demo_pack(dest: Path) -> Path:
     """The bundled demo pack's parser (with its recorded probes) as a pack of its own."""
-    demo = bundled_models_dirs()[0] / "synthfaces-demo"
+    demo = demo_pack_dir()
     manifest = Manifest.load(demo)
     parser = manifest.model("parser")
     if not parser.probes:

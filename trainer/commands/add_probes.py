@@ -1,6 +1,6 @@
 """faceeditor-train add-probes: give an existing pack its probes (packs exported before probes existed).
 
-    faceeditor-train add-probes resources/models/synthfaces-demo
+    faceeditor-train add-probes faceeditor/resources/models/synthfaces-demo
 
 Renders the probe faces into `probes.npz`, runs every model of the pack from its ONNX file (CPU, through
 the engine), records each model's key metric and output fingerprint in manifest.json and checks at once

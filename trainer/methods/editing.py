@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from faceeditor.core.labels import ATTRIBUTES, NUM_CLASSES, PARSE_CLASSES, SECGAN_SEGMENTS, secgan_segment_lut
+from faceeditor.resources import demo_pack_dir
 from trainer.config import ConfigError, TrainConfig
 from trainer.data.registry import DataConfig
 from trainer.distributed import unwrap
@@ -43,8 +44,8 @@ from trainer.methods.base import ExportSpec, Method
 from trainer.metrics.editing_accuracy import AttributeEditor, evaluate_editor, flip_target
 from trainer.nets.editor_backbone import EditorBackbone, editor_backbone
 
-# The repository's demo pack, whose parser reads edits at its resolution when a method has none of its own.
-DEMO_PACK = Path(__file__).resolve().parents[2] / "resources" / "models" / "synthfaces-demo"
+# The bundled demo pack, whose parser reads edits at its resolution when a method has none of its own.
+DEMO_PACK = demo_pack_dir()
 
 __all__ = ["EditBatch", "EditingMethod", "EditorConfig", "EditorExport", "MethodEditor", "SegmentParser",
            "flip_target", "one_hot_max", "segment_matrix", "segment_names"]

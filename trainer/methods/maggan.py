@@ -46,7 +46,10 @@ from trainer.methods.editing import N_ATTRS, EditBatch, EditingMethod, flip_targ
 from trainer.methods.stgan import STGANConfig
 from trainer.nets.patch_discriminators import MultiLevelPatchDiscriminator
 
-DEMO_PACK = "resources/models/synthfaces-demo"
+# The bundled demo pack, written relative to the repository (configs are saved as JSON, so no absolute path).
+DEMO_PACK = "faceeditor/resources/models/synthfaces-demo"
+# Where configs saved before the pack moved into the package name it.
+_MOVED_PARSERS = {"resources/models/synthfaces-demo": DEMO_PACK}
 
 
 @dataclass
@@ -113,7 +116,7 @@ class MagGANMethod(EditingMethod):
 
     # --- the frozen parser: a run folder (nets["P"]) or a pack (ONNX Runtime) -----------------------
     def _parser_source(self) -> Path:
-        p = Path(self.cfg.parser)
+        p = Path(_MOVED_PARSERS.get(self.cfg.parser, self.cfg.parser))
         if not p.is_absolute() and not p.exists():
             p = Path(__file__).resolve().parents[2] / p      # the repository's demo pack from anywhere
         return p

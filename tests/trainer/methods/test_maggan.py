@@ -119,3 +119,17 @@ def test_export_parity_of_the_three_input_graph(synth_root, parser_run, tmp_path
         a = spec.module(x["image"], torch.ones_like(x["y_diff"]), x["masks"])
         b = spec.module(x["image"], torch.ones_like(x["y_diff"]), x["masks"].roll(1, dims=1))
     assert not torch.allclose(a, b)
+
+
+def test_the_default_parser_is_the_bundled_demo_pack_from_any_folder(tmp_path, monkeypatch):
+    """Configs name the demo pack by a repository-relative path; configs saved before the pack moved into
+    the package (resources/models/...) still find it."""
+    from types import SimpleNamespace
+
+    from faceeditor.resources import demo_pack_dir
+    from trainer.methods.maggan import DEMO_PACK, MagGANMethod
+
+    monkeypatch.chdir(tmp_path)
+    for parser in (DEMO_PACK, "resources/models/synthfaces-demo"):
+        source = MagGANMethod._parser_source(SimpleNamespace(cfg=SimpleNamespace(parser=parser)))
+        assert source.resolve() == demo_pack_dir().resolve()

@@ -399,9 +399,9 @@ def test_mode_seeking_term_makes_z_change_the_face(sf_root, real_batch, cpu, att
 def test_pack_parser_and_classifier_as_judges_and_spade_export(sf_root, real_batch, tmp_path, cpu, attach):
     """The bundled pack's parser and attribute classifier judge a run (resized to their 128² / 64²), and a
     SPADE run exports a `synthesize` model the engine runs as PyTorch does."""
-    from pathlib import Path
+    from faceeditor.resources import demo_pack_dir
 
-    pack_dir = Path(__file__).resolve().parents[3] / "resources" / "models" / "synthfaces-demo"
+    pack_dir = demo_pack_dir()
     run = tmp_path / "spade"
     cfg = tiny_cfg(sf_root, run, iters=4, n_repeat=1, generator="spade", spade_channels=16, style_dim=8,
                    style_encoder=True, lambda_rec=10.0, spatial_judge=str(pack_dir), evaluator=str(pack_dir),
