@@ -241,8 +241,9 @@ class ModelOrigin:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-def _existing_pack(out_dir: Path, append: bool) -> Manifest | None:
-    """The pack that `append` adds to (None when there is none yet); refuses to overwrite anything else."""
+def existing_pack(out_dir: Path, append: bool) -> Manifest | None:
+    """The pack that `append` adds to (None when there is none yet); ExportError for a folder that would
+    be overwritten or is not a pack."""
     if append:
         if (out_dir / MANIFEST_NAME).is_file():
             try:
@@ -266,7 +267,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
     the new models go before the pack's others, so that the engine (which takes a task's first model
     unless asked for another) and the app use them by default."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
-    _existing_pack(out_dir, append)                    # refuse early, before the checkpoint is loaded
+    existing_pack(out_dir, append)                    # refuse early, before the checkpoint is loaded
     method, state = load_trained_method(run_dir, "cpu", checkpoint)
     cfg = method.cfg
     specs = method.export_specs() + (method.preview_specs() if preview else [])
@@ -291,7 +292,7 @@ def write_pack(specs: list[ExportSpec], out_dir: str | os.PathLike, origin: Mode
     folder and moved into place only when every check passed. Used by export_run and the checkpoint
     importers (trainer/importers)."""
     out_dir = Path(out_dir)
-    existing = _existing_pack(out_dir, append)
+    existing = existing_pack(out_dir, append)
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ExportError(f"method {origin.method!r} exports duplicate model names {names}")

@@ -23,7 +23,7 @@ from torch import nn
 
 from faceeditor.engine.manifest import Manifest
 from trainer.config import to_dict
-from trainer.export import ExportError, ModelOrigin, sha256_file, write_pack
+from trainer.export import ExportError, ModelOrigin, existing_pack, sha256_file, write_pack
 from trainer.methods.base import ExportSpec
 
 PARITY_TOLERANCE = 1e-4          # ONNX Runtime vs PyTorch on the imported network's outputs
@@ -153,7 +153,6 @@ class Importer:
     name: ClassVar[str] = ""
     reference: ClassVar[str] = ""          # owner/project of the reference code
     reference_url: ClassVar[str] = ""
-    network: ClassVar[str] = ""            # the trainer.nets module's class, in the reference's layout
     containers: ClassVar[tuple[str, ...]] = ()
     default_resolution: ClassVar[int] = 128
     resolution_multiple: ClassVar[int] = 4
@@ -179,16 +178,16 @@ class Importer:
         """The reference network with the checkpoint's weights (eval mode) and the import's config;
         CheckpointImportError for a file that is not exactly the reference's."""
         path = Path(checkpoint)
+        resolution = opts.resolution or self.default_resolution
+        if resolution <= 0 or resolution % self.resolution_multiple:
+            raise CheckpointImportError(f"--resolution {resolution}: the {self.name} network needs a "
+                                        f"positive multiple of {self.resolution_multiple}")
         sd = find_state_dict(load_weights(path), path, self.containers)
         kwargs = self.network_kwargs(sd, opts)
         problems = mismatches(expected_shapes(self.build, **kwargs), sd)
         if problems:
             raise CheckpointImportError(
-                f"{path}: not a {self.reference} {self.name} checkpoint: " + "; ".join(problems))
-        resolution = opts.resolution or self.default_resolution
-        if resolution <= 0 or resolution % self.resolution_multiple:
-            raise CheckpointImportError(f"--resolution {resolution}: the {self.name} network needs a "
-                                        f"positive multiple of {self.resolution_multiple}")
+                f"{path}: does not match the {self.reference} {self.name} network: " + "; ".join(problems))
         net = self.build(**kwargs)
         net.load_state_dict({k: v.float() for k, v in sd.items()}, strict=False)   # strict above, less the counters
         cfg = ImportConfig(kind=self.name, reference=self.reference, reference_url=self.reference_url,
@@ -201,6 +200,7 @@ class Importer:
     def import_checkpoint(self, checkpoint: str | os.PathLike, out_dir: str | os.PathLike,
                           opts: ImportOptions, log: Any = print) -> Manifest:
         """Load, export with the parity check (PARITY_TOLERANCE) and probes, write the pack."""
+        existing_pack(Path(out_dir), opts.append)          # a taken folder is refused before the big load
         net, cfg = self.load(checkpoint, opts)
         spec = self.export_spec(net, cfg)
         spec.extra = {**spec.extra, "source": {k: getattr(cfg, k) for k in (
