@@ -14,13 +14,14 @@ from __future__ import annotations
 import argparse
 
 from faceeditor.cli import CLIError
+from trainer.importers import IMPORTERS  # the registry only; each kind's module loads when it is used
 
 HELP = "import a reference project's checkpoint (bisenet, stargan, attgan, stgan) as a model pack"
-KINDS = ("bisenet", "stargan", "attgan", "stgan")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("kind", choices=KINDS, metavar="KIND", help=f"the checkpoint's kind: {', '.join(KINDS)}")
+    kinds = IMPORTERS.names()
+    parser.add_argument("kind", choices=kinds, metavar="KIND", help=f"the checkpoint's kind: {', '.join(kinds)}")
     parser.add_argument("checkpoint", metavar="CHECKPOINT", help="the reference project's weights file")
     parser.add_argument("--out", required=True, metavar="PACK_DIR", help="the model-pack folder to write")
     parser.add_argument("--licence", "--license", dest="licence", required=True, metavar="TEXT",
@@ -38,7 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from trainer.export import ExportError
-    from trainer.importers import IMPORTERS
     from trainer.importers.base import ImportOptions
 
     if not args.licence.strip():
