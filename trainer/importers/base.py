@@ -5,7 +5,7 @@ Nothing is unpickled: torch.load(weights_only=True) only rebuilds tensors and pl
 file holding any other Python object is refused with one line naming it. A file whose state dict is not
 exactly the reference network's (missing or unexpected keys, other shapes) is refused naming the first
 mismatches, before anything is exported. The running-statistic counters `num_batches_tracked` may be
-absent: checkpoints saved by PyTorch < 0.4.1 (the StarGAN and AttGAN releases) have none.
+absent: PyTorch before 0.4.1, which the StarGAN and AttGAN projects were written for, did not save them.
 """
 from __future__ import annotations
 
