@@ -58,12 +58,13 @@ class OutputParity:
     integer: bool
     diffs: dict[str, float] = field(default_factory=dict)    # input kind ("random"/"real") -> max |diff|
     problems: list[str] = field(default_factory=list)
+    tolerance: float = PARITY_TOLERANCE                       # on float outputs; integers are exact
 
     @property
     def ok(self) -> bool:
         if self.problems:
             return False
-        limit = 0.0 if self.integer else PARITY_TOLERANCE
+        limit = 0.0 if self.integer else self.tolerance
         return all(d <= limit for d in self.diffs.values())
 
     def describe(self) -> str:
@@ -166,9 +167,10 @@ def run_onnx(path: Path, inputs: dict[str, torch.Tensor], output_names: list[str
     return session.run(output_names, {k: v.numpy() for k, v in inputs.items()})
 
 
-def check_parity(spec: ExportSpec, path: Path, cases: dict[str, dict[str, torch.Tensor]]) -> list[OutputParity]:
+def check_parity(spec: ExportSpec, path: Path, cases: dict[str, dict[str, torch.Tensor]],
+                 tolerance: float = PARITY_TOLERANCE) -> list[OutputParity]:
     """Compare PyTorch and ONNX Runtime on each input case, output by output."""
-    results = [OutputParity(n, integer=False) for n in spec.output_names]
+    results = [OutputParity(n, integer=False, tolerance=tolerance) for n in spec.output_names]
     for kind, inputs in cases.items():
         with torch.no_grad():
             expected = _as_tuple(spec.module(*inputs.values()))
@@ -226,6 +228,36 @@ def _read_metrics(run_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+@dataclass
+class ModelOrigin:
+    """What every manifest entry of one export says of where its models come from: the method, the config
+    (also saved as `<model>.config.json` next to the ONNX file), the data domain, the resolution a spec
+    without one takes, and the metrics measured before export."""
+
+    method: str
+    config: dict[str, Any]
+    data_domain: str
+    resolution: int
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def existing_pack(out_dir: Path, append: bool) -> Manifest | None:
+    """The pack that `append` adds to (None when there is none yet); ExportError for a folder that would
+    be overwritten or is not a pack."""
+    if append:
+        if (out_dir / MANIFEST_NAME).is_file():
+            try:
+                return Manifest.load(out_dir)
+            except ManifestError as exc:
+                raise ExportError(f"--append: the existing pack cannot be read: {exc}") from None
+        if out_dir.exists() and any(out_dir.iterdir()):
+            raise ExportError(f"--append: {out_dir} is not a model pack (no {MANIFEST_NAME})")
+    elif out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise ExportError(f"{out_dir} already exists; use --append to add models to a pack, or choose "
+                          f"a new folder")
+    return None
+
+
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: str | None = None,
                append: bool = False, checkpoint: str | os.PathLike | None = None,
                default: bool = False, preview: bool = False, log: Any = print) -> Manifest:
@@ -235,34 +267,38 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
     the new models go before the pack's others, so that the engine (which takes a task's first model
     unless asked for another) and the app use them by default."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
-    existing: Manifest | None = None
-    if append:
-        if (out_dir / MANIFEST_NAME).is_file():
-            try:
-                existing = Manifest.load(out_dir)
-            except ManifestError as exc:
-                raise ExportError(f"--append: the existing pack cannot be read: {exc}") from None
-        elif out_dir.exists() and any(out_dir.iterdir()):
-            raise ExportError(f"--append: {out_dir} is not a model pack (no {MANIFEST_NAME})")
-    elif out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise ExportError(f"{out_dir} already exists; use --append to add models to a pack, or choose "
-                          f"a new folder")
-
+    existing_pack(out_dir, append)                    # refuse early, before the checkpoint is loaded
     method, state = load_trained_method(run_dir, "cpu", checkpoint)
     cfg = method.cfg
     specs = method.export_specs() + (method.preview_specs() if preview else [])
     if not specs:
         raise ExportError(f"method {cfg.method!r} exports no models")
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise ExportError(f"method {cfg.method!r} exports duplicate model names {names}")
-    for s in specs:
-        _check_spec(s)
-        s.module.eval()
-    metrics = _read_metrics(run_dir)
+    origin = ModelOrigin(method=cfg.method, config=to_dict(cfg), data_domain=cfg.data.name,
+                         resolution=cfg.data.resolution,
+                         metrics={**_read_metrics(run_dir), "step": int(state["step"])})
     batch, why_no_real = _real_batch(cfg)
     if batch is None:
         log(f"note: parity on random inputs only: {why_no_real}")
+    return write_pack(specs, out_dir, origin, name=name, append=append, default=default, batch=batch,
+                      description=f"Exported by faceeditor-train from {cfg.method} run {run_dir.name}", log=log)
+
+
+def write_pack(specs: list[ExportSpec], out_dir: str | os.PathLike, origin: ModelOrigin, *,
+               name: str | None = None, description: str = "", append: bool = False, default: bool = False,
+               batch: dict[str, Any] | None = None, tolerance: float = PARITY_TOLERANCE,
+               log: Any = print) -> Manifest:
+    """Export `specs` into the pack folder `out_dir`, each parity-checked on random inputs (and on `batch`,
+    a real data batch, when given) within `tolerance`, with probes; the pack is assembled in a temporary
+    folder and moved into place only when every check passed. Used by export_run and the checkpoint
+    importers (trainer/importers)."""
+    out_dir = Path(out_dir)
+    existing = existing_pack(out_dir, append)
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ExportError(f"method {origin.method!r} exports duplicate model names {names}")
+    for s in specs:
+        _check_spec(s)
+        s.module.eval()
 
     untouched = (f"the pack at {out_dir} is left as it was" if out_dir.exists()
                  else f"nothing was written to {out_dir}")
@@ -289,7 +325,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
             real = real_inputs(spec, batch)
             if real is not None:
                 cases["real"] = real
-            parity = check_parity(spec, onnx_path, cases)
+            parity = check_parity(spec, onnx_path, cases, tolerance)
             report = "; ".join(p.describe() for p in parity)
             if not all(p.ok for p in parity):
                 failures.append(f"{spec.name}: {report}")
@@ -297,24 +333,23 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
             log(f"  parity ok (max |PyTorch - ONNX|: {report})")
             with torch.no_grad():
                 outputs = _as_tuple(spec.module(*spec.example_inputs.values()))
-            (tmp / f"{spec.name}.config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n",
+            (tmp / f"{spec.name}.config.json").write_text(json.dumps(origin.config, indent=2) + "\n",
                                                           encoding="utf-8")
             entries.append(ModelEntry(
                 name=spec.name, task=spec.task, file=onnx_path.name, sha256=sha256_file(onnx_path),
                 inputs=_tensor_specs(list(spec.example_inputs), list(spec.example_inputs.values()),
                                      f"{spec.name}.inputs"),
                 outputs=_tensor_specs(spec.output_names, outputs, f"{spec.name}.outputs"),
-                method=cfg.method, backbone=spec.backbone,
-                resolution=spec.resolution or cfg.data.resolution, normalization=spec.normalization,
+                method=origin.method, backbone=spec.backbone,
+                resolution=spec.resolution or origin.resolution, normalization=spec.normalization,
                 classes=list(spec.classes), attributes=list(spec.attributes),
-                expressions=list(spec.expressions), data_domain=cfg.data.name, config=to_dict(cfg),
-                metrics={**metrics, "step": int(state["step"]),
-                         "export_parity_max_abs_diff": {p.name: p.diffs for p in parity}},
+                expressions=list(spec.expressions), data_domain=origin.data_domain, config=origin.config,
+                metrics={**origin.metrics, "export_parity_max_abs_diff": {p.name: p.diffs for p in parity}},
                 extra=dict(spec.extra), preview_of=spec.preview_of,
             ))
         if failures:
             raise ParityError(
-                f"parity check failed (tolerance {PARITY_TOLERANCE:g} on floats, exact on integers; "
+                f"parity check failed (tolerance {tolerance:g} on floats, exact on integers; "
                 f"max |PyTorch - ONNX Runtime| per output): " + " | ".join(failures) +
                 f"; no pack written to {out_dir}")
 
@@ -332,8 +367,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
         manifest = Manifest(
             name=name or (existing.name if existing else out_dir.name), models=models,
             version=existing.version if existing else "0.1.0",
-            description=existing.description if existing else
-            f"Exported by faceeditor-train from {cfg.method} run {run_dir.name}",
+            description=existing.description if existing else description,
         )
         # Probes (after the parity check, from the exported graphs): every model of the pack, kept ones
         # included, against one new probe file, so the engine can tell the graphs do what they did here.

@@ -125,4 +125,9 @@ NETWORKS: Registry[Any] = Registry("network", {
     "parser": "trainer.nets.parser",
     "classifier": "trainer.nets.classifier",
     "scgan": "trainer.nets.scgan",
+    # reference projects' networks in their own parameter layout, for the checkpoint importers
+    "bisenet": "trainer.nets.bisenet",
+    "stargan_official": "trainer.nets.stargan_official",
+    "attgan_official": "trainer.nets.attgan_official",
+    "stgan_official": "trainer.nets.stgan_official",
 })
