@@ -31,6 +31,7 @@ def main() -> int:
     photo = tmp / "synthface_sample.png"     # a SynthFaces render: no photo-domain banner over the canvas
     save_image(photo, doc.photo)
     w.documents.open_file(photo)
+    w.first_run.hide_for_now()                # the welcome card would cover the canvas
     while w.workers.busy or w.doc is None:
         app.processEvents()
     w.doc.mask.replace(doc.mask.data, "Sample mask")
