@@ -6,8 +6,10 @@ Rows (shared/papers/scgan.md is the first; the rest are this project's options, 
   paper+div            the same with the mode-seeking term (λ_div 1)
   spade                the SPADE generator (mask at every block), same terms
   spade+div            SPADE with the mode-seeking term
-  spade+vae            SPADE with the style encoder (z of the paired terms from E(x)); the bundled recipe
+  spade+vae            SPADE with the style encoder (z of the paired terms from E(x))
   spade+vae+div        SPADE, style encoder and mode-seeking term
+  spade+vae+parts      SPADE, style encoder and the paired L1 again over the small parts (λ_parts 50)
+  spade+vae+parts+jit  the same with the texture windows at a random offset each step (the bundled recipe's terms)
 
 Each row is `faceeditor-train train` then `faceeditor-train evaluate --split test --data-root HELDOUT
 --spatial-judge PACK --evaluator PACK`, so the figures are the ones any run reports. Runs go to OUT/<row>;
@@ -35,6 +37,8 @@ ROWS: dict[str, list[str]] = {
     "spade+div": [*SPADE, "--lambda-div", "1"],
     "spade+vae": [*SPADE, "--style-encoder", "true"],
     "spade+vae+div": [*SPADE, "--style-encoder", "true", "--lambda-div", "1"],
+    "spade+vae+parts": [*SPADE, "--style-encoder", "true", "--lambda-parts", "50"],
+    "spade+vae+parts+jit": [*SPADE, "--style-encoder", "true", "--lambda-parts", "50", "--texture-jitter", "true"],
 }
 SMALL_PARTS = ("l_eye", "r_eye", "l_brow", "r_brow", "nose", "u_lip", "l_lip")
 
