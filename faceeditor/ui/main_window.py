@@ -29,6 +29,7 @@ from faceeditor.ui.app_engine import EngineSetup, build_engine
 from faceeditor.ui.canvas import CanvasView, Tool
 from faceeditor.ui.controllers.attributes import AttributesController
 from faceeditor.ui.controllers.documents import APP_TITLE, DocumentController
+from faceeditor.ui.controllers.expression import ExpressionController
 from faceeditor.ui.controllers.faces import FaceController
 from faceeditor.ui.controllers.mask import MaskController
 from faceeditor.ui.controllers.notices import DomainController, FirstRunController
@@ -41,6 +42,7 @@ from faceeditor.ui.models_menu import fill_models_menu
 from faceeditor.ui.status_bar import StatusBar
 from faceeditor.ui.toolbar import MainToolBar
 from faceeditor.ui.widgets.attribute_panel import AttributePanel
+from faceeditor.ui.widgets.expression_panel import ExpressionPanel
 from faceeditor.ui.widgets.layers_panel import LayersPanel
 from faceeditor.ui.widgets.mask_panel import MaskPanel
 from faceeditor.ui.widgets.synthesis_panel import SynthesisPanel
@@ -81,6 +83,7 @@ class MainWindow(QMainWindow):
         self.parse = ParseController(self.ws, self)
         self.attributes_ctl = AttributesController(self.ws, self.attributes, self.view, self)
         self.synthesis_ctl = SynthesisController(self.ws, self.synthesis, self.view, self)
+        self.expression_ctl = ExpressionController(self.ws, self.expression, self.view, self)
         self.mask_ctl = MaskController(self.ws, self.mask_panel, self.canvas, self.brush_label, self)
         self.faces_ctl = FaceController(self.ws, self)
 
@@ -134,6 +137,9 @@ class MainWindow(QMainWindow):
         self.attr_dock = self._dock("Attributes", self.attributes, RIGHT, "attributes_dock")
         self.synth_dock = self._dock("Synthesis", self.synthesis, RIGHT, "synthesis_dock")
         self.tabifyDockWidget(self.attr_dock, self.synth_dock)
+        self.expression = ExpressionPanel(self.session)
+        self.expr_dock = self._dock("Expression", self.expression, RIGHT, "expression_dock")
+        self.tabifyDockWidget(self.synth_dock, self.expr_dock)
         self.attr_dock.raise_()
         self.resizeDocks([self.mask_dock, self.attr_dock], [250, 440], Qt.Orientation.Horizontal)   # sliders whole
         self.resizeDocks([self.mask_dock, self.layers_dock], [640, 150], Qt.Orientation.Vertical)
@@ -258,7 +264,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addActions([self.act_split, self.act_overlay])
         m.addSeparator()
-        for dock in (self.mask_dock, self.layers_dock, self.attr_dock, self.synth_dock):
+        for dock in (self.mask_dock, self.layers_dock, self.attr_dock, self.synth_dock, self.expr_dock):
             m.addAction(dock.toggleViewAction())
         bar.addMenu("F&ace").addActions([self.faces_ctl.action, *self.crop_actions.values()])
         self.models_menu = bar.addMenu("&Models")
