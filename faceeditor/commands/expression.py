@@ -115,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
                 probs = engine.run(ClassifyExpressionRequest(images=[crop.image, edited_crop], model=judges[0].key))
             except (EngineError, RequestError) as exc:
                 raise CLIError(f"the expression evaluator failed: {exc}") from None
-            summary["report"] = {"evaluator": judges[0].key, "before": dict(zip(probs.names, map(float, probs.probs[0]))),
-                                 "after": dict(zip(probs.names, map(float, probs.probs[1])))}
+            summary["report"] = {"evaluator": judges[0].key, "before": dict(zip(probs.names, map(float, probs.probs[0]), strict=True)),
+                                 "after": dict(zip(probs.names, map(float, probs.probs[1]), strict=True))}
     try:
         save_image(args.out, edited)
     except ImageSaveError as exc:

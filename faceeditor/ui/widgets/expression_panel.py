@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -36,7 +37,15 @@ class ExpressionPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.model_key: str | None = None
-        col = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()              # the panel scrolls rather than making the window taller
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer.addWidget(scroll)
+        content = QWidget()
+        scroll.setWidget(content)
+        col = QVBoxLayout(content)
         self.header = QLabel()
         self.header.setTextFormat(Qt.TextFormat.RichText)
         col.addWidget(self.header)

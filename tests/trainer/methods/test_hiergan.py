@@ -57,7 +57,7 @@ def test_short_training_lowers_the_losses_and_moves_the_segmenter(rafd_root, par
     for key in ("G/loss", "G_global/rec", "G_fusion/rec", "G_mouth/rec", "G_left_eye/rec", "D_global/adv"):
         series = [entry[key] for entry in logs]
         assert np.mean(series[-3:]) < 0.85 * np.mean(series[:3]), key
-    moved = sum(float((p - q).abs().sum()) for p, q in zip(m.nets["G"].segmenter.parameters(), seg_before))
+    moved = sum(float((p.detach() - q).abs().sum()) for p, q in zip(m.nets["G"].segmenter.parameters(), seg_before, strict=True))
     assert moved > 0
 
 
