@@ -9,19 +9,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from faceeditor.core.labels import ATTRIBUTES
+from faceeditor.core.labels import ATTRIBUTES, EXPRESSIONS
 from trainer.pack_parser import PackParserError, open_pack_model
 
 
 class PackAttributeClassifier:
     """images (N, 3, H, W) in [-1, 1] -> (logits (N, 13) in ATTRIBUTES order, features (N, F))."""
 
+    task, field, names = "classify_attributes", "attributes", ATTRIBUTES
+
     def __init__(self, pack_dir: str | os.PathLike, threads: int = 1):
-        pack, entry, session = open_pack_model(pack_dir, "classify_attributes", threads)
-        missing = [a for a in ATTRIBUTES if a not in entry.attributes]
+        pack, entry, session = open_pack_model(pack_dir, self.task, threads)
+        labels = list(getattr(entry, self.field))
+        missing = [a for a in self.names if a not in labels]
         if missing:
             raise PackParserError(f"{pack}: classifier {entry.name!r} does not judge {', '.join(missing)}")
-        self.columns = [list(entry.attributes).index(a) for a in ATTRIBUTES]
+        self.columns = [labels.index(a) for a in self.names]
         self.pack, self.entry, self.session = pack, entry, session
         self.resolution = int(entry.resolution)
         self.input_name = entry.inputs[0].name
@@ -39,3 +42,10 @@ class PackAttributeClassifier:
         named = dict(zip(self.output_names, outs, strict=True))
         logits = torch.from_numpy(named[self.output_names[0]])[:, self.columns]
         return logits.to(x.device), torch.from_numpy(named["features"]).to(x.device)
+
+
+class PackExpressionClassifier(PackAttributeClassifier):
+    """The pack's `classify_expression` model (the expression evaluator the app shows): images -> (logits
+    (N, 8) in EXPRESSIONS order, features (N, F))."""
+
+    task, field, names = "classify_expression", "expressions", EXPRESSIONS

@@ -106,6 +106,7 @@ METHODS: Registry[Any] = Registry("method", {
     "stgan": "trainer.methods.stgan",
     "maggan": "trainer.methods.maggan",
     "scgan": "trainer.methods.scgan",
+    "hiergan": "trainer.methods.hiergan",
 })
 
 # Datasets (trainer/data/*.py): classes constructed as cls(cfg: DataConfig, split: str).

@@ -29,6 +29,7 @@ from faceeditor.ui.app_engine import EngineSetup, build_engine
 from faceeditor.ui.canvas import CanvasView, Tool
 from faceeditor.ui.controllers.attributes import AttributesController
 from faceeditor.ui.controllers.documents import APP_TITLE, DocumentController
+from faceeditor.ui.controllers.expression import ExpressionController
 from faceeditor.ui.controllers.faces import FaceController
 from faceeditor.ui.controllers.mask import MaskController
 from faceeditor.ui.controllers.notices import DomainController, FirstRunController
@@ -43,6 +44,7 @@ from faceeditor.ui.models_menu import fill_models_menu
 from faceeditor.ui.status_bar import StatusBar
 from faceeditor.ui.toolbar import MainToolBar
 from faceeditor.ui.widgets.attribute_panel import AttributePanel
+from faceeditor.ui.widgets.expression_panel import ExpressionPanel
 from faceeditor.ui.widgets.layers_panel import LayersPanel
 from faceeditor.ui.widgets.mask_panel import MaskPanel
 from faceeditor.ui.widgets.synthesis_panel import SynthesisPanel
@@ -85,6 +87,7 @@ class MainWindow(QMainWindow):
         self.parse = ParseController(self.ws, self)
         self.attributes_ctl = AttributesController(self.ws, self.attributes, self.view, self)
         self.synthesis_ctl = SynthesisController(self.ws, self.synthesis, self.view, self)
+        self.expression_ctl = ExpressionController(self.ws, self.expression, self.view, self)
         self.mask_ctl = MaskController(self.ws, self.mask_panel, self.canvas, self.brush_label, self)
         self.faces_ctl = FaceController(self.ws, self)
         self.timeline_ctl = TimelineController(self.ws, self.timeline, self.view, self)
@@ -139,6 +142,9 @@ class MainWindow(QMainWindow):
         self.attr_dock = self._dock("Attributes", self.attributes, RIGHT, "attributes_dock")
         self.synth_dock = self._dock("Synthesis", self.synthesis, RIGHT, "synthesis_dock")
         self.tabifyDockWidget(self.attr_dock, self.synth_dock)
+        self.expression = ExpressionPanel(self.session)
+        self.expr_dock = self._dock("Expression", self.expression, RIGHT, "expression_dock")
+        self.tabifyDockWidget(self.synth_dock, self.expr_dock)
         self.timeline = TimelinePanel(self.session)
         self.timeline_dock = self._dock("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea,
                                         "timeline_dock")
@@ -274,7 +280,8 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addActions([self.act_split, self.act_overlay])
         m.addSeparator()
-        for dock in (self.mask_dock, self.layers_dock, self.attr_dock, self.synth_dock, self.timeline_dock):
+        for dock in (self.mask_dock, self.layers_dock, self.attr_dock, self.synth_dock, self.expr_dock,
+                     self.timeline_dock):
             m.addAction(dock.toggleViewAction())
         bar.addMenu("F&ace").addActions([self.faces_ctl.action, *self.crop_actions.values()])
         self.models_menu = bar.addMenu("&Models")

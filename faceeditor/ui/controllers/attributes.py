@@ -2,14 +2,26 @@
 values and keep options, pasted back into the photo), the region overlay of the slider the mouse points at
 (core.attribute_regions.slider_region on the document's mask: a lookup and a small dilation, a few ms at
 512 px, so it runs on the UI thread) and the attribute evaluator's reading of each opened face (shown by the
-sliders; the synthesis toggles the user has not set and the mask does not decide follow it)."""
+sliders; the synthesis toggles the user has not set and the mask does not decide follow it).
+
+With an expression chosen in the expression panel the edit is a chain, in one job: the expression editor
+changes the face first, then the attribute editor edits the changed face (docs/hiergan.md)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
 from faceeditor.core.attribute_regions import slider_region
-from faceeditor.core.session import ATTRIBUTES, KEEP_DETAIL, KEEP_OUTSIDE, PAINTED_MASK, SHOWN, WHOLE_AS_FACE
-from faceeditor.engine.requests import ClassifyAttributesRequest, EditAttributesRequest
+from faceeditor.core.session import (
+    ATTRIBUTES,
+    EXPRESSION,
+    EXPRESSION_INTENSITY,
+    KEEP_DETAIL,
+    KEEP_OUTSIDE,
+    PAINTED_MASK,
+    SHOWN,
+    WHOLE_AS_FACE,
+)
+from faceeditor.engine.requests import ClassifyAttributesRequest, EditAttributesRequest, EditExpressionRequest
 from faceeditor.ui.app_engine import missing_reason
 from faceeditor.ui.controllers import FollowsDocument, Outcome, when_raised
 from faceeditor.ui.controllers.view import ViewController
@@ -32,6 +44,7 @@ class AttributesController(FollowsDocument, QObject):
         self.read_channel.finished.connect(self._read)
         self.session.subscribe(ATTRIBUTES, self._attributes_changed)
         self.session.subscribe((KEEP_OUTSIDE, KEEP_DETAIL, PAINTED_MASK), self.run)
+        self.session.subscribe((EXPRESSION, EXPRESSION_INTENSITY), self._expression_changed)
         self.region_of: str | None = None       # the attribute whose region the canvas shows
         panel.region_wanted.connect(self.show_region)
         self.session.subscribe(WHOLE_AS_FACE, self.geometry_changed)
@@ -98,6 +111,11 @@ class AttributesController(FollowsDocument, QObject):
             self._showing = False
         self.run()
 
+    def _expression_changed(self) -> None:
+        """The face the attributes edit changed its expression: re-run the chain (if a slider is moved)."""
+        if self.session[ATTRIBUTES]:
+            self.run()
+
     def _drag_changed(self, dragging: bool) -> None:
         """While a slider is dragged edits are previews; on release the full edit replaces the preview."""
         self._dragging = dragging
@@ -156,9 +174,15 @@ class AttributesController(FollowsDocument, QObject):
         mask = doc.mask.data.copy() if keep or painted or model.input("mask") is not None else None
         preview = self._dragging
         self._preview_shown = preview
+        expresser = self.ws.model("edit_expression") if self.session[EXPRESSION] is not None else None
+        expression = (self.session[EXPRESSION], float(self.session[EXPRESSION_INTENSITY]))
 
         def job():
-            result = engine.run(EditAttributesRequest([crop], values, masks=None if mask is None else [mask],
+            source = crop
+            if expresser is not None and expression[0] in expresser.entry.expressions:    # first the expression
+                source = engine.run(EditExpressionRequest([crop], expression[0], intensity=expression[1],
+                                                          model=expresser.key)).images[0]
+            result = engine.run(EditAttributesRequest([source], values, masks=None if mask is None else [mask],
                                                       model=key, keep_outside=keep, parser=parser_key,
                                                       keep_detail=detail, use_painted_mask=painted,
                                                       preview=preview))
