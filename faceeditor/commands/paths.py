@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceeditor.core.locations import locations, reset
+    from faceeditor.core.locations import locations
+    from faceeditor.core.reset import reset
 
     if args.reset:
         try:

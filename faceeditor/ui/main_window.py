@@ -9,13 +9,14 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStyle,
     QWidget,
 )
@@ -52,6 +53,14 @@ from faceeditor.ui.widgets.timeline_panel import TimelinePanel
 from faceeditor.ui.workspace import Workspace
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+
+
+class _VerticalScroll(QScrollArea):
+    """A side panel's scroll area: scrolls up and down only, so it is as wide as its panel needs."""
+
+    def minimumSizeHint(self) -> QSize:
+        inner = self.widget().minimumSizeHint() if self.widget() is not None else QSize(0, 0)
+        return QSize(inner.width() + self.verticalScrollBar().sizeHint().width(), 60)
 
 
 class MainWindow(QMainWindow):
@@ -125,6 +134,14 @@ class MainWindow(QMainWindow):
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
+        if area != Qt.DockWidgetArea.BottomDockWidgetArea:
+            # side panels scroll when the window is short (the timeline under them takes height), instead of
+            # their full height setting the window's minimum: 900 x 600 must still fit
+            scroll = _VerticalScroll()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(widget)
+            widget = scroll
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable
