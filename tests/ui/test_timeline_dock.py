@@ -192,6 +192,21 @@ def test_the_export_decodes_back_and_equals_the_cli_render(w, qtbot, tmp_path, f
         assert np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b))), a.name
 
 
+def test_each_export_lets_go_of_its_progress_box(w, qtbot):
+    """A finished export closes and deletes its progress box and disconnects it: boxes do not pile up."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication, QProgressDialog
+
+    ctl = w.timeline_ctl
+    for _ in range(3):
+        ctl._progress_dialog(4)
+        ctl.export_progress.emit(2, 4)
+        ctl.exported.emit(None)
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    assert not w.findChildren(QProgressDialog)
+    ctl.export_progress.emit(3, 4)                                # no box of an old export is reached
+
+
 def test_a_cancelled_export_leaves_nothing(w, qtbot, tmp_path):
     ctl = w.timeline_ctl
     assert ctl.apply_preset("left2right")

@@ -269,8 +269,18 @@ class TimelineController(FollowsDocument, QObject):
         box.setWindowTitle("Export")
         box.setMinimumDuration(300)
         box.canceled.connect(self.cancel_export)
-        self.export_progress.connect(lambda done, _t: box.setValue(done))
-        self.exported.connect(lambda _r: box.close())
+
+        def update(done: int, _total: int) -> None:
+            box.setValue(done)
+
+        def finish(_result) -> None:     # one box per export: let go of it, so boxes do not pile up
+            self.export_progress.disconnect(update)
+            self.exported.disconnect(finish)
+            box.close()
+            box.deleteLater()
+
+        self.export_progress.connect(update)
+        self.exported.connect(finish)
 
     def _export_done(self, _doc, result) -> None:
         if result.cancelled:
