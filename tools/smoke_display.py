@@ -47,11 +47,11 @@ PAINT_DIGIT = "9"                        # "ear r" (earrings): the parser finds 
 # on the right.
 POSITIONS = {
     "stroke": [(-10, -40), (20, -20), (50, 0), (80, 20), (110, 40)],   # relative to the canvas centre
-    "canvas_centre": (650, 467),
-    "attributes_tab": (-399, 864),
-    "first_slider": (-209, 125),           # the Bald slider's handle at 0
-    "synthesis_tab": (-316, 864),
-    "generate": (-221, 317),
+    "canvas_centre": (657, 321),           # the timeline dock now sits under the canvas and the side panels
+    "attributes_tab": (-399, 572),
+    "first_slider": (-216, 125),           # the Bald slider's handle at 0
+    "synthesis_tab": (-316, 572),
+    "generate": (-221, 367),
 }
 BAD_OUTPUT = re.compile(r"Traceback \(most recent call last\)|Fatal Python error|job failed|unexpected error|"
                         r"Segmentation fault|core dumped|Could not load the Qt platform plugin")
