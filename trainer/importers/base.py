@@ -76,6 +76,10 @@ def load_weights(path: str | os.PathLike) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if found is None and "Unsupported global" not in str(exc):   # not a pickle at all (a text file, ...)
+            detail = re.search(r"WeightsUnpickler error:\s*(.+)", str(exc))
+            raise CheckpointImportError(f"{path}: not a PyTorch checkpoint ("
+                                        f"{detail.group(1).strip() if detail else 'unreadable pickle'})") from None
         what = f" ({found.group(1)})" if found else ""
         raise CheckpointImportError(
             f"{path}: holds pickled Python objects{what}, which a weights-only load refuses; save the "

@@ -270,6 +270,8 @@ def test_cli_refusals_are_one_line_without_traceback(tmp_path, capsys):
     cases = _refusals(tmp_path, "stargan")
     cases["not a checkpoint"] = (tmp_path / "text.ckpt", "not a PyTorch checkpoint")
     (tmp_path / "text.ckpt").write_text("hello")
+    cases["text the unpickler reads"] = (tmp_path / "notes.ckpt", "not a PyTorch checkpoint")
+    (tmp_path / "notes.ckpt").write_text("vgg weights, see README\n")   # 'v' is a pickle opcode: not "pickled objects"
     cases["missing"] = (tmp_path / "nope.ckpt", "no such checkpoint file")
     for what, (path, names) in cases.items():
         named = names[0] if isinstance(names, list) else names
