@@ -284,11 +284,30 @@ class SigintCancel:
             self._previous = None
 
 
+def render_cancellable(engine, job, failed: str, command: str, out: str):
+    """job(cancel) with Ctrl-C as cancel; the result, or None (after saying so) when it was cancelled.
+    Engine errors become one CLIError line: "the request was refused: ..." or "<failed>: ..."."""
+    from faceeditor.engine.engine import Cancelled, EngineError
+    from faceeditor.engine.processing import RequestError
+
+    try:
+        with SigintCancel(engine) as cancel:
+            result = job(cancel)
+    except Cancelled:
+        result = None
+    except RequestError as exc:
+        raise CLIError(f"the request was refused: {exc}") from None
+    except EngineError as exc:
+        raise CLIError(f"{failed}: {exc}") from None
+    if result is None or result.cancelled:
+        print(f"faceeditor-cli {command}: cancelled; {out} was not written", file=sys.stderr)
+        return None
+    return result
+
+
 def run(args: argparse.Namespace) -> int:
     from faceeditor.core.interpolation import Interpolation, KeyframeError
     from faceeditor.core.video_writer import VideoWriteError, open_writer, render_interpolation
-    from faceeditor.engine.engine import Cancelled, EngineError
-    from faceeditor.engine.processing import RequestError
 
     if args.sample == "list":
         print("\n".join(sample_names()))
@@ -360,19 +379,14 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     try:
-        with SigintCancel(synth.engine) as cancel:
-            result = render_interpolation(clip, make_renderer(synth, fixed), writer, batch_size=args.batch,
-                                          progress=Progress(), cancel=cancel, total=len(clip))
-    except Cancelled:
-        result = None
+        result = render_cancellable(
+            synth.engine, lambda cancel: render_interpolation(clip, make_renderer(synth, fixed), writer,
+                                                              batch_size=args.batch, progress=Progress(),
+                                                              cancel=cancel, total=len(clip)),
+            "synthesis failed", "interpolate", args.out)
     except (VideoWriteError, KeyframeError) as exc:
         raise CLIError(str(exc)) from None
-    except RequestError as exc:
-        raise CLIError(f"the request was refused: {exc}") from None
-    except EngineError as exc:
-        raise CLIError(f"synthesis failed: {exc}") from None
-    if result is None or result.cancelled:
-        print(f"faceeditor-cli interpolate: cancelled; {args.out} was not written", file=sys.stderr)
+    if result is None:
         return 130
     ends = [clip.spec(clip.first), clip.spec(clip.last)]
     at_start, at_end = attribute_matrix(synth, [e.attributes for e in ends], fixed, [e.mask for e in ends])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +77,10 @@ def render_project(path: str, engine: Any, out: str, *, fps: float | None = None
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceeditor.commands.interpolate import Progress, SigintCancel
+    from faceeditor.commands.interpolate import Progress, render_cancellable
     from faceeditor.core.timeline import MAX_EXPORT_FRAMES
     from faceeditor.engine.clips import TASK_OF_TARGET
-    from faceeditor.engine.engine import Cancelled, Engine, EngineError
-    from faceeditor.engine.processing import RequestError
+    from faceeditor.engine.engine import Engine
     from faceeditor.engine.validate import PackError
 
     if args.fps is not None and not (0 < args.fps <= 240):
@@ -114,19 +112,12 @@ def run(args: argparse.Namespace) -> int:
         engine = Engine([info.path], provider=args.provider)
     except PackError as exc:
         raise CLIError(f"pack {info.name!r}: {exc}") from None
-    try:
-        with SigintCancel(engine) as cancel:
-            result = render_project(args.project, engine, args.out, fps=args.fps, size=args.size,
-                                    frames=args.frames, duration=args.duration, batch=args.batch,
-                                    progress=Progress(), cancel=cancel)
-    except Cancelled:
-        result = None
-    except RequestError as exc:
-        raise CLIError(f"the request was refused: {exc}") from None
-    except EngineError as exc:
-        raise CLIError(f"rendering failed: {exc}") from None
-    if result is None or result.cancelled:
-        print(f"faceeditor-cli render: cancelled; {args.out} was not written", file=sys.stderr)
+    result = render_cancellable(
+        engine, lambda cancel: render_project(args.project, engine, args.out, fps=args.fps, size=args.size,
+                                              frames=args.frames, duration=args.duration, batch=args.batch,
+                                              progress=Progress(), cancel=cancel),
+        "rendering failed", "render", args.out)
+    if result is None:
         return 130
     print(json.dumps({"project": args.project, "out": str(result.path), "frames": result.frames,
                       "target": target, "pack": info.name}, indent=2))
