@@ -264,7 +264,8 @@ class SCGANMethod(Method):
             copied += len(fitting)
         if copied == 0:
             raise ConfigError(f"init_from: no tensor of {ckpt} fits this config's networks")
-        self.init_report = f"init_from {ckpt}: {copied} of {total} G/D tensors copied"
+        which = "/".join({"generator": "G", "discriminator": "D"}[name] for name in sources)
+        self.init_report = f"init_from {ckpt}: {copied} of {total} {which} tensors copied"
         print(self.init_report, file=sys.stderr, flush=True)
 
     @staticmethod
