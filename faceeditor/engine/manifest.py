@@ -22,6 +22,7 @@ MANIFEST_LIMIT = 16 << 20          # bytes; a manifest is a few kB (its configs 
 TASKS = (
     "parse",
     "edit_attributes",
+    "flip_attributes",
     "edit_expression",
     "synthesize",
     "classify_attributes",

@@ -211,11 +211,21 @@ def _check_sizes(entry: ModelEntry) -> list[str]:
     expect("outputs", outputs, "mask_probs", 1, n_classes, "len(classes)")
     if entry.task == "classify_attributes":
         expect("outputs", outputs, "logits", 1, n_attrs, "len(attributes)")
+    if entry.task == "flip_attributes":
+        # SG-GAN: every attribute's two value heads from one pass, (N, A, 2, 3, H, W), and the face's
+        # reading by the model's own classifier, (N, A) = P(attribute present)
+        if "flips" not in outputs:
+            errors.append(f"{where}.outputs: task 'flip_attributes' needs an output named 'flips'")
+        expect("outputs", outputs, "flips", 1, n_attrs, "len(attributes)")
+        expect("outputs", outputs, "flips", 2, 2, "the two values of an attribute")
+        expect("outputs", outputs, "flips", 3, 3, "RGB channels")
+        expect("outputs", outputs, "attr_probs", 1, n_attrs, "len(attributes)")
     if entry.task == "classify_expression":
         expect("outputs", outputs, "logits", 1, n_expr, "len(expressions)")
     if "z" in inputs and _dim(inputs["z"][1], 1) is None:
         errors.append(f"{where}.inputs[{inputs['z'][0]}].shape[1]: the latent size of 'z' must be fixed")
-    needs = {"parse": "classes", "edit_attributes": "attributes", "edit_expression": "expressions",
+    needs = {"parse": "classes", "edit_attributes": "attributes", "flip_attributes": "attributes",
+             "edit_expression": "expressions",
              "synthesize": "attributes", "classify_attributes": "attributes",
              "classify_expression": "expressions"}[entry.task]
     if not getattr(entry, needs):
