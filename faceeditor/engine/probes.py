@@ -44,6 +44,7 @@ FINGERPRINT_RTOL = 0.02
 TASK_METRIC = {
     "parse": "miou",
     "edit_attributes": "psnr",
+    "flip_attributes": "accuracy",
     "edit_expression": "psnr",
     "synthesize": "mask_r2",
     "classify_attributes": "accuracy",
@@ -293,6 +294,14 @@ def key_metric(entry: ModelEntry, res: int, probes: ProbeSet, feeds: dict[str, n
         return "psnr", psnr(outputs["edited"], feeds["image"], entry.normalization)
     if task == "synthesize":
         return "mask_r2", mask_r2(outputs["image"], probes.masks(res))
+    if task == "flip_attributes":
+        # the model's own reading of the probes (attr_probs = P(present)); the heads are fingerprinted
+        known = [str(a) for a in probes.get("attribute_names")]
+        cols = [j for j, a in enumerate(entry.attributes) if a in known]
+        if not cols:
+            raise ProbeError("the probes have none of the model's attributes")
+        truth = probes.get("attributes")[:, [known.index(entry.attributes[j]) for j in cols]] > 0
+        return "accuracy", float(((outputs["attr_probs"][:, cols] > 0.5) == truth).mean())
     logits = outputs["logits"]
     if task == "classify_attributes":
         known = [str(a) for a in probes.get("attribute_names")]
@@ -315,7 +324,7 @@ def metric_tolerance(entry: ModelEntry, metric: str, probes: ProbeSet) -> float:
     of the probe set (a near-tie flipping between CPUs must not refuse a pack)."""
     tol = METRIC_TOLERANCE[metric]
     if metric == "accuracy":
-        per = len(entry.attributes) if entry.task == "classify_attributes" else 1
+        per = len(entry.attributes) if entry.task in ("classify_attributes", "flip_attributes") else 1
         tol = max(tol, 1.0 / (probes.count * max(per, 1)) + 1e-6)
     return round(tol, 6)
 
