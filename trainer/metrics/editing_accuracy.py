@@ -17,7 +17,15 @@ and measure
   `detail` (detail.py);
 - with a `parser`, on any dataset: MagGAN's mask-aware reconstruction error `mre` (eq. 2), the change
   an edit makes outside the regions of the AR tables (faceeditor/core/data/attribute_parts.json) of the
-  input's parse, per attribute and overall.
+  input's parse, per attribute and overall;
+- SG-GAN's Table 2 (§4.3): the evaluator's accuracy on the attributes an edit is NOT asked to change
+  (`unrelated_acc`, per flipped attribute and per pair, with the unedited input's agreement with the labels
+  as the ceiling, `unrelated_acc_input`), the background kept (`background_msssim`: MS-SSIM of the top-left
+  corner of edit and input, trainer/metrics/ms_ssim.py) and the Inception-style score of each attribute's
+  edits (`is_evaluator/<Attr>`).
+
+`attributes` names the attributes to flip (any subset of the 13, in any order; default all): per-attribute
+figures and their means are then over those only.
 
 The editor is anything with ``edit(x, y_diff)`` (AttributeEditor) and optionally ``predicted_mask(x,
 y_diff)``: a method in training (trainer/methods/editing.py MethodEditor) and an exported pack
@@ -26,7 +34,7 @@ y_diff)``: a method in training (trainer/methods/editing.py MethodEditor) and an
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import cv2
@@ -35,12 +43,13 @@ import torch
 from torch import nn
 
 from faceeditor.core.labels import ATTRIBUTES, NUM_CLASSES, secgan_segment_lut
-from trainer.metrics.detail import detail_ratio, face_region, high_frequency_energy
 from trainer.losses.mask_guided import AttributeRegions, preserve_mask
+from trainer.metrics.detail import detail_ratio, face_region, high_frequency_energy
 from trainer.metrics.frechet import frechet_distance_from_features
 from trainer.metrics.ground_truth_gain import gain, pixel_errors, semantic_errors, true_change_region
 from trainer.metrics.inception_score import inception_style_score_multilabel
 from trainer.metrics.mre import mask_aware_reconstruction_error
+from trainer.metrics.ms_ssim import background_crop_size, background_ms_ssim
 from trainer.metrics.preservation import outside_squared_error, psnr_from_squared_error
 from trainer.metrics.psnr import psnr_per_image
 from trainer.metrics.ssim import ssim_per_image
@@ -77,6 +86,21 @@ def flip_target(y_src: torch.Tensor, k: int) -> torch.Tensor:
             if other != name:
                 y[on, ATTRIBUTES.index(other)] = 0.0
     return y
+
+
+def attribute_indices(attributes: Sequence[str] | None) -> list[int]:
+    """The ATTRIBUTES indices of the named attributes, in the order given (None: all 13); ValueError for a
+    name that is not one of them, a repeated one or none at all."""
+    if attributes is None:
+        return list(range(len(ATTRIBUTES)))
+    names = [attributes] if isinstance(attributes, str) else list(attributes)
+    unknown = [a for a in names if a not in ATTRIBUTES]
+    if unknown:
+        raise ValueError(f"attributes: unknown {', '.join(map(str, unknown))} (known: {', '.join(ATTRIBUTES)})")
+    repeated = sorted({a for a in names if names.count(a) > 1})
+    if repeated or not names:
+        raise ValueError(f"attributes: {'repeated ' + ', '.join(repeated) if repeated else 'none named'}")
+    return [ATTRIBUTES.index(a) for a in names]
 
 
 def _synthfaces_meta(dataset: Any) -> dict | None:
@@ -160,12 +184,17 @@ class EditingEvaluation:
     trainer/methods/classifier.py; `resolution` is the images' size and `segments` ("secgan12" or
     "parse19") the classes of a predicted mask, both for the SynthFaces ground truth. `parser(x)` (images
     (N, 3, H, W) in [-1, 1] -> class scores (N, 19, H, W)), when given, reads edit, truth and input for the
-    semantic gain; without it `gain_semantic` is left out.
+    semantic gain; without it `gain_semantic` is left out. `attributes`: the attributes to flip (None: all
+    13). The judge may be any callable (e.g. trainer/pack_classifier.py's ONNX one): an nn.Module's
+    parameters give the device its inputs go to, anything else reads them on the CPU.
     """
 
-    def __init__(self, editor: AttributeEditor, judge: nn.Module | None, loader: torch.utils.data.DataLoader, *,
+    def __init__(self, editor: AttributeEditor, judge: Callable | None, loader: torch.utils.data.DataLoader, *,
                  resolution: int, segments: str = "secgan12", limit: int = 0, ground_truth: bool = True,
-                 parser: Callable[[torch.Tensor], torch.Tensor] | None = None):
+                 parser: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                 attributes: Sequence[str] | None = None):
+        self.attrs = attribute_indices(attributes)
+        self.background_crop = background_crop_size(resolution)
         self.editor = editor
         self.parser = parser
         self._regions = None
@@ -201,6 +230,10 @@ class EditingEvaluation:
         real_feats: list[torch.Tensor] = []
         fake_feats: list[list[torch.Tensor]] = [[] for _ in range(k_attrs)]
         fake_probs: list[torch.Tensor] = []
+        attr_probs: list[list[torch.Tensor]] = [[] for _ in range(k_attrs)]
+        # [k, j]: judged j as the flip of k leaves it, on the edits / on the inputs; and how many were judged
+        kept_edit, kept_input, kept_n = (np.zeros((k_attrs, k_attrs)) for _ in range(3))
+        background: list[list[np.ndarray]] = [[] for _ in range(k_attrs)]
         rec_psnr: list[np.ndarray] = []
         rec_ssim: list[np.ndarray] = []
         gt_l1, gt_ref_l1, gt_psnr = [], [], []
@@ -223,7 +256,9 @@ class EditingEvaluation:
             xn, rn = x.numpy(), rec.numpy()
             rec_psnr.append(psnr_per_image(rn, xn, 2.0))
             rec_ssim.append(ssim_per_image(rn, xn, 2.0))
-            real_feats.append(self._judge(x)[1])
+            logits_src, feats_src = self._judge(x)
+            real_feats.append(feats_src)
+            read_src = (logits_src > 0).float() == y_src            # the judge agrees with the labels (N, 13)
             true_src = (self.gt.lut[batch["mask"].numpy()] if self.gt is not None and "mask" in batch
                         else None)
             probs_src = self.parser(x.float()).float().cpu() if self.parser is not None else None
@@ -234,7 +269,7 @@ class EditingEvaluation:
                 parse_src = batch["mask"].numpy() if "mask" in batch else cls_src   # the face, for detail
                 faces = [None if parse_src is None else face_region(parse_src[i]) for i in range(n)]
                 hf_src = [high_frequency_energy(xn[i], faces[i]) for i in range(n)]
-            for k in range(k_attrs):
+            for k in self.attrs:
                 y_trg = flip_target(y_src, k)
                 y_diff = y_trg - y_src
                 out = self._edit(x, y_diff)
@@ -242,6 +277,14 @@ class EditingEvaluation:
                 correct[k] += ((logits[:, k] > 0).float() == y_trg[:, k]).sum().item()
                 fake_feats[k].append(feats)
                 fake_probs.append(torch.sigmoid(logits))
+                attr_probs[k].append(fake_probs[-1])
+                # SG-GAN Table 2: the attributes this flip does not ask to change (all but k, and but the
+                # hair colours that turning k on turns off) should still read as their labels
+                unasked = (y_trg == y_src).float()
+                kept_edit[k] += (((logits > 0).float() == y_src).float() * unasked).sum(0).numpy()
+                kept_input[k] += (read_src.float() * unasked).sum(0).numpy()
+                kept_n[k] += unasked.sum(0).numpy()
+                background[k].append(background_ms_ssim(out.numpy(), xn, self.background_crop))
                 if maps_src is not None:        # MagGAN's MRE (eq. 2): change outside the attribute's regions
                     changed = 1.0 - preserve_mask(y_diff, maps_src)      # the flip's regions (N, 1, H, W)
                     mre[k].append((mask_aware_reconstruction_error(x, out[:, None], changed), n))
@@ -277,31 +320,42 @@ class EditingEvaluation:
                     judged.energy[k].append((high_frequency_energy(on[i], faces[i]), hf_src[i]))
         if seen == 0:
             raise ValueError("evaluation: the split is empty")
-        per_attr = correct / seen
+        ks = self.attrs
+        names = [ATTRIBUTES[k] for k in ks]
+        per_attr = correct[ks] / seen
         real = torch.cat(real_feats).numpy()
-        fds = [frechet_distance_from_features(real, torch.cat(f).numpy()) for f in fake_feats]
+        fds = [frechet_distance_from_features(real, torch.cat(fake_feats[k]).numpy()) for k in ks]
         probs = torch.cat(fake_probs).numpy()
         out: dict[str, float] = {
             "edit_acc": float(per_attr.mean()),
-            **{f"edit_acc/{name}": float(v) for name, v in zip(ATTRIBUTES, per_attr, strict=True)},
+            **{f"edit_acc/{name}": float(v) for name, v in zip(names, per_attr, strict=True)},
             "rec_psnr": float(np.mean(np.concatenate(rec_psnr))),
             "rec_ssim": float(np.mean(np.concatenate(rec_ssim))),
             "fd_evaluator": float(np.mean(fds)),
             "is_evaluator": inception_style_score_multilabel(probs, splits=min(10, len(probs)))[0],
             "images": float(seen),
         }
+        for k, name in zip(ks, names, strict=True):
+            p = torch.cat(attr_probs[k]).numpy()
+            # 10 splits from 100 edits on, fewer below so that a split holds 10 (a 1-image split scores 1)
+            splits = max(1, min(10, len(p) // 10))
+            out[f"is_evaluator/{name}"] = inception_style_score_multilabel(p, splits=splits)[0]
+        out.update(_unrelated_figures(ks, kept_edit, kept_input, kept_n))
+        bg = [float(np.mean(np.concatenate(background[k]))) for k in ks]
+        out["background_msssim"] = float(np.mean(bg))
+        out.update({f"background_msssim/{name}": v for name, v in zip(names, bg, strict=True)})
         if gt_l1:
-            gt_acc = gt_correct / seen
+            gt_acc = gt_correct[ks] / seen
             out["edit_acc_gt_renders"] = float(gt_acc.mean())
-            out.update({f"edit_acc_gt_renders/{name}": float(v) for name, v in zip(ATTRIBUTES, gt_acc, strict=True)})
+            out.update({f"edit_acc_gt_renders/{name}": float(v) for name, v in zip(names, gt_acc, strict=True)})
             out.update({"gt_l1": float(np.mean(gt_l1)), "gt_l1_unedited": float(np.mean(gt_ref_l1)),
                         "gt_psnr": float(np.mean(gt_psnr))})
         if gt_l1:
-            out.update(judged.figures())
-        if mre[0]:
-            per = [float(np.average([e for e, _ in v], weights=[c for _, c in v])) for v in mre]
+            out.update(judged.figures(ks))
+        if mre[ks[0]]:
+            per = [float(np.average([e for e, _ in mre[k]], weights=[c for _, c in mre[k]])) for k in ks]
             out["mre"] = float(np.mean(per))
-            out.update({f"mre/{name}": v for name, v in zip(ATTRIBUTES, per, strict=True)})
+            out.update({f"mre/{name}": v for name, v in zip(names, per, strict=True)})
         if mask_acc:
             out["gseg_mask_acc"] = float(np.mean(mask_acc))
             if mask_ref_acc:
@@ -318,17 +372,20 @@ class _GroundTruthJudged:
         self.outside: list[list[tuple[float, int]]] = [[] for _ in range(k_attrs)]
         self.energy: list[list[tuple[float, float]]] = [[] for _ in range(k_attrs)]
 
-    def figures(self) -> dict[str, float]:
+    def figures(self, attrs: Sequence[int] | None = None) -> dict[str, float]:
         """`<measure>/<Attr>` per attribute and `<measure>` = their mean over the attributes with a value
-        (NaN when none has one, e.g. when no flip can show); gain_semantic only with a parser."""
+        (NaN when none has one, e.g. when no flip can show); gain_semantic only with a parser. `attrs`: the
+        ATTRIBUTES indices reported (None: all)."""
+        ks = list(range(len(self.pixel))) if attrs is None else list(attrs)
         columns = {
-            "gain_pixel": [gain(*np.array(v, np.float64).reshape(-1, 2).T) for v in self.pixel],
-            "preservation_db": [psnr_from_squared_error(*np.array(v, np.float64).reshape(-1, 2).T)
-                                for v in self.outside],
-            "detail": [detail_ratio(*np.array(v, np.float64).reshape(-1, 2).T) for v in self.energy],
+            "gain_pixel": [gain(*np.array(self.pixel[k], np.float64).reshape(-1, 2).T) for k in ks],
+            "preservation_db": [psnr_from_squared_error(*np.array(self.outside[k], np.float64)
+                                                        .reshape(-1, 2).T) for k in ks],
+            "detail": [detail_ratio(*np.array(self.energy[k], np.float64).reshape(-1, 2).T) for k in ks],
         }
-        if any(self.semantic):
-            columns["gain_semantic"] = [gain(*np.array(v, np.float64).reshape(-1, 2).T) for v in self.semantic]
+        if any(self.semantic[k] for k in ks):
+            columns["gain_semantic"] = [gain(*np.array(self.semantic[k], np.float64).reshape(-1, 2).T)
+                                        for k in ks]
         out: dict[str, float] = {}
         for key in GROUND_TRUTH_MEASURES:
             if key not in columns:
@@ -336,13 +393,39 @@ class _GroundTruthJudged:
             values = np.array(columns[key], np.float64)
             shown = values[~np.isnan(values)]
             out[key] = float(shown.mean()) if shown.size else float("nan")
-            out.update({f"{key}/{name}": float(v) for name, v in zip(ATTRIBUTES, values, strict=True)})
+            out.update({f"{key}/{ATTRIBUTES[k]}": float(v) for k, v in zip(ks, values, strict=True)})
         return out
 
 
-def evaluate_editor(editor: AttributeEditor, judge: nn.Module, loader: torch.utils.data.DataLoader, *,
+def _unrelated_figures(ks: Sequence[int], kept_edit: np.ndarray, kept_input: np.ndarray,
+                       kept_n: np.ndarray) -> dict[str, float]:
+    """SG-GAN's off-diagonal Table 2 columns from the counts [k, j] (flip of k, attribute j): the share of
+    the attributes the flip does not ask to change that the judge still reads as labelled, on the edits
+    (`unrelated_acc`) and on the unedited inputs (`unrelated_acc_input`, the judge's own agreement with the
+    labels: the ceiling). `<key>/<K>/<J>` per pair for J among the evaluated attributes; `<key>/<K>` the mean
+    over all 13 attributes but K (those with a count: a pair whose every face is asked to change is left
+    out); `<key>` the mean of those over the evaluated K."""
+    out: dict[str, float] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tables = {"unrelated_acc": kept_edit / kept_n, "unrelated_acc_input": kept_input / kept_n}
+    for key, acc in tables.items():
+        per_k = []
+        for k in ks:
+            row = np.delete(acc[k], k)
+            row = row[~np.isnan(row)]
+            per_k.append(float(row.mean()) if row.size else float("nan"))
+            out[f"{key}/{ATTRIBUTES[k]}"] = per_k[-1]
+            out.update({f"{key}/{ATTRIBUTES[k]}/{ATTRIBUTES[j]}": float(acc[k, j]) for j in ks if j != k})
+        shown = [v for v in per_k if not np.isnan(v)]
+        out[key] = float(np.mean(shown)) if shown else float("nan")
+    return out
+
+
+def evaluate_editor(editor: AttributeEditor, judge: Callable, loader: torch.utils.data.DataLoader, *,
                     resolution: int, segments: str = "secgan12", limit: int = 0,
-                    parser: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, float]:
-    """The §4.4 figures of `editor` on `loader`'s data, judged by `judge` (see EditingEvaluation)."""
+                    parser: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                    attributes: Sequence[str] | None = None) -> dict[str, float]:
+    """The §4.4 figures of `editor` on `loader`'s data, judged by `judge`, flipping `attributes` (None: all
+    13; see EditingEvaluation)."""
     return EditingEvaluation(editor, judge, loader, resolution=resolution, segments=segments, limit=limit,
-                             parser=parser).run()
+                             parser=parser, attributes=attributes).run()

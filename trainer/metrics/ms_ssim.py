@@ -12,9 +12,9 @@ averaged over channels (as pytorch_msssim does).
 No MS-SSIM implementation is a dependency of this project (scikit-image, present in the development
 environment only, has single-scale SSIM; torchmetrics and pytorch_msssim are not installed), hence this one.
 
-Small images: five scales need a side of 161 px (halving rounds up: 161, 81, 41, 21, 11). With fewer pixels this uses as many scales M as
-keep the coarsest side >= the window, and the first M of the original weights renormalised to sum to 1
-(M = 1 is plain SSIM). A side under 11 px (SG-GAN's 10×10 crop) shrinks the window to the largest odd size
+Small images: five scales need a side of 161 px (halving rounds up: 161, 81, 41, 21, 11). With fewer
+pixels this uses as many scales M as keep the coarsest side >= the window, and the first M of the original
+weights renormalised to sum to 1 (M = 1 is plain SSIM). A side under 11 px (SG-GAN's 10×10 crop) shrinks the window to the largest odd size
 that fits, with σ scaled alike (σ = 1.5 · size / 11). Negative cs / l values (anticorrelated patches, which
 a fractional power cannot take) are clamped to 0, as pytorch_msssim does; so the figure lies in [0, 1].
 """

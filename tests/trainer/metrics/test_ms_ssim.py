@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from trainer.metrics.ms_ssim import (WEIGHTS, background_crop_size, background_ms_ssim, ms_ssim,
-                                     ms_ssim_per_image, scales_and_window)
+from trainer.metrics.ms_ssim import (
+    WEIGHTS,
+    background_crop_size,
+    background_ms_ssim,
+    ms_ssim,
+    ms_ssim_per_image,
+    scales_and_window,
+)
 from trainer.metrics.ssim import K1, K2, gaussian_window, ssim_per_image
 
 
