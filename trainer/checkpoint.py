@@ -318,13 +318,30 @@ def load_trained_method(run_dir: str | os.PathLike, device: torch.device | str =
 
 
 def load_attribute_judge(run_dir: str | os.PathLike, resolution: int,
-                         device: torch.device | str = "cpu") -> torch.nn.Module:
+                         device: torch.device | str = "cpu") -> Any:
     """The attribute classifier of an evaluator run (eval mode), the judge of the editing evaluation;
     ConfigError when the run is no attribute classifier. A judge of another resolution than the editor's
     reads the edits resized to its own (bilinear, antialiased), as MagGAN judges its 256² edits with a
-    128² classifier (metrics keys of another judge than the config's name its run folder)."""
-    from trainer.distributed import unwrap
+    128² classifier (metrics keys of another judge than the config's name its run folder).
 
+    ``run_dir`` may also be a model pack (a folder with manifest.json): its first classify_attributes model,
+    run by ONNX Runtime on the CPU (trainer/pack_classifier.py; it resizes what it reads to its own
+    resolution and returns its outputs on the input's device), the same interface: images (N, 3, H, W) in
+    [-1, 1] -> (logits (N, 13) in ATTRIBUTES order, features (N, F)). It is no nn.Module; ConfigError when
+    the pack has no usable attribute classifier."""
+    from trainer.distributed import unwrap
+    from trainer.pack_parser import PackParserError, is_pack
+
+    if is_pack(run_dir):
+        from trainer.pack_classifier import PackAttributeClassifier
+
+        try:
+            return PackAttributeClassifier(run_dir, threads=torch.get_num_threads())
+        except PackParserError as exc:
+            raise ConfigError(f"evaluator: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - ONNX Runtime's own errors (a missing or damaged graph)
+            raise ConfigError(f"evaluator: {run_dir}: its attribute classifier cannot be loaded "
+                              f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     method, _ = load_trained_method(run_dir, device)
     if getattr(method.cfg, "task", None) != "attributes":
         raise ConfigError(f"evaluator: {run_dir} is not an attribute classifier run")

@@ -6,7 +6,8 @@ The metrics are printed as JSON and merged into <RUN_DIR>/metrics.json under the
 copies that file into the pack's manifest). With `--data-root` naming another dataset (a folder of another
 name than the config's data.root, e.g. a held-out set), the key is "<split>@<folder name>", so figures on
 other data never pass for the run's own split. `--evaluator` judges with another classifier run than the
-config's; the key then ends in "#<evaluator folder>", so figures by different judges never mix.
+config's (or, for the methods that take one, e.g. the attribute editors and SCGAN, a model pack's attribute
+classifier); the key then ends in "#<evaluator folder>", so figures by different judges never mix.
 `--spatial-judge` (SCGAN) reads the generated faces' layouts with a parser run instead of the run's own
 segmentor (a check that G paints faces, not patterns only its S reads); the key ends in "#judge:<folder>".
 """
@@ -30,8 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=0, help="default: the run's batch_size")
     parser.add_argument("--data-root", metavar="DIR", help="read the data from here instead of the "
                         "config's data.root (e.g. on another machine)")
-    parser.add_argument("--evaluator", metavar="RUN_DIR", help="judge with this attribute classifier run "
-                        "instead of the config's evaluator (editing and synthesis methods)")
+    parser.add_argument("--evaluator", metavar="RUN_DIR|PACK_DIR", help="judge with this attribute classifier "
+                        "run (or model pack with one) instead of the config's evaluator (editing and synthesis "
+                        "methods)")
     parser.add_argument("--spatial-judge", metavar="RUN_DIR", help="read spatial consistency with this parser "
                         "run instead of the run's own segmentor (synthesis methods)")
 

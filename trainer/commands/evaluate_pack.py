@@ -1,7 +1,8 @@
 """faceeditor-train evaluate-pack: measure a pack's exported models (the ONNX graphs the app runs) on a
 SynthFaces native dataset, independently of the training run that produced them.
 
-With `--evaluator RUN_DIR` (an attribute classifier run) the pack's attribute editor is judged too, by the
+With `--evaluator RUN_DIR|PACK_DIR` (an attribute classifier run, or a model pack with a
+classify_attributes model, e.g. the bundled demo pack) the pack's attribute editor is judged too, by the
 §4.4 evaluation of trainer/metrics/editing_accuracy.py, the code that judges the method in training."""
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=("train", "val", "test", "all"), default="all")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
-    parser.add_argument("--evaluator", metavar="RUN_DIR", help="attribute classifier run that judges the "
-                        "pack's attribute editor (§4.4 editing evaluation; needs --split train, val or test)")
+    parser.add_argument("--evaluator", metavar="RUN_DIR|PACK_DIR", help="attribute classifier run, or model "
+                        "pack with a classify_attributes model, that judges the pack's attribute editor (§4.4 "
+                        "editing evaluation; needs --split train, val or test)")
     parser.add_argument("--limit", type=int, default=0, help="images for the editing evaluation (0 = all)")
 
 
@@ -89,7 +91,7 @@ def evaluate_pack(pack: str | Path, data: str | Path, split: str = "all", batch:
 def evaluate_pack_editor(pack: str | Path, data: str | Path, evaluator: str | Path, split: str = "test",
                          batch: int = 32, limit: int = 0, model: str | None = None) -> dict:
     """The §4.4 editing figures of the pack's edit_attributes model (run by ONNX Runtime) on a split of a
-    SynthFaces native dataset, judged by the classifier of the `evaluator` run; the semantic gain is read
+    SynthFaces native dataset, judged by the classifier of the `evaluator` run or pack; the semantic gain is read
     by the pack's own parse model (left out when the pack has none)."""
     import torch
 

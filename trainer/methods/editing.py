@@ -65,7 +65,7 @@ class EditorConfig(TrainConfig):
     semantic_branch: bool = False        # records SeCGAN (G_seg/D_seg and the semantic consistency loss)
     segments: Literal["secgan12", "parse19"] = "secgan12"
     parser: str = ""                     # run folder of the frozen face parser P (concat, secgan)
-    evaluator: str = ""                  # run folder of the attribute evaluator classifier (evaluate)
+    evaluator: str = ""                  # attribute evaluator classifier (evaluate): a run folder or a model pack
     # networks: width of the first layer (the originals: 64), residual blocks (StarGAN), layers
     g_width: int = 64
     d_width: int = 64
@@ -98,6 +98,8 @@ class EditorConfig(TrainConfig):
 
     # the method reads the frozen face parser P (a method's config class sets it)
     needs_parser: ClassVar[bool] = False
+    # `evaluate --evaluator` also takes a model pack (its classify_attributes model, load_attribute_judge)
+    pack_judges: ClassVar[bool] = True
 
     def backbone_entry(self) -> EditorBackbone:
         """The registered backbone; ConfigError naming the known ones if there is none of that name."""
@@ -243,7 +245,7 @@ class EditingMethod(Method):
         self.backbone = cfg.backbone_entry()
         self.w = cfg.weights()
         self.n_seg = len(segment_names(cfg.segments))
-        self._evaluator: nn.Module | None = None
+        self._evaluator: Callable | None = None      # an nn.Module, or a pack's ONNX classifier
 
     # --- hooks ----------------------------------------------------------------------------------
     @staticmethod
@@ -441,11 +443,11 @@ class EditingMethod(Method):
         return torch.cat(rows, dim=0).clamp(-1, 1)
 
     # --- evaluation (§4.4) ------------------------------------------------------------------------
-    def evaluator(self) -> nn.Module:
+    def evaluator(self) -> Callable:
         if self._evaluator is None:
             if not self.cfg.evaluator:
                 raise ConfigError("evaluator: evaluation needs the run folder of an attribute evaluator "
-                                  "classifier (--evaluator RUN_DIR)")
+                                  "classifier or a model pack with one (--evaluator RUN_DIR|PACK_DIR)")
             from trainer.checkpoint import load_attribute_judge
 
             self._evaluator = load_attribute_judge(self.cfg.evaluator, self.cfg.data.resolution, self.device)
