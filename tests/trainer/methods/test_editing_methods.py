@@ -245,3 +245,25 @@ def test_ground_truth_labels_say_which_flips_cannot_show():
     y = y_of[hair].copy()
     y[k_bangs] = 1.0
     assert np.array_equal(gt.labels(hair, y_of[hair], y), y)
+
+
+def test_a_model_pack_judges_a_run(synth_root, tmp_path, capsys):
+    """The evaluator may be a model pack (its classify_attributes model, 64² for 32² edits), in the config
+    and as `evaluate --evaluator PACK`; the figures are kept under the pack's name."""
+    import json
+
+    from faceeditor.resources import demo_pack_dir
+    from trainer.cli import main as train_cli
+    from trainer.loop import train
+
+    pack = demo_pack_dir()
+    run = tmp_path / "run"
+    cfg = _cfg("stargan", synth_root, "", run, iters=2, ckpt_every=0, sample_every=0, eval_limit=2,
+               evaluator=str(pack))
+    train(cfg, progress=False)
+    assert train_cli(["evaluate", str(run), "--device", "cpu", "--evaluator", str(pack)]) == 0
+    figures = json.loads((run / "metrics.json").read_text())
+    judged = figures[f"val#{pack.name}"]
+    assert judged["images"] == 2 and 0.0 <= judged["unrelated_acc"] <= 1.0
+    assert {"edit_acc/Male", "is_evaluator/Male", "background_msssim/Male"} <= set(judged)
+    assert judged["edit_acc"] == figures["val"]["edit_acc"]          # the same judge, by the config
