@@ -1,6 +1,7 @@
 """Render the README's screenshots of the desktop window into docs/images/ (offscreen, deterministic).
 
     python tools/ui_screenshots.py [--out docs/images] [--pack DIR ...] [--fake] [--size 1920x1080 ...]
+                                   [--only app_all_flips ...]
 
 Each --size renders the whole set (default: 1920x1080 and 1280x720); the first size gets the plain names,
 the others their size in the name (app_start_1280x720.png).
@@ -13,6 +14,11 @@ the others their size in the name (app_start_1280x720.png).
                      mask, shown with a before/after split against the photo
 5. app_photo.png     scikit-image's astronaut: aligned on her face, and the warning that the loaded models
                      were trained on SynthFaces
+6. app_all_flips.png (when a `flip_attributes` model is installed, e.g. --pack with SG-GAN) the All flips
+                     dock on the sample, every flip from one pass, the +/- flip of the first attribute the
+                     model reads as absent applied and shown on the canvas
+
+--only NAME (repeatable, e.g. --only app_all_flips) renders just those pictures.
 """
 from __future__ import annotations
 
@@ -34,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fake", action="store_true", help="also render the panels with the test engine")
     parser.add_argument("--size", action="append", default=[], metavar="WxH",
                         help="window size; repeatable (default: 1920x1080 and 1280x720)")
+    parser.add_argument("--only", action="append", default=[], metavar="NAME",
+                        help="render only these pictures (app_start, app_painting, app_synthesis, "
+                             "app_panels_fake_engine, app_photo, app_all_flips); repeatable")
     args = parser.parse_args(argv)
     sizes = [tuple(int(v) for v in s.lower().split("x")) for s in (args.size or ["1920x1080", "1280x720"])]
     tmp = Path(tempfile.mkdtemp(prefix="fe-shots-"))
@@ -72,10 +81,15 @@ def main(argv: list[str] | None = None) -> int:
             app.processEvents()
 
     def save(w, name):
+        if not wanted(name.removesuffix(".png")):
+            return
         settle(w)
         path = args.out / name.replace(".png", f"{suffix}.png")
         w.grab().save(str(path), "PNG")
         print(f"wrote {path}")
+
+    def wanted(name):
+        return not args.only or name in args.only or f"{name}.png" in args.only
 
     def mouse(w, kind, x, y, buttons=Qt.MouseButton.LeftButton):
         pos = w.canvas.view_point(x, y)
@@ -87,6 +101,26 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         suffix = "" if size == sizes[0] else f"_{size[0]}x{size[1]}"
         (tmp / "fresh.json").unlink(missing_ok=True)
+        # 6. All flips: every flip of the sample from one pass, one applied
+        if wanted("app_all_flips"):
+            w = window()
+            if w.ws.model("flip_attributes") is not None:
+                w.documents.open_file(samples[1])
+                settle(w)
+                w.canvas.fit()
+                w.show_all_flips()
+                settle(w)
+                sheet = w.flips_ctl.sheet
+                if sheet is not None:
+                    name = next((n for n in sheet.attributes if sheet.flip_value(n) == 1), sheet.attributes[0])
+                    w.flips.tiles[name].click()
+                save(w, "app_all_flips.png")
+            else:
+                print("app_all_flips.png: no flip_attributes model is loaded (give --pack DIR)")
+            w.close()
+        if args.only and not any(wanted(n) for n in ("app_start", "app_painting", "app_synthesis",
+                                                    "app_panels_fake_engine", "app_photo")):
+            continue
         # 1. start (a first start: the welcome card shows)
         w = window(fresh=True)
         w.documents.open_file(samples[1])

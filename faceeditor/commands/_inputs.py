@@ -16,9 +16,19 @@ if TYPE_CHECKING:
 
 
 def pack_for_task(task: str, name: str | None, dirs: Iterable[str]) -> PackInfo:
-    """The named pack (or the first valid one) that has a model for ``task``."""
-    from faceeditor.engine.registry import NoPackError, find_pack
+    """The named pack (or the first valid one) that has a model for ``task``. ``name`` may also be a pack
+    folder (one holding a manifest.json): that pack, searched before any other."""
+    from pathlib import Path
 
+    from faceeditor.engine.manifest import MANIFEST_NAME
+    from faceeditor.engine.registry import NoPackError, find_pack, inspect_pack
+
+    dirs = list(dirs)
+    if name is not None and (Path(name) / MANIFEST_NAME).exists():
+        info = inspect_pack(Path(name))
+        if not info.valid:
+            raise CLIError(f"--pack {name}: not a valid model pack ({info.reason})")
+        dirs, name = [name, *dirs], info.name
     try:
         return find_pack(task, name, dirs)
     except NoPackError as exc:

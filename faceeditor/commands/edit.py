@@ -142,8 +142,14 @@ def choose_crop(photo: np.ndarray, mode: str, face_index: int | None, image_name
 # --- run ------------------------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> int:
-    from faceeditor.core.document import MAX_WORK_RESOLUTION, crop_summary, make_crop, work_resolution
-    from faceeditor.core.face_align import mask_to_photo, paste_back
+    from faceeditor.core.document import (
+        MAX_WORK_RESOLUTION,
+        Placement,
+        crop_summary,
+        make_crop,
+        work_resolution,
+    )
+    from faceeditor.core.face_align import mask_to_photo
     from faceeditor.core.image_io import ImageSaveError, save_image
     from faceeditor.core.labels import to_parse_classes
     from faceeditor.core.palette import colorize
@@ -209,10 +215,7 @@ def run(args: argparse.Namespace) -> int:
     except (EngineError, RequestError) as exc:
         raise CLIError(f"the editor failed: {exc}") from None
     edited_crop = result.images[0]
-    if chosen == "whole":
-        edited = paste_back(photo, edited_crop, crop, margin=0.0, feather=0.0)
-    else:
-        edited = paste_back(photo, edited_crop, crop)
+    edited = Placement(photo, crop, chosen).paste(edited_crop)
 
     summary: dict = {
         "image": str(args.image),

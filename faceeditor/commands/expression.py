@@ -59,8 +59,7 @@ def check_request(name: str, intensity: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faceeditor.core.document import crop_summary, make_crop, work_resolution
-    from faceeditor.core.face_align import paste_back
+    from faceeditor.core.document import Placement, crop_summary, make_crop, work_resolution
     from faceeditor.core.image_io import ImageSaveError, save_image
     from faceeditor.engine.engine import Engine, EngineError, RequestError
     from faceeditor.engine.requests import ClassifyExpressionRequest, EditExpressionRequest
@@ -97,8 +96,7 @@ def run(args: argparse.Namespace) -> int:
     except (EngineError, RequestError) as exc:
         raise CLIError(f"the editor failed: {exc}") from None
     edited_crop = result.images[0]
-    edited = (paste_back(photo, edited_crop, crop, margin=0.0, feather=0.0) if chosen == "whole"
-              else paste_back(photo, edited_crop, crop))
+    edited = Placement(photo, crop, chosen).paste(edited_crop)
     summary: dict = {
         "image": str(args.image), "out": str(args.out), "mode": chosen, "crop": crop_summary(crop, decision),
         "faces_found": search.faces_found, "face": search.index if chosen == "face" else None,

@@ -47,7 +47,7 @@ from faceeditor.core.project import Project
 
 DEFAULT_RESOLUTION = 256
 MAX_WORK_RESOLUTION = 1024
-__all__ = ["AUTO_WHOLE_MAX_SIDE", "CROP_MODES", "Document", "DocumentError", "Opened", "choose_mode",
+__all__ = ["AUTO_WHOLE_MAX_SIDE", "CROP_MODES", "Document", "DocumentError", "Opened", "Placement", "choose_mode",
            "crop_corners", "crop_summary", "detect_landmarks", "faces_from_settings", "initial_mask", "make_crop", "open_path", "whole_image_crop", "work_resolution"]
 
 
@@ -92,6 +92,26 @@ def make_crop(photo: np.ndarray, landmarks: np.ndarray | None, mode: str, resolu
     if mode == "face" and landmarks is not None:
         return align_face(photo, landmarks, resolution)
     return whole_image_crop(photo, resolution, landmarks)
+
+
+@dataclass(frozen=True, eq=False)
+class Placement:
+    """Where a crop came from and how a model's output of it goes back into the picture: the one owner of
+    the paste-back rule the app (`Document.paster`), the CLI commands and the engine's flip sheets use.
+
+    An aligned face crop ("face") is pasted back feathered, with a small margin, so the edited face
+    blends into the photo; a picture edited whole ("whole", letterboxed into the square) is pasted back
+    without margin or feather (faceeditor.core.face_align.paste_back)."""
+
+    photo: np.ndarray           # uint8 (H, W, 3): the full picture the crop was cut from
+    crop: AlignedCrop
+    mode: str                   # "face" | "whole" (faceeditor.core.crop_policy's decision)
+
+    def paste(self, crop_result: np.ndarray) -> np.ndarray:
+        """A model's crop-sized (any square size) output pasted into a copy of the photo."""
+        if self.mode == "whole":
+            return paste_back(self.photo, crop_result, self.crop, margin=0.0, feather=0.0)
+        return paste_back(self.photo, crop_result, self.crop)
 
 
 def crop_corners(crop: AlignedCrop) -> np.ndarray:
@@ -340,14 +360,12 @@ class Document:
     def paster(self):
         """A function pasting a crop-sized output into (a copy of) the photo as the document is cropped
         now; safe to call from a worker thread while the document changes."""
-        photo, crop, mode = self.photo, self.crop, self.mode
+        return self.placement().paste
 
-        def paste(crop_result: np.ndarray) -> np.ndarray:
-            if mode == "whole":
-                return paste_back(photo, crop_result, crop, margin=0.0, feather=0.0)
-            return paste_back(photo, crop_result, crop)
-
-        return paste
+    def placement(self) -> Placement:
+        """Where the crop lies in the photo as the document is cropped now (a snapshot, safe to hand to a
+        worker thread or an engine request while the document changes)."""
+        return Placement(self.photo, self.crop, self.mode)
 
     def photo_scale(self) -> float:
         """Photo pixels per crop pixel."""

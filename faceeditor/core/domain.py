@@ -26,7 +26,7 @@ SYNTHETIC_DOMAINS = frozenset({SYNTHFACES})
 PHOTO_DOMAINS = frozenset({"celeba", "celeba_hq", "celebahq", "celebamask_hq", "ffhq", "rafd"})
 TASK_NAMES = {"parse": "face parser", "edit_attributes": "attribute editor", "synthesize": "synthesis",
               "classify_attributes": "attribute evaluator", "classify_expression": "expression evaluator",
-              "edit_expression": "expression editor"}
+              "edit_expression": "expression editor", "flip_attributes": "flip model (all flips in one pass)"}
 
 
 def picture_domain(source: str) -> str:

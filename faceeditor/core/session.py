@@ -40,7 +40,10 @@ SEED = "seed"                      # synthesis latent seed
 SYNTH_ATTRS = "synth_attrs"        # {attribute: 0.0 | 1.0} synthesis toggles the user set (the others are resolved)
 EXPRESSION = "expression"          # RaFD expression name, or None
 EXPRESSION_INTENSITY = "expression_intensity"
-SHOWN = "shown"                    # which result the canvas shows: "attributes" | "synthesis"
+SHOWN = "shown"                    # which result the canvas shows: "attributes" | "synthesis" | "expression" | "flip"
+FLIP = "flip"                      # the applied SG-GAN flip, {"attribute": name, "value": 0 | 1}, or None: the face
+                                   # the expression and the attribute sliders then edit (order: flip, expression,
+                                   # attributes)
 KEYFRAMES = "keyframes"            # the timeline (core.keyframes.KeyframeFile; the project's keyframes.json)
 LANDMARKS = "landmarks"            # 68 crop-pixel points the user dragged on the canvas (None: the document's)
 READINGS = "readings"              # the attribute evaluator's reading of the face (not saved, not undone)
@@ -49,7 +52,7 @@ WHOLE_AS_FACE = "whole_as_face"    # the user asked to edit a picture without a 
 REVISION = "revision"              # the document changed (a step pushed, undone or redone)
 LOADED = "*"                       # every value was replaced (another document): views show them anew
 
-RESULT_KINDS = ("attributes", "synthesis", "expression")
+RESULT_KINDS = ("attributes", "synthesis", "expression", "flip")
 MERGE_WINDOW_S = 1.0
 SEED_LIMIT = 2**31
 
@@ -57,14 +60,14 @@ SEED_LIMIT = 2**31
 def _defaults() -> dict[str, Any]:
     return {ATTRIBUTES: {}, KEEP_OUTSIDE: True, KEEP_DETAIL: False, PAINTED_MASK: False, SEED: 0, SYNTH_ATTRS: {},
             EXPRESSION: None, EXPRESSION_INTENSITY: 1.0, SHOWN: "attributes", KEYFRAMES: KeyframeFile(), WHOLE_AS_FACE: False,
-            LANDMARKS: None}
+            LANDMARKS: None, FLIP: None}
 
 
 STEP_NAMES = {KEEP_OUTSIDE: "Keep the rest of the face", KEEP_DETAIL: "Keep the photo's detail",
               PAINTED_MASK: "Use my painted mask",
               SEED: "Seed", SYNTH_ATTRS: "Synthesis attributes", EXPRESSION: "Expression",
               EXPRESSION_INTENSITY: "Expression intensity", SHOWN: "Shown result", KEYFRAMES: "Timeline", LANDMARKS: "Move landmarks",
-              WHOLE_AS_FACE: "Edit the whole picture as a face"}
+              WHOLE_AS_FACE: "Edit the whole picture as a face", FLIP: "Flip"}
 
 
 @dataclass
@@ -176,6 +179,7 @@ class Session:
         if (isinstance(points, list) and len(points) == 68
                 and all(isinstance(p, list) and len(p) == 2 and all(_finite(v) for v in p) for p in points)):
             self.values[LANDMARKS] = tuple((float(x), float(y)) for x, y in points)
+        self.values[FLIP] = read_flip(edits.get("flip"))
         if edits.get("result") in RESULT_KINDS:
             self.values[SHOWN] = edits["result"]
 
@@ -191,6 +195,8 @@ class Session:
             out["synthesis"] = {"seed": v[SEED], "attrs": dict(v[SYNTH_ATTRS])}
         if v[LANDMARKS] is not None:
             out["landmarks"] = [list(p) for p in v[LANDMARKS]]
+        if v[FLIP] is not None:
+            out["flip"] = dict(v[FLIP])
         if v[EXPRESSION] is not None:
             out["expression"] = {"name": v[EXPRESSION], "intensity": v[EXPRESSION_INTENSITY]}
         return out
@@ -322,6 +328,24 @@ class Session:
                 callback()
 
         return self.changed.connect(relay)
+
+
+def read_flip(raw: Any) -> dict[str, Any] | None:
+    """A project's applied flip (edits.json "flip": {"attribute": name, "value": 0 | 1}); None when absent
+    (projects saved before flips existed) or malformed."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("attribute"), str) or not raw["attribute"]:
+        return None
+    value = raw.get("value")
+    if isinstance(value, bool) or value not in (0, 1):
+        return None
+    return {"attribute": raw["attribute"], "value": int(value)}
+
+
+def flip_label(flip: dict[str, Any] | None) -> str:
+    """"+Eyeglasses" / "\u2212Male" for an applied flip ("" for None)."""
+    if flip is None:
+        return ""
+    return f"{'+' if flip['value'] else chr(0x2212)}{flip['attribute'].replace('_', ' ')}"
 
 
 def _finite(v: Any) -> bool:

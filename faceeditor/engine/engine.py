@@ -27,6 +27,9 @@ from faceeditor.engine.requests import (
     EditAttributesRequest,
     EditExpressionRequest,
     EditResult,
+    FlipAttributesRequest,
+    FlipResult,
+    FlipSheet,
     ParseRequest,
     ParseResult,
     Request,
@@ -85,7 +88,8 @@ class LoadedModel:
 class _RunToken:
     """State of one request in flight (so concurrent requests never mix their timings)."""
 
-    def __init__(self) -> None:
+    def __init__(self, request: Request | None = None) -> None:
+        self.request = request      # the request it runs (cancel(request) stops only that one)
         self.cancelled = False
         self.run_options = None     # onnxruntime.RunOptions of the real engine, to terminate a run
         self.elapsed_ms = 0.0       # time spent in forward passes
@@ -167,10 +171,11 @@ class BaseEngine:
         raise NotImplementedError
 
     # --- running ------------------------------------------------------------------------------
-    def cancel(self) -> None:
-        """Cancel every request in flight (from any thread); they raise Cancelled. Later requests run."""
+    def cancel(self, request: Request | None = None) -> None:
+        """Cancel every request in flight, or only `request` (from any thread); they raise Cancelled.
+        Later requests run."""
         with self._lock:
-            tokens = list(self._tokens)
+            tokens = [t for t in self._tokens if request is None or t.request is request]
         for token in tokens:
             token.cancelled = True
             if token.run_options is not None:
@@ -181,6 +186,7 @@ class BaseEngine:
         handlers = {
             "parse": self._parse,
             "edit_attributes": self._edit_attributes,
+            "flip_attributes": self._flip_attributes,
             "edit_expression": self._edit_expression,
             "synthesize": self._synthesize,
             "classify_attributes": self._classify,
@@ -189,7 +195,7 @@ class BaseEngine:
         if not isinstance(request, Request) or request.task not in handlers:
             raise RequestError(f"not an engine request: {type(request).__name__}")
         model = self.model_for(request)
-        token = _RunToken()
+        token = _RunToken(request)
         with self._lock:
             self._tokens.add(token)
         try:
@@ -201,6 +207,12 @@ class BaseEngine:
         result.provider = token.provider or self.last_provider
         result.inference_ms = token.elapsed_ms
         return result
+
+    def all_flips(self, request: FlipAttributesRequest) -> FlipResult:
+        """Every attribute flip of each face of `request` from one forward pass (`run`, typed)."""
+        if not isinstance(request, FlipAttributesRequest):
+            raise RequestError(f"all_flips takes a FlipAttributesRequest, not {type(request).__name__}")
+        return self.run(request)
 
     def forward(self, model: LoadedModel | str, feeds: dict[str, np.ndarray],
                 outputs: list[str] | None = None) -> dict[str, np.ndarray]:
@@ -368,6 +380,45 @@ class BaseEngine:
             regions.append(region)
             kept.append(keep_outside(original, edited, region))
         result.raw_images, result.images, result.regions = raw, kept, regions
+
+    def _flip_attributes(self, req: FlipAttributesRequest, model: LoadedModel, token: _RunToken) -> FlipResult:
+        """SG-GAN: one forward pass gives, per attribute, the face with it absent and present; the flip is
+        the head of the value the face does not have (by the model's own attr_probs)."""
+        from faceeditor.engine.requests import FLIP_PASTE
+
+        images, sizes = self._images("images", req.images)
+        placements = None if req.placements is None else list(req.placements)
+        if placements is not None:
+            if len(placements) != len(images):
+                raise RequestError(f"placements: {len(placements)} placements for {len(images)} images")
+            if req.paste not in FLIP_PASTE:
+                raise RequestError(f"paste: expected one of {', '.join(FLIP_PASTE)}, got {req.paste!r}")
+        out = self._forward(model, {"image": self._image_tensor(model, images)}, ["flips", "attr_probs"], token)
+        flips, probs = out["flips"], np.asarray(out["attr_probs"], np.float32)
+        names = tuple(model.entry.attributes)
+        n_attrs = len(names)
+        if flips.ndim != 6 or flips.shape[1:4] != (n_attrs, 2, 3) or probs.shape != (len(images), n_attrs):
+            raise EngineError(f"{model.key}: flips {flips.shape} / attr_probs {probs.shape} do not match "
+                              f"{n_attrs} attributes")
+        sheets = []
+        for i, size in enumerate(sizes):
+            res = flips.shape[4:]
+            crops = P.tensor_to_images(flips[i].reshape(n_attrs * 2, 3, *res), [size] * (n_attrs * 2),
+                                       model.entry.normalization)
+            heads = [(crops[2 * a], crops[2 * a + 1]) for a in range(n_attrs)]
+            flip_values = tuple(int(not p >= 0.5) for p in probs[i])
+            pasted = None
+            if placements is not None and req.paste != "none":
+                pasted = []
+                for a, (absent, present) in enumerate(heads):
+                    if token.cancelled:
+                        raise Cancelled()
+                    both = req.paste == "both"
+                    pasted.append(tuple(placements[i].paste(h) if both or v == flip_values[a] else None
+                                        for v, h in enumerate((absent, present))))
+            sheets.append(FlipSheet(attributes=names, probs=probs[i].copy(), flip_values=flip_values,
+                                    heads=heads, pasted=pasted))
+        return FlipResult(sheets=sheets)
 
     def _edit_expression(self, req: EditExpressionRequest, model: LoadedModel, token: _RunToken) -> EditResult:
         images, sizes = self._images("images", req.images)

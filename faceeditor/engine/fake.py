@@ -32,12 +32,15 @@ def fake_manifest(resolution: int = 64, mask_input: bool = False, data_domain: s
     models = []
     for task in TASK_INPUTS:
         def spec(rule, task=task):
-            if rule.rank == 4:
+            if rule.rank == 6:                  # flip_attributes' flips (N, A, 2, 3, H, W)
+                shape = ["batch", len(ATTRIBUTES), 2, 3, resolution, resolution]
+            elif rule.rank == 4:
                 shape = ["batch", sizes[rule.name], resolution, resolution]
             elif rule.rank == 3:
                 shape = ["batch", resolution, resolution]
             else:
-                n = sizes.get(rule.name) or (len(ATTRIBUTES) if task == "classify_attributes" else len(EXPRESSIONS))
+                n = sizes.get(rule.name) or (len(ATTRIBUTES) if task in ("classify_attributes", "flip_attributes")
+                                             else len(EXPRESSIONS))
                 shape = ["batch", n]
             return TensorSpec(rule.name, shape, rule.dtype)
 
@@ -61,13 +64,16 @@ class FakeEngine(BaseEngine):
     """
 
     def __init__(self, resolution: int = 64, delay_s: float = 0.0, max_batch: int = 16, mask_input: bool = False,
-                 data_domain: str = "none", masks_input: bool = False):
+                 data_domain: str = "none", masks_input: bool = False, flips: bool = True):
         super().__init__(max_batch=max_batch)
         self.delay_s = delay_s
         self.fail_with: BaseException | None = None
         self.calls: list[Request] = []
         self.started = threading.Event()   # set when a forward pass starts (for cancellation tests)
-        self._add_pack(fake_manifest(resolution, mask_input, data_domain, masks_input), None)
+        manifest = fake_manifest(resolution, mask_input, data_domain, masks_input)
+        if not flips:                   # an engine without SG-GAN (the All flips view says so)
+            manifest.models = [m for m in manifest.models if m.task != "flip_attributes"]
+        self._add_pack(manifest, None)
         self.last_provider = "FakeExecutionProvider"
         rng = np.random.default_rng(1234)
         self._colours = {
@@ -75,6 +81,8 @@ class FakeEngine(BaseEngine):
             "attrs": rng.uniform(-0.3, 0.3, (len(ATTRIBUTES), 3)).astype(np.float32),
             "expression": rng.uniform(-0.3, 0.3, (len(EXPRESSIONS), 3)).astype(np.float32),
         }
+        # flip_attributes: head (a, v) shifts the colour by (2v - 1) * this, so every head differs
+        self._flip_colours = rng.uniform(0.15, 0.45, (len(ATTRIBUTES), 3)).astype(np.float32)
         self._palette = rng.uniform(-1, 1, (len(PARSE_CLASSES), 3)).astype(np.float32)
         self._z_tint = rng.uniform(-0.05, 0.05, (NZ, 3)).astype(np.float32)
         # a fixed random colour-to-label map per evaluator: some labels read as present, others absent
@@ -124,6 +132,12 @@ class FakeEngine(BaseEngine):
                 made["mask_probs"] = feeds["mask"].copy()
             else:
                 made["mask_probs"] = self._labels_onehot(self._labels_from(made["edited"]))
+        elif task == "flip_attributes":     # head (a, v): the image shifted by (2v - 1) * colour[a]
+            sign = np.array([-1.0, 1.0], np.float32)
+            shift = sign[None, :, None] * self._flip_colours[:, None, :]           # (A, 2, 3)
+            made["flips"] = np.clip(image[:, None, None] + shift[None, :, :, :, None, None], -1, 1).astype(np.float32)
+            means = image.mean(axis=(2, 3))
+            made["attr_probs"] = (1.0 / (1.0 + np.exp(-(means @ self._judges["classify_attributes"])))).astype(np.float32)
         elif task == "synthesize":
             base = np.einsum("nchw,ck->nkhw", feeds["mask"], self._palette)
             tint = feeds["z"] @ self._z_tint + feeds["attrs"] @ self._colours["attrs"]

@@ -24,6 +24,12 @@ dim in the manifest, e.g. "batch"); images are float32 NCHW RGB in [-1, 1] (`nor
                                 probabilities, or the caller's painted masks one-hot (use_painted_mask)
                        outputs: edited (N,3,H,W) in [-1,1]; optional mask_probs float32 (N,C,H,W) (the
                                 semantic branch's predicted target mask, e.g. SeCGAN's G_seg)
+  flip_attributes      inputs:  image (N,3,H,W)
+                       outputs: flips float32 (N,A,2,3,H,W): for each attribute a of manifest `attributes`
+                                and each value v (0 = absent, 1 = present) the face re-rendered with a at
+                                v (SG-GAN: every flip from one pass); attr_probs float32 (N,A) the model's
+                                own P(a present) for the input. The flip of a is the head of the value the
+                                face does not have: 1 - (attr_probs >= 0.5)
   edit_expression      inputs:  image (N,3,H,W); expression float32 (N,8) one-hot times intensity in the
                                 order of manifest `expressions` (RaFD order, faceeditor.core.labels)
                        outputs: edited (N,3,H,W)
@@ -49,8 +55,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from faceeditor.core.document import Placement
 
 # --- tensor conventions ---------------------------------------------------------------------------
 
@@ -69,6 +79,7 @@ TASK_INPUTS: dict[str, tuple[TensorRule, ...]] = {
     "parse": (TensorRule("image", 4),),
     "edit_attributes": (TensorRule("image", 4), TensorRule("y_diff", 2), TensorRule("mask", 4, required=False),
                         TensorRule("masks", 4, required=False)),
+    "flip_attributes": (TensorRule("image", 4),),
     "edit_expression": (TensorRule("image", 4), TensorRule("expression", 2)),
     "synthesize": (TensorRule("mask", 4), TensorRule("z", 2), TensorRule("attrs", 2)),
     "classify_attributes": (TensorRule("image", 4),),
@@ -77,6 +88,7 @@ TASK_INPUTS: dict[str, tuple[TensorRule, ...]] = {
 TASK_OUTPUTS: dict[str, tuple[TensorRule, ...]] = {
     "parse": (TensorRule("probs", 4), TensorRule("labels", 3, "int64")),
     "edit_attributes": (TensorRule("edited", 4), TensorRule("mask_probs", 4, required=False)),
+    "flip_attributes": (TensorRule("flips", 6), TensorRule("attr_probs", 2)),
     "edit_expression": (TensorRule("edited", 4),),
     "synthesize": (TensorRule("image", 4),),
     "classify_attributes": (TensorRule("logits", 2), TensorRule("features", 2, required=False)),
@@ -141,6 +153,25 @@ class EditAttributesRequest(Request):
     preview: bool = False
 
 
+FLIP_PASTE = ("none", "flips", "both")
+
+
+@dataclass(eq=False)
+class FlipAttributesRequest(Request):
+    """Every attribute flip of each face from ONE forward pass of a `flip_attributes` model (SG-GAN).
+
+    `images` are face crops (as the attribute editor gets them: the document's crop, or the CLI's
+    aligned/whole crop). With `placements` (faceeditor.core.document.Placement, one per image: the photo,
+    the crop and its mode) the heads are also pasted back into the full picture by the same rule as the
+    attribute edit; `paste` says which: "flips" (the flip of each attribute), "both" (also the other
+    head, the face re-rendered with the value it has) or "none". Cancel with `engine.cancel(request)`."""
+
+    task = "flip_attributes"
+    images: Images
+    placements: Sequence[Placement] | None = None
+    paste: str = "both"
+
+
 @dataclass(eq=False)
 class EditExpressionRequest(Request):
     """Expression editing: a name (with intensity) or a vector in the model's expression order."""
@@ -179,7 +210,7 @@ class ClassifyExpressionRequest(Request):
 
 REQUEST_TYPES: dict[str, type[Request]] = {
     cls.task: cls
-    for cls in (ParseRequest, EditAttributesRequest, EditExpressionRequest, SynthesizeRequest,
+    for cls in (ParseRequest, EditAttributesRequest, FlipAttributesRequest, EditExpressionRequest, SynthesizeRequest,
                 ClassifyAttributesRequest, ClassifyExpressionRequest)
 }
 
@@ -231,3 +262,63 @@ class ClassifyResult(Result):
     probs: np.ndarray                       # float32 (N, K): sigmoid (attributes) or softmax (expression)
     names: tuple[str, ...]                  # attribute or expression names, in column order
     features: np.ndarray | None = None      # float32 (N, F)
+
+
+@dataclass(eq=False)
+class FlipSheet:
+    """Every flip of one face: per attribute (manifest `attributes` order) the two heads of the model,
+    value 0 (absent) and 1 (present), at the input crop's size, the model's P(present) and which value is
+    the flip (the one the face does not have: 1 - (probs >= 0.5)); with placements, the heads pasted into
+    the full picture (`pasted[a][v]`, None where the request's `paste` left it out)."""
+
+    attributes: tuple[str, ...]
+    probs: np.ndarray                                   # float32 (A,) the model's P(attribute present)
+    flip_values: tuple[int, ...]                        # the value each attribute's flip sets (0 or 1)
+    heads: list[tuple[np.ndarray, np.ndarray]]          # uint8 (H, W, 3) crops, [a][v]
+    pasted: list[tuple[np.ndarray | None, np.ndarray | None]] | None = None
+
+    def index(self, name: str) -> int:
+        if name not in self.attributes:
+            raise KeyError(f"{name!r} is not one of the model's attributes {list(self.attributes)}")
+        return self.attributes.index(name)
+
+    def flip_value(self, name: str) -> int:
+        return self.flip_values[self.index(name)]
+
+    def head(self, name: str, value: int) -> np.ndarray:
+        """The crop re-rendered with `name` at `value` (0 absent, 1 present)."""
+        return self.heads[self.index(name)][int(value)]
+
+    def flip(self, name: str) -> np.ndarray:
+        """The flip of `name` (the crop with the value the face does not have)."""
+        return self.head(name, self.flip_value(name))
+
+    def other(self, name: str) -> np.ndarray:
+        """The other head: the crop re-rendered with the value the face has."""
+        return self.head(name, 1 - self.flip_value(name))
+
+    def photo(self, name: str, value: int) -> np.ndarray | None:
+        """The head of `name` at `value` pasted into the full picture (None when not pasted)."""
+        return None if self.pasted is None else self.pasted[self.index(name)][int(value)]
+
+    def flip_photo(self, name: str) -> np.ndarray | None:
+        return self.photo(name, self.flip_value(name))
+
+    def other_photo(self, name: str) -> np.ndarray | None:
+        return self.photo(name, 1 - self.flip_value(name))
+
+    def label(self, name: str, value: int | None = None) -> str:
+        """"+Eyeglasses" (the head that adds it) or "\u2212Male" (the one that removes it); default: the flip."""
+        v = self.flip_value(name) if value is None else int(value)
+        return f"{'+' if v else chr(0x2212)}{name}"
+
+
+@dataclass(eq=False)
+class FlipResult(Result):
+    """Result of flip_attributes: one sheet per input image (`sheet` is the first)."""
+
+    sheets: list[FlipSheet]
+
+    @property
+    def sheet(self) -> FlipSheet:
+        return self.sheets[0]

@@ -22,6 +22,7 @@ TASK_PURPOSE = {
     "parse": "a face parser (the \u201cFrom parser\u201d mask)",
     "edit_attributes": "an attribute editor (the attribute sliders)",
     "synthesize": "a mask-to-face generator (SCGAN synthesis)",
+    "flip_attributes": "an all-flips model (SG-GAN, task flip_attributes: every attribute flip in one pass)",
 }
 
 

@@ -32,6 +32,7 @@ from faceeditor.ui.controllers.attributes import AttributesController
 from faceeditor.ui.controllers.documents import APP_TITLE, DocumentController
 from faceeditor.ui.controllers.expression import ExpressionController
 from faceeditor.ui.controllers.faces import FaceController
+from faceeditor.ui.controllers.flips import FlipsController
 from faceeditor.ui.controllers.mask import MaskController
 from faceeditor.ui.controllers.notices import DomainController, FirstRunController
 from faceeditor.ui.controllers.parse import ParseController
@@ -46,6 +47,7 @@ from faceeditor.ui.status_bar import StatusBar
 from faceeditor.ui.toolbar import MainToolBar
 from faceeditor.ui.widgets.attribute_panel import AttributePanel
 from faceeditor.ui.widgets.expression_panel import ExpressionPanel
+from faceeditor.ui.widgets.flips_panel import FlipsPanel
 from faceeditor.ui.widgets.layers_panel import LayersPanel
 from faceeditor.ui.widgets.mask_panel import MaskPanel
 from faceeditor.ui.widgets.synthesis_panel import SynthesisPanel
@@ -97,6 +99,7 @@ class MainWindow(QMainWindow):
         self.attributes_ctl = AttributesController(self.ws, self.attributes, self.view, self)
         self.synthesis_ctl = SynthesisController(self.ws, self.synthesis, self.view, self)
         self.expression_ctl = ExpressionController(self.ws, self.expression, self.view, self)
+        self.flips_ctl = FlipsController(self.ws, self.flips, self.view, self)
         self.mask_ctl = MaskController(self.ws, self.mask_panel, self.canvas, self.brush_label, self)
         self.faces_ctl = FaceController(self.ws, self)
         self.timeline_ctl = TimelineController(self.ws, self.timeline, self.view, self)
@@ -162,6 +165,9 @@ class MainWindow(QMainWindow):
         self.expression = ExpressionPanel(self.session)
         self.expr_dock = self._dock("Expression", self.expression, RIGHT, "expression_dock")
         self.tabifyDockWidget(self.synth_dock, self.expr_dock)
+        self.flips = FlipsPanel(self.session)
+        self.flips_dock = self._dock("All flips", self.flips, RIGHT, "flips_dock")
+        self.tabifyDockWidget(self.expr_dock, self.flips_dock)
         self.timeline = TimelinePanel(self.session)
         self.timeline_dock = self._dock("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea,
                                         "timeline_dock")
@@ -262,6 +268,8 @@ class MainWindow(QMainWindow):
                                           tip="Load a model pack folder (manifest.json + ONNX files)")
         self.act_manage_models = self._action("&Manage models…", self.open_model_manager,
                                               tip="Installed packs: install, remove, choose which model serves each task")
+        self.act_all_flips = self._action("All &flips", self.show_all_flips, "Ctrl+Shift+F",
+                                          "Every attribute flip of the face in one pass (SG-GAN); click one to apply it")
         self.act_about = self._action("&About FaceEditor",
                                       lambda: QMessageBox.about(self, f"About {APP_TITLE}", about_html(self.engine)))
         self.act_shortcuts = self._action("&Keyboard and mouse",
@@ -298,9 +306,12 @@ class MainWindow(QMainWindow):
         m.addActions([self.act_split, self.act_overlay])
         m.addSeparator()
         for dock in (self.mask_dock, self.layers_dock, self.attr_dock, self.synth_dock, self.expr_dock,
-                     self.timeline_dock):
+                     self.flips_dock, self.timeline_dock):
             m.addAction(dock.toggleViewAction())
-        bar.addMenu("F&ace").addActions([self.faces_ctl.action, *self.crop_actions.values()])
+        face_menu = bar.addMenu("F&ace")
+        face_menu.addActions([self.faces_ctl.action, *self.crop_actions.values()])
+        face_menu.addSeparator()
+        face_menu.addAction(self.act_all_flips)
         self.models_menu = bar.addMenu("&Models")
         bar.addMenu("&Help").addActions([self.act_shortcuts, self.act_about])
 
@@ -384,6 +395,11 @@ class MainWindow(QMainWindow):
             self._rebuild_recent_menu()
             return
         self.documents.open_file(path)
+
+    def show_all_flips(self) -> None:
+        """Face ▸ All flips: show the All flips dock and bring it to the front."""
+        self.flips_dock.show()
+        self.flips_dock.raise_()
 
     def open_model_manager(self) -> ModelManagerDialog:
         """Show the model manager (one per window, kept while the window lives)."""

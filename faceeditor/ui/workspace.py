@@ -19,12 +19,13 @@ from faceeditor.core.session import Session
 from faceeditor.engine.engine import LoadedModel
 from faceeditor.engine.pack_manager import TASK_CHOICE_KEY, chosen_models
 from faceeditor.ui.app_engine import EngineSetup, first_model
+from faceeditor.ui.flip_base import FlipBase
 from faceeditor.ui.workers import Channel, Workers
 
 log = logging.getLogger(__name__)
 
 MODEL_TASKS = ("parse", "edit_attributes", "synthesize", "classify_attributes", "classify_expression",
-               "edit_expression")
+               "edit_expression", "flip_attributes")
 
 
 class Workspace(QObject):
@@ -51,6 +52,7 @@ class Workspace(QObject):
         self.errors: list[str] = []
         self.models: dict[str, LoadedModel | None] = {}
         self.photo_pyramid = None          # (document, Pyramid) made by the open job, for the canvas
+        self.flip_base = FlipBase()        # the applied flip's face, shared by the edits that start from it
         self._inference: list[Channel] = []
         self.refresh_models()
 

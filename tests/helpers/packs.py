@@ -2,6 +2,7 @@
 
     pack = make_test_pack(tmp_path)                 # one tiny StarGAN editor ("G"), 13 attributes, 32x32
     pack = make_test_pack(tmp_path, tasks=ALL_TASKS) # one tiny model per task
+    pack = make_test_pack(tmp_path, tasks=("flip_attributes",))   # SG-GAN's interface: TinyFlipper "G_flip"
     edit_manifest(pack.path, lambda m: m["models"][0]["inputs"][0].update(name="input"))
 
 Export follows the conventions of faceeditor.engine.requests: TorchScript exporter (dynamo=False, no
@@ -96,6 +97,30 @@ class TinySynthesizer(nn.Module):
         return self.g(mask, torch.cat([z, attrs], dim=1))
 
 
+class TinyFlipper(nn.Module):
+    """The flip_attributes interface (SG-GAN) with heads tests can tell apart: head (a, v) is
+    0.5 * image + FLIP_COLOURS[a, v] (a distinct flat colour per head, the face showing through), and
+    attr_probs = sigmoid(mean(image) + (+3 for even a, -3 for odd a)): even attributes read as present
+    (their flip removes them), odd ones absent, for any image."""
+
+    def __init__(self, n_attrs: int):
+        super().__init__()
+        self.register_buffer("colours", flip_colours(n_attrs))
+        bias = torch.tensor([3.0 if a % 2 == 0 else -3.0 for a in range(n_attrs)])
+        self.register_buffer("bias", bias)
+
+    def forward(self, image):
+        flips = 0.5 * image[:, None, None] + self.colours[None, :, :, :, None, None]   # (N, A, 2, 3, H, W)
+        probs = torch.sigmoid(image.mean(dim=(1, 2, 3))[:, None] + self.bias[None])
+        return flips, probs
+
+
+def flip_colours(n_attrs: int) -> torch.Tensor:
+    """(A, 2, 3) in [-0.5, 0.5]: a distinct colour per head (a, v)."""
+    g = torch.Generator().manual_seed(26)
+    return torch.rand(n_attrs, 2, 3, generator=g) - 0.5
+
+
 @dataclass
 class TestPack:
     path: Path
@@ -138,6 +163,8 @@ def make_test_pack(root: Path, name: str = "testpack", *, tasks: tuple[str, ...]
             mname, outs = "G_synth", ["image"]
             module = TinySynthesizer(nc, nz, na)
             inputs = {"mask": onehot, "z": torch.randn(2, nz), "attrs": torch.randn(2, na)}
+        elif task == "flip_attributes":
+            mname, module, inputs, outs = "G_flip", TinyFlipper(na), {"image": image}, ["flips", "attr_probs"]
         elif task == "classify_attributes":
             mname, module, inputs, outs = "attr_clf", TinyClassifier(na), {"image": image}, ["logits", "features"]
         elif task == "classify_expression":

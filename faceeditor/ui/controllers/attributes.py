@@ -5,7 +5,9 @@ values and keep options, pasted back into the photo), the region overlay of the 
 sliders; the synthesis toggles the user has not set and the mask does not decide follow it).
 
 With an expression chosen in the expression panel the edit is a chain, in one job: the expression editor
-changes the face first, then the attribute editor edits the changed face (docs/hiergan.md)."""
+changes the face first, then the attribute editor edits the changed face (docs/hiergan.md). With an SG-GAN
+flip applied (All flips) the chain starts from the flip's face: flip, expression, attributes
+(ui/flip_base.py)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
@@ -15,6 +17,7 @@ from faceeditor.core.session import (
     ATTRIBUTES,
     EXPRESSION,
     EXPRESSION_INTENSITY,
+    FLIP,
     KEEP_DETAIL,
     KEEP_OUTSIDE,
     PAINTED_MASK,
@@ -44,7 +47,7 @@ class AttributesController(FollowsDocument, QObject):
         self.read_channel.finished.connect(self._read)
         self.session.subscribe(ATTRIBUTES, self._attributes_changed)
         self.session.subscribe((KEEP_OUTSIDE, KEEP_DETAIL, PAINTED_MASK), self.run)
-        self.session.subscribe((EXPRESSION, EXPRESSION_INTENSITY), self._expression_changed)
+        self.session.subscribe((EXPRESSION, EXPRESSION_INTENSITY, FLIP), self._expression_changed)
         self.region_of: str | None = None       # the attribute whose region the canvas shows
         panel.region_wanted.connect(self.show_region)
         self.session.subscribe(WHOLE_AS_FACE, self.geometry_changed)
@@ -112,7 +115,8 @@ class AttributesController(FollowsDocument, QObject):
         self.run()
 
     def _expression_changed(self) -> None:
-        """The face the attributes edit changed its expression: re-run the chain (if a slider is moved)."""
+        """The face the attributes edit changed (its expression, or the applied flip): re-run the chain (if a
+        slider is moved)."""
         if self.session[ATTRIBUTES]:
             self.run()
 
@@ -176,11 +180,13 @@ class AttributesController(FollowsDocument, QObject):
         self._preview_shown = preview
         expresser = self.ws.model("edit_expression") if self.session[EXPRESSION] is not None else None
         expression = (self.session[EXPRESSION], float(self.session[EXPRESSION_INTENSITY]))
+        flip, flipper, flip_base = self.session[FLIP], self.ws.model("flip_attributes"), self.ws.flip_base
+        flip_key = flipper.key if flipper is not None else None
 
         def job():
-            source = crop
+            source = flip_base.source(engine, crop, flip_key, flip)     # the flip's face, when one is applied
             if expresser is not None and expression[0] in expresser.entry.expressions:    # first the expression
-                source = engine.run(EditExpressionRequest([crop], expression[0], intensity=expression[1],
+                source = engine.run(EditExpressionRequest([source], expression[0], intensity=expression[1],
                                                           model=expresser.key)).images[0]
             result = engine.run(EditAttributesRequest([source], values, masks=None if mask is None else [mask],
                                                       model=key, keep_outside=keep, parser=parser_key,

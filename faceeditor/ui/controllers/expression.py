@@ -5,12 +5,12 @@ evaluator's reading of each opened face (the panel's 8 bars).
 Order with attribute edits (docs/hiergan.md): the expression is changed first and the attribute sliders
 edit the changed face. The attribute controller runs that chain itself (one job: expression, then
 attributes); this controller's own result, the expression alone, is the one shown while no attribute is
-moved."""
+moved. With an SG-GAN flip applied (All flips) the expression edits the flip's face (ui/flip_base.py)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from faceeditor.core.session import ATTRIBUTES, EXPRESSION, EXPRESSION_INTENSITY, SHOWN, WHOLE_AS_FACE
+from faceeditor.core.session import ATTRIBUTES, EXPRESSION, EXPRESSION_INTENSITY, FLIP, SHOWN, WHOLE_AS_FACE
 from faceeditor.engine.requests import ClassifyExpressionRequest, EditExpressionRequest
 from faceeditor.ui.app_engine import missing_reason
 from faceeditor.ui.controllers import FollowsDocument, Outcome, when_raised
@@ -31,6 +31,7 @@ class ExpressionController(FollowsDocument, QObject):
         self.read_channel.finished.connect(self._read)
         self.session.subscribe((EXPRESSION, EXPRESSION_INTENSITY), self._expression_changed)
         self.session.subscribe(ATTRIBUTES, self._attributes_changed)
+        self.session.subscribe(FLIP, self.run)
         self.session.subscribe(WHOLE_AS_FACE, self.geometry_changed)
         when_raised(panel, self._panel_raised)
         self.follow_documents(self.session)
@@ -82,9 +83,12 @@ class ExpressionController(FollowsDocument, QObject):
             self.view.store("expression", None)
             return
         engine, key, crop, paste = self.ws.engine, model.key, doc.crop_image, doc.paster()
+        flip, flipper, flip_base = self.session[FLIP], self.ws.model("flip_attributes"), self.ws.flip_base
+        flip_key = flipper.key if flipper is not None else None
 
         def job():
-            result = engine.run(EditExpressionRequest([crop], name, intensity=intensity, model=key))
+            source = flip_base.source(engine, crop, flip_key, flip)     # the flip's face, when one is applied
+            result = engine.run(EditExpressionRequest([source], name, intensity=intensity, model=key))
             photo = paste(result.images[0])
             return Outcome(doc, result, photo, Pyramid(photo), result.images[0])
 

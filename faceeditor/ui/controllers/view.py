@@ -20,7 +20,8 @@ from faceeditor.ui.widgets.canvas_notes import ResultBadge, note_stack
 from faceeditor.ui.widgets.layers_panel import LayersPanel
 from faceeditor.ui.workspace import Workspace
 
-RESULT_NAMES = {"attributes": "attribute edit", "synthesis": "synthesis", "expression": "expression edit"}
+RESULT_NAMES = {"attributes": "attribute edit", "synthesis": "synthesis", "expression": "expression edit",
+                "flip": "flip"}
 
 
 class ViewController(FollowsDocument, QObject):

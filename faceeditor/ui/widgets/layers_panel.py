@@ -37,6 +37,7 @@ class LayersPanel(QWidget):
         self.source = QComboBox()
         self.source.addItem("Attribute edit", "attributes")
         self.source.addItem("Synthesis", "synthesis")
+        self.source.addItem("Flip", "flip")
         self.source.setToolTip("Which model's output the result layer shows")
         bind_combo_data(session, SHOWN, self.source)
         self.outline = QCheckBox("Crop outline")
