@@ -169,11 +169,10 @@ def test_editor_picks_the_asked_head(synth_root, tmp_path):
 
 
 def test_export_is_a_valid_flip_attributes_pack(sparse_run, tmp_path):
-    from faceeditor.engine.validate import validate_pack
-    from trainer.export import export_run
-
     from faceeditor.engine.manifest import Manifest
     from faceeditor.engine.requests import TASK_INPUTS
+    from faceeditor.engine.validate import validate_pack
+    from trainer.export import export_run
 
     run, _ = sparse_run
     pack = tmp_path / "pack"
