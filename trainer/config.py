@@ -85,6 +85,11 @@ class TrainConfig:
             raise ConfigError(f"data.resolution: expected a positive integer, got {self.data.resolution!r}")
         if self.data.num_workers < 0 or self.data.limit < 0:
             raise ConfigError("data.num_workers and data.limit: expected integers >= 0")
+        if not 0.0 < self.data.labeled_fraction <= 1.0:
+            raise ConfigError(f"data.labeled_fraction: expected a float in (0, 1] (1 = every label), "
+                              f"got {self.data.labeled_fraction!r}")
+        if self.data.labeled_seed < 0:
+            raise ConfigError(f"data.labeled_seed: expected an integer >= 0, got {self.data.labeled_seed!r}")
 
 
 def check_net_config(cfg: TrainConfig) -> None:

@@ -353,10 +353,14 @@ class _Run:
             raise TrainingError(f"cannot read the training data ({cfg.data.name} at {cfg.data.root}): "
                                 f"{exc}") from None
         try:
+            # the method's view of the split (e.g. sparse labels) and its batch order, if it has one
+            self.train_set = method.train_data(self.train_set, write=self.main)
+            sampler = method.batch_sampler(self.train_set, cfg.batch_size, seed=cfg.seed, rank=self.info.rank,
+                                           world_size=self.info.world_size, start=self.batches)
             self.loader, self.batches_per_epoch = batch_stream(
                 self.train_set, cfg.batch_size, seed=cfg.seed, rank=self.info.rank,
                 world_size=self.info.world_size, start=self.batches, num_workers=cfg.data.num_workers,
-                pin_memory=self.device.type == "cuda")
+                pin_memory=self.device.type == "cuda", sampler=sampler)
         except ValueError as exc:
             raise TrainingError(str(exc)) from None
         if state is not None:

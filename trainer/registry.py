@@ -107,6 +107,7 @@ METHODS: Registry[Any] = Registry("method", {
     "maggan": "trainer.methods.maggan",
     "scgan": "trainer.methods.scgan",
     "hiergan": "trainer.methods.hiergan",
+    "sggan": "trainer.methods.sggan",
 })
 
 # Datasets (trainer/data/*.py): classes constructed as cls(cfg: DataConfig, split: str).
@@ -126,6 +127,7 @@ NETWORKS: Registry[Any] = Registry("network", {
     "parser": "trainer.nets.parser",
     "classifier": "trainer.nets.classifier",
     "scgan": "trainer.nets.scgan",
+    "sggan": "trainer.nets.sggan",
     # reference projects' networks in their own parameter layout, for the checkpoint importers
     "bisenet": "trainer.nets.bisenet",
     "stargan_official": "trainer.nets.stargan_official",

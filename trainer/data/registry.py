@@ -47,6 +47,12 @@ class DataConfig:
     num_workers: int = 2         # DataLoader workers; also the processes that build a large cache
     rafd_angles: str = "090"     # RaFD camera angles to keep, comma-separated ("000,045,090,135,180" or "all")
     rafd_gazes: str = "frontal"  # RaFD gaze directions to keep ("frontal,left,right" or "all")
+    # sparse labels (trainer/data/sparse_labels.py; read by sggan and, with labeled_only, the editors)
+    labeled_fraction: float = 1.0  # F: round(F·N/2) labelled images per attribute value; 1 = every label
+    labeled_ids: str = ""          # a text file of labelled images (a run's labeled.txt); overrides F
+    labeled_seed: int = 0          # seeds the draw of the labelled images
+    labeled_attributes: str = ""   # attributes whose labels are kept; "" = the method's own
+    labeled_only: bool = False     # the fully supervised editors: train only on the labelled images
 
 
 def dataset_class(name: str) -> type:

@@ -106,10 +106,14 @@ class EpochBatches:
 
 
 def batch_stream(dataset: Any, batch_size: int, *, seed: int, rank: int = 0, world_size: int = 1,
-                 start: int = 0, num_workers: int = 0, pin_memory: bool = False) -> tuple[DataLoader, int]:
-    """A DataLoader yielding collated batches forever from batch `start` on; also the batches per epoch."""
-    sampler = EpochBatches(len(dataset), batch_size, seed=seed, rank=rank, world_size=world_size,
-                           start=start)
+                 start: int = 0, num_workers: int = 0, pin_memory: bool = False,
+                 sampler: Any = None) -> tuple[DataLoader, int]:
+    """A DataLoader yielding collated batches forever from batch `start` on; also the batches per epoch.
+    `sampler` replaces the EpochBatches order (same contract: endless lists of (index, seed) from batch
+    `start`, and `batches_per_epoch`), e.g. trainer/data/sparse_labels.py MixedBatches."""
+    if sampler is None:
+        sampler = EpochBatches(len(dataset), batch_size, seed=seed, rank=rank, world_size=world_size,
+                               start=start)
     # Its own generator: creating the iterator draws the workers' base seed, which must not come from
     # (and shift) the global RNG that the training step uses.
     generator = torch.Generator().manual_seed(_mix64(seed) >> 1)

@@ -99,6 +99,25 @@ class Method:
         return torch.optim.Adam(params, lr=self.cfg.lr if lr is None else lr,
                                 betas=tuple(self.cfg.betas if betas is None else betas), **kwargs)
 
+    # --- data -----------------------------------------------------------------------------------
+    def train_data(self, dataset: Any, write: bool = True) -> Any:
+        """The training split as this method sees it (SG-GAN: its sparse labels, trainer/data/
+        sparse_labels.py); `write` = this process may write into the run folder. The base refuses the
+        sparse-label settings, which only methods that implement them read."""
+        from trainer.config import ConfigError
+        from trainer.data.sparse_labels import sparse_requested
+
+        if sparse_requested(self.cfg.data):
+            raise ConfigError(f"data.labeled_*: method {self.cfg.method!r} does not train on sparse labels "
+                              f"(sggan does; the attribute editors with data.labeled_only)")
+        return dataset
+
+    def batch_sampler(self, dataset: Any, batch_size: int, *, seed: int, rank: int, world_size: int,
+                      start: int) -> Any:
+        """A batch order other than the loop's seeded permutations (trainer/data/stream.py batch_stream's
+        `sampler`), or None."""
+        return None
+
     # --- training -------------------------------------------------------------------------------
     def autocast(self) -> AbstractContextManager:
         """bf16 autocast on CUDA when cfg.amp, else a no-op. Wrap forward passes in it."""

@@ -136,6 +136,20 @@ class EditorConfig(TrainConfig):
         for name in ("g_width", "d_width", "g_layers", "d_layers", "fc_width"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
+        d = self.data
+        if (d.labeled_fraction < 1.0 or d.labeled_ids) and not d.labeled_only:
+            raise ConfigError("data.labeled_fraction / data.labeled_ids: the attribute editors need every "
+                              "source label; add --data.labeled-only true to train on the labelled images only")
+        if d.labeled_only and not d.labeled_attributes:
+            raise ConfigError("data.labeled_attributes: name the attributes whose labelled images to train on "
+                              "(the SG-GAN run's attributes, e.g. Male,Blond_Hair,Mouth_Slightly_Open,Eyeglasses)")
+        if d.labeled_only:
+            from trainer.data.sparse_labels import LabelSetError, parse_attributes
+
+            try:
+                parse_attributes(d.labeled_attributes, "data.labeled_attributes")
+            except LabelSetError as exc:
+                raise ConfigError(str(exc)) from None
         res = self.data.resolution
         down = self.d_layers
         if res % (2 ** down):
@@ -377,6 +391,20 @@ class EditingMethod(Method):
 
     def compilable(self) -> list[str]:
         return [n for n in self.generators() if n in self.nets]
+
+    # --- data -----------------------------------------------------------------------------------
+    def train_data(self, dataset, write: bool = True):
+        """With data.labeled_only: only the images SG-GAN's labelled set holds for the same labeled_fraction
+        (or labeled_ids), labeled_seed and labeled_attributes, with ALL their labels (y_diff needs every
+        source label; this favours the editor). Other sparse settings are refused (EditorConfig.check)."""
+        from trainer.data.sparse_labels import labeled_set, labeled_subset, parse_attributes
+
+        d = self.cfg.data
+        if not d.labeled_only:
+            return dataset
+        names = parse_attributes(d.labeled_attributes, "data.labeled_attributes")
+        chosen = labeled_set(dataset, d, names, self.cfg.run_dir, write=write)
+        return dataset if chosen is None else labeled_subset(dataset, chosen)
 
     # --- training -------------------------------------------------------------------------------
     def _inputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
