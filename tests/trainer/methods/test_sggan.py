@@ -183,9 +183,7 @@ def test_export_is_a_valid_flip_attributes_pack(sparse_run, tmp_path):
     flips, probs = sess.run(None, {"image": np.zeros((3, 3, 32, 32), np.float32)})
     assert flips.shape == (3, 2, 2, 3, 32, 32) and probs.shape == (3, 2) and ((probs >= 0) & (probs <= 1)).all()
     assert Manifest.load(pack).models[0].task == "flip_attributes"
-    if "flip_attributes" not in TASK_INPUTS:
-        pytest.xfail("the engine's tensor rules for flip_attributes (faceeditor/engine/requests.py) come with "
-                     "branch sggan-app")
+    assert "flip_attributes" in TASK_INPUTS
     manifest = validate_pack(pack)
     (entry,) = manifest.models
     assert entry.task == "flip_attributes" and entry.attributes == list(ATTRS)
