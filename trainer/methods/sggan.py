@@ -77,6 +77,7 @@ class SGGANConfig(TrainConfig):
     g_width: int = 64
     n_res: int = 6
     output: Literal["refined", "residual", "none"] = "refined"
+    identity_start: bool = False         # the output layer starts as a copy of the input (not in the paper)
     d_width: int = 64
     d_max_width: int = 1024
     # losses and schedule (§3.2 "Training Details")
@@ -104,7 +105,7 @@ class SGGANConfig(TrainConfig):
     def net_config(self) -> SGGANNetConfig:
         return SGGANNetConfig(n_attrs=len(self.attribute_names()), resolution=self.data.resolution,
                               g_width=self.g_width, n_res=self.n_res, output=self.output, d_width=self.d_width,
-                              d_max_width=self.d_max_width)
+                              d_max_width=self.d_max_width, identity_start=self.identity_start)
 
     def check(self) -> None:
         super().check()

@@ -19,6 +19,12 @@ Output layer (`output`):
                 what residual learning is for; the clamp passes no gradient where a pixel is saturated
     "none"      no residual: tanh(conv7(F))
 
+`identity_start` (not in the paper; for short CPU budgets): the output layer starts as a copy of the input,
+so training begins from "change nothing" instead of from noise: "refined" gets the x channels of its last
+convolution set to the identity at the centre tap and the F channels to zero (tanh(x) at the start),
+"residual" gets a zero last convolution (exactly x). The paper says of the refined residual that it lets G
+"choose a good initial point"; this makes the initial point the input itself.
+
 forward(x) returns every head's output, (N, A, 2, 3, H, W): [:, a, v] is attribute a set to value v
 (0 = absent, 1 = present). `heads(x, pairs)` runs the encoder once and only the listed heads, and
 `per_row(x, head)` runs a possibly different head for each image (the reconstruction loss of eq. 5 and the
@@ -53,10 +59,14 @@ class SGGANNetConfig:
     output: str = "refined"
     d_width: int = 64
     d_max_width: int = 1024
+    identity_start: bool = False
 
     def check(self) -> None:
         if self.output not in OUTPUT_MODES:
             raise ValueError(f"output: expected one of {', '.join(OUTPUT_MODES)}, got {self.output!r}")
+        if self.identity_start and self.output == "none":
+            raise ValueError("identity_start: output 'none' does not read the input, so it cannot start as a copy "
+                             "of it (use 'refined' or 'residual')")
         for name in ("n_attrs", "g_width", "d_width", "d_max_width"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
@@ -107,11 +117,23 @@ class TableResBlock(nn.Module):
 class DecoderHead(nn.Module):
     """One (attribute, value) decoder: deconv4 s2 (2w), deconv4 s2 (w), output layer."""
 
-    def __init__(self, width: int, output: str):
+    def __init__(self, width: int, output: str, identity_start: bool = False):
         super().__init__()
         self.output = output
         self.up = nn.Sequential(_deconv_relu_in(4 * width, 2 * width), _deconv_relu_in(2 * width, width))
         self.out = nn.Conv2d(width + (3 if output == "refined" else 0), 3, 7, 1, 3)
+        if identity_start:
+            self.start_as_identity(width)
+
+    @torch.no_grad()
+    def start_as_identity(self, width: int) -> None:
+        """The output layer copies the input (see the module docstring, `identity_start`)."""
+        self.out.weight.zero_()
+        self.out.bias.zero_()
+        if self.output == "refined":
+            k = self.out.kernel_size[0] // 2
+            for c in range(3):
+                self.out.weight[c, width + c, k, k] = 1.0
 
     def forward(self, feat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         h = self.up(feat)
@@ -125,9 +147,11 @@ class DecoderHead(nn.Module):
 class SGGANGenerator(nn.Module):
     """G(x) -> (N, A, 2, 3, H, W): a shared encoder and bottleneck, one decoder head per attribute value."""
 
-    def __init__(self, n_attrs: int = 4, g_width: int = 64, n_res: int = 6, output: str = "refined"):
+    def __init__(self, n_attrs: int = 4, g_width: int = 64, n_res: int = 6, output: str = "refined",
+                 identity_start: bool = False):
         super().__init__()
-        SGGANNetConfig(n_attrs=n_attrs, g_width=g_width, n_res=n_res, output=output).check()
+        SGGANNetConfig(n_attrs=n_attrs, g_width=g_width, n_res=n_res, output=output,
+                       identity_start=identity_start).check()
         w = g_width
         self.n_attrs = n_attrs
         self.output = output
@@ -135,7 +159,7 @@ class SGGANGenerator(nn.Module):
             _conv_relu_in(3, w, 7, 1, 3), _conv_relu_in(w, 2 * w, 4, 2, 1), _conv_relu_in(2 * w, 4 * w, 4, 2, 1),
             *[TableResBlock(4 * w) for _ in range(n_res)])
         # head a * 2 + v: attribute a set to value v
-        self.decoders = nn.ModuleList(DecoderHead(w, output) for _ in range(2 * n_attrs))
+        self.decoders = nn.ModuleList(DecoderHead(w, output, identity_start) for _ in range(2 * n_attrs))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] % 4 or x.shape[-2] % 4:
@@ -198,7 +222,7 @@ class SGGANDiscriminator(nn.Module):
 def build_sggan_nets(cfg: SGGANNetConfig) -> dict[str, nn.Module]:
     """{"G": generator, "D": discriminator} of one config."""
     cfg.check()
-    return {"G": SGGANGenerator(cfg.n_attrs, cfg.g_width, cfg.n_res, cfg.output),
+    return {"G": SGGANGenerator(cfg.n_attrs, cfg.g_width, cfg.n_res, cfg.output, cfg.identity_start),
             "D": SGGANDiscriminator(cfg.n_attrs, cfg.resolution, cfg.d_width, cfg.d_max_width)}
 
 

@@ -121,3 +121,22 @@ def test_refined_output_reads_the_input_through_the_concat():
     nn.init.zeros_(res.decoders[0].out.bias)
     with torch.no_grad():
         assert torch.equal(res(x)[:, 0, 0], x.detach())
+
+
+def test_identity_start_copies_the_input_before_training():
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    refined = SGGANGenerator(n_attrs=2, g_width=4, n_res=1, output="refined", identity_start=True)
+    with torch.no_grad():
+        out = refined(x)
+    # every head is tanh(x): the input, compressed only by the paper's output tanh
+    assert torch.allclose(out, torch.tanh(x)[:, None, None].expand_as(out), atol=1e-6)
+    residual = SGGANGenerator(n_attrs=2, g_width=4, n_res=1, output="residual", identity_start=True)
+    with torch.no_grad():
+        assert torch.equal(residual(x), x[:, None, None].expand(2, 2, 2, 3, 16, 16))
+    # without it the untrained heads are far from the input
+    with torch.no_grad():
+        plain = SGGANGenerator(n_attrs=2, g_width=4, n_res=1, output="refined")(x)
+    assert (plain - x[:, None, None]).abs().mean() > 5 * (out - x[:, None, None]).abs().mean()
+    with pytest.raises(ValueError, match="identity_start"):
+        SGGANGenerator(n_attrs=1, g_width=4, n_res=1, output="none", identity_start=True)
