@@ -51,6 +51,7 @@ from torch.utils.data import Dataset, Subset
 
 from faceeditor.core.atomic_io import write_text_atomic
 from faceeditor.core.labels import ATTRIBUTES, EVALUATOR_ATTRIBUTES
+from faceeditor.core.safe_read import ReadError, read_regular_file
 from trainer.data.stream import _mix64, sample_seed
 
 LABELED_FILE = "labeled.txt"
@@ -213,6 +214,9 @@ def sparse_requested(data_cfg: Any) -> bool:
     return bool(data_cfg.labeled_ids) or data_cfg.labeled_fraction < 1.0 or bool(data_cfg.labeled_only)
 
 
+LABELED_IDS_LIMIT = 64 << 20          # bytes; a line per labelled image, a few MB for CelebA's 200k
+
+
 def labeled_set(dataset: Any, data_cfg: Any, attributes: list[str], run_dir: str | os.PathLike | None,
                 write: bool = True) -> LabeledSet | None:
     """The run's labelled set (None = ALL: every label known), checked against and written to
@@ -220,10 +224,12 @@ def labeled_set(dataset: Any, data_cfg: Any, attributes: list[str], run_dir: str
     n = len(dataset)
     if data_cfg.labeled_ids:
         path = Path(data_cfg.labeled_ids)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise LabelSetError(f"data.labeled_ids: cannot read {path} ({exc})") from None
+        try:   # a regular file of bounded size: a named pipe or a huge file is refused, not waited on
+            text = read_regular_file(path, LABELED_IDS_LIMIT, "labelled-ids file").decode("utf-8")
+        except ReadError as exc:
+            raise LabelSetError(f"data.labeled_ids: {exc}") from None
+        except UnicodeDecodeError:
+            raise LabelSetError(f"data.labeled_ids: {path} is not UTF-8 text") from None
         chosen = LabeledSet.from_text(text, attributes, n, str(path))
         chosen.note = f"from {path}"
     elif data_cfg.labeled_fraction >= 1.0:

@@ -98,6 +98,15 @@ def test_hidden_labels_never_leave_the_wrapper(synth_root, tmp_path):
     with pytest.raises(LabelSetError, match="another labelled set"):
         labeled_set(ds, _data(synth_root, labeled_fraction=0.1, labeled_seed=9), ATTRS, tmp_path / "run")
     assert labeled_set(ds, _data(synth_root), ATTRS, tmp_path / "all") is None     # ALL: nothing hidden
+    # a labelled-ids file that is not a readable text file: one line naming it, nothing waited on
+    with pytest.raises(LabelSetError, match=r"^data.labeled_ids: cannot read labelled-ids file .*missing"):
+        labeled_set(ds, _data(synth_root, labeled_ids=str(tmp_path / "missing.txt")), ATTRS, None)
+    (tmp_path / "dir.txt").mkdir()
+    with pytest.raises(LabelSetError, match=r"^data.labeled_ids: cannot read labelled-ids file .*dir.txt"):
+        labeled_set(ds, _data(synth_root, labeled_ids=str(tmp_path / "dir.txt")), ATTRS, None)
+    (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(LabelSetError, match="is not UTF-8 text"):
+        labeled_set(ds, _data(synth_root, labeled_ids=str(tmp_path / "bin.txt")), ATTRS, None)
 
 
 def test_mixed_batches_hold_labelled_images_and_resume():
