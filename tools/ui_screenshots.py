@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         if wanted("app_all_flips"):
             w = window()
             if w.ws.model("flip_attributes") is not None:
+                w.first_run.finish()            # the welcome card belongs to picture 1, not over this one
                 w.documents.open_file(samples[1])
                 settle(w)
                 w.canvas.fit()

@@ -70,6 +70,7 @@ def test_train_with_deeply_nested_json_in_an_override(tmp_path, capsys):
     ["synth", "{fifo}", "-o", "{tmp}/o.png"],                       # the mask argument
     ["parse", "{fifo}", "-o", "{tmp}/o.png"],                       # an image argument
     ["train", "--config", "{fifo}"],
+    ["flips", "{fifo}", "-o", "{tmp}/o.png"],                       # an image argument
 ])
 def test_a_named_pipe_given_as_a_file_is_refused_at_once(tmp_path, capsys, command):
     fifo = tmp_path / "pipe.json"
