@@ -78,12 +78,13 @@ def test_class_groupings_reuse_the_project_luts(real_batch, cpu):
 def test_short_training_lowers_the_losses(sf_root, real_batch, cpu, attach):
     torch.manual_seed(0)
     m = attach(SCGANMethod(tiny_cfg(sf_root, n_repeat=1), cpu))
-    log = [m.train_step(real_batch, step) for step in range(25)]
+    log = [m.train_step(real_batch, step) for step in range(40)]
 
     def drop(key):
         v = [x[key] for x in log]
         return np.mean(v[-3:]) / np.mean(v[:3])
-    assert drop("s_seg") < 0.75 and drop("d_cls") < 0.5 and drop("g_cls") < 0.9 and drop("g_seg") < 0.9
+    drops = {k: drop(k) for k in ("s_seg", "d_cls", "g_cls", "g_seg")}
+    assert drops["s_seg"] < 0.75 and drops["d_cls"] < 0.5 and drops["g_cls"] < 0.9 and drops["g_seg"] < 0.9, drops
     assert log[-1]["d_wdist"] > log[0]["d_wdist"]
 
 
@@ -118,15 +119,15 @@ def test_texture_term_pulls_g_to_the_fine_structure_of_the_real_faces(sf_root, r
     """lambda_texture (not in the paper, 0 by default): the windowed texture energy of G(z, c, s) against
     that of the real face of s."""
     gap = {}
-    for lam in (0.0, 100.0):
+    for lam in (0.0, 300.0):
         torch.manual_seed(0)
         m = attach(SCGANMethod(tiny_cfg(sf_root, n_repeat=1, lambda_rec=1.0, lambda_texture=lam), cpu))
-        log = [m.train_step(real_batch, step) for step in range(25)]
+        log = [m.train_step(real_batch, step) for step in range(40)]
         assert ("g_tex" in log[-1]) == (lam > 0)
         image, labels, c = m._real(real_batch)
         fake = m.generate(m.latents(8, 5), c, labels)
         gap[lam] = float((texture_energy(fake, 2) - texture_energy(image, 2)).abs().sum(1).mean())
-    assert gap[100.0] < 0.7 * gap[0.0], gap
+    assert gap[300.0] < 0.7 * gap[0.0], gap
 
 
 def test_part_l1_counts_only_the_small_parts_whatever_their_area():
