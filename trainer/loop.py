@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -535,8 +536,12 @@ class _Run:
                     self.log({"event": "non_finite", "step": self.step + 1, "problem": problem})
                     raise NonFiniteError(message, self.step + 1, last)
                 self.step += 1
-                for s in self.schedulers.values():
-                    s.step()
+                with warnings.catch_warnings():
+                    # schedules follow iterations, not each optimiser's own steps: a generator updated every
+                    # n_critic iterations has not stepped yet after the first one, which is intended
+                    warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
+                    for s in self.schedulers.values():
+                        s.step()
                 for k, v in losses.items():
                     sums[k] = sums.get(k, 0.0) + float(v)
                 window_steps += 1
