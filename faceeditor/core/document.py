@@ -11,7 +11,6 @@ lives in crop pixels.
 from __future__ import annotations
 
 import copy
-
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field

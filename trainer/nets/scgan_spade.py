@@ -28,7 +28,6 @@ import torch.nn.functional as F
 from torch import nn
 
 
-
 def spade_channels(top: int, side: int) -> int:
     """Channels of the block that outputs side x side: `top` down to 32x32, then halving (at least 16)."""
     return max(16, min(top, top * 32 // side))
