@@ -53,6 +53,8 @@ class DataConfig:
     labeled_seed: int = 0          # seeds the draw of the labelled images
     labeled_attributes: str = ""   # attributes whose labels are kept; "" = the method's own
     labeled_only: bool = False     # the fully supervised editors: train only on the labelled images
+    # SynthFaces only: each face with its re-render with one attribute flipped (trainer/data/paired_flips.py)
+    paired_flips: bool = False
 
 
 def dataset_class(name: str) -> type:

@@ -110,7 +110,16 @@ class Method:
         if sparse_requested(self.cfg.data):
             raise ConfigError(f"data.labeled_*: method {self.cfg.method!r} does not train on sparse labels "
                               f"(sggan does; the attribute editors with data.labeled_only)")
+        self.refuse_paired_flips()
         return dataset
+
+    def refuse_paired_flips(self) -> None:
+        """ConfigError when data.paired_flips is asked of a method that does not read it."""
+        from trainer.config import ConfigError
+
+        if getattr(self.cfg.data, "paired_flips", False):
+            raise ConfigError(f"data.paired_flips: method {self.cfg.method!r} does not read paired flips (the "
+                              f"attribute editors do, with --lambda-paired)")
 
     def batch_sampler(self, dataset: Any, batch_size: int, *, seed: int, rank: int, world_size: int,
                       start: int) -> Any:

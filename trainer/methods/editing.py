@@ -85,6 +85,7 @@ class EditorConfig(TrainConfig):
     lambda_cls_g: float = -1.0           # G classification on fake; < 0 = the backbone's original
     lambda_rec: float = -1.0             # eq. 5 / eq. 10; < 0 = the backbone's original
     lambda_sc: float = 0.01              # eqs. 11–12 (the paper's best on CelebA, Figure 3)
+    lambda_paired: float = 0.0           # L1 to SynthFaces' re-render of the flip (data.paired_flips; no paper)
     eval_limit: int = 0                  # test images for evaluate(); 0 = all of the split
     # StarGAN's schedule (200k iterations, linear decay from 100k, batch 16, lr 1e-4)
     iters: int = 200000
@@ -133,6 +134,14 @@ class EditorConfig(TrainConfig):
                               "(--parser RUN_DIR)")
         if self.lambda_gp < 0 or self.lambda_sc < 0:
             raise ConfigError("lambda_gp and lambda_sc: expected values >= 0")
+        if self.lambda_paired < 0:
+            raise ConfigError(f"lambda_paired: expected a value >= 0, got {self.lambda_paired}")
+        if self.lambda_paired > 0 and not self.data.paired_flips:
+            raise ConfigError("lambda_paired: the paired term needs the re-renders: add --data.paired-flips true "
+                              "(SynthFaces only)")
+        if self.data.paired_flips and self.data.labeled_only:
+            raise ConfigError("data.paired_flips and data.labeled_only: choose one (paired flips are for "
+                              "SynthFaces, where every label is known)")
         for name in ("g_width", "d_width", "g_layers", "d_layers", "fc_width"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
@@ -213,8 +222,9 @@ class EditorExport(nn.Module):
 @dataclass
 class EditBatch:
     """One training step's tensors, shared by the d_loss and g_loss hooks: the images, their labels, the
-    targets (another image's labels), y_diff, P's one-hot mask (methods with a parser), G's input, and the
-    edited images of the G phase (set by EditingMethod.g_loss for the terms methods add)."""
+    targets (another image's labels, or with paired flips one attribute flipped), y_diff, P's one-hot mask
+    (methods with a parser), G's input, the edited images of the G phase (set by EditingMethod.g_loss for
+    the terms methods add) and, with paired flips, the true re-render of each target."""
 
     x: torch.Tensor
     y_src: torch.Tensor
@@ -223,6 +233,7 @@ class EditBatch:
     s_in: torch.Tensor | None
     g_in: torch.Tensor
     x_fake: torch.Tensor | None = None
+    x_pair: torch.Tensor | None = None      # the re-render of the flip y_trg asks (data.paired_flips)
 
 
 class MethodEditor:
@@ -314,7 +325,15 @@ class EditingMethod(Method):
         x_rec = self.reconstruct(G, b.g_in, b.s_in)
         l_rec = l1_reconstruction(x_rec, b.x)
         out.update({"G/adv": float(l_adv.detach()), "G/cls": float(l_cls.detach()), "G/rec": float(l_rec.detach())})
-        return l_adv + w["lambda_cls_g"] * l_cls + w["lambda_rec"] * l_rec
+        loss = l_adv + w["lambda_cls_g"] * l_cls + w["lambda_rec"] * l_rec
+        if b.x_pair is not None:
+            # the edit against SynthFaces' re-render of the same face with the flip (no paper: synthetic
+            # only); logged also at λ 0, so runs with and without the term compare on it
+            l_pair = l1_reconstruction(b.x_fake, b.x_pair)
+            out["G/paired"] = float(l_pair.detach())
+            if self.cfg.lambda_paired > 0:
+                loss = loss + self.cfg.lambda_paired * l_pair
+        return loss
 
     def fool_critic(self, D: nn.Module, x_fake: torch.Tensor, y_trg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """G's adversarial and classification terms against critic D (MagGAN: averaged over its levels)."""
@@ -394,12 +413,20 @@ class EditingMethod(Method):
 
     # --- data -----------------------------------------------------------------------------------
     def train_data(self, dataset, write: bool = True):
-        """With data.labeled_only: only the images SG-GAN's labelled set holds for the same labeled_fraction
+        """With data.paired_flips: each face with its re-render with one attribute flipped (trainer/data/
+        paired_flips.py). With data.labeled_only: only the images SG-GAN's labelled set holds for the same labeled_fraction
         (or labeled_ids), labeled_seed and labeled_attributes, with ALL their labels (y_diff needs every
         source label; this favours the editor). Other sparse settings are refused (EditorConfig.check)."""
         from trainer.data.sparse_labels import labeled_set, labeled_subset, parse_attributes
 
         d = self.cfg.data
+        if d.paired_flips:
+            from trainer.data.paired_flips import PairedFlips, PairedFlipsError
+
+            try:
+                return PairedFlips(dataset, d.resolution)
+            except PairedFlipsError as exc:
+                raise ConfigError(str(exc)) from None
         if not d.labeled_only:
             return dataset
         names = parse_attributes(d.labeled_attributes, "data.labeled_attributes")
@@ -430,8 +457,13 @@ class EditingMethod(Method):
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         x, y_src, s_in = self._inputs(batch)
-        y_trg = y_src[torch.randperm(y_src.shape[0], device=y_src.device)]
-        b = EditBatch(x, y_src, y_trg, y_trg - y_src, s_in, self.g_input(x, s_in))
+        x_pair = None
+        if "pair_target" in batch:          # paired flips: one attribute flipped, with its true re-render
+            y_trg = batch["pair_target"].to(self.device).float()
+            x_pair = batch["pair_image"].to(self.device, non_blocking=True).float()
+        else:
+            y_trg = y_src[torch.randperm(y_src.shape[0], device=y_src.device)]
+        b = EditBatch(x, y_src, y_trg, y_trg - y_src, s_in, self.g_input(x, s_in), x_pair=x_pair)
         self.nets["G"].train()
         self.nets["D"].train()
         if "P" in self.nets:

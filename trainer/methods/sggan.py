@@ -36,7 +36,6 @@ image -> (flips, attr_probs).
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -207,6 +206,7 @@ class SGGANMethod(Method):
     # --- data -----------------------------------------------------------------------------------
     def train_data(self, dataset: Any, write: bool = True) -> Any:
         """The split with every label outside the labelled set hidden (RUN/labeled.txt); as it is for ALL."""
+        self.refuse_paired_flips()
         self.labeled = labeled_set(dataset, self.cfg.data, self.attributes, self.cfg.run_dir, write=write)
         if self.labeled is None:
             return dataset
@@ -319,14 +319,11 @@ class SGGANMethod(Method):
 
     @torch.no_grad()
     def evaluate(self, loader: torch.utils.data.DataLoader) -> dict[str, float]:
-        """The editing evaluation (trainer/metrics/editing_accuracy.py) of SGGANEditor. Only the manipulated
-        attributes are flipped where evaluate_editor takes `attributes` (branch sggan-eval); before that
-        merge it flips all 13 and the others come back unchanged (SGGANEditor), scoring as no edit."""
-        kwargs: dict[str, Any] = {"resolution": self.cfg.data.resolution, "limit": self.cfg.eval_limit,
-                                  "parser": self.evaluation_parser()}
-        if "attributes" in inspect.signature(evaluate_editor).parameters:
-            kwargs["attributes"] = list(self.attributes)
-        return evaluate_editor(self.editor(), self.evaluator(), loader, **kwargs)
+        """The editing evaluation (trainer/metrics/editing_accuracy.py) of SGGANEditor, flipping only the
+        attributes this model manipulates."""
+        return evaluate_editor(self.editor(), self.evaluator(), loader, resolution=self.cfg.data.resolution,
+                               limit=self.cfg.eval_limit, parser=self.evaluation_parser(),
+                               attributes=list(self.attributes))
 
     def export_specs(self) -> list[ExportSpec]:
         c = self.cfg
