@@ -1,7 +1,8 @@
 """A contact sheet of a pack's attribute editor: look at the outputs before believing any figure (DESIGN.md
 §6). Rows are FACES, a fixed list of 8 held-out faces: the first eight samples of the dataset's test split
 (positions 0-7 of the split; each input cell is labelled with its dataset index). Columns are the input
-and its 13 attribute flips (SeCGAN's protocol), each labelled with the attribute's name. With
+and its 13 attribute flips (SeCGAN's protocol), each labelled with the attribute's name; for a
+`flip_attributes` model (SG-GAN, `--model sggan`) the flips of its own attributes, all from one pass. With
 `--with-truth` each face gets a second row: SynthFaces' re-render of the same face with that attribute
 flipped, the answer a perfect editor gives.
 
@@ -93,10 +94,11 @@ def contact_sheet(pack: str | os.PathLike, data_root: str | os.PathLike, *, face
     samples = [dataset[i] for i in faces]
     x = torch.stack([s["image"].float() for s in samples])
     y_src = torch.stack([s["attrs"].float()[:len(ATTRIBUTES)] for s in samples])
+    names = list(getattr(editor, "attributes", ATTRIBUTES))     # a flip model: its own attributes
     columns = [_to_uint8(x)]
     truths = [_to_uint8(x)]
     with torch.no_grad():
-        for k in range(len(ATTRIBUTES)):
+        for k in (ATTRIBUTES.index(a) for a in names):
             y_trg = flip_target(y_src, k)
             columns.append(_to_uint8(editor.edit(x, y_trg - y_src)))
             if truth is not None:
@@ -107,7 +109,7 @@ def contact_sheet(pack: str | os.PathLike, data_root: str | os.PathLike, *, face
     cell = res * s
     big = lambda img: cv2.resize(img, (cell, cell), interpolation=cv2.INTER_NEAREST)  # noqa: E731
     header = np.concatenate([_label(cell, max(32, cell // 4), name)
-                             for name in ("input", *ATTRIBUTES)], axis=1)
+                             for name in ("input", *names)], axis=1)
     rows = [header]
     for i, sample in enumerate(samples):
         row = [_tag(big(columns[0][i]), f"#{int(sample['index'])}")]
@@ -121,12 +123,13 @@ def contact_sheet(pack: str | os.PathLike, data_root: str | os.PathLike, *, face
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("pack", help="a model pack with an edit_attributes model")
+    ap.add_argument("pack", help="a model pack with an edit_attributes (or, with --model, flip_attributes) model")
     ap.add_argument("--data-root", required=True, help="SynthFaces native dataset (held-out faces)")
     ap.add_argument("-o", "--output", required=True, help="PNG to write")
     ap.add_argument("--with-truth", action="store_true", help="a second row per face: the ground-truth re-renders")
     ap.add_argument("--scale", type=int, default=0, help="cell enlargement (default: 2 below 128 px, else 1)")
-    ap.add_argument("--model", help="the edit_attributes model's name, when the pack has several")
+    ap.add_argument("--model", help="the edit_attributes model's name, when the pack has several; or the name "
+                                    "of a flip_attributes model (SG-GAN: its attributes' flips, one pass)")
     args = ap.parse_args(argv)
     from trainer.data.synthfaces.native import NativeReadError
 

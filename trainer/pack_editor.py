@@ -1,4 +1,4 @@
-"""An exported attribute editor (an `edit_attributes` model of a pack) run by ONNX Runtime, as the
+"""An exported attribute editor (an `edit_attributes` or `flip_attributes` model of a pack) run by ONNX Runtime, as the
 AttributeEditor of trainer/metrics/editing_accuracy.py: the graph the app runs is judged by the same code
 as the method that was trained."""
 from __future__ import annotations
@@ -77,14 +77,63 @@ class OnnxMaskEditor(OnnxEditor):
         return torch.from_numpy(self._run(x, y_diff)[1])
 
 
-def open_pack_editor(pack_dir: str | os.PathLike, model: str | None = None) -> OnnxEditor:
-    """The pack's `edit_attributes` model named `model` (or its only one) as an editor."""
+class OnnxFlipEditor:
+    """A `flip_attributes` model (SG-GAN: every head's output from one pass) as an AttributeEditor: the
+    edit for y_diff is the head of the attribute y_diff changes, at the value it asks (y_diff > 0: present,
+    < 0: absent); a face whose y_diff changes none of the model's attributes comes back unchanged. The
+    graph runs once per image batch, however many flips are asked of it."""
+
+    def __init__(self, pack_dir: Path, entry: ModelEntry):
+        import onnxruntime as ort
+
+        unknown = [a for a in entry.attributes if a not in ATTRIBUTES]
+        if unknown or not entry.attributes:
+            raise ValueError(f"{pack_dir}: flip model {entry.name!r} names attributes {list(entry.attributes)}; "
+                             f"expected some of the 13 of this project")
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        self.entry = entry
+        self.attributes = list(entry.attributes)
+        self.columns = [ATTRIBUTES.index(a) for a in self.attributes]
+        self.session = ort.InferenceSession(str(pack_dir / entry.file), sess_options=opts,
+                                            providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self._last: tuple[torch.Tensor, np.ndarray] | None = None
+
+    def flips(self, x: torch.Tensor) -> np.ndarray:
+        """(N, A, 2, 3, R, R): every head's output for the image batch x (kept for the last batch)."""
+        if self._last is None or self._last[0] is not x:
+            out = self.session.run(["flips"], {self.input_name: x.detach().float().cpu().numpy()})[0]
+            self._last = (x, out)
+        return self._last[1]
+
+    def edit(self, x: torch.Tensor, y_diff: torch.Tensor) -> torch.Tensor:
+        heads = self.flips(x)
+        out = x.detach().float().cpu().numpy().copy()
+        diff = y_diff.detach().float().cpu().numpy()
+        for i in range(len(out)):
+            for a, col in enumerate(self.columns):
+                if diff[i, col] != 0:
+                    out[i] = heads[i, a, int(diff[i, col] > 0)]
+                    break
+        return torch.from_numpy(out)
+
+
+def open_pack_editor(pack_dir: str | os.PathLike, model: str | None = None) -> OnnxEditor | OnnxFlipEditor:
+    """The pack's `edit_attributes` model named `model` (or its only one) as an editor; a `flip_attributes`
+    model when `model` names one (OnnxFlipEditor)."""
     pack = Path(pack_dir)
-    entries = Manifest.load(pack).models_for("edit_attributes")
+    manifest = Manifest.load(pack)
+    if model is not None:
+        flips = [e for e in manifest.models_for("flip_attributes") if e.name == model]
+        if flips:
+            return OnnxFlipEditor(pack, flips[0])
+    entries = manifest.models_for("edit_attributes")
     if model is not None:
         entries = [e for e in entries if e.name == model]
     if len(entries) != 1:
-        names = ", ".join(e.name for e in Manifest.load(pack).models_for("edit_attributes")) or "none"
+        names = ", ".join(e.name for e in manifest.models_for("edit_attributes")
+                          + manifest.models_for("flip_attributes")) or "none"
         raise ValueError(f"{pack}: expected one edit_attributes model{f' named {model!r}' if model else ''}; "
                          f"the pack has: {names}")
     entry = entries[0]

@@ -44,3 +44,15 @@ def test_too_few_faces_is_one_line(data, tmp_path, capsys):
     assert tool.main([str(pack.path), "--data-root", str(data), "-o", str(tmp_path / "s.png")]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "the test split has" in err
+
+
+def test_sheet_of_a_flip_model_has_its_attributes_columns(data, tmp_path):
+    tool = _tool()
+    pack = make_test_pack(tmp_path, "f", tasks=("flip_attributes",), resolution=32)
+    sheet = tool.contact_sheet(pack.path, data, faces=(0,), with_truth=True, model="G_flip")
+    cell = 64
+    header = sheet.shape[0] - 2 * cell
+    assert sheet.shape[1] == (1 + 13) * cell and 0 < header < cell
+    # input row then truth row; the flip cells are the heads' flat colours over the half-bright face
+    first_flip = sheet[header:header + cell, cell:2 * cell].astype(float)
+    assert abs(first_flip.mean() - sheet[header:header + cell, :cell].mean()) > 1.0

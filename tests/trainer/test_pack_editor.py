@@ -46,3 +46,29 @@ def test_the_parser_reads_any_size(tmp_path):
     probs = PackParser(pack.path)(torch.rand(1, 3, 32, 32) * 2 - 1)
     assert probs.shape == (1, 19, 32, 32)
     assert torch.allclose(probs.sum(1), torch.ones(1, 32, 32), atol=1e-5)
+
+
+def test_a_flip_model_edits_with_the_head_y_diff_asks_for(tmp_path):
+    """SG-GAN's flip_attributes graph as an AttributeEditor: y_diff > 0 picks the 'present' head of the
+    attribute it changes, < 0 the 'absent' one, no change returns the input; one graph run per batch."""
+    from tests.helpers.packs import flip_colours
+    from trainer.pack_editor import OnnxFlipEditor
+
+    pack = make_test_pack(tmp_path, "f", tasks=("flip_attributes",), resolution=16)
+    editor = open_pack_editor(pack.path, "G_flip")
+    assert isinstance(editor, OnnxFlipEditor) and editor.attributes == list(pack.manifest.models[0].attributes)
+    calls = []
+    run = editor.session.run
+    editor.session.run = lambda *a, **k: calls.append(1) or run(*a, **k)
+    x = torch.rand(3, 3, 16, 16) * 2 - 1
+    y = torch.zeros(3, 13)
+    y[0, 2], y[1, 5] = 1.0, -1.0                   # face 2: nothing asked
+    out = editor.edit(x, y)
+    colours = flip_colours(13)
+    assert torch.allclose(out[0], 0.5 * x[0] + colours[2, 1][:, None, None], atol=1e-5)
+    assert torch.allclose(out[1], 0.5 * x[1] + colours[5, 0][:, None, None], atol=1e-5)
+    assert torch.equal(out[2], x[2])
+    editor.edit(x, -y)
+    assert len(calls) == 1
+    with pytest.raises(ValueError, match="G_flip"):
+        open_pack_editor(pack.path)                # no edit_attributes model: the message names the flip one
