@@ -93,6 +93,8 @@ class OnnxFlipEditor:
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         self.entry = entry
+        self.parser = None                  # reads no parse masks
+        self.segments = "parse19"
         self.attributes = list(entry.attributes)
         self.columns = [ATTRIBUTES.index(a) for a in self.attributes]
         self.session = ort.InferenceSession(str(pack_dir / entry.file), sess_options=opts,

@@ -48,3 +48,13 @@ def test_a_pack_judges_the_pack_editor(tiny_data, tmp_path, capsys):
                  "--evaluator", str(bare)]) == 2
     err = capsys.readouterr().err.strip()
     assert "no classify_attributes model" in err and len(err.splitlines()) == 1
+
+
+def test_a_flip_model_is_judged_on_its_own_attributes(tiny_data, tmp_path):
+    pack = make_test_pack(tmp_path, "f", tasks=("flip_attributes", "classify_attributes"), resolution=32).path
+    out = tmp_path / "fig.json"
+    assert main(["evaluate-pack", str(pack), "--data", str(tiny_data), "--split", "train", "--limit", "2",
+                 "--evaluator", str(pack), "--model", "G_flip", "--json", str(out)]) == 0
+    edit = json.loads(out.read_text())["edit_attributes"]
+    assert edit["images"] == 2 and 0.0 <= edit["edit_acc"] <= 1.0
+    assert "edit_acc/Male" in edit

@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "pack with a classify_attributes model, that judges the pack's attribute editor (§4.4 "
                         "editing evaluation; needs --split train, val or test)")
     parser.add_argument("--limit", type=int, default=0, help="images for the editing evaluation (0 = all)")
+    parser.add_argument("--model", help="the editor to judge, when the pack has several edit_attributes models; "
+                        "or a flip_attributes model (SG-GAN), judged on its own attributes")
 
 
 def evaluate_pack(pack: str | Path, data: str | Path, split: str = "all", batch: int = 32,
@@ -90,7 +92,8 @@ def evaluate_pack(pack: str | Path, data: str | Path, split: str = "all", batch:
 
 def evaluate_pack_editor(pack: str | Path, data: str | Path, evaluator: str | Path, split: str = "test",
                          batch: int = 32, limit: int = 0, model: str | None = None) -> dict:
-    """The §4.4 editing figures of the pack's edit_attributes model (run by ONNX Runtime) on a split of a
+    """The §4.4 editing figures of the pack's edit_attributes model, or of the flip_attributes model `model`
+    names (its own attributes flipped), run by ONNX Runtime, on a split of a
     SynthFaces native dataset, judged by the classifier of the `evaluator` run or pack; the semantic gain is read
     by the pack's own parse model (left out when the pack has none)."""
     import torch
@@ -107,8 +110,8 @@ def evaluate_pack_editor(pack: str | Path, data: str | Path, evaluator: str | Pa
     dataset = build_dataset(DataConfig(name="synthfaces", root=str(data), resolution=resolution, num_workers=0),
                             split)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=False)
-    return evaluate_editor(editor, judge, loader, resolution=resolution,
-                           segments=editor.segments, limit=limit, parser=parser)
+    return evaluate_editor(editor, judge, loader, resolution=resolution, segments=editor.segments, limit=limit,
+                           parser=parser, attributes=getattr(editor, "attributes", None))
 
 
 def pack_parser_or_none(pack: str | Path):
@@ -133,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
             if args.split == "all":
                 raise ValueError("--evaluator: the editing evaluation needs --split train, val or test")
             figures["edit_attributes"] = evaluate_pack_editor(args.pack, args.data, args.evaluator, args.split,
-                                                              args.batch, args.limit)
+                                                              args.batch, args.limit, args.model)
     except (PackError, NativeReadError, ValueError, CheckpointError, ConfigError) as exc:
         raise CLIError(str(exc)) from None
     text = json.dumps(figures, indent=2)
