@@ -55,6 +55,9 @@ class DataConfig:
     labeled_only: bool = False     # the fully supervised editors: train only on the labelled images
     # SynthFaces only: each face with its re-render with one attribute flipped (trainer/data/paired_flips.py)
     paired_flips: bool = False
+    # datasets showing every identity in several expressions (RaFD, SynthFaces' RaFD layout): each face with
+    # the same identity's picture in another expression (trainer/data/paired_expressions.py; read by hiergan)
+    paired_expressions: bool = False
 
 
 def dataset_class(name: str) -> type:

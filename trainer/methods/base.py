@@ -64,6 +64,8 @@ class Method:
 
     name: ClassVar[str] = ""
     config_class: ClassVar[type[TrainConfig]] = TrainConfig
+    # whether train_data reads data.paired_expressions (trainer/data/paired_expressions.py); the others refuse it
+    reads_paired_expressions: ClassVar[bool] = False
 
     def __init__(self, cfg: TrainConfig, device: torch.device):
         self.cfg = cfg
@@ -111,6 +113,7 @@ class Method:
             raise ConfigError(f"data.labeled_*: method {self.cfg.method!r} does not train on sparse labels "
                               f"(sggan does; the attribute editors with data.labeled_only)")
         self.refuse_paired_flips()
+        self.refuse_paired_expressions()
         return dataset
 
     def refuse_paired_flips(self) -> None:
@@ -120,6 +123,15 @@ class Method:
         if getattr(self.cfg.data, "paired_flips", False):
             raise ConfigError(f"data.paired_flips: method {self.cfg.method!r} does not read paired flips (the "
                               f"attribute editors do, with --lambda-paired)")
+
+    def refuse_paired_expressions(self) -> None:
+        """ConfigError when data.paired_expressions is asked of a method that does not read it (all but
+        those setting `reads_paired_expressions`)."""
+        from trainer.config import ConfigError
+
+        if getattr(self.cfg.data, "paired_expressions", False) and not self.reads_paired_expressions:
+            raise ConfigError(f"data.paired_expressions: method {self.cfg.method!r} does not read paired "
+                              f"expressions (hiergan does, with --lambda-paired)")
 
     def batch_sampler(self, dataset: Any, batch_size: int, *, seed: int, rank: int, world_size: int,
                       start: int) -> Any:
