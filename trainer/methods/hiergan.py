@@ -17,6 +17,14 @@ G_global, fusion G_f) translates x to y_t; then
 The segmenter starts from a trained parser run (`segmenter`; the paper pretrains on CelebAMask-HQ) and is
 kept in eval mode (its batch-norm statistics stay those of the pretraining; its weights train).
 
+Paired expressions (not in the paper; `--data.paired-expressions true`, trainer/data/paired_expressions.py):
+on data that shows every identity in every expression (RaFD, SynthFaces' RaFD layout) each face comes with
+a target expression and the same identity's picture in it. The target then replaces the random one, and
+`--lambda-paired` λ adds λ · (L1(x_out, truth) + L1(x_global, truth)) to G's loss: the fused result and
+the global generator learn the translation from the truth as well as from eq. 8's unpaired losses. The
+fused output's L1 is logged as `G/paired` whenever the pair is there, also at λ 0, so runs with and
+without the term compare on it.
+
 Table 3's region ablation is `parts` (a comma-separated subset of left_eye, right_eye, nose, mouth; ''
 = the global generator and the fusion network alone); "w/o end-to-end" is `--no-end-to-end`.
 
@@ -90,6 +98,7 @@ class HierGANConfig(TrainConfig):
     lambda_adv: float = 1.0              # StarGAN's weights
     lambda_cls: float = 1.0
     lambda_rec: float = 10.0
+    lambda_paired: float = 0.0           # L1 to the same identity in the target expression (data.paired_expressions; no paper)
     lr_segmenter: float = 1e-5           # S fine-tunes slower than the GANs learn
     n_critic: int = 1                    # G every n_critic steps
     evaluator: str = ""                  # a pack with a classify_expression model; '' = the first installed
@@ -142,6 +151,11 @@ class HierGANConfig(TrainConfig):
                      "lr_segmenter"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: expected a value >= 0, got {getattr(self, name)}")
+        if self.lambda_paired < 0:
+            raise ConfigError(f"lambda_paired: expected a value >= 0, got {self.lambda_paired}")
+        if self.lambda_paired > 0 and not self.data.paired_expressions:
+            raise ConfigError("lambda_paired: the paired term needs the pairs: add --data.paired-expressions true "
+                              "(RaFD or SynthFaces' RaFD layout)")
 
 
 def load_segmenter(source: str, run_dir: str, resolution: int, weights: bool = True) -> nn.Module:
@@ -184,6 +198,7 @@ class HierGANMethod(Method):
     name = "hiergan"
     config_class = HierGANConfig
     cfg: HierGANConfig
+    reads_paired_expressions = True
 
     def __init__(self, cfg: HierGANConfig, device: torch.device):
         super().__init__(cfg, device)
@@ -217,6 +232,21 @@ class HierGANMethod(Method):
                            "SynthFaces written in RaFD's layout)")
         return batch["image"].to(self.device).float(), batch["expression"].to(self.device).long()
 
+    # --- data -----------------------------------------------------------------------------------
+    def train_data(self, dataset: Any, write: bool = True) -> Any:
+        """With data.paired_expressions: each face with a target expression and the same identity's picture
+        in it (trainer/data/paired_expressions.py; not in the paper, only for data showing every identity in
+        several expressions). The base refuses sparse labels and paired flips."""
+        dataset = super().train_data(dataset, write)
+        if not self.cfg.data.paired_expressions:
+            return dataset
+        from trainer.data.paired_expressions import PairedExpressions, PairedExpressionsError
+
+        try:
+            return PairedExpressions(dataset)
+        except PairedExpressionsError as exc:
+            raise ConfigError(str(exc)) from None
+
     def _train_mode(self) -> None:
         G = unwrap(self.nets["G"])
         G.train()
@@ -243,7 +273,10 @@ class HierGANMethod(Method):
             total = total + lam * (c.lambda_adv * l_adv + c.lambda_cls * l_cls)
         return total
 
-    def g_loss(self, x: torch.Tensor, y_src: torch.Tensor, y_trg: torch.Tensor, f, out: dict[str, float]) -> torch.Tensor:
+    def g_loss(self, x: torch.Tensor, y_src: torch.Tensor, y_trg: torch.Tensor, f, out: dict[str, float],
+               x_pair: torch.Tensor | None = None) -> torch.Tensor:
+        """Eq. 8 (see the module docstring); with `x_pair`, the same identity's picture in y_trg (paired
+        expressions, not in the paper), lambda_paired times the L1 of the fused and the global output to it."""
         G, D, c = unwrap(self.nets["G"]), self.nets["D"], self.cfg
         src = one_hot_expression(y_src)
         # eq. 7's cycle: each generator translates its own output back to the source expression
@@ -263,11 +296,24 @@ class HierGANMethod(Method):
             out.update({f"G_{k}/adv": float(l_adv.detach()), f"G_{k}/cls": float(l_cls.detach()),
                         f"G_{k}/rec": float(l_rec.detach())})
             total = total + lam * (c.lambda_adv * l_adv + c.lambda_cls * l_cls + c.lambda_rec * l_rec)
+        if x_pair is not None:
+            # the translation against the same identity's picture in the target expression (no paper: only
+            # for data holding every identity in every expression); logged also at λ 0, for comparison
+            l_pair = l1_reconstruction(f.x_out, x_pair)
+            l_pair_global = l1_reconstruction(f.x_global, x_pair)
+            out["G/paired"], out["G_global/paired"] = float(l_pair.detach()), float(l_pair_global.detach())
+            if c.lambda_paired > 0:
+                total = total + c.lambda_paired * (l_pair + l_pair_global)
         return total
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         x, y_src = self._inputs(batch)
-        y_trg = (y_src + torch.randint(1, N_EXPRESSIONS, y_src.shape, device=y_src.device)) % N_EXPRESSIONS
+        x_pair = None
+        if "pair_expression" in batch:      # paired expressions: the target whose true picture the set holds
+            y_trg = batch["pair_expression"].to(self.device).long()
+            x_pair = batch["pair_image"].to(self.device).float()
+        else:
+            y_trg = (y_src + torch.randint(1, N_EXPRESSIONS, y_src.shape, device=y_src.device)) % N_EXPRESSIONS
         self._train_mode()
         out: dict[str, float] = {}
         with self.autocast():
@@ -278,7 +324,7 @@ class HierGANMethod(Method):
         out["D/loss"] = float(loss_d.detach())
         if (step + 1) % self.cfg.n_critic == 0:
             with self.autocast():
-                loss_g = self.g_loss(x, y_src, y_trg, f, out)
+                loss_g = self.g_loss(x, y_src, y_trg, f, out, x_pair)
             self._update([n for n in ("G", "S") if n in self.optimizers], loss_g)
             out["G/loss"] = float(loss_g.detach())
         return out
