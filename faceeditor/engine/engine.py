@@ -6,10 +6,12 @@ with ONNX Runtime; `faceeditor.engine.fake.FakeEngine` runs cheap numpy stand-in
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +98,10 @@ class _RunToken:
         self.provider = ""          # execution provider that ran them
 
 
+# How many editor inputs' parses the engine remembers (BaseEngine._input_parse).
+PARSE_CACHE_SIZE = 8
+
+
 class BaseEngine:
     """Task logic shared by the real and the fake engine. Subclasses implement `_infer`."""
 
@@ -109,6 +115,8 @@ class BaseEngine:
         self._lock = threading.Lock()
         self.last_inference_ms: float | None = None
         self.last_provider: str = ""
+        # parses of the last few edited inputs (a slider drag edits the same crop at every step)
+        self._parse_cache: OrderedDict[tuple, ParseResult] = OrderedDict()
 
     # --- models -------------------------------------------------------------------------------
     @property
@@ -118,12 +126,14 @@ class BaseEngine:
     def _add_pack(self, manifest: Manifest, pack_dir: Path | None) -> None:
         if manifest.name in self._packs:
             self.unload_pack(manifest.name)
+        self._clear_parse_cache()
         self._packs[manifest.name] = (pack_dir, manifest)
         for entry in manifest.models:
             model = LoadedModel(manifest.name, pack_dir, entry)
             self._models[model.key] = model
 
     def unload_pack(self, name: str) -> None:
+        self._clear_parse_cache()
         self._packs.pop(name, None)
         for key in [k for k, m in self._models.items() if m.pack == name]:
             del self._models[key]
@@ -348,8 +358,31 @@ class BaseEngine:
             raise RequestError(f"masks: {model.key} needs a face parser's probabilities; load a pack with a "
                                f"parse model, or edit with the painted mask (use_painted_mask)")
         parser = self.find_model("parse", req.parser)
-        parsed = self._parse(ParseRequest(images=images, want_probs=True), parser, token)
+        parsed = self._input_parse(parser, images, token)
         return np.stack([_resize_probs(p, res) for p in parsed.probs]), parsed
+
+    def _input_parse(self, parser: LoadedModel, images: list[np.ndarray], token: _RunToken) -> ParseResult:
+        """The parse (with probabilities) of an editor's input images, remembered for the last
+        PARSE_CACHE_SIZE inputs: while a slider is dragged every step edits the same crop, so its parse is
+        computed once instead of at every step. Keyed by the parser and a digest of the pixels; cleared
+        when packs change. The result is shared: callers must not modify it."""
+        key = (parser.key, *(hashlib.blake2b(np.ascontiguousarray(im).tobytes(), digest_size=16,
+                                             person=b"parse-in").hexdigest() + str(im.shape) for im in images))
+        with self._lock:
+            hit = self._parse_cache.get(key)
+            if hit is not None:
+                self._parse_cache.move_to_end(key)
+                return hit
+        parsed = self._parse(ParseRequest(images=images, want_probs=True), parser, token)
+        with self._lock:
+            self._parse_cache[key] = parsed
+            while len(self._parse_cache) > PARSE_CACHE_SIZE:
+                self._parse_cache.popitem(last=False)
+        return parsed
+
+    def _clear_parse_cache(self) -> None:
+        with self._lock:
+            self._parse_cache.clear()
 
     def _keep_outside(self, parser_name: str | None, images: list[np.ndarray], masks: list[np.ndarray] | None,
                       y_diff: np.ndarray, attributes: Iterable[str], result: EditResult, token: _RunToken) -> None:

@@ -473,10 +473,32 @@ def test_editor_with_parse_probabilities_input(masks_pack, monkeypatch):
     real_parse = engine._parse
     monkeypatch.setattr(engine, "_parse", lambda req, *a: calls.append(req) or real_parse(req, *a))
     kept = engine.run(EditAttributesRequest([img], {"Mustache": 1.0}, keep_outside=True))
-    assert len(calls) == 2 and calls[0].want_probs        # the input once (probs + mask), the output once
+    # the input's parse is remembered from the edits above (a slider drag re-edits the same crop): only
+    # the output is parsed; a new input is parsed once (probs + mask) and its output once
+    assert len(calls) == 1 and not calls[0].want_probs
     assert kept.regions[0].shape == (32, 32)
+    other = _rng_image(32, 32, seed=6)
+    again = engine.run(EditAttributesRequest([other], {"Mustache": 1.0}, keep_outside=True))
+    assert len(calls) == 3 and calls[1].want_probs and calls[1].images[0] is other
+    assert np.array_equal(again.images[0], engine.run(EditAttributesRequest([other], {"Mustache": 1.0},
+                                                                            keep_outside=True)).images[0])
+    assert len(calls) == 4                                 # the output only: the same pixels, the same parse
+    engine._clear_parse_cache()
+    engine.run(EditAttributesRequest([other.copy()], {"Mustache": 1.0}))
+    assert len(calls) == 5 and calls[4].want_probs
     with pytest.raises(RequestError, match="use_painted_mask: pass the painted mask"):
         engine.run(EditAttributesRequest([img], {"Mustache": 1.0}, use_painted_mask=True))
+
+
+def test_the_input_parse_cache_is_bounded_and_forgets_on_pack_changes(masks_pack):
+    from faceeditor.engine.engine import PARSE_CACHE_SIZE
+
+    engine = Engine([masks_pack[0]], provider="cpu", intra_op_threads=1)
+    for seed in range(PARSE_CACHE_SIZE + 3):
+        engine.run(EditAttributesRequest([_rng_image(32, 32, seed=seed)], {"Bangs": 1.0}))
+    assert len(engine._parse_cache) == PARSE_CACHE_SIZE
+    engine.unload_pack(next(iter(engine.packs)))
+    assert not engine._parse_cache
 
 
 def test_editor_with_parse_probabilities_needs_a_parser_or_the_painted_mask(masks_pack):
