@@ -2,8 +2,9 @@
 """Edit latency: slider-to-pixels time of the full attribute editor against preview paths, in one run.
 
 One slider step of the app is timed end to end — the aligned crop of a photo (face_align.align_face),
-the editor's forward pass (ONNX Runtime; the parse probabilities are computed once per photo and fed as
-the `masks` input, since the parse does not change while a slider is dragged), the conversion to pixels
+the editor's forward pass (ONNX Runtime; the parse probabilities are computed, and resized to the
+model's size, once per photo and fed as the `masks` input, since the parse does not change while a slider
+is dragged: the engine remembers them the same way, Engine._input_parse), the conversion to pixels
 and the paste back (face_align.paste_back). Paths are interleaved repeat by repeat, so a busy machine
 slows them alike; the table gives the median ms and the ratio full / path. The photo is the first
 ground-truth face upscaled to 512² with the landmarks of faceeditor/resources/samples/heldout0139 scaled alike; the
@@ -78,9 +79,13 @@ class EditPath:
 
     def __init__(self, name: str, sess: ort.InferenceSession, size: int, residual: bool):
         self.name, self.sess, self.size, self.residual = name, sess, size, residual
+        self._masks: tuple[np.ndarray, np.ndarray] | None = None
 
     def feeds(self, x: np.ndarray, y: np.ndarray, m: np.ndarray) -> dict[str, np.ndarray]:
-        return {"image": down(x, self.size), "y_diff": y, "masks": down(m, self.size)}
+        # the parse probabilities at the model's size, resized once per photo (the engine keeps them too)
+        if self._masks is None or self._masks[0] is not m:
+            self._masks = (m, down(m, self.size))
+        return {"image": down(x, self.size), "y_diff": y, "masks": self._masks[1]}
 
     def edit_tensor(self, x: np.ndarray, y: np.ndarray, m: np.ndarray) -> np.ndarray:
         f = self.feeds(x, y, m)

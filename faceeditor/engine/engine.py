@@ -116,7 +116,7 @@ class BaseEngine:
         self.last_inference_ms: float | None = None
         self.last_provider: str = ""
         # parses of the last few edited inputs (a slider drag edits the same crop at every step)
-        self._parse_cache: OrderedDict[tuple, ParseResult] = OrderedDict()
+        self._parse_cache: OrderedDict[tuple, tuple[np.ndarray, ParseResult]] = OrderedDict()
 
     # --- models -------------------------------------------------------------------------------
     @property
@@ -358,27 +358,30 @@ class BaseEngine:
             raise RequestError(f"masks: {model.key} needs a face parser's probabilities; load a pack with a "
                                f"parse model, or edit with the painted mask (use_painted_mask)")
         parser = self.find_model("parse", req.parser)
-        parsed = self._input_parse(parser, images, token)
-        return np.stack([_resize_probs(p, res) for p in parsed.probs]), parsed
+        return self._input_parse(parser, images, res, token)
 
-    def _input_parse(self, parser: LoadedModel, images: list[np.ndarray], token: _RunToken) -> ParseResult:
-        """The parse (with probabilities) of an editor's input images, remembered for the last
-        PARSE_CACHE_SIZE inputs: while a slider is dragged every step edits the same crop, so its parse is
-        computed once instead of at every step. Keyed by the parser and a digest of the pixels; cleared
-        when packs change. The result is shared: callers must not modify it."""
-        key = (parser.key, *(hashlib.blake2b(np.ascontiguousarray(im).tobytes(), digest_size=16,
-                                             person=b"parse-in").hexdigest() + str(im.shape) for im in images))
+    def _input_parse(self, parser: LoadedModel, images: list[np.ndarray], res: int,
+                     token: _RunToken) -> tuple[np.ndarray, ParseResult]:
+        """The parse of an editor's input images and its probabilities at the editor's resolution (N, C,
+        res, res), remembered for the last PARSE_CACHE_SIZE inputs: while a slider is dragged every step
+        edits the same crop, so its parse (and the resize for a preview model) is computed once instead of
+        at every step. Keyed by the parser, the resolution and a digest of the pixels; cleared when packs
+        change. The results are shared: callers must not modify them."""
+        key = (parser.key, res, *(hashlib.blake2b(np.ascontiguousarray(im).tobytes(), digest_size=16,
+                                                  person=b"parse-in").hexdigest() + str(im.shape) for im in images))
         with self._lock:
             hit = self._parse_cache.get(key)
             if hit is not None:
                 self._parse_cache.move_to_end(key)
                 return hit
         parsed = self._parse(ParseRequest(images=images, want_probs=True), parser, token)
+        probs = np.stack([_resize_probs(p, res) for p in parsed.probs])
+        probs.setflags(write=False)
         with self._lock:
-            self._parse_cache[key] = parsed
+            self._parse_cache[key] = (probs, parsed)
             while len(self._parse_cache) > PARSE_CACHE_SIZE:
                 self._parse_cache.popitem(last=False)
-        return parsed
+        return probs, parsed
 
     def _clear_parse_cache(self) -> None:
         with self._lock:
