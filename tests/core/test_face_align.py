@@ -154,6 +154,32 @@ def test_region_mask_in_crop_coordinates(aligned):
         blend_mask(aligned, region=np.ones((3, 5)))
 
 
+def test_blend_weights_are_remembered_per_crop_and_region(astronaut, aligned):
+    """A slider drag pastes the same crop back at every step: the weights are computed once per crop and
+    region, a different region or margin is a different entry, and the blend is w·edit + (1−w)·photo
+    to within one level."""
+    from faceeditor.core import face_align
+
+    face_align._weights_cache.clear()
+    edited = 255 - aligned.image
+    first = paste_back(astronaut, edited, aligned)
+    assert len(face_align._weights_cache) == 1
+    assert np.array_equal(paste_back(astronaut, edited, aligned), first)
+    assert len(face_align._weights_cache) == 1
+    top_half = np.zeros((64, 64), np.uint8)
+    top_half[:32] = 1
+    bottom_half = 1 - top_half
+    a = blend_mask(aligned, region=top_half)
+    b = blend_mask(aligned, region=bottom_half)
+    assert len(face_align._weights_cache) == 3 and not np.array_equal(a, b)
+    assert not np.array_equal(blend_mask(aligned, margin=0.1), blend_mask(aligned))
+    weights = blend_mask(aligned)[..., None]
+    warped = face_align.warp(edited, face_align._compose(aligned.inverse, face_align._resize_matrix(128, 128)),
+                             (astronaut.shape[1], astronaut.shape[0]), border="replicate").astype(np.float64)
+    expected = weights * warped + (1 - weights) * astronaut
+    assert np.abs(first.astype(np.float64) - expected).max() <= 1.0
+
+
 def test_edited_crop_at_another_resolution(astronaut, aligned):
     upscaled = cv2.resize(aligned.image, (256, 256), interpolation=cv2.INTER_CUBIC)
     out = paste_back(astronaut, upscaled, aligned)
