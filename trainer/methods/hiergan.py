@@ -89,6 +89,7 @@ class HierGANConfig(TrainConfig):
     local_width: int = 32                # the local generators (StarGAN layout, narrower)
     local_n_res: int = 3
     fusion_width: int = 32
+    fusion_residual: bool = False        # G_f outputs x_local + a learnt change, starting at x_local (no paper)
     d_width: int = 64
     d_layers: int = 6                    # D_global, D_fusion: 6 at 128²
     local_d_layers: int = 5              # D_p at the crop size: 5 at 64²
@@ -124,7 +125,7 @@ class HierGANConfig(TrainConfig):
     def shape(self) -> HierGANShape:
         return HierGANShape(self.data.resolution, self.part_names(), self.g_width, self.n_res, self.local_width,
                             self.local_n_res, self.fusion_width, self.crop, self.temperature, self.margin,
-                            self.min_box)
+                            self.min_box, self.fusion_residual)
 
     def check(self) -> None:
         super().check()

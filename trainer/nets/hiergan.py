@@ -140,19 +140,30 @@ def one_hot_expression(index: torch.Tensor) -> torch.Tensor:
 
 class FusionNetwork(nn.Module):
     """G_f: [x_global, x_local] (6 channels) -> the final image: two convolution blocks, four residual
-    blocks and a convolution, as §3.2 lists them (tanh out)."""
+    blocks and a convolution, as §3.2 lists them (tanh out).
 
-    def __init__(self, width: int = 64, n_res: int = 4):
+    With `residual` (not in the paper) the output is x_local + that convolution's output, the last
+    convolution starting at zero: the untrained network returns the input with the local generators'
+    changes pasted in, sharp from the first step, and learns only what to add (SG-GAN's argument for
+    residual outputs; the paper's G_f redraws the whole image from scratch)."""
+
+    def __init__(self, width: int = 64, n_res: int = 4, residual: bool = False):
         super().__init__()
+        self.residual = residual
         self.main = nn.Sequential(
             nn.Conv2d(6, width, 7, 1, 3, bias=False), instance_norm(width), nn.ReLU(inplace=True),
             nn.Conv2d(width, width, 3, 1, 1, bias=False), instance_norm(width), nn.ReLU(inplace=True),
             *[ResidualBlock(width) for _ in range(n_res)],
             nn.Conv2d(width, 3, 7, 1, 3, bias=False),
         )
+        if residual:
+            nn.init.zeros_(self.main[-1].weight)
 
     def forward(self, x_global: torch.Tensor, x_local: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.main(torch.cat([x_global, x_local], dim=1)))
+        out = self.main(torch.cat([x_global, x_local], dim=1))
+        if self.residual:
+            return x_local + out
+        return torch.tanh(out)
 
 
 @dataclass
@@ -170,6 +181,7 @@ class HierGANShape:
     temperature: float = 0.1
     margin: float = 0.25
     min_box: float = 0.125
+    fusion_residual: bool = False       # G_f adds to x_local instead of redrawing (not in the paper)
 
 
 @dataclass
@@ -199,7 +211,7 @@ class HierarchicalGenerator(nn.Module):
         self.g_global = StarGANGenerator(N_EXPRESSIONS, 3, 3, shape.g_width, 2, shape.n_res)
         self.g_local = nn.ModuleDict({p: StarGANGenerator(N_EXPRESSIONS, 3, 3, shape.local_width, 2, shape.local_n_res)
                                       for p in shape.parts})
-        self.fusion = FusionNetwork(shape.fusion_width)
+        self.fusion = FusionNetwork(shape.fusion_width, residual=shape.fusion_residual)
         self.register_buffer("group", part_matrix(shape.parts), persistent=False)
         self.end_to_end = True
 

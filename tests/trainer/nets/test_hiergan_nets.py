@@ -145,3 +145,17 @@ def test_export_intensity_zero_is_the_input_and_one_the_edit():
         full = g(x, y)
         assert torch.allclose(ex(x, y), full, atol=1e-6)
         assert torch.allclose(ex(x, y * 0.5), x + 0.5 * (full - x), atol=1e-6)
+
+
+def test_a_residual_fusion_starts_as_the_stitched_local_image_and_learns_a_change():
+    """fusion_residual (not in the paper): untrained, the result is x_local exactly (the input with the
+    local generators' changes pasted in); a gradient step moves it."""
+    g = _generator(fusion_residual=True)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    f = g.run(x, one_hot_expression(torch.tensor([3, 5])))
+    assert torch.equal(f.x_out, f.x_local)
+    assert not torch.equal(FusionNetwork(4)(f.x_global, f.x_local), f.x_local)      # the paper's redraws
+    opt = torch.optim.SGD(g.fusion.parameters(), lr=0.1)
+    (f.x_out - torch.ones_like(x)).abs().mean().backward()
+    opt.step()
+    assert not torch.equal(g.run(x, one_hot_expression(torch.tensor([3, 5]))).x_out, f.x_local)
