@@ -355,6 +355,7 @@ class _Run:
                                 f"{exc}") from None
         try:
             # the method's view of the split (e.g. sparse labels) and its batch order, if it has one
+            method.check_data_options()
             self.train_set = method.train_data(self.train_set, write=self.main)
             sampler = method.batch_sampler(self.train_set, cfg.batch_size, seed=cfg.seed, rank=self.info.rank,
                                            world_size=self.info.world_size, start=self.batches)

@@ -59,13 +59,17 @@ class ExportSpec:
     inputs_from_batch: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None
 
 
+# Data options only some methods read, and which (for the refusal message of Method.check_data_options).
+PAIRED_OPTIONS = {"paired_flips": "the attribute editors", "paired_expressions": "hiergan"}
+
+
 class Method:
     """Base of all training methods."""
 
     name: ClassVar[str] = ""
     config_class: ClassVar[type[TrainConfig]] = TrainConfig
-    # whether train_data reads data.paired_expressions (trainer/data/paired_expressions.py); the others refuse it
-    reads_paired_expressions: ClassVar[bool] = False
+    # the data options this method's train_data reads; the loop refuses the others (check_data_options)
+    reads_data_options: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, cfg: TrainConfig, device: torch.device):
         self.cfg = cfg
@@ -112,26 +116,18 @@ class Method:
         if sparse_requested(self.cfg.data):
             raise ConfigError(f"data.labeled_*: method {self.cfg.method!r} does not train on sparse labels "
                               f"(sggan does; the attribute editors with data.labeled_only)")
-        self.refuse_paired_flips()
-        self.refuse_paired_expressions()
         return dataset
 
-    def refuse_paired_flips(self) -> None:
-        """ConfigError when data.paired_flips is asked of a method that does not read it."""
+    def check_data_options(self) -> None:
+        """ConfigError when the config asks for a data option (PAIRED_OPTIONS) that this method's
+        train_data does not read (`reads_data_options`): refused, not silently ignored. The loop calls it
+        before train_data."""
         from trainer.config import ConfigError
 
-        if getattr(self.cfg.data, "paired_flips", False):
-            raise ConfigError(f"data.paired_flips: method {self.cfg.method!r} does not read paired flips (the "
-                              f"attribute editors do, with --lambda-paired)")
-
-    def refuse_paired_expressions(self) -> None:
-        """ConfigError when data.paired_expressions is asked of a method that does not read it (all but
-        those setting `reads_paired_expressions`)."""
-        from trainer.config import ConfigError
-
-        if getattr(self.cfg.data, "paired_expressions", False) and not self.reads_paired_expressions:
-            raise ConfigError(f"data.paired_expressions: method {self.cfg.method!r} does not read paired "
-                              f"expressions (hiergan does, with --lambda-paired)")
+        for option, readers in PAIRED_OPTIONS.items():
+            if getattr(self.cfg.data, option, False) and option not in self.reads_data_options:
+                raise ConfigError(f"data.{option}: method {self.cfg.method!r} does not read "
+                                  f"{option.replace('_', ' ')} ({readers} do, with --lambda-paired)")
 
     def batch_sampler(self, dataset: Any, batch_size: int, *, seed: int, rank: int, world_size: int,
                       start: int) -> Any:

@@ -264,6 +264,7 @@ class EditingMethod(Method):
 
     config_class = EditorConfig
     cfg: EditorConfig
+    reads_data_options = frozenset({"paired_flips"})
 
     def __init__(self, cfg: EditorConfig, device: torch.device):
         super().__init__(cfg, device)
@@ -416,11 +417,9 @@ class EditingMethod(Method):
         """With data.paired_flips: each face with its re-render with one attribute flipped (trainer/data/
         paired_flips.py). With data.labeled_only: only the images SG-GAN's labelled set holds for the same labeled_fraction
         (or labeled_ids), labeled_seed and labeled_attributes, with ALL their labels (y_diff needs every
-        source label; this favours the editor). Other sparse settings are refused (EditorConfig.check), and
-        so are paired expressions (hiergan's)."""
+        source label; this favours the editor). Other sparse settings are refused (EditorConfig.check)."""
         from trainer.data.sparse_labels import labeled_set, labeled_subset, parse_attributes
 
-        self.refuse_paired_expressions()
         d = self.cfg.data
         if d.paired_flips:
             from trainer.data.paired_flips import PairedFlips, PairedFlipsError

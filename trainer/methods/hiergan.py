@@ -199,7 +199,7 @@ class HierGANMethod(Method):
     name = "hiergan"
     config_class = HierGANConfig
     cfg: HierGANConfig
-    reads_paired_expressions = True
+    reads_data_options = frozenset({"paired_expressions"})
 
     def __init__(self, cfg: HierGANConfig, device: torch.device):
         super().__init__(cfg, device)
@@ -237,7 +237,7 @@ class HierGANMethod(Method):
     def train_data(self, dataset: Any, write: bool = True) -> Any:
         """With data.paired_expressions: each face with a target expression and the same identity's picture
         in it (trainer/data/paired_expressions.py; not in the paper, only for data showing every identity in
-        several expressions). The base refuses sparse labels and paired flips."""
+        several expressions). The base refuses sparse labels."""
         dataset = super().train_data(dataset, write)
         if not self.cfg.data.paired_expressions:
             return dataset

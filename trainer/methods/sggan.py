@@ -206,8 +206,6 @@ class SGGANMethod(Method):
     # --- data -----------------------------------------------------------------------------------
     def train_data(self, dataset: Any, write: bool = True) -> Any:
         """The split with every label outside the labelled set hidden (RUN/labeled.txt); as it is for ALL."""
-        self.refuse_paired_flips()
-        self.refuse_paired_expressions()
         self.labeled = labeled_set(dataset, self.cfg.data, self.attributes, self.cfg.run_dir, write=write)
         if self.labeled is None:
             return dataset

@@ -133,4 +133,9 @@ def test_paired_options_are_checked(synth_root, tmp_path):
                                                                          paired_flips=True))
     classifier = method_class("classifier")(ccfg, torch.device("cpu"))
     with pytest.raises(ConfigError, match="does not read paired flips"):
-        classifier.train_data(_dataset(synth_root))
+        classifier.check_data_options()
+    # ... and the training loop asks before it reads any data, whatever the method's train_data does
+    from trainer.loop import TrainingError, train
+
+    with pytest.raises(TrainingError, match="data.paired_flips: method 'classifier' does not read paired flips"):
+        train(ccfg)
