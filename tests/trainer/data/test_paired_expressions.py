@@ -13,15 +13,6 @@ from trainer.data.registry import DataConfig, build_dataset
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def rafd_root(tmp_path_factory):
-    from trainer.data.synthfaces.formats import write_rafd
-
-    root = tmp_path_factory.mktemp("rafd") / "rafd"
-    write_rafd(root, identities=6, seed=5, size=32, workers=1, progress=False)
-    return root
-
-
 def _rafd(root, flip=False, **kw):
     return build_dataset(DataConfig(name="rafd", root=str(root), resolution=32, num_workers=0, flip=flip, **kw),
                          "train")

@@ -28,15 +28,6 @@ from trainer.methods.base import method_class
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def rafd_root(tmp_path_factory):
-    from trainer.data.synthfaces.formats import write_rafd
-
-    root = tmp_path_factory.mktemp("rafd") / "rafd"
-    write_rafd(root, identities=6, seed=5, size=32, workers=1, progress=False)
-    return root
-
-
 def hiergan_config(root, parser_run, run_dir, **kw):
     cls = method_class("hiergan").config_class
     base = dict(run_dir=str(run_dir), data=DataConfig(name="rafd", root=str(root), resolution=32, num_workers=0),
