@@ -116,7 +116,7 @@ class BaseEngine:
         self.last_inference_ms: float | None = None
         self.last_provider: str = ""
         # parses of the last few edited inputs (a slider drag edits the same crop at every step)
-        self._parse_cache: OrderedDict[tuple, tuple[np.ndarray, ParseResult]] = OrderedDict()
+        self._parse_cache: OrderedDict[tuple, tuple[ParseResult, dict[int, np.ndarray]]] = OrderedDict()
 
     # --- models -------------------------------------------------------------------------------
     @property
@@ -364,21 +364,25 @@ class BaseEngine:
                      token: _RunToken) -> tuple[np.ndarray, ParseResult]:
         """The parse of an editor's input images and its probabilities at the editor's resolution (N, C,
         res, res), remembered for the last PARSE_CACHE_SIZE inputs: while a slider is dragged every step
-        edits the same crop, so its parse (and the resize for a preview model) is computed once instead of
-        at every step. Keyed by the parser, the resolution and a digest of the pixels; cleared when packs
-        change. The results are shared: callers must not modify them."""
-        key = (parser.key, res, *(hashlib.blake2b(np.ascontiguousarray(im).tobytes(), digest_size=16,
-                                                  person=b"parse-in").hexdigest() + str(im.shape) for im in images))
+        edits the same crop, so its parse is computed once, and resized once per resolution (the preview
+        model's while dragging, the full model's on release). Keyed by the parser and a digest of the
+        pixels; cleared when packs change. The results are shared: callers must not modify them."""
+        key = (parser.key, *(hashlib.blake2b(np.ascontiguousarray(im).tobytes(), digest_size=16,
+                                             person=b"parse-in").hexdigest() + str(im.shape) for im in images))
         with self._lock:
-            hit = self._parse_cache.get(key)
-            if hit is not None:
+            entry = self._parse_cache.get(key)
+            if entry is not None:
                 self._parse_cache.move_to_end(key)
-                return hit
-        parsed = self._parse(ParseRequest(images=images, want_probs=True), parser, token)
-        probs = np.stack([_resize_probs(p, res) for p in parsed.probs])
-        probs.setflags(write=False)
+        if entry is None:
+            entry = (self._parse(ParseRequest(images=images, want_probs=True), parser, token), {})
+        parsed, resized = entry
+        probs = resized.get(res)
+        if probs is None:
+            probs = np.stack([_resize_probs(p, res) for p in parsed.probs])
+            probs.setflags(write=False)
+            resized[res] = probs
         with self._lock:
-            self._parse_cache[key] = (probs, parsed)
+            self._parse_cache[key] = entry
             while len(self._parse_cache) > PARSE_CACHE_SIZE:
                 self._parse_cache.popitem(last=False)
         return probs, parsed

@@ -497,6 +497,18 @@ def test_the_input_parse_cache_is_bounded_and_forgets_on_pack_changes(masks_pack
     for seed in range(PARSE_CACHE_SIZE + 3):
         engine.run(EditAttributesRequest([_rng_image(32, 32, seed=seed)], {"Bangs": 1.0}))
     assert len(engine._parse_cache) == PARSE_CACHE_SIZE
+    # a preview model's resolution while dragging, then the full model's on release: one parse, two resizes
+    from faceeditor.engine.engine import _RunToken
+
+    calls = []
+    real_parse = engine._parse
+    engine._parse = lambda req, *a: calls.append(req) or real_parse(req, *a)
+    parser, img = engine.find_model("parse"), _rng_image(32, 32, seed=99)
+    small, _ = engine._input_parse(parser, [img], 16, _RunToken())
+    full, parsed = engine._input_parse(parser, [img], 32, _RunToken())
+    assert len(calls) == 1 and small.shape[-1] == 16 and full.shape[-1] == 32
+    assert engine._input_parse(parser, [img], 16, _RunToken())[0] is small and len(calls) == 1
+    np.testing.assert_allclose(full[0], parsed.probs[0], atol=1e-6)       # the parser's own size: unchanged
     engine.unload_pack(next(iter(engine.packs)))
     assert not engine._parse_cache
 
