@@ -14,6 +14,15 @@ from faceeditor.core.labels import ATTRIBUTES
 from faceeditor.engine.manifest import Manifest, ModelEntry
 
 
+def _cpu_session(path: Path):
+    """An ONNX Runtime CPU session of a pack's model file, warnings off."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
 class OnnxEditor:
     """(image, y_diff) -> edited through the pack's ONNX graph on the CPU. The last call's outputs are
     kept, so that asking for the edit and the predicted mask of the same inputs runs the graph once.
@@ -23,16 +32,11 @@ class OnnxEditor:
     once per image batch."""
 
     def __init__(self, pack_dir: Path, entry: ModelEntry, parser: Callable[[torch.Tensor], torch.Tensor] | None = None):
-        import onnxruntime as ort
-
         if list(entry.attributes) != list(ATTRIBUTES):
             raise ValueError(f"{pack_dir}: model {entry.name!r} reads the attributes {entry.attributes}, "
                              f"not the 13 of this project in their order")
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
         self.entry = entry
-        self.session = ort.InferenceSession(str(pack_dir / entry.file), sess_options=opts,
-                                            providers=["CPUExecutionProvider"])
+        self.session = _cpu_session(pack_dir / entry.file)
         self.input_names = [t.name for t in entry.inputs]
         self.output_names = [t.name for t in entry.outputs]
         self.segments = "parse19" if len(entry.classes) == 19 else "secgan12"
@@ -84,21 +88,16 @@ class OnnxFlipEditor:
     graph runs once per image batch, however many flips are asked of it."""
 
     def __init__(self, pack_dir: Path, entry: ModelEntry):
-        import onnxruntime as ort
-
         unknown = [a for a in entry.attributes if a not in ATTRIBUTES]
         if unknown or not entry.attributes:
             raise ValueError(f"{pack_dir}: flip model {entry.name!r} names attributes {list(entry.attributes)}; "
                              f"expected some of the 13 of this project")
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
         self.entry = entry
         self.parser = None                  # reads no parse masks
         self.segments = "parse19"
         self.attributes = list(entry.attributes)
         self.columns = [ATTRIBUTES.index(a) for a in self.attributes]
-        self.session = ort.InferenceSession(str(pack_dir / entry.file), sess_options=opts,
-                                            providers=["CPUExecutionProvider"])
+        self.session = _cpu_session(pack_dir / entry.file)
         self.input_name = self.session.get_inputs()[0].name
         self._last: tuple[torch.Tensor, np.ndarray] | None = None
 
