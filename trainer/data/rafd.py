@@ -11,7 +11,8 @@ centred horizontally and at 0.43 of the height (rows 140..740 of a 1024-row imag
 cfg.resolution. Portrait images of another size are cropped at the same fractions.
 
 Split (SeCGAN): the identities, sorted by id and shuffled with ``cfg.split_seed``: the first 60 train, the
-rest (7 of 67) test; a set with fewer identities keeps the same proportion (at least one test identity).
+rest (7 of 67) test; a set with fewer or more identities keeps the same proportion (at least one test
+identity; 358 of SynthFaces' 400 train).
 val = all images of the first 3 train identities (scaled likewise, at least 1): a monitoring subset of
 train, *not* held out — report figures on test.
 
@@ -61,10 +62,9 @@ def identity_split(identities: list[int], seed: int) -> dict[str, set[int]]:
     ids = sorted(set(identities))
     n = len(ids)
     order = [ids[i] for i in np.random.default_rng(seed).permutation(n)]
-    if n >= RAFD_IDENTITIES:
-        n_train = RAFD_TRAIN_IDENTITIES
-    else:
-        n_train = max(1, min(round(RAFD_TRAIN_IDENTITIES * n / RAFD_IDENTITIES), n - 1))
+    # RaFD's 60 of 67 as a proportion, for smaller and larger sets alike (SynthFaces writes 400 identities
+    # in this layout: a fixed 60 would train on 15 % of them)
+    n_train = max(1, min(round(RAFD_TRAIN_IDENTITIES * n / RAFD_IDENTITIES), n - 1))
     n_val = max(1, round(RAFD_VAL_IDENTITIES * min(n, RAFD_IDENTITIES) / RAFD_IDENTITIES))
     train = order[:n_train]
     return {"train": set(train), "val": set(train[:n_val]), "test": set(order[n_train:])}

@@ -70,6 +70,8 @@ def test_identity_split_is_disjoint_seeded_and_sized():
     assert identity_split(ids, 1)["test"] != s["test"]
     small = identity_split(IDS, 0)
     assert (len(small["train"]), len(small["test"])) == (9, 1) and len(small["val"]) == 1
+    large = identity_split(list(range(1, 401)), 0)      # SynthFaces' 400: RaFD's proportion, not a fixed 60
+    assert (len(large["train"]), len(large["test"]), len(large["val"])) == (358, 42, 3)
 
 
 def test_dataset_splits_are_disjoint_by_identity(rafd):
