@@ -325,13 +325,33 @@ def blend_mask(aligned: AlignedCrop, *, margin: float = 0.03, feather: float = 0
     return out
 
 
+def _change_weights(edited: np.ndarray, original: np.ndarray, radius: int) -> np.ndarray | None:
+    """Where ``edited`` differs from the crop it was made from, grown by ``radius`` crop pixels and softened
+    over as many again: uint8 (res, res), exactly 255 on every changed pixel, 0 far from any; None when
+    nothing changed."""
+    d = cv2.absdiff(edited, original)
+    # the largest channel difference per pixel (numpy's max over the channel axis takes 20x as long)
+    changed = cv2.compare(cv2.max(cv2.max(d[..., 0], d[..., 1]), d[..., 2]), 0, cv2.CMP_GT)
+    if not cv2.countNonZero(changed):
+        return None
+    k = 2 * radius + 1
+    # a square dilation under a box blur of the same size keeps every changed pixel at exactly 255
+    grown = cv2.dilate(changed, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return cv2.blur(grown, (k, k), borderType=cv2.BORDER_REPLICATE)
+
+
 def paste_back(photo: np.ndarray, edited_crop: np.ndarray, aligned: AlignedCrop, *,
                margin: float = 0.03, feather: float = 0.08, region: str | np.ndarray | None = None,
-               face_dilate: float = 0.08) -> np.ndarray:
+               face_dilate: float = 0.08, only_changed: bool = True) -> np.ndarray:
     """Blend an edited crop back into (a copy of) the full photo it was cut from.
 
     ``edited_crop`` is a square uint8 RGB image of any size (a model may run at a resolution other than
     the crop's). Only pixels where :func:`blend_mask` (same arguments) is non-zero can change.
+
+    ``only_changed``: an edited crop at the crop's own size is pasted only where it differs from the crop
+    (grown and feathered by 1 % of the crop side), so the rest of the face keeps the photo's own pixels
+    instead of their resampling through the crop — and a local edit (a mouth, glasses) warps and blends
+    only its part of the photo. An unchanged crop gives the photo back bitwise.
     """
     photo = np.asarray(photo)
     if photo.shape[:2] != aligned.photo_size or photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
@@ -346,6 +366,38 @@ def paste_back(photo: np.ndarray, edited_crop: np.ndarray, aligned: AlignedCrop,
     out = photo.copy()
     if weights.size == 0:
         return out
+    crop_to_roi = _compose(aligned.inverse, _resize_matrix(edited.shape[0], res))
+    crop_to_roi[:, 2] -= [x0, y0]
+    if only_changed and edited.shape[:2] == aligned.image.shape[:2]:
+        change = _change_weights(edited, aligned.image, max(1, round(0.01 * res)))
+        if change is None:
+            return out
+        # only the part of the region under the changed pixels' box is warped and blended
+        bx, by, bw, bh = cv2.boundingRect(change)
+        box = transform_points(np.array([[bx - 1.0, by - 1.0], [bx + bw, by - 1.0], [bx + bw, by + bh],
+                                         [bx - 1.0, by + bh]]), crop_to_roi)
+        sx0 = max(0, int(math.floor(box[:, 0].min())) - 1)
+        sy0 = max(0, int(math.floor(box[:, 1].min())) - 1)
+        sx1 = min(x1 - x0, int(math.ceil(box[:, 0].max())) + 2)
+        sy1 = min(y1 - y0, int(math.ceil(box[:, 1].max())) + 2)
+        if sx1 <= sx0 or sy1 <= sy0:
+            return out
+        crop_to_roi[:, 2] -= [sx0, sy0]
+        # the change rides along as a fourth channel: one warp for both (a 4-channel warp is also faster
+        # than a 3-channel one)
+        rgba = warp(cv2.merge([*cv2.split(edited), change]), crop_to_roi, (sx1 - sx0, sy1 - sy0),
+                    border="replicate")
+        weights = cv2.multiply(np.ascontiguousarray(weights[sy0:sy1, sx0:sx1]), rgba[..., 3], scale=1.0 / 255,
+                               dtype=cv2.CV_32F)
+        pasted = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB)
+        x0, y0, x1, y1 = x0 + sx0, y0 + sy0, x0 + sx1, y0 + sy1
+    else:
+        pasted = warp(edited, crop_to_roi, (x1 - x0, y1 - y0), border="replicate")
+    # w * pasted + (1 - w) * photo in one OpenCV pass (9x faster than the same in numpy floats at 512²; it
+    # rounds like np.rint but for at most one level on ~0.1 % of the pixels); w = 0 leaves the photo exact
+    out[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(pasted), np.ascontiguousarray(photo[y0:y1, x0:x1]),
+                                        np.ascontiguousarray(weights), np.ascontiguousarray(1.0 - weights))
+    return out
     crop_to_roi = _compose(aligned.inverse, _resize_matrix(edited.shape[0], res))
     crop_to_roi[:, 2] -= [x0, y0]
     pasted = warp(edited, crop_to_roi, (x1 - x0, y1 - y0), border="replicate")

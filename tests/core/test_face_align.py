@@ -97,7 +97,8 @@ def test_big_photos_are_not_aliased(astronaut, astronaut_face, aligned):
 # ------------------------------------------------------------------------------------- paste-back
 
 def test_identity_edit_leaves_the_photo_unchanged_outside_the_region(astronaut, aligned, astronaut_face):
-    out = paste_back(astronaut, aligned.image, aligned)
+    assert np.array_equal(paste_back(astronaut, aligned.image, aligned), astronaut)   # nothing changed: bitwise
+    out = paste_back(astronaut, aligned.image, aligned, only_changed=False)          # the whole crop pasted
     weights = blend_mask(aligned)
     assert out.dtype == np.uint8 and out.shape == astronaut.shape
     outside = weights == 0
@@ -107,6 +108,24 @@ def test_identity_edit_leaves_the_photo_unchanged_outside_the_region(astronaut, 
     assert weights[y0:y1, x0:x1].min() > 0.99                     # the whole face box is replaced
     assert psnr(out, astronaut) > 38  # 41.6 dB measured: a resampling round trip of the face only
     assert (out != astronaut).any()  # the round trip resamples: a real paste happened
+
+
+def test_a_local_edit_is_pasted_only_where_the_crop_changed(astronaut, aligned):
+    """A change to a small part of the crop (a mouth, glasses) reaches the photo there, exactly as the whole
+    paste puts it; the rest of the face keeps the photo's own pixels, not their resampling."""
+    edited = aligned.image.copy()
+    edited[80:100, 50:80] = 255 - edited[80:100, 50:80]
+    out = paste_back(astronaut, edited, aligned)
+    whole = paste_back(astronaut, edited, aligned, only_changed=False)
+    patch = np.zeros((128, 128), np.uint8)
+    patch[82:98, 52:78] = 1                                    # the patch's inside, clear of the feather
+    inside = mask_to_photo(patch, aligned) > 0
+    assert np.abs(out[inside].astype(int) - whole[inside].astype(int)).max() <= 1
+    near = np.zeros((128, 128), np.uint8)
+    near[75:105, 45:85] = 1                                    # the patch grown by 5 crop px
+    far = (mask_to_photo(near, aligned) == 0)
+    assert np.array_equal(out[far], astronaut[far])           # the rest of the photo bitwise, face included
+    assert not np.array_equal(whole[far], astronaut[far])     # which the whole paste resamples
 
 
 def test_a_modified_crop_changes_only_the_blend_region(astronaut, aligned):
