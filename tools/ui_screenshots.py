@@ -17,6 +17,8 @@ the others their size in the name (app_start_1280x720.png).
 6. app_all_flips.png (when a `flip_attributes` model is installed, e.g. --pack with SG-GAN) the All flips
                      dock on the sample, every flip from one pass, the +/- flip of the first attribute the
                      model reads as absent applied and shown on the canvas
+7. app_expression.png (when an `edit_expression` model is installed) the Expression panel on the sample:
+                     the evaluator's reading, "happy" at intensity 1 applied, split against the photo
 
 --only NAME (repeatable, e.g. --only app_all_flips) renders just those pictures.
 """
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="window size; repeatable (default: 1920x1080 and 1280x720)")
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="render only these pictures (app_start, app_painting, app_synthesis, "
-                             "app_panels_fake_engine, app_photo, app_all_flips); repeatable")
+                             "app_panels_fake_engine, app_photo, app_all_flips, app_expression); repeatable")
     args = parser.parse_args(argv)
     sizes = [tuple(int(v) for v in s.lower().split("x")) for s in (args.size or ["1920x1080", "1280x720"])]
     tmp = Path(tempfile.mkdtemp(prefix="fe-shots-"))
@@ -118,6 +120,24 @@ def main(argv: list[str] | None = None) -> int:
                 save(w, "app_all_flips.png")
             else:
                 print("app_all_flips.png: no flip_attributes model is loaded (give --pack DIR)")
+            w.close()
+        # 7. Expression: the evaluator's reading of the sample, "happy" applied
+        if wanted("app_expression"):
+            w = window()
+            if w.ws.model("edit_expression") is not None:
+                w.first_run.finish()
+                w.documents.open_file(samples[1])
+                settle(w)
+                w.canvas.fit()
+                w.expr_dock.raise_()
+                w.expression.buttons["happy"].click()
+                settle(w)
+                w.layers_panel.overlay.setChecked(False)
+                w.layers_panel.split.setChecked(True)
+                w.canvas.set_split_position(w.doc.photo.shape[1] * 0.5)
+                save(w, "app_expression.png")
+            else:
+                print("app_expression.png: no edit_expression model is loaded (give --pack DIR)")
             w.close()
         if args.only and not any(wanted(n) for n in ("app_start", "app_painting", "app_synthesis",
                                                     "app_panels_fake_engine", "app_photo")):
