@@ -6,6 +6,11 @@ and its 13 attribute flips (SeCGAN's protocol), each labelled with the attribute
 `--with-truth` each face gets a second row: SynthFaces' re-render of the same face with that attribute
 flipped, the answer a perfect editor gives.
 
+For an `edit_expression` model (the hierarchical expression GAN, `--model hiergan`) the data is a set in
+RaFD's layout (SynthFaces written with `--format rafd`): rows are the first 8 test identities in neutral,
+columns the input and the 7 other expressions at intensity 1, through the engine as the app runs it; with
+`--with-truth` the second row is the same identity photographed in that expression.
+
 The editor runs through trainer/pack_editor.py's OnnxEditor at the pack's resolution (so an editor that
 reads parse masks is fed the pack's parser); cells are enlarged `--scale` times (nearest; default 2 below
 128 px, else 1).
@@ -13,6 +18,8 @@ reads parse masks is fed the pack's parser); cells are enlarged `--scale` times 
 Run from the repository root:
   PYTHONPATH=. python tools/contact_sheet.py faceeditor/resources/models/synthfaces-demo --data-root data/sf_heldout \
       -o sheet.png [--with-truth]
+  PYTHONPATH=. python tools/contact_sheet.py faceeditor/resources/models/synthfaces-demo --model hiergan \
+      --data-root data/sf_rafd --with-truth -o expressions.png
 """
 from __future__ import annotations
 
@@ -121,22 +128,83 @@ def contact_sheet(pack: str | os.PathLike, data_root: str | os.PathLike, *, face
     return np.concatenate(rows, axis=0)
 
 
+def expression_sheet(pack: str | os.PathLike, data_root: str | os.PathLike, *, model: str | None = None,
+                     with_truth: bool = False, scale: int = 0, n_faces: int = len(FACES)) -> np.ndarray:
+    """The sheet of an `edit_expression` model on a RaFD-layout set: a header row, then per test identity a
+    row [neutral input, the 7 other expressions] (and with `with_truth` a row of that identity's own
+    pictures in those expressions)."""
+    from faceeditor.core.labels import EXPRESSIONS
+    from faceeditor.engine import Engine
+    from faceeditor.engine.requests import EditExpressionRequest
+    from trainer.data.registry import DataConfig, build_dataset
+
+    engine = Engine()
+    engine.load_pack(pack)
+    chosen = engine.find_model("edit_expression", model)
+    res = int(chosen.entry.resolution)
+    dataset = build_dataset(DataConfig(name="rafd", root=str(data_root), resolution=res, num_workers=0), "test")
+    where = {(int(r.labels["identity"]), EXPRESSIONS.index(r.labels["expression"])): i
+             for i, r in enumerate(dataset.records)}
+    neutral = EXPRESSIONS.index("neutral")
+    ids = sorted(i for i in {k[0] for k in where} if all((i, e) in where for e in range(len(EXPRESSIONS))))
+    if len(ids) < n_faces:
+        raise ValueError(f"{data_root}: the test split has {len(ids)} identities in all 8 expressions; "
+                         f"the sheet shows {n_faces}")
+    ids = ids[:n_faces]
+    inputs = [dataset.raw(where[(i, neutral)])["image"] for i in ids]
+    targets = [e for e in EXPRESSIONS if e != "neutral"]
+    columns = [np.stack(inputs)]
+    truths = [np.stack(inputs)]
+    for name in targets:
+        result = engine.run(EditExpressionRequest(inputs, name, intensity=1.0, model=chosen.key))
+        columns.append(np.stack([np.asarray(im) for im in result.images]))
+        truths.append(np.stack([dataset.raw(where[(i, EXPRESSIONS.index(name))])["image"] for i in ids]))
+    s = scale or (2 if res < 128 else 1)
+    cell = res * s
+    big = lambda img: cv2.resize(img, (cell, cell), interpolation=cv2.INTER_NEAREST)  # noqa: E731
+    rows = [np.concatenate([_label(cell, max(32, cell // 4), n) for n in ("neutral input", *targets)], axis=1)]
+    for k, ident in enumerate(ids):
+        rows.append(np.concatenate([_tag(big(columns[0][k]), f"id {ident}")] + [big(c[k]) for c in columns[1:]],
+                                   axis=1))
+        if with_truth:
+            rows.append(np.concatenate([_tag(big(truths[0][k]), "truth")] + [big(t[k]) for t in truths[1:]],
+                                       axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+def _is_expression_model(pack: str | os.PathLike, model: str | None) -> bool:
+    from faceeditor.engine.manifest import Manifest
+
+    entries = Manifest.load(Path(pack)).models
+    if model:
+        return any(m.name == model and m.task == "edit_expression" for m in entries)
+    return not any(m.task in ("edit_attributes", "flip_attributes") for m in entries) and any(
+        m.task == "edit_expression" for m in entries)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("pack", help="a model pack with an edit_attributes (or, with --model, flip_attributes) model")
-    ap.add_argument("--data-root", required=True, help="SynthFaces native dataset (held-out faces)")
+    ap.add_argument("--data-root", required=True, help="SynthFaces native dataset (held-out faces); for an "
+                                                       "edit_expression model a set in RaFD's layout")
     ap.add_argument("-o", "--output", required=True, help="PNG to write")
     ap.add_argument("--with-truth", action="store_true", help="a second row per face: the ground-truth re-renders")
     ap.add_argument("--scale", type=int, default=0, help="cell enlargement (default: 2 below 128 px, else 1)")
     ap.add_argument("--model", help="the edit_attributes model's name, when the pack has several; or the name "
-                                    "of a flip_attributes model (SG-GAN: its attributes' flips, one pass)")
+                                    "of a flip_attributes model (SG-GAN: its attributes' flips, one pass) or "
+                                    "of an edit_expression model (hiergan: the 7 other expressions)")
     args = ap.parse_args(argv)
+    from trainer.data.errors import DatasetError
     from trainer.data.synthfaces.native import NativeReadError
 
     try:
-        sheet = contact_sheet(args.pack, args.data_root, with_truth=args.with_truth, scale=args.scale,
-                              model=args.model)
-    except (ValueError, OSError, NativeReadError) as exc:
+        if _is_expression_model(args.pack, args.model):
+            sheet = expression_sheet(args.pack, args.data_root, model=args.model, with_truth=args.with_truth,
+                                     scale=args.scale)
+        else:
+            sheet = contact_sheet(args.pack, args.data_root, with_truth=args.with_truth, scale=args.scale,
+                                  model=args.model)
+    except (ValueError, OSError, NativeReadError, DatasetError) as exc:
         print(f"contact_sheet: {exc}", file=sys.stderr)
         return 2
     out = Path(args.output)
