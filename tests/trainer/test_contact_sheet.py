@@ -56,3 +56,18 @@ def test_sheet_of_a_flip_model_has_its_attributes_columns(data, tmp_path):
     # input row then truth row; the flip cells are the heads' flat colours over the half-bright face
     first_flip = sheet[header:header + cell, cell:2 * cell].astype(float)
     assert abs(first_flip.mean() - sheet[header:header + cell, :cell].mean()) > 1.0
+
+
+def test_sheet_of_an_expression_model_on_a_rafd_layout_set(rafd_root, tmp_path):
+    """An edit_expression pack: neutral input, the 7 other expressions, the identity's true pictures below."""
+    tool = _tool()
+    pack = make_test_pack(tmp_path, "x", tasks=("edit_expression",), resolution=32)
+    assert tool._is_expression_model(pack.path, None)
+    sheet = tool.expression_sheet(pack.path, rafd_root, with_truth=True, n_faces=1)
+    cell = 64
+    header = sheet.shape[0] - 2 * cell
+    assert sheet.shape[1] == 8 * cell and 0 < header < cell
+    edits, truths = sheet[header:header + cell], sheet[header + cell:]
+    assert np.array_equal(edits[cell // 3:, :cell], truths[cell // 3:, :cell])  # the same neutral input (below the tags)
+    assert not np.array_equal(truths[:, cell:2 * cell], truths[:, :cell])     # angry is another picture
+    assert tool.main([str(pack.path), "--data-root", str(tmp_path / "none"), "-o", str(tmp_path / "s.png")]) == 2
