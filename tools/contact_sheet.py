@@ -136,6 +136,7 @@ def expression_sheet(pack: str | os.PathLike, data_root: str | os.PathLike, *, m
     from faceeditor.core.labels import EXPRESSIONS
     from faceeditor.engine import Engine
     from faceeditor.engine.requests import EditExpressionRequest
+    from trainer.data.paired_expressions import split_labels
     from trainer.data.registry import DataConfig, build_dataset
 
     engine = Engine()
@@ -143,8 +144,9 @@ def expression_sheet(pack: str | os.PathLike, data_root: str | os.PathLike, *, m
     chosen = engine.find_model("edit_expression", model)
     res = int(chosen.entry.resolution)
     dataset = build_dataset(DataConfig(name="rafd", root=str(data_root), resolution=res, num_workers=0), "test")
-    where = {(int(r.labels["identity"]), EXPRESSIONS.index(r.labels["expression"])): i
-             for i, r in enumerate(dataset.records)}
+    # positions of the split read as dataset.raw reads them (the cache's, which skip bad files)
+    identity, expression, _views = split_labels(dataset)
+    where = {(int(i), int(e)): n for n, (i, e) in enumerate(zip(identity, expression, strict=True))}
     neutral = EXPRESSIONS.index("neutral")
     ids = sorted(i for i in {k[0] for k in where} if all((i, e) in where for e in range(len(EXPRESSIONS))))
     if len(ids) < n_faces:
