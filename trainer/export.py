@@ -24,11 +24,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from faceeditor.core.domain import SYNTHFACES as SYNTHFACES_DOMAIN
 from faceeditor.core.safe_read import load_json_file
 from faceeditor.engine.manifest import MANIFEST_NAME, TASKS, Manifest, ManifestError, ModelEntry, TensorSpec
 from trainer.checkpoint import describe_os_error, load_trained_method
 from trainer.config import to_dict
 from trainer.data.registry import build_dataset
+from trainer.data.synthfaces.formats import rendered_layout
 from trainer.loop import METRICS_NAME
 from trainer.methods.base import ExportSpec
 from trainer.probes import attach_probes
@@ -258,6 +260,13 @@ def existing_pack(out_dir: Path, append: bool) -> Manifest | None:
     return None
 
 
+def data_domain(data: Any) -> str:
+    """What a run's pictures were, for the manifest's `data_domain`: its dataset's name, except that
+    SynthFaces written in a real dataset's layout (the writer's marker at the root) is "synthfaces" —
+    renders, not the photographs that layout usually holds."""
+    return SYNTHFACES_DOMAIN if rendered_layout(data.root) else data.name
+
+
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: str | None = None,
                append: bool = False, checkpoint: str | os.PathLike | None = None,
                default: bool = False, preview: bool = False, log: Any = print) -> Manifest:
@@ -273,7 +282,7 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
     specs = method.export_specs() + (method.preview_specs() if preview else [])
     if not specs:
         raise ExportError(f"method {cfg.method!r} exports no models")
-    origin = ModelOrigin(method=cfg.method, config=to_dict(cfg), data_domain=cfg.data.name,
+    origin = ModelOrigin(method=cfg.method, config=to_dict(cfg), data_domain=data_domain(cfg.data),
                          resolution=cfg.data.resolution,
                          metrics={**_read_metrics(run_dir), "step": int(state["step"])})
     batch, why_no_real = _real_batch(cfg)

@@ -10,7 +10,9 @@ from faceeditor.core.labels import CELEBA_ATTRIBUTES_40, CLASS_INDEX
 from trainer.data.synthfaces import render_seed
 from trainer.data.synthfaces.formats import (
     FORMAT_WRITERS,
+    RENDERED_MARKER,
     mask_files,
+    rendered_layout,
     sample_seed,
     write_celeba,
     write_celebamask_hq,
@@ -110,3 +112,22 @@ def test_full_size_mapping_is_the_identity():
     from trainer.data.synthfaces.formats import celeba_index_of, partition_sizes
     assert partition_sizes(202599) == (162770, 19867, 19962)
     assert all(celeba_index_of(k, 202599) == k for k in (0, 1, 162769, 162770, 182636, 182637, 202598))
+
+
+def test_every_layout_carries_the_synthfaces_marker_and_a_real_one_does_not(tmp_path):
+    from trainer.data.registry import DataConfig
+    from trainer.export import data_domain
+
+    write_rafd(tmp_path / "r", 1, size=32, workers=0, progress=False)
+    write_celeba(tmp_path / "c", 2, workers=0, progress=False, render_size=32)
+    write_celebamask_hq(tmp_path / "h", 2, size=32, workers=0, progress=False)
+    assert [rendered_layout(tmp_path / d) for d in "rch"] == ["rafd", "celeba", "celebamask-hq"]
+    assert data_domain(DataConfig(name="rafd", root=str(tmp_path / "r"))) == "synthfaces"
+    # a real dataset has no marker (nor does a folder that is not there, or a marker that is not ours)
+    (tmp_path / "c" / RENDERED_MARKER).unlink()
+    assert rendered_layout(tmp_path / "c") is None and rendered_layout(tmp_path / "nowhere") is None
+    assert data_domain(DataConfig(name="celeba", root=str(tmp_path / "c"))) == "celeba"
+    (tmp_path / "c" / RENDERED_MARKER).write_text('{"rendered_by": "someone else"}')
+    assert rendered_layout(tmp_path / "c") is None
+    (tmp_path / "c" / RENDERED_MARKER).write_text("not json")
+    assert rendered_layout(tmp_path / "c") is None

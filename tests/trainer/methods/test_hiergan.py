@@ -180,6 +180,8 @@ def test_export_runs_in_onnxruntime_as_in_pytorch(trained_run, tiny_pack):
     parity = entry.metrics["export_parity_max_abs_diff"]["edited"]     # checked by the export itself
     assert set(parity) == {"random", "real"} and max(parity.values()) < 1e-3
     assert entry.task == "edit_expression" and list(entry.expressions) == list(EXPRESSIONS)
+    # trained on SynthFaces written in RaFD's layout: renders, so the app does not call them photographs
+    assert entry.data_domain == "synthfaces" and entry.config["data"]["name"] == "rafd"
     sess = ort.InferenceSession(str(tiny_pack / entry.file), providers=["CPUExecutionProvider"])
     assert [i.name for i in sess.get_inputs()] == ["image", "expression"]
     x = np.random.default_rng(0).uniform(-1, 1, (2, 3, 32, 32)).astype(np.float32)

@@ -16,6 +16,10 @@ the real loaders in trainer/data/ are exercised by exactly the files they will m
   canvas outside the render mirrors it. The ethnicity field is filler ("Caucasian" or "Moroccan",
   alternating): the renderer has no notion of ethnicity.
 
+Every writer also leaves ``synthfaces.json`` at the root (``RENDERED_MARKER``: layout, seed, count): the
+real datasets have no such file, so an export can tell SynthFaces in CelebA's or RaFD's layout from the
+photographs (``rendered_layout``), and the pack says its models were trained on renders.
+
 Every writer is deterministic for a seed (sample i is render_seed(sample_seed(seed, i)), the native
 format's rule), runs in worker processes over fixed chunks of samples (as write_native does) with a tqdm
 progress bar, and writes the images from the workers, then the label files (each atomically: a temporary
@@ -23,6 +27,7 @@ file, then a rename).
 """
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -100,6 +105,26 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+RENDERED_MARKER = "synthfaces.json"
+
+
+def _write_marker(out: Path, layout: str, seed: int, count: int, **extra: Any) -> None:
+    info = {"rendered_by": "SynthFaces", "layout": layout, "seed": int(seed), "count": int(count), **extra}
+    _write_text(out / RENDERED_MARKER, json.dumps(info, indent=1) + "\n")
+
+
+def rendered_layout(root: str | os.PathLike) -> str | None:
+    """The layout name ("celeba", "celebamask-hq", "rafd") when the dataset at `root` was written by
+    SynthFaces in a real dataset's layout (its marker file), else None (a real dataset, or no such folder)."""
+    try:
+        info = json.loads((Path(root) / RENDERED_MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or info.get("rendered_by") != "SynthFaces":
+        return None
+    return str(info.get("layout") or "") or None
+
+
 def _attr_row(attributes: dict[str, bool]) -> list[int]:
     """The 40 CelebA columns as ±1 (attributes the renderer does not label are -1)."""
     return [1 if attributes.get(name, False) else -1 for name in CELEBA_ATTRIBUTES_40]
@@ -175,6 +200,7 @@ def write_celeba(out_dir: str | os.PathLike, count: int, seed: int = 0, workers:
     lm += [f"{r[0]} " + " ".join(f"{v:5d}" for v in r[2]) for r in rows]
     _write_text(out / "list_landmarks_align_celeba.txt", "\n".join(lm) + "\n")
     _write_text(out / "identity_CelebA.txt", "".join(f"{r[0]} {r[3]}\n" for r in rows))
+    _write_marker(out, "celeba", seed, count, render_size=int(render_size))
     return out
 
 
@@ -222,6 +248,7 @@ def write_celebamask_hq(out_dir: str | os.PathLike, count: int, size: int = 512,
         orig = celeba_index_of(k, count)
         lines.append(f"{k:<12d}{orig:<12d}{orig + 1:06d}.jpg")
     _write_text(out / "CelebA-HQ-to-CelebA-mapping.txt", "\n".join(lines) + "\n")
+    _write_marker(out, "celebamask-hq", seed, count, size=int(size))
     return out
 
 
@@ -276,6 +303,7 @@ def write_rafd(out_dir: str | os.PathLike, identities: int, seed: int = 0, size:
     _prepare_out(out, "RaFD", sorted(out.glob("Rafd*.jpg"))[:1] if out.is_dir() else [], overwrite)
     list(_pool_map(_rafd_chunk, identities, workers, progress, "SynthFaces -> RaFD identities",
                    (str(out), int(seed), int(size))))
+    _write_marker(out, "rafd", seed, identities, size=int(size))
     return out
 
 
