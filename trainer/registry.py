@@ -105,6 +105,7 @@ METHODS: Registry[Any] = Registry("method", {
     "secgan": "trainer.methods.secgan",
     "stgan": "trainer.methods.stgan",
     "maggan": "trainer.methods.maggan",
+    "preview_distill": "trainer.methods.preview_distill",
     "scgan": "trainer.methods.scgan",
     "hiergan": "trainer.methods.hiergan",
     "sggan": "trainer.methods.sggan",
