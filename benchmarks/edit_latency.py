@@ -13,8 +13,9 @@ slider is Bald at 0.7.
 Paths (the pack's `edit_attributes` model with a `masks` input, e.g. MagGAN):
   full       the model at its resolution (128²), ORT_ENABLE_ALL, --threads threads
   int8       the same graph with dynamic int8 quantisation (onnxruntime.quantization.quantize_dynamic)
-  half       the same weights traced at half the resolution, its change upsampled and added to the input:
-             x + up(G64(down x) - down x) — the pack's preview model (`preview_of`), or traced from --run
+  half       a model at half the resolution, its change upsampled and added to the input:
+             x + up(G64(down x) - down x) — the pack's preview model (`preview_of`: the same weights traced
+             at 64², or a student distilled by `--method preview_distill`), or traced from --run
   1thread    the full model on one intra-op thread
   spinning   the full model with ORT's idle-thread spinning on (its default, the app's engine today);
              every other session here runs with spinning off
@@ -153,6 +154,13 @@ def pixel_gain(inputs, idx, edited_u8, truths, ys) -> float:
     return float(np.nanmean([gain(*np.array(v, np.float64).reshape(-1, 2).T) for v in per.values()]))
 
 
+def onnx_input_size(path: Path) -> int:
+    """The side of an editor graph's first input (N, 3, side, side)."""
+    import onnx
+
+    return int(onnx.load(str(path), load_external_data=False).graph.input[0].type.tensor_type.shape.dim[2].dim_value)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pack", default=str(demo_pack_dir()),
@@ -161,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="", help="the editor's name (default: the first with a masks input)")
     ap.add_argument("--run", default="", help="a MagGAN run: its latest checkpoint is traced here (the full "
                                               "model and its half-resolution preview)")
+    ap.add_argument("--preview", action="append", default=[], metavar="FILE.onnx",
+                    help="another half-resolution preview to time beside the pack's (e.g. the traced one of the "
+                         "old pack next to a distilled one); repeatable")
     ap.add_argument("--faces", type=int, default=30)
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--threads", type=int, default=2)
@@ -195,10 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         if preview is not None:
             half_path = pack / preview.file
     if half_path is not None:
-        import onnx
-
-        half_size = int(onnx.load(str(half_path), load_external_data=False).graph.input[0].type.tensor_type
-                        .shape.dim[2].dim_value)
+        half_size = onnx_input_size(half_path)
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -209,6 +217,12 @@ def main(argv: list[str] | None = None) -> int:
              EditPath("int8", session(int8_path, args.threads), 128, False)]
     if half_path is not None and half_size:
         paths.append(EditPath(f"half ({half_size}²)", session(half_path, args.threads), half_size, True))
+    for extra in map(Path, args.preview):
+        if not extra.is_file():
+            print(f"--preview {extra}: no such file")
+            return 2
+        size = int(onnx_input_size(extra))
+        paths.append(EditPath(f"{extra.stem[:10]} ({size}²)", session(extra, args.threads), size, True))
     paths.append(EditPath("1thread", session(full_path, 1), 128, False))
     paths.append(EditPath("spinning", session(full_path, args.threads, spin=True), 128, False))
 
@@ -251,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     full_ms, full_gain = med["full"], gains["full"]
     print(f"editor {label}; {len(xs)} ground-truth edits on {args.faces} faces; "
           f"{args.repeats} repeats, {args.threads} threads; photo {photo.shape[1]}x{photo.shape[0]}")
-    print(f"{'path':14s} {'ms/step':>8s} {'full/path':>9s} {'pixel gain':>10s} {'Δgain':>7s}  bar "
+    print(f"{'path':18s} {'ms/step':>8s} {'full/path':>9s} {'pixel gain':>10s} {'Δgain':>7s}  bar "
           f"(≥{BAR_SPEED}x, |Δgain| ≤ {BAR_GAIN})")
     rows = []
     for p in paths:
@@ -259,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         dg = gains[p.name] - full_gain
         ok = p.name != "full" and ratio >= BAR_SPEED and abs(dg) <= BAR_GAIN
         rows.append({"path": p.name, "ms": med[p.name], "ratio": ratio, "pixel_gain": gains[p.name], "delta": dg})
-        print(f"{p.name:14s} {med[p.name]:8.2f} {ratio:9.2f} {gains[p.name]:10.3f} {dg:+7.3f}  "
+        print(f"{p.name:18s} {med[p.name]:8.2f} {ratio:9.2f} {gains[p.name]:10.3f} {dg:+7.3f}  "
               f"{'meets' if ok else '-'}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
