@@ -39,3 +39,13 @@ def parser_run(tmp_path_factory):
     save_config(cfg, run / "config.json")
     save_checkpoint({"step": 1, "nets": {"parser": net.state_dict()}}, run, 1, keep=1)
     return run
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory):
+    """24 SynthFaces at 32² (seed 3), the editors' tiny training set; a module may define its own."""
+    from trainer.data.synthfaces.native import write_native
+
+    root = tmp_path_factory.mktemp("sf") / "sf"
+    write_native(root, count=24, size=32, seed=3, workers=1, progress=False)
+    return root

@@ -17,16 +17,6 @@ from trainer.nets.stgan import STGANDiscriminator
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def synth_root(tmp_path_factory):
-    from trainer.data.synthfaces.native import write_native
-
-    root = tmp_path_factory.mktemp("sf") / "sf"
-    write_native(root, count=24, size=32, seed=3, workers=1, progress=False)
-    return root
-
-
-
 def _cfg(name, root, parser_run, run_dir, **kw):
     cls = method_class(name).config_class
     base = dict(run_dir=str(run_dir), data=DataConfig(root=str(root), resolution=32, num_workers=0),

@@ -22,15 +22,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def synth_root(tmp_path_factory):
-    from trainer.data.synthfaces.native import write_native
-
-    root = tmp_path_factory.mktemp("sf") / "sf"
-    write_native(root, count=24, size=32, seed=3, workers=1, progress=False)
-    return root
-
-
-@pytest.fixture(scope="module")
 def teacher(synth_root, parser_run, tmp_path_factory):
     run = tmp_path_factory.mktemp("teacher") / "maggan"
     cfg = method_class("maggan").config_class(
