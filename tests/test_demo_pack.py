@@ -366,16 +366,16 @@ def test_interpolate_presets_with_the_bundled_model(demo, tmp_path, capsys, pres
     assert overall > MIN_CLIP_CHANGE[preset] and steps.max() < 0.5 * overall, (steps, overall)
 
 
-# The bundled MagGAN (docs/results.md, "The edit's truth as the main term"), measured through the engine on these
-# 12 faces x 13 flips against SynthFaces' ground-truth re-renders (2026-12-07, session 7): pixel gain 0.181
-# (positive for 8 of 13 attributes), preservation 39.4 dB, detail 0.76. Its preview, distilled from it at 64²
-# (method preview_distill, session 8): 0.192, within 0.012 of the full pass (the same weights traced at 64²,
-# the preview before it: 0.087, 0.093 less). The thresholds sit a margin below, so a broken export, a lost
-# `masks` feed or a regions-table change the editor no longer fits shows up here; the preview's gap is the
-# issue's bar (0.05).
+# The bundled MagGAN (docs/results.md, "The same run to 6,500 iterations"), measured through the engine on
+# these 12 faces x 13 flips against SynthFaces' ground-truth re-renders (2026-12-07, session 8): pixel gain
+# 0.239 (positive for 8 of 13 attributes), preservation 41.4 dB, detail 0.81. Its preview, distilled from it
+# at 64² (method preview_distill): 0.241, within 0.002 of the full pass (the same weights traced at 64², the
+# kind of preview before it, kept 0.09-0.11 less). The thresholds sit a margin below, so a broken export, a
+# lost `masks` feed or a regions-table change the editor no longer fits shows up here; the preview's gap is
+# the issue's bar (0.05).
 MAGGAN = "maggan"
-MIN_MAGGAN = {"gain_pixel": 0.10, "positive": 7, "preservation_db": 35.5, "detail": 0.72}
-MIN_PREVIEW_GAIN = 0.14
+MIN_MAGGAN = {"gain_pixel": 0.17, "positive": 7, "preservation_db": 38.0, "detail": 0.75}
+MIN_PREVIEW_GAIN = 0.17
 MAX_PREVIEW_GAIN_GAP = 0.05
 
 
