@@ -103,7 +103,6 @@ class PreviewDistillMethod(Method):
         self.full = teacher.export_module().to(device).eval()
         for p in self.full.parameters():
             p.requires_grad_(False)
-        self.traced = copy.deepcopy(self.full)         # the teacher's weights at the small size: the old preview
 
     def build_networks(self) -> dict[str, nn.Module]:
         student = copy.deepcopy(self.full).cpu()
@@ -155,7 +154,7 @@ class PreviewDistillMethod(Method):
         for name in ("Bald", "Eyeglasses", "Blond_Hair"):
             y_diff = flip_target(y, ATTRIBUTES.index(name)) - y
             rows += [self.full(x, y_diff, masks).clamp(-1, 1),
-                     preview_result(self.traced, x, y_diff, masks, SCALE),
+                     preview_result(self.full, x, y_diff, masks, SCALE),
                      preview_result(S, x, y_diff, masks, SCALE)]
         return torch.cat(rows).cpu()
 
@@ -179,7 +178,7 @@ class PreviewDistillMethod(Method):
                 full = self.full(x, y_diff, masks).clamp(-1, 1)
                 sums["input"][k] += float((x - full).abs().sum())
                 sums["student"][k] += float((preview_result(S, x, y_diff, masks, SCALE) - full).abs().sum())
-                sums["traced"][k] += float((preview_result(self.traced, x, y_diff, masks, SCALE)
+                sums["traced"][k] += float((preview_result(self.full, x, y_diff, masks, SCALE)
                                             - full).abs().sum())
         if not seen:
             return {}
