@@ -192,6 +192,33 @@ def test_sigterm_writes_a_checkpoint_and_exits(tmp_path: Path) -> None:
     assert events[-1] == "interrupted"
 
 
+def test_sigterm_to_the_whole_process_group_still_writes_the_checkpoint(tmp_path: Path) -> None:
+    """Ctrl-C, `pkill -f` and job schedulers signal the DataLoader workers too: they leave the signal to the
+    main process, which checkpoints and stops as on a SIGTERM of its own (no 'worker killed' crash)."""
+    run = tmp_path / "run"
+    proc = subprocess.Popen(_toy_cli_args(run, iters=100000, **{"ckpt-every": 0, "step-sleep": 0.02,
+                                                                 "data.num-workers": 2}),
+                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        log = run / "log.jsonl"
+        while not (log.exists() and '"step": 6,' in log.read_text()):
+            assert proc.poll() is None, proc.communicate()[1].decode()
+            assert time.monotonic() < deadline, "training did not start within 60 s"
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = err.decode()
+    assert proc.returncode == 128 + signal.SIGTERM, text
+    assert "unexpected error" not in text and "stopped by SIGTERM at step" in text
+    steps = [s for s, _ in list_checkpoints(run)]
+    assert len(steps) == 1 and steps[0] >= 6
+
+
 def test_saved_nets_from_a_run_folder_or_a_checkpoint_file(tmp_path: Path) -> None:
     weights = {"w": torch.arange(3.0)}
     save_checkpoint({"nets": {"g": weights, "d": {}}, "step": 1}, tmp_path, 1, keep=2)

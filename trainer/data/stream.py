@@ -12,6 +12,7 @@ comes from worker processes or not and whether the run was resumed or not.
 from __future__ import annotations
 
 import random
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -105,6 +106,16 @@ class EpochBatches:
             position += 1
 
 
+def leave_stop_signals_to_the_main_process(worker_id: int) -> None:
+    """DataLoader worker init: ignore SIGTERM and SIGINT. Ctrl-C, `kill -- -PGID`, `pkill -f` and job
+    schedulers signal every process of the run; a worker that died of it made the next batch raise
+    ("DataLoader worker ... is killed by signal: Terminated") before the loop could write its checkpoint.
+    The main process alone handles them (trainer/loop.py _StopSignals) and shuts the workers down; a
+    worker whose parent is gone still exits (PyTorch's watchdog)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def batch_stream(dataset: Any, batch_size: int, *, seed: int, rank: int = 0, world_size: int = 1,
                  start: int = 0, num_workers: int = 0, pin_memory: bool = False,
                  sampler: Any = None) -> tuple[DataLoader, int]:
@@ -125,5 +136,6 @@ def batch_stream(dataset: Any, batch_size: int, *, seed: int, rank: int = 0, wor
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,
         prefetch_factor=4 if num_workers > 0 else None,
+        worker_init_fn=leave_stop_signals_to_the_main_process if num_workers > 0 else None,
     )
     return loader, sampler.batches_per_epoch
