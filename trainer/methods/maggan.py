@@ -228,16 +228,18 @@ class MagGANMethod(EditingMethod):
     def export_specs(self) -> list[ExportSpec]:
         return [self._spec(self.cfg.data.resolution)]
 
-    def preview_specs(self) -> list[ExportSpec]:
+    def preview_specs(self, module: nn.Module | None = None) -> list[ExportSpec]:
         """The same weights traced at half the resolution (G is fully convolutional and the attribute
         regions scale with the size): the engine adds its upsampled change to the full-resolution input,
-        x + up(G(down x) - down x). benchmarks/edit_latency.py measures it against the full model."""
-        spec = self._spec(self.cfg.data.resolution // 2)
+        x + up(G(down x) - down x). benchmarks/edit_latency.py measures it against the full model.
+        `module`: another (image, y_diff, masks) -> edited graph to trace in its place (preview_distill's
+        student, trained at that size)."""
+        spec = self._spec(self.cfg.data.resolution // 2, module)
         spec.name, spec.preview_of, spec.inputs_from_batch = f"{self.name}_preview", self.name, None
         spec.extra["preview"] = "half resolution; its change (edited - image) is added to the input"
         return [spec]
 
-    def _spec(self, res: int) -> ExportSpec:
+    def _spec(self, res: int, module: nn.Module | None = None) -> ExportSpec:
         c = self.cfg
         gen = torch.Generator().manual_seed(0)
         masks = torch.softmax(torch.randn(1, NUM_CLASSES, res, res, generator=gen) * 3, dim=1)
@@ -250,7 +252,8 @@ class MagGANMethod(EditingMethod):
             return {"image": x, "y_diff": flip_target(y, 0) - y, "masks": self.source_mask(x.to(self.device)).cpu()}
 
         return ExportSpec(
-            name=self.name, task="edit_attributes", module=self.export_module(), example_inputs=example,
+            name=self.name, task="edit_attributes", module=module if module is not None else self.export_module(),
+            example_inputs=example,
             output_names=["edited"], backbone=c.backbone, resolution=res, classes=list(PARSE_CLASSES),
             attributes=list(ATTRIBUTES),
             extra={"y_diff": "y_target - y_source (STGAN); trained on {-1, 0, 1}, sliders may go between "

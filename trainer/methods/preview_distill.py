@@ -94,7 +94,7 @@ class PreviewDistillMethod(Method):
             raise
         except (CheckpointError, OSError, ValueError) as exc:
             raise ConfigError(f"teacher: {exc}") from None
-        if type(teacher).preview_specs is Method.preview_specs or not hasattr(teacher, "source_mask"):
+        if type(teacher).preview_specs is Method.preview_specs:
             raise ConfigError(f"teacher: method {teacher.cfg.method!r} has no preview path to distil (maggan has)")
         if teacher.cfg.data.resolution != cfg.data.resolution:
             raise ConfigError(f"data.resolution: the teacher was trained at {teacher.cfg.data.resolution}, "
@@ -197,13 +197,7 @@ class PreviewDistillMethod(Method):
         """The student as the teacher's preview model: the teacher's preview spec (name, preview_of, inputs
         at the small size) with the student's weights."""
         t = self.teacher_method
-        saved = t.nets["G"]
-        student = copy.deepcopy(unwrap(self.nets["S"])).float().cpu().eval()
-        try:
-            t.nets["G"] = student.g                 # the teacher's spec builder exports nets["G"]
-            (spec,) = t.preview_specs()
-        finally:
-            t.nets["G"] = saved
+        (spec,) = t.preview_specs(module=copy.deepcopy(unwrap(self.nets["S"])).float().cpu().eval())
         if spec.resolution != self.cfg.data.resolution // SCALE:
             raise ConfigError(f"teacher: its preview model runs at {spec.resolution}, not "
                               f"{self.cfg.data.resolution // SCALE}")
