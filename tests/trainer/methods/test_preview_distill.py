@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from faceeditor.engine.manifest import Manifest
@@ -44,14 +46,33 @@ def _cfg(synth_root, teacher, run_dir, **kw):
 
 
 def test_preview_rule_is_the_engines(cpu):
-    """An identity 'editor' previews to the input exactly; a constant change comes back at full size."""
-    x = torch.rand(2, 3, 8, 8) * 2 - 1
-    masks = torch.softmax(torch.randn(2, 19, 8, 8), 1)
-    same = preview_result(lambda im, y, m: im, x, torch.zeros(2, 13), masks, 2)
-    assert torch.allclose(same, x)
-    shifted = preview_result(lambda im, y, m: im + 0.25, x, torch.zeros(2, 13), masks, 2)
-    assert torch.allclose(shifted, (x + 0.25).clamp(-1, 1), atol=1e-6)
-    assert torch.allclose(shrink(x, 2)[0, 0, 0, 0], x[0, 0, :2, :2].mean())
+    """What the student is trained on is what the engine shows for a preview model: the image area-averaged
+    to half size (processing.images_to_tensor), the parse likewise (Engine._resize_probs), the change
+    upsampled onto the full-size input (processing.add_change) — equal up to the engine's uint8 roundings."""
+    from faceeditor.engine import processing as P
+    from faceeditor.engine.engine import _resize_probs
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    probs = rng.random((19, 32, 32)).astype(np.float32)
+    weight = torch.from_numpy(rng.normal(0, 0.3, (3, 19, 1, 1)).astype(np.float32))
+
+    def editor(im, y, m):             # a change that depends on the pixels, the condition and the parse
+        return torch.tanh(im * 1.5 + y[:, :3, None, None] + F.conv2d(m, weight))
+
+    y = torch.zeros(1, 13)
+    y[0, :3] = torch.tensor([0.4, -0.7, 1.0])
+    x = torch.from_numpy(P.images_to_tensor([image], 32, "minus1_1"))
+    ours = preview_result(editor, x, y, torch.from_numpy(probs)[None], 2)
+    small = P.images_to_tensor([image], 16, "minus1_1")
+    assert np.abs(shrink(x, 2).numpy() - small).max() <= 1.01 / 127.5     # the engine rounds to uint8 first
+    assert np.allclose(shrink(torch.from_numpy(probs)[None], 2)[0].numpy(), _resize_probs(probs, 16), atol=1e-5)
+    change = editor(torch.from_numpy(small), y, torch.from_numpy(_resize_probs(probs, 16))[None]).numpy() - small
+    shown = P.add_change([image], change, "minus1_1")[0]
+    ours_u8 = P.tensor_to_images(ours.numpy(), [(32, 32)], "minus1_1")[0]
+    diff = np.abs(shown.astype(int) - ours_u8.astype(int))
+    assert diff.max() <= 2 and diff.mean() < 0.5, (diff.max(), diff.mean())
+    assert np.abs(shown.astype(int) - image.astype(int)).mean() > 5          # the change is not nothing
 
 
 def test_training_brings_the_preview_to_the_full_result(synth_root, teacher, tmp_path, attach, cpu):
@@ -87,6 +108,16 @@ def test_exports_as_the_teachers_preview_and_refuses_a_changed_teacher(synth_roo
     assert "distilled from maggan step 6" in preview.extra["preview"]
     assert max(preview.metrics["export_parity_max_abs_diff"]["edited"].values()) < 1e-3
     assert json.loads((run / "config.json").read_text())["teacher"] == str(teacher)
+    # the file holds the student's weights, not the teacher's traced at the small size
+    traced = tmp_path / "traced"
+    export_run(teacher, traced, preview=True, log=lambda *_: None)
+    rng = np.random.default_rng(1)
+    feeds = {"image": rng.uniform(-1, 1, (2, 3, 16, 16)).astype(np.float32),
+             "y_diff": np.eye(13, dtype=np.float32)[:2],
+             "masks": rng.dirichlet(np.ones(19), (2, 16, 16)).transpose(0, 3, 1, 2).astype(np.float32)}
+    outs = [ort.InferenceSession(str(p / "maggan_preview.onnx"), providers=["CPUExecutionProvider"])
+            .run(["edited"], feeds)[0] for p in (pack, traced)]
+    assert np.abs(outs[0] - outs[1]).max() > 1e-3
     # a teacher that moved on since the distillation began: resuming would distil another network
     cfg = _cfg(synth_root, teacher, run, iters=8)
     cfg.teacher_checkpoint = str(_fake_later_checkpoint(teacher, tmp_path))
