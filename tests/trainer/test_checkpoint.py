@@ -165,27 +165,37 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path: Path) -> Non
     assert a["data"] == b["data"]
 
 
-def test_sigterm_writes_a_checkpoint_and_exits(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    proc = subprocess.Popen(_toy_cli_args(run, iters=100000, **{"ckpt-every": 0, "step-sleep": 0.02}),
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def _stop_at_step(args: list[str], run: Path, step: int, group: bool = False) -> tuple[int, str]:
+    """Start the toy CLI, wait until its log shows `step`, send SIGTERM (to its whole process group with
+    `group`, as Ctrl-C, `pkill -f` or a scheduler do) and return (exit code, stderr)."""
+    proc = subprocess.Popen(args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=group)
     try:
         deadline = time.monotonic() + 60
         log = run / "log.jsonl"
-        while not (log.exists() and '"step": 4,' in log.read_text()):
+        while not (log.exists() and f'"step": {step},' in log.read_text()):
             assert proc.poll() is None, proc.communicate()[1].decode()
             assert time.monotonic() < deadline, "training did not start within 60 s"
             time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
+        if group:
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 128 + signal.SIGTERM, err.decode()
+    return proc.returncode, err.decode()
+
+
+def test_sigterm_writes_a_checkpoint_and_exits(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    code, err = _stop_at_step(_toy_cli_args(run, iters=100000, **{"ckpt-every": 0, "step-sleep": 0.02}), run, 4)
+    assert code == 128 + signal.SIGTERM, err
     steps = [s for s, _ in list_checkpoints(run)]
     assert len(steps) == 1 and 4 <= steps[0] < 100000
-    assert f"stopped by SIGTERM at step {steps[0]}" in err.decode()
+    assert f"stopped by SIGTERM at step {steps[0]}" in err
     state = load_checkpoint(list_checkpoints(run)[0][1])
     assert state["step"] == steps[0] == state["data"]["batches"]
     events = [json.loads(line).get("event") for line in (run / "log.jsonl").read_text().splitlines()]
@@ -196,25 +206,10 @@ def test_sigterm_to_the_whole_process_group_still_writes_the_checkpoint(tmp_path
     """Ctrl-C, `pkill -f` and job schedulers signal the DataLoader workers too: they leave the signal to the
     main process, which checkpoints and stops as on a SIGTERM of its own (no 'worker killed' crash)."""
     run = tmp_path / "run"
-    proc = subprocess.Popen(_toy_cli_args(run, iters=100000, **{"ckpt-every": 0, "step-sleep": 0.02,
-                                                                 "data.num-workers": 2}),
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        log = run / "log.jsonl"
-        while not (log.exists() and '"step": 6,' in log.read_text()):
-            assert proc.poll() is None, proc.communicate()[1].decode()
-            assert time.monotonic() < deadline, "training did not start within 60 s"
-            time.sleep(0.02)
-        os.killpg(proc.pid, signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    text = err.decode()
-    assert proc.returncode == 128 + signal.SIGTERM, text
-    assert "unexpected error" not in text and "stopped by SIGTERM at step" in text
+    args = _toy_cli_args(run, iters=100000, **{"ckpt-every": 0, "step-sleep": 0.02, "data.num-workers": 2})
+    code, err = _stop_at_step(args, run, 6, group=True)
+    assert code == 128 + signal.SIGTERM, err
+    assert "unexpected error" not in err and "stopped by SIGTERM at step" in err
     steps = [s for s, _ in list_checkpoints(run)]
     assert len(steps) == 1 and steps[0] >= 6
 
