@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         if not extra.is_file():
             print(f"--preview {extra}: no such file")
             return 2
-        size = int(onnx_input_size(extra))
+        size = onnx_input_size(extra)
         paths.append(EditPath(f"{extra.stem[:10]} ({size}²)", session(extra, args.threads), size, True))
     paths.append(EditPath("1thread", session(full_path, 1), 128, False))
     paths.append(EditPath("spinning", session(full_path, args.threads, spin=True), 128, False))

@@ -136,6 +136,6 @@ def batch_stream(dataset: Any, batch_size: int, *, seed: int, rank: int = 0, wor
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,
         prefetch_factor=4 if num_workers > 0 else None,
-        worker_init_fn=leave_stop_signals_to_the_main_process if num_workers > 0 else None,
+        worker_init_fn=leave_stop_signals_to_the_main_process,
     )
     return loader, sampler.batches_per_epoch
