@@ -182,6 +182,7 @@ class HierGANShape:
     margin: float = 0.25
     min_box: float = 0.125
     fusion_residual: bool = False       # G_f adds to x_local instead of redrawing (not in the paper)
+    refined_residual: bool = False      # G_global and the G_p concatenate their input before the last conv (SG-GAN)
 
 
 @dataclass
@@ -208,8 +209,10 @@ class HierarchicalGenerator(nn.Module):
         super().__init__()
         self.shape = shape
         self.segmenter = segmenter
-        self.g_global = StarGANGenerator(N_EXPRESSIONS, 3, 3, shape.g_width, 2, shape.n_res)
-        self.g_local = nn.ModuleDict({p: StarGANGenerator(N_EXPRESSIONS, 3, 3, shape.local_width, 2, shape.local_n_res)
+        rr = shape.refined_residual
+        self.g_global = StarGANGenerator(N_EXPRESSIONS, 3, 3, shape.g_width, 2, shape.n_res, refined_residual=rr)
+        self.g_local = nn.ModuleDict({p: StarGANGenerator(N_EXPRESSIONS, 3, 3, shape.local_width, 2, shape.local_n_res,
+                                                          refined_residual=rr)
                                       for p in shape.parts})
         self.fusion = FusionNetwork(shape.fusion_width, residual=shape.fusion_residual)
         self.register_buffer("group", part_matrix(shape.parts), persistent=False)
