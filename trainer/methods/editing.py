@@ -136,11 +136,9 @@ class EditorConfig(TrainConfig):
                               "(--parser RUN_DIR)")
         if self.lambda_gp < 0 or self.lambda_sc < 0:
             raise ConfigError("lambda_gp and lambda_sc: expected values >= 0")
-        if self.lambda_paired < 0:
-            raise ConfigError(f"lambda_paired: expected a value >= 0, got {self.lambda_paired}")
-        if self.lambda_paired_region < 0:
-            raise ConfigError(f"lambda_paired_region: expected a value >= 0, got {self.lambda_paired_region}")
         for name in ("lambda_paired", "lambda_paired_region"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}: expected a value >= 0, got {getattr(self, name)}")
             if getattr(self, name) > 0 and not self.data.paired_flips:
                 raise ConfigError(f"{name}: the paired term needs the re-renders: add --data.paired-flips true "
                                   "(SynthFaces only)")
