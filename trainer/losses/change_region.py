@@ -7,26 +7,26 @@ pixel gain is measured on (trainer/metrics/ground_truth_gain.py), gives every ed
 whatever its size."""
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
 from faceeditor.core.attribute_regions import DEFAULT_DILATION
-from trainer.metrics.ground_truth_gain import DEFAULT_THRESHOLD
+from trainer.metrics.ground_truth_gain import DEFAULT_THRESHOLD, growth_kernel
 
 
 def true_change_mask(image: torch.Tensor, truth: torch.Tensor, *, threshold: float = DEFAULT_THRESHOLD,
                      dilation: float = DEFAULT_DILATION) -> torch.Tensor:
-    """(N, 1, H, W) float 0/1: where truth and input (N, C, H, W) differ in any channel by more than
-    ``threshold``, grown by ``dilation`` x the side (at least 1 px). The grown square stands in for the
-    evaluation's ellipse: one max-pool, on the device, with no gradient."""
+    """(N, 1, H, W) float 0/1: the evaluation's true change region (true_change_region) of each face of
+    input and truth (N, C, H, W), computed batched on their device without gradient: where they differ in
+    any channel by more than ``threshold``, grown by the metric's own ellipse (growth_kernel)."""
     with torch.no_grad():
         differs = ((image - truth).abs().amax(dim=1, keepdim=True) > threshold).float()
-        if dilation <= 0:
+        kernel = growth_kernel(max(differs.shape[-2:]), dilation)
+        if kernel is None:
             return differs
-        r = max(1, math.ceil(dilation * max(differs.shape[-2:])))
-        return F.max_pool2d(differs, kernel_size=2 * r + 1, stride=1, padding=r)
+        weight = torch.from_numpy(kernel).to(differs)[None, None]
+        r = kernel.shape[0] // 2
+        return (F.conv2d(differs, weight, padding=r) > 0.5).to(differs.dtype)
 
 
 def change_region_l1(output: torch.Tensor, truth: torch.Tensor, image: torch.Tensor, **mask_options) -> torch.Tensor:

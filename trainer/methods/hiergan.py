@@ -157,15 +157,13 @@ class HierGANConfig(TrainConfig):
         if self.margin < 0 or not 0 < self.min_box <= 1:
             raise ConfigError("margin >= 0 and 0 < min_box <= 1 expected")
         for name in ("lambda_global", "lambda_local", "lambda_fusion", "lambda_adv", "lambda_cls", "lambda_rec",
-                     "lr_segmenter"):
+                     "lambda_paired", "lambda_paired_region", "lr_segmenter"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: expected a value >= 0, got {getattr(self, name)}")
-        for name in ("lambda_paired", "lambda_paired_region"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name}: expected a value >= 0, got {getattr(self, name)}")
-            if getattr(self, name) > 0 and not self.data.paired_expressions:
-                raise ConfigError(f"{name}: the paired term needs the pairs: add --data.paired-expressions true "
-                                  "(RaFD or SynthFaces' RaFD layout)")
+        paired = [n for n in ("lambda_paired", "lambda_paired_region") if getattr(self, n) > 0]
+        if paired and not self.data.paired_expressions:
+            raise ConfigError(f"{paired[0]}: the paired term needs the pairs: add --data.paired-expressions true "
+                              "(RaFD or SynthFaces' RaFD layout)")
 
 
 def load_segmenter(source: str, run_dir: str, resolution: int, weights: bool = True) -> nn.Module:
@@ -313,13 +311,12 @@ class HierGANMethod(Method):
             l_pair = l1_reconstruction(f.x_out, x_pair)
             l_pair_global = l1_reconstruction(f.x_global, x_pair)
             l_region = change_region_l1(f.x_out, x_pair, x)
-            l_region_global = change_region_l1(f.x_global, x_pair, x)
             out["G/paired"], out["G_global/paired"] = float(l_pair.detach()), float(l_pair_global.detach())
             out["G/paired_region"] = float(l_region.detach())
             if c.lambda_paired > 0:
                 total = total + c.lambda_paired * (l_pair + l_pair_global)
             if c.lambda_paired_region > 0:
-                total = total + c.lambda_paired_region * (l_region + l_region_global)
+                total = total + c.lambda_paired_region * (l_region + change_region_l1(f.x_global, x_pair, x))
         return total
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:

@@ -29,6 +29,16 @@ from trainer.metrics._array import to_numpy
 DEFAULT_THRESHOLD = 1.0 / 255.0
 
 
+def growth_kernel(side: int, dilation: float = DEFAULT_DILATION) -> np.ndarray | None:
+    """The ellipse (uint8, 2r+1 square) that grows a change region of an image of this side by
+    ``dilation`` x the side (r at least 1 px); None for no growth. Shared with the training loss that
+    reads the same regions (trainer/losses/change_region.py)."""
+    if dilation <= 0:
+        return None
+    r = max(1, math.ceil(dilation * side))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
 def true_change_region(image: Any, truth: Any, *, threshold: float = DEFAULT_THRESHOLD,
                        dilation: float = DEFAULT_DILATION) -> np.ndarray:
     """Boolean (H, W): where the ground-truth re-render differs from the input (any channel by more than
@@ -37,9 +47,8 @@ def true_change_region(image: Any, truth: Any, *, threshold: float = DEFAULT_THR
     if a.shape != b.shape or a.ndim != 3:
         raise ValueError(f"expected two (C, H, W) images of one shape, got {a.shape} and {b.shape}")
     region = (np.abs(a - b) > threshold).any(axis=0)
-    if dilation > 0 and region.any():
-        r = max(1, math.ceil(dilation * max(region.shape)))
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    kernel = growth_kernel(max(region.shape), dilation)
+    if kernel is not None and region.any():
         region = cv2.dilate(region.astype(np.uint8), kernel).astype(bool)
     return region
 

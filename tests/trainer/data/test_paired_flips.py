@@ -125,7 +125,7 @@ def test_the_region_term_pulls_the_changed_pixels_harder(synth_root, tmp_path):
     both = _paired_losses(synth_root, tmp_path / "a", 100.0, "G/paired_region", lambda_paired_region=20.0)
     whole = _paired_losses(synth_root, tmp_path / "b", 100.0, "G/paired_region")
     assert np.isclose(both[0], whole[0])
-    assert np.mean(both[-3:]) < 0.9 * np.mean(whole[-3:])        # 0.114 against 0.147 measured
+    assert np.mean(both[-3:]) < 0.9 * np.mean(whole[-3:])        # 0.117 against 0.151 measured
 
 
 def test_paired_options_are_checked(synth_root, tmp_path):

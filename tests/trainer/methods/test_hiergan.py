@@ -102,7 +102,7 @@ def test_the_region_term_and_the_refined_residual(rafd_root, parser_run, tmp_pat
                           lambda_paired_region=30.0)
     whole = _paired_losses(rafd_root, parser_run, tmp_path / "b", attach, 10.0, steps=30, key="G/paired_region")
     assert np.isclose(both[0], whole[0])
-    assert np.mean(both[-5:]) < 0.85 * np.mean(whole[-5:])          # 0.172 against 0.257 measured
+    assert np.mean(both[-5:]) < 0.85 * np.mean(whole[-5:])          # 0.161 against 0.258 measured
     cfg = hiergan_config(rafd_root, parser_run, tmp_path / "c", refined_residual=True)
     G = attach(method_class("hiergan")(cfg, torch.device("cpu"))).nets["G"]
     for g in [G.g_global, *G.g_local.values()]:
