@@ -71,6 +71,7 @@ from trainer.nets.hiergan import (
     ExpressionEditExport,
     HierarchicalGenerator,
     HierGANShape,
+    crop_box,
     discriminators,
     one_hot_expression,
     parse_parts,
@@ -97,6 +98,8 @@ class HierGANConfig(TrainConfig):
     fusion_width: int = 32
     fusion_residual: bool = False        # G_f outputs x_local + a learnt change, starting at x_local (no paper)
     refined_residual: bool = False       # G_global and each G_p see their input again before the last conv (SG-GAN)
+    local_input: Literal["masked", "box"] = "masked"   # G_p reads M_p ⊗ x (eq. 2) or its whole box + mask (no paper)
+    local_residual: bool = False         # G_p outputs its crop plus a learnt change, starting at zero (no paper)
     d_width: int = 64
     d_layers: int = 6                    # D_global, D_fusion: 6 at 128²
     local_d_layers: int = 5              # D_p at the crop size: 5 at 64²
@@ -108,6 +111,7 @@ class HierGANConfig(TrainConfig):
     lambda_rec: float = 10.0
     lambda_paired: float = 0.0           # L1 to the same identity in the target expression (data.paired_expressions; no paper)
     lambda_paired_region: float = 0.0    # the same L1 averaged over each face's true change region (no paper)
+    lambda_paired_local: float = 0.0     # each G_p's crop against the true picture's change in its box (no paper)
     lr_segmenter: float = 1e-5           # S fine-tunes slower than the GANs learn
     n_critic: int = 1                    # G every n_critic steps
     evaluator: str = ""                  # a pack with a classify_expression model; '' = the first installed
@@ -133,7 +137,8 @@ class HierGANConfig(TrainConfig):
     def shape(self) -> HierGANShape:
         return HierGANShape(self.data.resolution, self.part_names(), self.g_width, self.n_res, self.local_width,
                             self.local_n_res, self.fusion_width, self.crop, self.temperature, self.margin,
-                            self.min_box, self.fusion_residual, self.refined_residual)
+                            self.min_box, self.fusion_residual, self.refined_residual, self.local_input,
+                            self.local_residual)
 
     def check(self) -> None:
         super().check()
@@ -157,10 +162,12 @@ class HierGANConfig(TrainConfig):
         if self.margin < 0 or not 0 < self.min_box <= 1:
             raise ConfigError("margin >= 0 and 0 < min_box <= 1 expected")
         for name in ("lambda_global", "lambda_local", "lambda_fusion", "lambda_adv", "lambda_cls", "lambda_rec",
-                     "lambda_paired", "lambda_paired_region", "lr_segmenter"):
+                     "lambda_paired", "lambda_paired_region", "lambda_paired_local", "lr_segmenter"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: expected a value >= 0, got {getattr(self, name)}")
-        paired = [n for n in ("lambda_paired", "lambda_paired_region") if getattr(self, n) > 0]
+        if self.local_input not in ("masked", "box"):
+            raise ConfigError(f"local_input: expected 'masked' or 'box', got {self.local_input!r}")
+        paired = [n for n in ("lambda_paired", "lambda_paired_region", "lambda_paired_local") if getattr(self, n) > 0]
         if paired and not self.data.paired_expressions:
             raise ConfigError(f"{paired[0]}: the paired term needs the pairs: add --data.paired-expressions true "
                               "(RaFD or SynthFaces' RaFD layout)")
@@ -292,7 +299,7 @@ class HierGANMethod(Method):
         rec = {"global": G.g_global(f.x_global, src)}
         changes = {}
         for p in self.parts:
-            rec[p] = G.g_local[p](f.local_out[p], src)
+            rec[p] = G.g_local[p](f.local_out[p], src, f.hints.get(p))
             changes[p] = rec[p] - f.local_out[p]
         rec["fusion"] = G.fusion(rec["global"], G.stitch(f.x_local, f.boxes, changes))
         targets = {"global": x, "fusion": x, **f.crops}
@@ -317,7 +324,31 @@ class HierGANMethod(Method):
                 total = total + c.lambda_paired * (l_pair + l_pair_global)
             if c.lambda_paired_region > 0:
                 total = total + c.lambda_paired_region * (l_region + change_region_l1(f.x_global, x_pair, x))
+            if self.parts:
+                l_local, l_local_region = self.local_paired_l1(f, x, x_pair)
+                out["G_local/paired"] = float(l_local.detach())
+                out["G_local/paired_region"] = float(l_local_region.detach())
+                if c.lambda_paired_local > 0:
+                    total = total + c.lambda_paired_local * (l_local + l_local_region)
         return total
+
+    def local_paired_l1(self, f, x: torch.Tensor, x_pair: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Means over the parts of L1(G_p's crop, the crop it should be), over the whole crop and over the
+        crop's true change region (change_region_l1). The crop it should be is its input crop plus the
+        true picture's change in the part's box, crop_box(x_pair − x): a G_p that writes it pastes back as
+        the true picture inside its box (in either local_input mode; with "box" it is the true picture's
+        crop itself). Not in the paper: it teaches each part directly at its own resolution, where the fused
+        L1 reaches a part only through a 128² image in which it covers a few hundred pixels; the region
+        mean keeps the few changed pixels of a crop from being outweighed by the unchanged rest."""
+        s = self.generator().shape
+        diff = x_pair - x
+        whole, region = [], []
+        for j, p in enumerate(self.parts):
+            crop = f.crops[p].detach()
+            target = crop + crop_box(diff, f.boxes[:, j], s.crop)
+            whole.append(l1_reconstruction(f.local_out[p], target))
+            region.append(change_region_l1(f.local_out[p], target, crop))
+        return torch.stack(whole).mean(), torch.stack(region).mean()
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         x, y_src = self._inputs(batch)

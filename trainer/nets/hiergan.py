@@ -183,6 +183,37 @@ class HierGANShape:
     min_box: float = 0.125
     fusion_residual: bool = False       # G_f adds to x_local instead of redrawing (not in the paper)
     refined_residual: bool = False      # G_global and the G_p concatenate their input before the last conv (SG-GAN)
+    local_input: str = "masked"         # what a G_p reads: "masked" M_p ⊗ x (eq. 2) or "box" (not in the paper)
+    local_residual: bool = False        # G_p returns its crop plus a learnt change, starting at zero (no paper)
+
+
+LOCAL_INPUTS = ("masked", "box")
+
+
+class PartGenerator(StarGANGenerator):
+    """A local generator G_p on a part's crop (StarGAN layout, the parameters named as StarGAN's).
+
+    With `hint` (local_input "box", not in the paper) it reads the whole box of the image, not only the
+    masked part, and the part's mask crop as a fourth channel: an expression moves a part's outline (a
+    mouth opens onto skin, a brow rises), and a generator that sees only M_p ⊗ x has neither the skin
+    colour it must paint where a part leaves nor a place to draw where it arrives. The mask channel keeps
+    the segmenter on the gradient path (eq. 9). With `residual` (not in the paper) the output is the crop
+    plus the network's output, clamped to [-1, 1], the last convolution starting at zero: an untrained
+    G_p changes nothing and learns only the change, which is what a small edit of a part needs."""
+
+    def __init__(self, width: int, n_res: int, refined_residual: bool = False, residual: bool = False,
+                 hint: bool = False):
+        super().__init__(N_EXPRESSIONS, 3 + int(hint), 3, width, 2, n_res,
+                         out_activation="none" if residual else "tanh", refined_residual=refined_residual)
+        self.residual = residual
+        self.hint = hint
+        if residual:
+            nn.init.zeros_((self.out if self.out is not None else self.main[-1]).weight)
+
+    def forward(self, crop: torch.Tensor, y: torch.Tensor, hint: torch.Tensor | None = None) -> torch.Tensor:
+        inp = torch.cat([crop, hint], dim=1) if self.hint else crop
+        out = super().forward(inp, y)
+        return torch.clamp(crop + out, -1.0, 1.0) if self.residual else out
 
 
 @dataclass
@@ -192,7 +223,8 @@ class Forward:
 
     masks: torch.Tensor                     # (N, P, H, W) tempered-softmax part masks
     boxes: torch.Tensor                     # (N, P, 3)
-    crops: dict[str, torch.Tensor]          # part -> (N, 3, c, c) masked input crop x_s^p
+    crops: dict[str, torch.Tensor]          # part -> (N, 3, c, c) input crop x_s^p (masked, or the box)
+    hints: dict[str, torch.Tensor]          # part -> (N, 1, c, c) its mask crop (local_input "box"), else {}
     local_out: dict[str, torch.Tensor]      # part -> (N, 3, c, c) G_p(x_s^p, y_t)
     x_global: torch.Tensor
     x_local: torch.Tensor
@@ -210,9 +242,11 @@ class HierarchicalGenerator(nn.Module):
         self.shape = shape
         self.segmenter = segmenter
         rr = shape.refined_residual
+        if shape.local_input not in LOCAL_INPUTS:
+            raise ValueError(f"local_input must be one of {LOCAL_INPUTS}, got {shape.local_input!r}")
         self.g_global = StarGANGenerator(N_EXPRESSIONS, 3, 3, shape.g_width, 2, shape.n_res, refined_residual=rr)
-        self.g_local = nn.ModuleDict({p: StarGANGenerator(N_EXPRESSIONS, 3, 3, shape.local_width, 2, shape.local_n_res,
-                                                          refined_residual=rr)
+        self.g_local = nn.ModuleDict({p: PartGenerator(shape.local_width, shape.local_n_res, rr, shape.local_residual,
+                                                       hint=shape.local_input == "box")
                                       for p in shape.parts})
         self.fusion = FusionNetwork(shape.fusion_width, residual=shape.fusion_residual)
         self.register_buffer("group", part_matrix(shape.parts), persistent=False)
@@ -247,14 +281,18 @@ class HierarchicalGenerator(nn.Module):
             masks = self.part_masks(x)
         if boxes is None:
             boxes = part_boxes(masks, s.parts, margin=s.margin, min_box=s.min_box)
-        crops, outs, changes = {}, {}, {}
+        crops, hints, outs, changes = {}, {}, {}, {}
         for j, part in enumerate(s.parts):
-            crops[part] = crop_box(x * masks[:, j:j + 1], boxes[:, j], s.crop)
-            outs[part] = self.g_local[part](crops[part], y)
+            if s.local_input == "box":
+                crops[part] = crop_box(x, boxes[:, j], s.crop)
+                hints[part] = crop_box(masks[:, j:j + 1], boxes[:, j], s.crop)
+            else:
+                crops[part] = crop_box(x * masks[:, j:j + 1], boxes[:, j], s.crop)
+            outs[part] = self.g_local[part](crops[part], y, hints.get(part))
             changes[part] = outs[part] - crops[part]
         x_global = self.g_global(x, y)
         x_local = self.stitch(x, boxes, changes)
-        return Forward(masks, boxes, crops, outs, x_global, x_local, self.fusion(x_global, x_local))
+        return Forward(masks, boxes, crops, hints, outs, x_global, x_local, self.fusion(x_global, x_local))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.run(x, y).x_out

@@ -159,3 +159,44 @@ def test_a_residual_fusion_starts_as_the_stitched_local_image_and_learns_a_chang
     (f.x_out - torch.ones_like(x)).abs().mean().backward()
     opt.step()
     assert not torch.equal(g.run(x, one_hot_expression(torch.tensor([3, 5]))).x_out, f.x_local)
+
+
+def test_box_input_reads_the_whole_box_and_the_mask_and_keeps_the_segmenter_on_the_gradient_path():
+    """local_input "box" (not in the paper): G_p reads its box of the image unmasked plus the part's mask
+    crop as a fourth channel; a loss on the local outputs alone still reaches S (through that channel)."""
+    g = _generator(local_input="box")
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    f = g.run(x, one_hot_expression(torch.tensor([4, 0])))
+    for j, p in enumerate(PARTS):
+        assert torch.equal(f.crops[p], crop_box(x, f.boxes[:, j], 16))
+        assert f.hints[p].shape == (2, 1, 16, 16)
+        assert torch.allclose(f.hints[p], crop_box(f.masks[:, j:j + 1], f.boxes[:, j], 16))
+        assert g.g_local[p].main[0].in_channels == 4 + 8          # crop, mask and the 8 expressions
+    sum(o.square().mean() for o in f.local_out.values()).backward()
+    grads = [q.grad for q in g.segmenter.parameters() if q.grad is not None]
+    assert grads and sum(float(gr.abs().sum()) for gr in grads) > 0
+    assert _generator().run(x, one_hot_expression(torch.tensor([4, 0]))).hints == {}
+    with pytest.raises(ValueError, match="local_input"):
+        _generator(local_input="ring")
+
+
+@pytest.mark.parametrize("local_input", ["masked", "box"])
+def test_residual_local_generators_start_by_changing_nothing(local_input):
+    """local_residual (not in the paper): an untrained G_p returns its crop, so the stitched image is the
+    input exactly and the residual fusion's result too; one gradient step toward a changed picture moves
+    the parts' outputs and only inside their boxes."""
+    g = _generator(local_input=local_input, local_residual=True, fusion_residual=True, refined_residual=True)
+    x = torch.rand(2, 3, 32, 32) * 1.6 - 0.8
+    y = one_hot_expression(torch.tensor([3, 5]))
+    f = g.run(x, y)
+    for p in PARTS:
+        assert torch.equal(f.local_out[p], f.crops[p])
+    assert torch.equal(f.x_local, x) and torch.equal(f.x_out, x)
+    opt = torch.optim.SGD(g.g_local.parameters(), lr=0.5)
+    (f.x_local - torch.zeros_like(x)).abs().mean().backward()
+    opt.step()
+    f2 = g.run(x, y)
+    changed = (f2.x_local - x).abs().amax(dim=1) > 0
+    assert changed.any()
+    inside = sum((paste_box(torch.ones(2, 1, 16, 16), f2.boxes[:, j], 32) > 0).float() for j in range(len(PARTS)))
+    assert not (changed & (inside[:, 0] == 0)).any()
