@@ -31,6 +31,7 @@ from trainer.checkpoint import describe_os_error, load_trained_method
 from trainer.config import to_dict
 from trainer.data.registry import build_dataset
 from trainer.data.synthfaces.formats import rendered_layout
+from trainer.half_weights import round_to_half, store_weights_as_half
 from trainer.loop import METRICS_NAME
 from trainer.methods.base import ExportSpec
 from trainer.probes import attach_probes
@@ -269,12 +270,14 @@ def data_domain(data: Any) -> str:
 
 def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: str | None = None,
                append: bool = False, checkpoint: str | os.PathLike | None = None,
-               default: bool = False, preview: bool = False, log: Any = print) -> Manifest:
+               default: bool = False, preview: bool = False, half_weights: bool = False,
+               log: Any = print) -> Manifest:
     """Export a run's models into the pack folder `out_dir` (see the module docstring); returns the
     pack's manifest. `preview` adds the method's preview models (Method.preview_specs). Raises
     ParityError (nothing written) when ONNX Runtime disagrees with PyTorch. With `append` and `default`,
     the new models go before the pack's others, so that the engine (which takes a task's first model
-    unless asked for another) and the app use them by default."""
+    unless asked for another) and the app use them by default. `half_weights` stores the weights as
+    float16 (trainer/half_weights.py)."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     existing_pack(out_dir, append)                    # refuse early, before the checkpoint is loaded
     method, state = load_trained_method(run_dir, "cpu", checkpoint)
@@ -289,17 +292,19 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, name: 
     if batch is None:
         log(f"note: parity on random inputs only: {why_no_real}")
     return write_pack(specs, out_dir, origin, name=name, append=append, default=default, batch=batch,
-                      description=f"Exported by faceeditor-train from {cfg.method} run {run_dir.name}", log=log)
+                      description=f"Exported by faceeditor-train from {cfg.method} run {run_dir.name}",
+                      half_weights=half_weights, log=log)
 
 
 def write_pack(specs: list[ExportSpec], out_dir: str | os.PathLike, origin: ModelOrigin, *,
                name: str | None = None, description: str = "", append: bool = False, default: bool = False,
                batch: dict[str, Any] | None = None, tolerance: float = PARITY_TOLERANCE,
-               log: Any = print) -> Manifest:
+               half_weights: bool = False, log: Any = print) -> Manifest:
     """Export `specs` into the pack folder `out_dir`, each parity-checked on random inputs (and on `batch`,
     a real data batch, when given) within `tolerance`, with probes; the pack is assembled in a temporary
     folder and moved into place only when every check passed. Used by export_run and the checkpoint
-    importers (trainer/importers)."""
+    importers (trainer/importers). With `half_weights` each module's weights are rounded to float16 and
+    stored so (trainer/half_weights.py); the parity check then reads the rounded module."""
     out_dir = Path(out_dir)
     existing = existing_pack(out_dir, append)
     names = [s.name for s in specs]
@@ -322,8 +327,13 @@ def write_pack(specs: list[ExportSpec], out_dir: str | os.PathLike, origin: Mode
         for spec in specs:
             onnx_path = tmp / f"{spec.name}.onnx"
             log(f"exporting {spec.name} ({spec.task}) ...")
+            half_change = _round_weights(spec) if half_weights else None
             try:
                 _export_onnx(spec, onnx_path)
+                if half_weights:
+                    before, after = store_weights_as_half(onnx_path)
+                    log(f"  weights stored as float16: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB "
+                        f"(the rounding moves the outputs by at most {max(half_change.values()):.2e})")
             except OSError as exc:
                 raise ExportError(f"{spec.name}: the ONNX file could not be written "
                                   f"({describe_os_error(exc)}); {untouched}") from None
@@ -353,7 +363,8 @@ def write_pack(specs: list[ExportSpec], out_dir: str | os.PathLike, origin: Mode
                 resolution=spec.resolution or origin.resolution, normalization=spec.normalization,
                 classes=list(spec.classes), attributes=list(spec.attributes),
                 expressions=list(spec.expressions), data_domain=origin.data_domain, config=origin.config,
-                metrics={**origin.metrics, "export_parity_max_abs_diff": {p.name: p.diffs for p in parity}},
+                metrics={**origin.metrics, "export_parity_max_abs_diff": {p.name: p.diffs for p in parity},
+                         **({"half_weights_max_abs_change": half_change} if half_change is not None else {})},
                 extra=dict(spec.extra), preview_of=spec.preview_of,
             ))
         if failures:
@@ -395,6 +406,18 @@ def write_pack(specs: list[ExportSpec], out_dir: str | os.PathLike, origin: Mode
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def _round_weights(spec: ExportSpec) -> dict[str, float]:
+    """Round spec.module's weights to float16 precision in place; per output, the largest change that
+    makes on the spec's random inputs."""
+    inputs = random_inputs(spec, RANDOM_BATCH)
+    with torch.no_grad():
+        before = _as_tuple(spec.module(*inputs.values()))
+        round_to_half(spec.module)
+        after = _as_tuple(spec.module(*inputs.values()))
+    return {n: float((a.double() - b.double()).abs().max()) if a.is_floating_point() else float((a != b).any())
+            for n, a, b in zip(spec.output_names, after, before, strict=True)}
 
 
 def export_bare(run_dir: str | os.PathLike, out_dir: str | os.PathLike, *, preview: bool = True,

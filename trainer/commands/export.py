@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--default", action="store_true",
                         help="with --append: put the new models first, so the engine and the app use them "
                              "by default for their tasks")
+    parser.add_argument("--half-weights", action="store_true",
+                        help="store the weights as float16 (half the file size; the graph still computes in "
+                             "float32; what the rounding changes is printed and kept in the manifest)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--default puts the new models before a pack's others: use it with --append")
     try:
         manifest = export_run(args.run_dir, args.out, name=args.name, append=args.append, default=args.default,
-                              checkpoint=args.checkpoint, preview=args.preview)
+                              checkpoint=args.checkpoint, preview=args.preview, half_weights=args.half_weights)
     except (ExportError, CheckpointError, ConfigError) as exc:
         raise CLIError(str(exc)) from None
     print(f"wrote pack {manifest.name!r} to {args.out}: " +
