@@ -67,6 +67,7 @@ from trainer.metrics.frechet import frechet_distance_from_features
 from trainer.metrics.ground_truth_gain import gain, pixel_errors, semantic_errors, true_change_region
 from trainer.metrics.miou import MeanIoU
 from trainer.nets.hiergan import (
+    LOCAL_INPUTS,
     N_EXPRESSIONS,
     ExpressionEditExport,
     HierarchicalGenerator,
@@ -165,8 +166,8 @@ class HierGANConfig(TrainConfig):
                      "lambda_paired", "lambda_paired_region", "lambda_paired_local", "lr_segmenter"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: expected a value >= 0, got {getattr(self, name)}")
-        if self.local_input not in ("masked", "box"):
-            raise ConfigError(f"local_input: expected 'masked' or 'box', got {self.local_input!r}")
+        if self.local_input not in LOCAL_INPUTS:
+            raise ConfigError(f"local_input: expected one of {', '.join(LOCAL_INPUTS)}, got {self.local_input!r}")
         paired = [n for n in ("lambda_paired", "lambda_paired_region", "lambda_paired_local") if getattr(self, n) > 0]
         if paired and not self.data.paired_expressions:
             raise ConfigError(f"{paired[0]}: the paired term needs the pairs: add --data.paired-expressions true "

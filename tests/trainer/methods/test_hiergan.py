@@ -274,7 +274,7 @@ def test_the_local_paired_term(rafd_root, parser_run, tmp_path, attach):
     with_term = _paired_losses(rafd_root, parser_run, tmp_path / "a", attach, 10.0, lambda_paired_local=30.0, **kw)
     without = _paired_losses(rafd_root, parser_run, tmp_path / "b", attach, 10.0, **kw)
     assert np.isclose(with_term[0], without[0])
-    assert np.mean(with_term[-5:]) < 0.85 * np.mean(without[-5:])
+    assert np.mean(with_term[-5:]) < 0.85 * np.mean(without[-5:])  # 0.092 against 0.208 measured
     with pytest.raises(ConfigError, match="lambda_paired_local: the paired term needs the pairs"):
         hiergan_config(rafd_root, parser_run, tmp_path, lambda_paired_local=5.0)
     with pytest.raises(ConfigError, match="local_input"):
