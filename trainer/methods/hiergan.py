@@ -30,6 +30,14 @@ face, and the whole-image L1 alone lets the generators learn to copy their input
 before the last convolution): a 16-wide StarGAN bottleneck cannot even reconstruct a face (L1 0.15 after
 2,000 iterations at 128²), so without it the fusion network learns to pass its input through.
 
+`init_from` (not in the paper) starts a run from another hiergan run's G and D (every tensor of the same
+name and shape), or from an exported hiergan model (an .onnx file or a pack holding one): G's segmenter,
+global, local and fusion tensors are read back from the graph (trainer/onnx_weights.py) and the loaded
+pipeline must reproduce the file's output before training goes on; D starts fresh, an export has none.
+A bundled model can so be trained further once the run folder that made it is gone; `g_start` N then
+updates only D for the first N steps, so its adversarial and expression heads have learnt before G reads
+them.
+
 Table 3's region ablation is `parts` (a comma-separated subset of left_eye, right_eye, nose, mouth; ''
 = the global generator and the fusion network alone); "w/o end-to-end" is `--no-end-to-end`.
 
@@ -46,6 +54,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +128,8 @@ class HierGANConfig(TrainConfig):
     miou_data: str = ""                  # a dataset root with parse masks (native SynthFaces) for the mIoU
     miou_dataset: str = "synthfaces"
     eval_limit: int = 0                  # test faces for evaluate(); 0 = all
+    init_from: str = ""                  # a hiergan run or checkpoint (G and D), or an exported one (.onnx/pack: G)
+    g_start: int = 0                     # G and S update from this step on (a fresh D first learns a warm G's fakes)
     # the paper: batch 8, Adam(0.5, 0.999), lr 1e-4
     iters: int = 200000
     batch_size: int = 8
@@ -149,7 +160,7 @@ class HierGANConfig(TrainConfig):
         for name in ("g_width", "local_width", "fusion_width", "d_width", "d_layers", "local_d_layers", "n_critic"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
-        for name in ("n_res", "local_n_res"):
+        for name in ("n_res", "local_n_res", "g_start"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: expected an integer >= 0, got {getattr(self, name)!r}")
         if self.data.resolution % 2 ** self.d_layers:
@@ -225,7 +236,8 @@ class HierGANMethod(Method):
     # --- set-up ---------------------------------------------------------------------------------
     def build_networks(self) -> dict[str, nn.Module]:
         c = self.cfg
-        seg = load_segmenter(c.segmenter, c.run_dir, c.data.resolution)
+        # with init_from, S's tensors come from there: the parser run only has to give its architecture
+        seg = load_segmenter(c.segmenter, c.run_dir, c.data.resolution, weights=not c.init_from)
         g = HierarchicalGenerator(seg, c.shape())
         g.end_to_end = c.end_to_end
         return {"G": g, "D": discriminators(c.shape(), c.d_width, c.d_layers, c.local_d_layers)}
@@ -351,7 +363,64 @@ class HierGANMethod(Method):
             region.append(change_region_l1(f.local_out[p], target, crop))
         return torch.stack(whole).mean(), torch.stack(region).mean()
 
+    def _init_from(self) -> None:
+        """Warm start from `init_from`: a run's (or checkpoint's) G and D tensors of the same name and shape,
+        or an exported model's G, checked to reproduce the export."""
+        source = Path(self.cfg.init_from)
+        if source.suffix == ".onnx" or (source / "manifest.json").is_file():
+            origin, copied, total = self._exported_generator(source)
+        else:
+            from trainer.checkpoint import CheckpointError, saved_nets
+
+            try:
+                origin, saved = saved_nets(self.cfg.init_from, ("G", "D"))
+            except CheckpointError as exc:
+                raise ConfigError(f"init_from: {exc}") from None
+            copied = total = 0
+            for name, weights in saved.items():
+                own = unwrap(self.nets[name]).state_dict()
+                fitting = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
+                unwrap(self.nets[name]).load_state_dict(fitting, strict=False)
+                copied, total = copied + len(fitting), total + len(own)
+        if copied == 0:
+            raise ConfigError(f"init_from: no tensor of {origin} fits this config's networks")
+        self.init_report = f"init_from {origin}: {copied} of {total} tensors copied"
+        print(self.init_report, file=sys.stderr, flush=True)
+
+    def _exported_generator(self, source: Path) -> tuple[Path, int, int]:
+        """Load G from an exported hiergan graph and check that it computes what the graph does."""
+        import onnxruntime as ort
+
+        from trainer.onnx_weights import OnnxWeightsError, module_weights, pack_model_file
+
+        g = self.generator()
+        try:
+            path = pack_model_file(source, self.name)
+            weights = module_weights(path, "generator.", g)
+        except OnnxWeightsError as exc:
+            raise ConfigError(f"init_from: {exc}") from None
+        own = g.state_dict()
+        g.load_state_dict(weights, strict=False)
+        spec = self.export_specs()[0]
+        feeds = {k: v.numpy() for k, v in spec.example_inputs.items()}
+        try:
+            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            expected = session.run(None, feeds)[0]
+        except Exception as exc:  # noqa: BLE001 - ORT raises several kinds for a graph of another shape
+            raise ConfigError(f"init_from: {path} does not take this config's inputs "
+                              f"({str(exc).splitlines()[0][:120]})") from None
+        with torch.no_grad():
+            got = spec.module(**spec.example_inputs).numpy()
+        diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
+        if not diff < 1e-3:
+            raise ConfigError(f"init_from: the networks loaded from {path} do not reproduce it (max |diff| "
+                              f"{diff:.3g}; {len(weights)} of {len(own)} tensors fit): is this config the "
+                              "one that trained it (widths, parts, crop, local_input, residual options)?")
+        return path, len(weights), len(own)
+
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
+        if self.cfg.init_from and step == 0:
+            self._init_from()
         x, y_src = self._inputs(batch)
         x_pair = None
         if "pair_expression" in batch:      # paired expressions: the target whose true picture the set holds
@@ -367,7 +436,7 @@ class HierGANMethod(Method):
             loss_d = self.d_loss(x, y_src, f, out)
         self._update(["D"], loss_d)
         out["D/loss"] = float(loss_d.detach())
-        if (step + 1) % self.cfg.n_critic == 0:
+        if (step + 1) % self.cfg.n_critic == 0 and step >= self.cfg.g_start:
             with self.autocast():
                 loss_g = self.g_loss(x, y_src, y_trg, f, out, x_pair)
             self._update([n for n in ("G", "S") if n in self.optimizers], loss_g)
@@ -505,20 +574,26 @@ class HierGANMethod(Method):
         c = self.cfg
         if not c.miou_data:
             return {}
+        if c.init_from:             # S started from init_from's, not from the parser run's weights
+            return {"miou_after": self._miou({"after": self.generator().segmenter})["after"]}
+        before = load_segmenter(c.segmenter, c.run_dir, c.data.resolution).to(self.device).eval()
+        scores = self._miou({"before": before, "after": self.generator().segmenter})
+        return {"miou_before": scores["before"], "miou_after": scores["after"]}
+
+    def _miou(self, nets: dict[str, nn.Module]) -> dict[str, float]:
+        c = self.cfg
         data = DataConfig(name=c.miou_dataset, root=c.miou_data, resolution=c.data.resolution, num_workers=0)
         loader = torch.utils.data.DataLoader(build_dataset(data, "test"), batch_size=max(1, c.batch_size))
-        before = load_segmenter(c.segmenter, c.run_dir, c.data.resolution).to(self.device).eval()
-        after = self.generator().segmenter
-        scores = {"before": MeanIoU(NUM_CLASSES), "after": MeanIoU(NUM_CLASSES)}
+        scores = {key: MeanIoU(NUM_CLASSES) for key in nets}
         seen = 0
         for batch in loader:
             x = batch["image"].to(self.device).float()
-            for key, net in (("before", before), ("after", after)):
+            for key, net in nets.items():
                 scores[key].update(net(x).argmax(1).cpu(), batch["mask"])
             seen += len(x)
             if c.eval_limit and seen >= c.eval_limit:
                 break
-        return {"miou_before": scores["before"].mean(), "miou_after": scores["after"].mean()}
+        return {key: score.mean() for key, score in scores.items()}
 
     # --- export -----------------------------------------------------------------------------------
     def export_module(self) -> nn.Module:

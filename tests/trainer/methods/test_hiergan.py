@@ -285,3 +285,57 @@ def one_hot_expression_of(indices):
     from trainer.nets.hiergan import one_hot_expression
 
     return one_hot_expression(torch.tensor(indices))
+
+
+def test_init_from_an_export_or_a_run(trained_run, tiny_pack, rafd_root, parser_run, tmp_path, attach, cpu):
+    """A bundled model trains on once its run folder is gone: G comes back from the graph (the parser's batch
+    norms folded into its convolutions by the exporter included) and computes what the graph computes."""
+    trained, _ = load_trained_method(trained_run)
+    gen = torch.Generator().manual_seed(3)
+    x = torch.rand(2, 3, 32, 32, generator=gen) * 2 - 1
+    y = torch.zeros(2, 8)
+    y[:, EXPRESSIONS.index("surprised")] = 1.0
+    with torch.no_grad():
+        ref = trained.export_module()(x, y)
+    torch.manual_seed(123)
+    warm = attach(method_class("hiergan")(hiergan_config(rafd_root, parser_run, tmp_path / "w",
+                                                         init_from=str(tiny_pack)), cpu))
+    d_before = {k: v.clone() for k, v in warm.nets["D"].state_dict().items()}
+    with torch.no_grad():
+        assert float((warm.export_module()(x, y) - ref).abs().max()) > 1e-2       # a fresh G differs
+    warm._init_from()
+    assert "tensors copied" in warm.init_report
+    with torch.no_grad():
+        assert float((warm.export_module()(x, y) - ref).abs().max()) < 1e-4
+    assert all(torch.equal(v, d_before[k]) for k, v in warm.nets["D"].state_dict().items())   # an export has no D
+    log = warm.train_step(next(iter(DataLoader(build_dataset(warm.cfg.data, "train"), batch_size=8))), 1)
+    assert np.isfinite(log["G/loss"])
+    # from the run folder: G and D
+    run_warm = attach(method_class("hiergan")(hiergan_config(rafd_root, parser_run, tmp_path / "r",
+                                                             init_from=str(trained_run)), cpu))
+    run_warm._init_from()
+    for name in ("G", "D"):
+        mine, theirs = run_warm.nets[name].state_dict(), trained.nets[name].state_dict()
+        assert all(torch.equal(mine[k].cpu(), theirs[k].cpu()) for k in mine), name
+    # a config that did not train the graph, and a path that holds nothing: one-line errors
+    for bad in (dict(local_width=6), dict(init_from=str(tmp_path / "none"))):
+        kw = {"init_from": str(tiny_pack), **bad}
+        m = attach(method_class("hiergan")(hiergan_config(rafd_root, parser_run, tmp_path / "b", **kw), cpu))
+        with pytest.raises(ConfigError, match="init_from") as info:
+            m._init_from()
+        assert "\n" not in str(info.value)
+
+
+def test_g_start_updates_only_d_first(rafd_root, parser_run, tmp_path, attach, cpu):
+    m = attach(method_class("hiergan")(hiergan_config(rafd_root, parser_run, tmp_path, g_start=2), cpu))
+    batch = next(iter(DataLoader(build_dataset(m.cfg.data, "train"), batch_size=8)))
+    g0 = {k: v.clone() for k, v in m.nets["G"].state_dict().items()}
+    d0 = {k: v.clone() for k, v in m.nets["D"].state_dict().items()}
+    logs = [m.train_step(batch, step) for step in range(2)]
+    assert all("G/loss" not in entry and "D/loss" in entry for entry in logs)
+    assert all(torch.equal(v, g0[k]) for k, v in m.nets["G"].state_dict().items())
+    assert any(not torch.equal(v, d0[k]) for k, v in m.nets["D"].state_dict().items())
+    assert "G/loss" in m.train_step(batch, 2)
+    assert any(not torch.equal(v, g0[k]) for k, v in m.nets["G"].state_dict().items())
+    with pytest.raises(ConfigError, match="g_start"):
+        hiergan_config(rafd_root, parser_run, tmp_path, g_start=-1)
