@@ -481,12 +481,13 @@ def test_all_flips_of_unseen_faces_from_one_pass(demo, renders, monkeypatch):
 
 # The expression editor (hiergan), through the engine on 8 held-out identities rendered as the RaFD layout's
 # faces are (frontal, 256 px, resized to 128), each neutral face to the 7 other expressions. Measured on
-# the bundled model (3,100 iterations, weights stored as float16): pixel gain 0.265 toward the true
-# pictures (6 of 7 targets > 0; contemptuous -0.019), 43 of 56 edits judged right (0.768). On the 42
-# held-out identities of its test split, every face to the 7 others: 0.269 and 0.698 (docs/hiergan.md).
+# the bundled model (3,100 iterations, then 1,600 from its exported graph and 400 without mirroring;
+# weights stored as float16): pixel gain 0.367 toward the true pictures (7 of 7 targets > 0), 41 of 56
+# edits judged right (0.732). On the 42 held-out identities of its test split, every face to the 7 others:
+# 0.386 and 0.665 (docs/hiergan.md).
 EXPR_SEEDS = [7_100_000_000 + i for i in range(8)]
-MIN_EXPR_PIXEL_GAIN = 0.20
-MIN_EXPR_POSITIVE = 5               # of the 7 targets, pixel gain > 0 (6 measured)
+MIN_EXPR_PIXEL_GAIN = 0.30
+MIN_EXPR_POSITIVE = 6               # of the 7 targets, pixel gain > 0 (7 measured)
 MIN_EXPR_EDIT_ACC = 0.65
 
 
