@@ -118,6 +118,21 @@ class _ChecksumWriter:
         self.fh.write(CHECKSUM_MAGIC + self.sha.hexdigest().encode("ascii"))
 
 
+def copy_fitting_tensors(nets: dict[str, torch.nn.Module], sources: dict[str, dict[str, torch.Tensor]]) -> tuple[int, int]:
+    """Warm start: copy into each net every tensor of `sources[name]` whose name and shape it has; the
+    others keep their values. Returns (tensors copied, tensors the receiving nets hold)."""
+    from trainer.distributed import unwrap
+
+    copied = total = 0
+    for name, weights in sources.items():
+        net = unwrap(nets[name])
+        own = net.state_dict()
+        fitting = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
+        net.load_state_dict(fitting, strict=False)
+        copied, total = copied + len(fitting), total + len(own)
+    return copied, total
+
+
 def describe_os_error(exc: OSError) -> str:
     """A file-system failure in a few words for a one-line message ("No space left on device")."""
     if exc.errno == errno.ENOSPC:

@@ -43,12 +43,19 @@ def pack_model_file(source: str | Path, method: str) -> Path:
 def onnx_state_dict(path: str | Path, prefix: str) -> dict[str, torch.Tensor]:
     """{key without `prefix`: tensor} of every initializer of `path` whose name starts with `prefix` (e.g.
     ``"generator."``). Constants the exporter folded or renamed are not state-dict keys and are skipped."""
+    return _named_weights(_load(path), path, prefix)
+
+
+def _load(path: str | Path):
     import onnx
 
     try:
-        model = onnx.load(str(path))
+        return onnx.load(str(path))
     except Exception as exc:  # noqa: BLE001 - onnx raises several kinds for a damaged file
         raise OnnxWeightsError(f"{path}: not a readable ONNX model ({str(exc).splitlines()[0][:120]})") from None
+
+
+def _named_weights(model, path: str | Path, prefix: str) -> dict[str, torch.Tensor]:
     arrays = {init.name: init for init in model.graph.initializer}
     weights = {_state_key(name[len(prefix):]): _tensor(init)
                for name, init in arrays.items() if name.startswith(prefix)}
@@ -84,10 +91,8 @@ def module_weights(path: str | Path, prefix: str, module: torch.nn.Module) -> di
     convolution the exporter merged with the BatchNorm after it gets the merged weight and bias, and that
     BatchNorm the identity (weight 1, bias the merged bias when the convolution has none, mean 0, variance
     1 − eps). Only tensors whose name and shape fit `module` are returned; check the result's output."""
-    import onnx
-
-    weights = onnx_state_dict(path, prefix)
-    model = onnx.load(str(path), load_external_data=False)
+    model = _load(path)
+    weights = _named_weights(model, path, prefix)
     arrays = {init.name: init for init in model.graph.initializer}
     modules = dict(module.named_modules())
     order = list(modules)

@@ -366,22 +366,17 @@ class HierGANMethod(Method):
     def _init_from(self) -> None:
         """Warm start from `init_from`: a run's (or checkpoint's) G and D tensors of the same name and shape,
         or an exported model's G, checked to reproduce the export."""
+        from trainer.checkpoint import CheckpointError, copy_fitting_tensors, saved_nets
+
         source = Path(self.cfg.init_from)
         if source.suffix == ".onnx" or (source / "manifest.json").is_file():
             origin, copied, total = self._exported_generator(source)
         else:
-            from trainer.checkpoint import CheckpointError, saved_nets
-
             try:
                 origin, saved = saved_nets(self.cfg.init_from, ("G", "D"))
             except CheckpointError as exc:
                 raise ConfigError(f"init_from: {exc}") from None
-            copied = total = 0
-            for name, weights in saved.items():
-                own = unwrap(self.nets[name]).state_dict()
-                fitting = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
-                unwrap(self.nets[name]).load_state_dict(fitting, strict=False)
-                copied, total = copied + len(fitting), total + len(own)
+            copied, total = copy_fitting_tensors(self.nets, saved)
         if copied == 0:
             raise ConfigError(f"init_from: no tensor of {origin} fits this config's networks")
         self.init_report = f"init_from {origin}: {copied} of {total} tensors copied"
@@ -391,16 +386,15 @@ class HierGANMethod(Method):
         """Load G from an exported hiergan graph and check that it computes what the graph does."""
         import onnxruntime as ort
 
+        from trainer.checkpoint import copy_fitting_tensors
         from trainer.onnx_weights import OnnxWeightsError, module_weights, pack_model_file
 
-        g = self.generator()
         try:
             path = pack_model_file(source, self.name)
-            weights = module_weights(path, "generator.", g)
+            weights = module_weights(path, "generator.", self.generator())
         except OnnxWeightsError as exc:
             raise ConfigError(f"init_from: {exc}") from None
-        own = g.state_dict()
-        g.load_state_dict(weights, strict=False)
+        copied, total = copy_fitting_tensors(self.nets, {"G": weights})
         spec = self.export_specs()[0]
         feeds = {k: v.numpy() for k, v in spec.example_inputs.items()}
         try:
@@ -414,9 +408,9 @@ class HierGANMethod(Method):
         diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
         if not diff < 1e-3:
             raise ConfigError(f"init_from: the networks loaded from {path} do not reproduce it (max |diff| "
-                              f"{diff:.3g}; {len(weights)} of {len(own)} tensors fit): is this config the "
+                              f"{diff:.3g}; {copied} of {total} tensors fit): is this config the "
                               "one that trained it (widths, parts, crop, local_input, residual options)?")
-        return path, len(weights), len(own)
+        return path, copied, total
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         if self.cfg.init_from and step == 0:

@@ -255,13 +255,9 @@ class SCGANMethod(Method):
             ckpt, sources = self._exported_generator(source)
         else:
             ckpt, sources = _saved_nets(self.cfg.init_from, ("generator", "discriminator"), "init_from")
-        copied = total = 0
-        for name, weights in sources.items():
-            own = unwrap(self.nets[name]).state_dict()
-            total += len(own)
-            fitting = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
-            unwrap(self.nets[name]).load_state_dict(fitting, strict=False)
-            copied += len(fitting)
+        from trainer.checkpoint import copy_fitting_tensors
+
+        copied, total = copy_fitting_tensors(self.nets, sources)
         if copied == 0:
             raise ConfigError(f"init_from: no tensor of {ckpt} fits this config's networks")
         which = "/".join({"generator": "G", "discriminator": "D"}[name] for name in sources)
